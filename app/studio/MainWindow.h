@@ -1,0 +1,68 @@
+// The studio's main window: a 3D view beside axial, coronal and sagittal slices of one volume with
+// its label overlay; panels for display settings and labels; a status bar telling the voxel under
+// the cursor; screenshot export.
+#pragma once
+
+#include <QMainWindow>
+#include <QString>
+
+class QAction;
+class QLabel;
+class QMessageBox;
+
+namespace soului {
+class BrainView;
+class DisplayPanel;
+class LabelPanel;
+class SliceView;
+class VolumeDocument;
+}  // namespace soului
+
+// Which view an export takes.
+enum class ExportView { View3D, Axial, Coronal, Sagittal, Window };
+bool parseExportView(const QString& name, ExportView* view);
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+
+    soului::VolumeDocument* document() const { return m_document; }
+    soului::BrainView* brainView() const { return m_brainView; }
+    soului::SliceView* sliceView(int orientation) const { return m_slices[orientation]; }
+
+    // Open files; on failure show an error dialog naming the file and the problem, keep what was
+    // shown, and return false.
+    bool openVolume(const QString& path);
+    bool openLabels(const QString& path, const QList<int>& initiallyVisible = {});
+    bool setFrame(int index);
+
+    // Opens the embedded default: Colin27 from mricron-data with the AAL atlas, visual-cortex
+    // labels shown.
+    bool openDefault();
+
+    // Writes a PNG of `view` at `scale` × (1..4); returns false and sets `error` on failure.
+    bool exportScreenshot(ExportView view, const QString& file, int scale, bool transparent, QString* error = nullptr);
+
+    // The last error message shown (tests read it; the dialog shows it to people).
+    QString lastError() const { return m_lastError; }
+    // Show errors in a dialog (default) or only on stderr (headless screenshots).
+    void setErrorDialogsEnabled(bool on) { m_errorDialogs = on; }
+
+private:
+    void buildMenus();
+    void showError(const QString& message);
+    void chooseVolume();
+    void chooseLabels();
+    void chooseScreenshot();
+
+    soului::VolumeDocument* m_document;
+    soului::BrainView* m_brainView;
+    soului::SliceView* m_slices[3];
+    soului::DisplayPanel* m_displayPanel;
+    soului::LabelPanel* m_labelPanel;
+    QLabel* m_voxelStatus;
+    QString m_lastError;
+    bool m_errorDialogs = true;
+    QString m_lastFolder;
+};

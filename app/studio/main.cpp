@@ -1,0 +1,110 @@
+// souldiffuser-studio — the desktop application.
+#include "MainWindow.h"
+#include "VolumeDocument.h"
+#include "VtkGLWidget.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QTimer>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+// Qt 6.4 cannot host an OpenGL widget without a display (the offscreen platform crashes), and
+// Debian's VTK renders only through GLX: say so before Qt aborts with a less helpful message.
+bool displayAvailable(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "-platform") return true;
+    const char* platform = std::getenv("QT_QPA_PLATFORM");
+    if (platform && std::string(platform) != "xcb") return true;
+    const char* display = std::getenv("DISPLAY");
+    const char* wayland = std::getenv("WAYLAND_DISPLAY");
+    return (display && *display) || (wayland && *wayland);
+}
+
+void waitForPaint(int milliseconds) {
+    QElapsedTimer timer;
+    timer.start();
+    while (timer.elapsed() < milliseconds) QApplication::processEvents(QEventLoop::AllEvents, 20);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (!displayAvailable(argc, argv)) {
+        std::fprintf(stderr,
+                     "souldiffuser-studio: no display (DISPLAY is not set).\n"
+                     "  The studio needs an X display. To render without one, run it under Xvfb:\n"
+                     "    xvfb-run -a souldiffuser-studio --screenshot view.png [--view 3d|axial|coronal|sagittal|window]\n"
+                     "  (xvfb-run is in Debian's xvfb package; tools/setup.sh installs it.)\n");
+        return 2;
+    }
+    soului::VtkGLWidget::setDefaultSurfaceFormat();
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("SoulDiffuser");
+    QApplication::setApplicationName("SoulDiffuser Studio");
+    QApplication::setApplicationVersion(SOUL_STUDIO_VERSION);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription("SoulDiffuser Studio: fMRI volumes, ROI masks and reconstructions");
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument("volume", "NIfTI volume to open (default: Colin27 from mricron-data)");
+    QCommandLineOption labels({"l", "labels"}, "Label volume to overlay (NIfTI).", "file");
+    QCommandLineOption frame("frame", "Volume index of a 4D series to show.", "index", "0");
+    QCommandLineOption screenshot("screenshot", "Render, write a PNG and exit (headless use under xvfb-run).", "file");
+    QCommandLineOption view("view", "View for --screenshot: 3d, axial, coronal, sagittal, window.", "name", "3d");
+    QCommandLineOption scale("scale", "Screenshot resolution factor, 1 to 4.", "n", "1");
+    QCommandLineOption transparent("transparent", "Screenshot with a transparent background.");
+    QCommandLineOption size("size", "Window size WxH.", "WxH", "1280x860");
+    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size});
+    parser.process(app);
+
+    MainWindow window;
+    const bool headless = parser.isSet(screenshot);
+    window.setErrorDialogsEnabled(!headless);
+    const QStringList wh = parser.value(size).split('x');
+    if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0) window.resize(wh[0].toInt(), wh[1].toInt());
+    window.show();
+
+    bool ok = true;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty() && !parser.isSet(labels)) {
+        ok = window.openDefault();
+    } else if (positional.isEmpty()) {
+        std::fprintf(stderr, "souldiffuser-studio: --labels needs a volume to overlay; give one first\n");
+        return 1;
+    } else {
+        ok = window.openVolume(positional.first());
+        if (ok && parser.isSet(labels)) ok = window.openLabels(parser.value(labels));
+    }
+    bool frameOk = false;
+    const int frameIndex = parser.value(frame).toInt(&frameOk);
+    if (!frameOk) {
+        std::fprintf(stderr, "souldiffuser-studio: --frame needs an integer, not '%s'\n", qPrintable(parser.value(frame)));
+        return 1;
+    }
+    if (ok && frameIndex != 0) ok = window.setFrame(frameIndex);
+
+    if (headless) {
+        if (!ok) return 1;
+        ExportView which;
+        if (!parseExportView(parser.value(view), &which)) {
+            std::fprintf(stderr, "souldiffuser-studio: unknown --view '%s' (3d, axial, coronal, sagittal, window)\n",
+                         qPrintable(parser.value(view)));
+            return 1;
+        }
+        waitForPaint(300);
+        QString error;
+        if (!window.exportScreenshot(which, parser.value(screenshot), parser.value(scale).toInt(), parser.isSet(transparent), &error)) {
+            std::fprintf(stderr, "souldiffuser-studio: %s\n", qPrintable(error));
+            return 1;
+        }
+        std::printf("wrote %s\n", qPrintable(parser.value(screenshot)));
+        return 0;
+    }
+    return app.exec();
+}

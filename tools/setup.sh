@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package SoulDiffuser Studio needs to build, run, test and benchmark.
+# Idempotent: when everything is already installed it prints nothing and exits 0.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # GUI: Qt 6 and VTK 9 (VTK's own Qt module is Qt 5 and is not used)
+  qt6-base-dev libqt6opengl6-dev qt6-svg-dev libqcustomplot-dev libvtk9-dev
+  # engine: ITK (NIfTI), LibTorch (CPU), BLAS that LibTorch uses for speed
+  libinsighttoolkit5-dev libtorch-dev libopenblas0-pthread
+  # small libraries
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libhdf5-dev libmatio-dev libcli11-dev libbenchmark-dev
+  zlib1g-dev libpng-dev
+  # data: Colin27 + AAL (mricron-data), Fashion-MNIST (phantom stimuli)
+  mricron-data dataset-fashion-mnist
+  # display for GUI tests and headless screenshots
+  xvfb xauth libgl1-mesa-dri
+  # benchmarks compare against these
+  python3-nibabel python3-numpy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,86 @@
+#include "DisplayPanel.h"
+
+#include "Colormap.h"
+#include "VolumeDocument.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QLabel>
+#include <QSpinBox>
+
+#include <limits>
+
+namespace soului {
+
+DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(parent), m_document(document) {
+    setObjectName("displayPanel");
+    auto* form = new QFormLayout(this);
+    m_source = new QLabel(tr("No volume"), this);
+    m_source->setObjectName("volumeSource");
+    m_source->setWordWrap(true);
+    form->addRow(m_source);
+
+    m_colormap = new QComboBox(this);
+    m_colormap->setObjectName("colormap");
+    m_colormap->addItems(colormapNames());
+    form->addRow(tr("Colour map"), m_colormap);
+
+    auto spin = [this](const char* name) {
+        auto* s = new QDoubleSpinBox(this);
+        s->setObjectName(name);
+        s->setDecimals(3);
+        s->setRange(-1e9, 1e9);
+        s->setKeyboardTracking(false);
+        return s;
+    };
+    m_low = spin("windowLow");
+    m_high = spin("windowHigh");
+    form->addRow(tr("Window low"), m_low);
+    form->addRow(tr("Window high"), m_high);
+    m_thresholdOn = new QCheckBox(tr("Threshold"), this);
+    m_thresholdOn->setObjectName("thresholdOn");
+    m_threshold = spin("threshold");
+    form->addRow(m_thresholdOn, m_threshold);
+
+    m_frame = new QSpinBox(this);
+    m_frame->setObjectName("frameIndex");
+    m_frame->setKeyboardTracking(false);
+    form->addRow(tr("Volume (4D)"), m_frame);
+
+    m_volumeRendering = new QCheckBox(tr("Volume rendering in 3D"), this);
+    m_volumeRendering->setObjectName("volumeRendering");
+    m_volumeRendering->setChecked(true);
+    form->addRow(m_volumeRendering);
+
+    connect(m_colormap, &QComboBox::currentTextChanged, m_document, &VolumeDocument::setColormapName);
+    connect(m_low, &QDoubleSpinBox::valueChanged, this, [this](double v) { m_document->setWindow(v, m_high->value()); });
+    connect(m_high, &QDoubleSpinBox::valueChanged, this, [this](double v) { m_document->setWindow(m_low->value(), v); });
+    auto applyThreshold = [this] {
+        m_document->setThreshold(m_thresholdOn->isChecked() ? m_threshold->value() : -std::numeric_limits<double>::infinity());
+    };
+    connect(m_thresholdOn, &QCheckBox::toggled, this, applyThreshold);
+    connect(m_threshold, &QDoubleSpinBox::valueChanged, this, applyThreshold);
+    connect(m_frame, &QSpinBox::valueChanged, this, [this](int index) {
+        if (index != m_document->frameIndex() && !m_document->setFrameIndex(index)) Q_EMIT frameRejected(m_document->lastError());
+    });
+    connect(m_volumeRendering, &QCheckBox::toggled, this, &DisplayPanel::volumeRenderingToggled);
+    connect(m_document, &VolumeDocument::volumeChanged, this, &DisplayPanel::syncFromDocument);
+    syncFromDocument();
+}
+
+void DisplayPanel::syncFromDocument() {
+    const QSignalBlocker b1(m_low), b2(m_high), b3(m_frame), b4(m_threshold);
+    const bool has = m_document->hasVolume();
+    m_source->setText(has ? QFileInfo(m_document->volumePath()).fileName() : tr("No volume: File ▸ Open Volume…"));
+    m_low->setValue(m_document->windowLow());
+    m_high->setValue(m_document->windowHigh());
+    m_threshold->setValue(m_document->windowLow());
+    m_frame->setRange(0, static_cast<int>(std::max<int64_t>(0, m_document->frameCount() - 1)));
+    m_frame->setValue(static_cast<int>(m_document->frameIndex()));
+    m_frame->setEnabled(m_document->frameCount() > 1);
+}
+
+}  // namespace soului

@@ -1,0 +1,40 @@
+// DisplayPanel: colour map, window (low/high), threshold, the volume index of a 4D series, and
+// whether the 3D view renders the volume.
+#pragma once
+
+#include <QWidget>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QSpinBox;
+
+namespace soului {
+
+class VolumeDocument;
+
+class DisplayPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit DisplayPanel(VolumeDocument* document, QWidget* parent = nullptr);
+
+Q_SIGNALS:
+    void volumeRenderingToggled(bool on);
+    void frameRejected(const QString& message);
+
+private:
+    void syncFromDocument();
+
+    VolumeDocument* m_document;
+    QLabel* m_source;
+    QComboBox* m_colormap;
+    QDoubleSpinBox* m_low;
+    QDoubleSpinBox* m_high;
+    QDoubleSpinBox* m_threshold;
+    QCheckBox* m_thresholdOn;
+    QSpinBox* m_frame;
+    QCheckBox* m_volumeRendering;
+};
+
+}  // namespace soului

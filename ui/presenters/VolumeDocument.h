@@ -1,0 +1,110 @@
+// VolumeDocument: what the viewer shows — an intensity volume (3D or a 4D series, one frame at a
+// time), an optional label volume on its grid with its table, per-label visibility and opacity,
+// the cursor voxel and the display window. Views observe it through signals; it owns no widget.
+#pragma once
+
+#include "soul/labels.h"
+#include "soul/volume.h"
+
+#include <QObject>
+#include <QString>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+namespace soului {
+
+// The result of loading files, made off the GUI thread.
+struct LoadedVolume {
+    QString path;
+    std::shared_ptr<soul::NiftiSeries> series;
+    soul::Volume frame;            // frame 0
+    QString error;                 // non-empty: loading failed, with a message naming the file
+};
+struct LoadedLabels {
+    QString path;
+    soul::Volume labels;           // on the image's grid
+    soul::LabelTable table;
+    bool resampled = false;
+    std::set<int> initiallyVisible;  // empty: all labels start visible
+    QString error;
+};
+
+class VolumeDocument : public QObject {
+    Q_OBJECT
+public:
+    explicit VolumeDocument(QObject* parent = nullptr);
+
+    // Thread-safe loaders (no document state touched).
+    static LoadedVolume loadVolume(const QString& path);
+    static LoadedLabels loadLabels(const QString& path, const soul::Volume& onto);
+
+    // Apply loaded data on the GUI thread. Return false (and leave the document as it was) when
+    // the load failed; `lastError()` then says why.
+    bool setVolume(const LoadedVolume& loaded);
+    bool setLabels(const LoadedLabels& loaded);
+    // Convenience: load and apply synchronously.
+    bool openVolume(const QString& path);
+    bool openLabels(const QString& path);
+
+    bool hasVolume() const { return m_series != nullptr; }
+    bool hasLabels() const { return m_labels.has_value(); }
+    const soul::Volume& volume() const { return m_frame; }
+    const soul::Volume* labels() const { return m_labels ? &*m_labels : nullptr; }
+    const soul::LabelTable& labelTable() const { return m_table; }
+    QString volumePath() const { return m_volumePath; }
+    QString labelsPath() const { return m_labelsPath; }
+    QString lastError() const { return m_lastError; }
+    QString lastNotice() const { return m_lastNotice; }
+
+    int64_t frameCount() const;
+    int64_t frameIndex() const { return m_frameIndex; }
+    bool setFrameIndex(int64_t index);
+
+    std::array<int64_t, 3> cursor() const { return m_cursor; }
+    void setCursor(const std::array<int64_t, 3>& voxel);
+
+    double windowLow() const { return m_windowLow; }
+    double windowHigh() const { return m_windowHigh; }
+    double threshold() const { return m_threshold; }
+    QString colormapName() const { return m_colormap; }
+    void setWindow(double low, double high);
+    void setThreshold(double threshold);
+    void setColormapName(const QString& name);
+
+    bool labelVisible(int value) const;
+    double labelOpacity(int value) const;
+    void setLabelVisible(int value, bool visible);
+    void setLabelOpacity(int value, double opacity);
+    std::map<int, int64_t> labelVoxelCounts() const { return m_labelCounts; }
+
+    // The text the status bar shows for a voxel: IJK, RAS mm, value, label name.
+    QString describeVoxel(const std::array<int64_t, 3>& voxel) const;
+
+Q_SIGNALS:
+    void volumeChanged();
+    void frameChanged();
+    void labelsChanged();
+    void labelDisplayChanged(int value);
+    void cursorChanged();
+    void displayChanged();
+
+private:
+    std::shared_ptr<soul::NiftiSeries> m_series;
+    soul::Volume m_frame;
+    std::optional<soul::Volume> m_labels;
+    soul::LabelTable m_table;
+    std::map<int, int64_t> m_labelCounts;
+    std::map<int, bool> m_visible;
+    std::map<int, double> m_opacity;
+    QString m_volumePath, m_labelsPath, m_lastError, m_lastNotice;
+    int64_t m_frameIndex = 0;
+    std::array<int64_t, 3> m_cursor{0, 0, 0};
+    double m_windowLow = 0, m_windowHigh = 1, m_threshold = -1e30;
+    QString m_colormap = "grey";
+};
+
+}  // namespace soului
