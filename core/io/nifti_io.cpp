@@ -17,7 +17,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -87,11 +89,69 @@ int nifti_version_of(const std::string& path) {
                           ", expected 348 for NIfTI-1 or 540 for NIfTI-2)");
 }
 
+// The header stores float32: widen by the shortest decimal that round-trips the float, so that
+// 1.8f reads as 1.8 (as nibabel prints it), not 1.7999999523.
+double widen(float value) {
+    char text[32];
+    const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+    return std::strtod(std::string(text, end).c_str(), nullptr);
+}
+
 Affine from_mat44(const mat44& m) {
     Affine a;
     for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 4; ++c) a(r, c) = m.m[r][c];
+        for (int c = 0; c < 4; ++c) a(r, c) = widen(m.m[r][c]);
     return a;
+}
+
+bool is_gzip(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    unsigned char magic[2] = {0, 0};
+    in.read(reinterpret_cast<char*>(magic), 2);
+    return in.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+// niftilib fills a short read with zeros and only warns: find truncation before it reads, so
+// that a cut-off download is an error rather than silently zeroed voxels.
+void check_complete(const VolumeHeader& h) {
+    const uint64_t expected = h.data_offset + h.data_bytes;
+    auto truncated = [&](uint64_t found) {
+        return Error(h.path, "is truncated: its header promises " + std::to_string(h.data_bytes) +
+                                 " bytes of voxel data after byte " + std::to_string(h.data_offset) +
+                                 ", but the file holds " + std::to_string(found > h.data_offset ? found - h.data_offset : 0) +
+                                 " (an interrupted download or copy?)");
+    };
+    if (!is_gzip(h.path)) {
+        std::error_code ec;
+        const uint64_t size = fs::file_size(h.path, ec);
+        if (size < expected) throw truncated(size);
+        return;
+    }
+    // Fast path: a complete single-member gzip stream ends with its uncompressed size mod 2^32.
+    {
+        std::ifstream in(h.path, std::ios::binary | std::ios::ate);
+        const auto size = static_cast<std::streamoff>(in.tellg());
+        if (size >= 4) {
+            unsigned char tail[4];
+            in.seekg(size - 4);
+            in.read(reinterpret_cast<char*>(tail), 4);
+            const uint32_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<uint32_t>(tail[3]) << 24);
+            if (isize == static_cast<uint32_t>(expected & 0xffffffffu)) return;
+        }
+    }
+    // Otherwise (multi-member streams, trailing data, or damage) count the decompressed bytes.
+    gzFile file = gzopen(h.path.c_str(), "rb");
+    if (!file) throw Error(h.path, "cannot be opened for reading");
+    gzbuffer(file, 1 << 17);
+    std::vector<char> buffer(1 << 20);
+    uint64_t total = 0;
+    int got = 0;
+    while ((got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) total += static_cast<uint64_t>(got);
+    int code = Z_OK;
+    const std::string message = gzerror(file, &code);
+    gzclose(file);
+    if (total < expected) throw truncated(total);
+    if (got < 0 && code != Z_OK && code != Z_BUF_ERROR) throw Error(h.path, "is a damaged gzip file: " + message);
 }
 
 // Header fields through niftilib (the copy ITK ships), without reading voxels.
@@ -113,7 +173,7 @@ VolumeHeader read_header_fields(const std::string& path) {
     }
     for (int d = 0; d < 3; ++d) {
         h.dims[d] = d < nim->dim[0] ? std::max(1, nim->dim[d + 1]) : 1;
-        h.spacing[d] = d < nim->dim[0] && nim->pixdim[d + 1] > 0 ? nim->pixdim[d + 1] : 1.0;
+        h.spacing[d] = d < nim->dim[0] && nim->pixdim[d + 1] > 0 ? widen(nim->pixdim[d + 1]) : 1.0;
     }
     h.frames = nim->dim[0] >= 4 ? std::max(1, nim->dim[4]) : 1;
     h.datatype = nifti_datatype_name(nim->datatype);
@@ -121,6 +181,8 @@ VolumeHeader read_header_fields(const std::string& path) {
     h.sform_code = nim->sform_code;
     h.scl_slope = nim->scl_slope;
     h.scl_inter = nim->scl_inter;
+    h.data_offset = static_cast<uint64_t>(nim->iname_offset);
+    h.data_bytes = static_cast<uint64_t>(nim->nvox) * static_cast<uint64_t>(nim->nbyper);
     if (h.sform_code > 0) {
         h.ijk_to_ras = from_mat44(nim->sto_xyz);
     } else if (h.qform_code > 0) {
@@ -181,6 +243,7 @@ struct NiftiSeries::Impl {
 
 NiftiSeries::NiftiSeries(const std::string& path) : impl_(std::make_unique<Impl>()) {
     impl_->header = read_header_fields(path);
+    check_complete(impl_->header);
     auto io = itk::NiftiImageIO::New();
     try {
         if (!io->CanReadFile(path.c_str())) throw Error(path, "is not a NIfTI file ITK can read");
@@ -208,7 +271,9 @@ NiftiSeries::NiftiSeries(const std::string& path) : impl_(std::make_unique<Impl>
         // ITK's text names its source line; keep only its description.
         std::string what = e.GetDescription();
         if (what.empty()) what = e.what();
-        throw Error(path, "could not be read (truncated or corrupt?): " + what);
+        if (what.find("orthonormal") != std::string::npos)
+            throw Error(path, "has a sheared (non-orthonormal) orientation matrix, which ITK cannot read: " + what);
+        throw Error(path, "could not be read (corrupt?): " + what);
     }
 }
 

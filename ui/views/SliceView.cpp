@@ -125,7 +125,8 @@ QImage SliceView::renderImage(int scale, bool transparent) const {
     QPainter painter(&out);
     painter.scale(scale, scale);
     paintInto(painter, QRectF(rect()), transparent);
-    return out;
+    painter.end();
+    return transparent ? out : out.convertToFormat(QImage::Format_RGB888);
 }
 
 void SliceView::mousePressEvent(QMouseEvent* event) {

@@ -35,6 +35,8 @@ struct VolumeHeader {
     int sform_code = 0;
     double scl_slope = 1.0;
     double scl_inter = 0.0;
+    uint64_t data_offset = 0;                   // bytes before the voxels (vox_offset)
+    uint64_t data_bytes = 0;                    // bytes of voxel data the header promises
 };
 
 // A volume in memory: float voxels, i fastest, then j, k, then frame (NIfTI order).

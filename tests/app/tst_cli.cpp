@@ -1,0 +1,92 @@
+// Runs the real `souldiffuser` program: info as text and JSON, labels, and its bad-input exits.
+#include "NiftiFixture.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace soultest;
+
+class TestCli : public QObject {
+    Q_OBJECT
+    std::string m_dir;
+    QString path(const std::string& name) const { return QString::fromStdString(m_dir + "/" + name); }
+
+    struct Run {
+        int code;
+        QString out, err;
+    };
+    Run run(const QStringList& args) {
+        QProcess p;
+        p.start(SOUL_CLI, args);
+        p.waitForFinished(60000);
+        return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        m_dir = tempFolder("cli");
+        NiftiSpec s;
+        s.dims = {3, 4, 5, 2};
+        s.datatype = 4;
+        s.pixdim = {1.8f, 1.8f, 1.8f};
+        s.sform_code = 1;
+        s.srow = {{{-1.8f, 0, 0, 10}, {0, 1.8f, 0, -20}, {0, 0, 1.8f, -30}}};
+        writeNifti(path("series.nii.gz").toStdString(), s, ramp(s));
+        writeSyntheticBrain(m_dir);
+    }
+    void cleanupTestCase() { std::filesystem::remove_all(m_dir); }
+
+    void infoText() {
+        const Run r = run({"info", path("series.nii.gz")});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains("3 x 4 x 5 x 2"), qPrintable(r.out));
+        QVERIFY(r.out.contains("1.8 x 1.8 x 1.8 mm"));
+        QVERIFY(r.out.contains("int16"));
+        QVERIFY(r.out.contains("0 .. 119"));
+        QVERIFY(r.out.contains("LAS"));
+    }
+
+    void infoJson() {
+        const Run r = run({"info", "--json", path("series.nii.gz")});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o["dims"].toArray().at(3).toInt(), 2);
+        QCOMPARE(o["datatype"].toString(), QString("int16"));
+        QCOMPARE(o["ijk_to_ras"].toArray().at(0).toArray().at(0).toDouble(), -1.8);
+        QCOMPARE(o["ijk_to_ras"].toArray().at(2).toArray().at(3).toDouble(), -30.0);
+        QCOMPARE(o["range"].toArray().at(1).toDouble(), 119.0);
+        const Run two = run({"info", "--json", path("series.nii.gz"), path("brain.nii.gz")});
+        QCOMPARE(QJsonDocument::fromJson(two.out.toUtf8()).array().size(), 2);
+    }
+
+    void labels() {
+        const Run r = run({"labels", path("streams.nii.gz")});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains("ventral") && r.out.contains("parietal") && r.out.contains("early"), qPrintable(r.out));
+    }
+
+    void badInputExitsNonZero() {
+        std::ofstream(path("notes.nii").toStdString()) << "plain text, not an image at all......";
+        const Run missing = run({"info", path("missing.nii")});
+        QCOMPARE(missing.code, 1);
+        QVERIFY2(missing.err.contains(path("missing.nii")) && missing.err.contains("no such file"), qPrintable(missing.err));
+        const Run text = run({"info", path("notes.nii")});
+        QCOMPARE(text.code, 1);
+        QVERIFY2(text.err.contains("not a NIfTI file"), qPrintable(text.err));
+        // One bad file among good ones: the good ones still print, the exit says failure.
+        const Run mixed = run({"info", path("series.nii.gz"), path("missing.nii")});
+        QCOMPARE(mixed.code, 1);
+        QVERIFY(mixed.out.contains("3 x 4 x 5 x 2"));
+        const Run usage = run({"info"});
+        QVERIFY(usage.code != 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

@@ -1,0 +1,82 @@
+// The slice presenter: which voxel axis each view shows, flips, orientation letters, and the
+// pixel ↔ voxel mapping, for RAS-, LPS- and permuted-stored volumes.
+#include "SliceGeometry.h"
+
+#include <QtTest>
+
+using namespace soului;
+
+class TestSliceGeometry : public QObject {
+    Q_OBJECT
+    static soul::Affine affine(std::array<double, 16> m) {
+        soul::Affine a;
+        a.m = m;
+        return a;
+    }
+
+private Q_SLOTS:
+    void rasRadiological() {
+        const soul::Affine ras = affine({2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1});
+        const SliceAxes axial = sliceAxes(ras, SliceOrientation::Axial);
+        QCOMPARE(axial.normal, 2);
+        QCOMPARE(axial.horizontal, 0);
+        QCOMPARE(axial.vertical, 1);
+        QCOMPARE(axial.left, std::string("R"));   // radiological: the subject's right on the left
+        QCOMPARE(axial.right, std::string("L"));
+        QCOMPARE(axial.top, std::string("A"));
+        QCOMPARE(axial.bottom, std::string("P"));
+        QVERIFY(axial.flipHorizontal);   // i grows to the right (R); screen right is L
+        QVERIFY(axial.flipVertical);     // j grows anteriorly; the top is A
+        const SliceAxes coronal = sliceAxes(ras, SliceOrientation::Coronal);
+        QCOMPARE(coronal.normal, 1);
+        QCOMPARE(coronal.top, std::string("S"));
+        const SliceAxes sagittal = sliceAxes(ras, SliceOrientation::Sagittal);
+        QCOMPARE(sagittal.normal, 0);
+        QCOMPARE(sagittal.left, std::string("A"));
+        QCOMPARE(sagittal.right, std::string("P"));
+        QCOMPARE(sagittal.bottom, std::string("I"));
+        const SliceAxes neuro = sliceAxes(ras, SliceOrientation::Axial, false);
+        QCOMPARE(neuro.left, std::string("L"));
+        QVERIFY(!neuro.flipHorizontal);
+    }
+
+    void lpsStorageLooksTheSame() {
+        // Data stored L→R, P→A: the screen must show the same anatomy in the same place.
+        const soul::Affine lps = affine({-2, 0, 0, 0, 0, -2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1});
+        const SliceAxes axial = sliceAxes(lps, SliceOrientation::Axial);
+        QCOMPARE(axial.left, std::string("R"));
+        QVERIFY(!axial.flipHorizontal);   // i grows toward L = screen right
+        QVERIFY(!axial.flipVertical);     // j grows toward P = down
+    }
+
+    void permutedAxes() {
+        // Voxel axis 0 runs A→, axis 1 S→, axis 2 R→ (a sagittally acquired volume).
+        const soul::Affine a = affine({0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1});
+        const AxisMap map = axisMap(a);
+        QCOMPARE(map.voxelAxisOf, (std::array<int, 3>{2, 0, 1}));
+        const SliceAxes axial = sliceAxes(a, SliceOrientation::Axial);
+        QCOMPARE(axial.normal, 1);
+        QCOMPARE(axial.horizontal, 2);
+        QCOMPARE(axial.vertical, 0);
+    }
+
+    void pixelVoxelRoundTrip() {
+        const soul::Affine oblique = affine({0.98, 0.2, 0, 0, -0.2, 0.98, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1});
+        const std::array<int64_t, 3> dims{7, 9, 11};
+        for (auto o : {SliceOrientation::Axial, SliceOrientation::Coronal, SliceOrientation::Sagittal}) {
+            const SliceAxes axes = sliceAxes(oblique, o);
+            const std::array<int64_t, 3> cursor{3, 4, 5};
+            for (int64_t col = 0; col < dims[axes.horizontal]; ++col)
+                for (int64_t row = 0; row < dims[axes.vertical]; ++row) {
+                    const auto v = voxelAt(axes, dims, cursor, col, row);
+                    QCOMPARE(v[axes.normal], cursor[axes.normal]);
+                    const auto p = pixelOf(axes, dims, v);
+                    QCOMPARE(p[0], col);
+                    QCOMPARE(p[1], row);
+                }
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSliceGeometry)
+#include "tst_slice_geometry.moc"
