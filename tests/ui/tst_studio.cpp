@@ -1,6 +1,7 @@
 // The studio window under Xvfb: what it renders (pixels of the label colours), mouse interaction,
 // linked crosshairs, screenshots, and every bad input shown as a dialog that names the file.
 #include "BrainView.h"
+#include "HistogramPlot.h"
 #include "MainWindow.h"
 #include "NiftiFixture.h"
 #include "SliceView.h"
@@ -8,7 +9,9 @@
 #include "VtkGLWidget.h"
 #include "soul/labels.h"
 
+#include <QDoubleSpinBox>
 #include <QLabel>
+#include <qcustomplot.h>
 #include <QMessageBox>
 #include <QTableWidget>
 #include <QtTest>
@@ -205,6 +208,31 @@ private Q_SLOTS:
         QCOMPARE(png.hasAlphaChannel(), transparent);
         if (transparent) QVERIFY(qAlpha(png.pixel(1, 1)) == 0);  // the corner is background
         QVERIFY(countNear(png, soul::nsd_streams_table().colour_of(7), 120) > 0 || view != "3d");
+    }
+
+    void histogramFollowsWindow() {
+        auto* histogram = m_window->findChild<soului::HistogramPlot*>("histogram");
+        QVERIFY(histogram);
+        QCOMPARE(histogram->binCount(), 128);
+        // The brain's intensities lie in 70..100: the histogram's mass is there.
+        double inside = 0, total = 0;
+        for (auto it = histogram->plot()->graph(0)->data()->begin(); it != histogram->plot()->graph(0)->data()->end(); ++it) {
+            if (it->value < 1) continue;
+            total += it->value;
+            if (it->key > 69 && it->key < 101) inside += it->value;
+        }
+        QVERIFY2(inside > 0.95 * total, qPrintable(QString("%1 of %2").arg(inside).arg(total)));
+        // A drag across the plot sets the window.
+        QCustomPlot* plot = histogram->plot();
+        const int y = plot->height() / 2;
+        const int x0 = static_cast<int>(plot->xAxis->coordToPixel(75)), x1 = static_cast<int>(plot->xAxis->coordToPixel(95));
+        sendMouse(plot, QEvent::MouseButtonPress, QPoint(x0, y), Qt::LeftButton, Qt::LeftButton);
+        sendMouse(plot, QEvent::MouseButtonRelease, QPoint(x1, y), Qt::LeftButton, Qt::NoButton);
+        QVERIFY(std::abs(m_window->document()->windowLow() - 75) < 1.5);
+        QVERIFY(std::abs(m_window->document()->windowHigh() - 95) < 1.5);
+        auto* high = m_window->findChild<QDoubleSpinBox*>("windowHigh");
+        QVERIFY(std::abs(high->value() - m_window->document()->windowHigh()) < 1e-3);  // the box shows 3 decimals
+        openBrain();
     }
 
     void screenshotBadArguments() {

@@ -1,6 +1,7 @@
 #include "DisplayPanel.h"
 
 #include "Colormap.h"
+#include "HistogramPlot.h"
 #include "VolumeDocument.h"
 
 #include <QCheckBox>
@@ -50,6 +51,8 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     m_frame->setKeyboardTracking(false);
     form->addRow(tr("Volume (4D)"), m_frame);
 
+    form->addRow(new HistogramPlot(m_document, this));
+
     m_volumeRendering = new QCheckBox(tr("Volume rendering in 3D"), this);
     m_volumeRendering->setObjectName("volumeRendering");
     m_volumeRendering->setChecked(true);
@@ -68,6 +71,11 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     });
     connect(m_volumeRendering, &QCheckBox::toggled, this, &DisplayPanel::volumeRenderingToggled);
     connect(m_document, &VolumeDocument::volumeChanged, this, &DisplayPanel::syncFromDocument);
+    connect(m_document, &VolumeDocument::displayChanged, this, [this] {
+        const QSignalBlocker b1(m_low), b2(m_high);
+        m_low->setValue(m_document->windowLow());
+        m_high->setValue(m_document->windowHigh());
+    });
     syncFromDocument();
 }
 

@@ -20,6 +20,9 @@
 #include <vtkWindowToImageFilter.h>
 
 namespace soului {
+namespace {
+constexpr double kInteractiveFramesPerSecond = 25.0;
+}
 
 VtkGLWidget::VtkGLWidget(QWidget* parent) : QOpenGLWidget(parent) {
     setFocusPolicy(Qt::StrongFocus);
@@ -36,6 +39,9 @@ VtkGLWidget::VtkGLWidget(QWidget* parent) : QOpenGLWidget(parent) {
     vtkNew<vtkInteractorStyleTrackballCamera> style;
     m_interactor->SetInteractorStyle(style);
     m_interactor->EnableRenderOff();  // renders happen in paintGL only
+    // Frame rate VTK aims for while the mouse drags (volume rendering coarsens its sampling to
+    // reach it); the still frame after release is rendered at full quality.
+    m_interactor->SetDesiredUpdateRate(kInteractiveFramesPerSecond);
     m_interactor->Initialize();
 
     for (unsigned long id : {vtkCommand::WindowMakeCurrentEvent, vtkCommand::WindowIsCurrentEvent,
