@@ -4,14 +4,20 @@
 #include "soul/error.h"
 #include "soul/info.h"
 #include "soul/labels.h"
+#include "soul/phantom.h"
+#include "soul/progress.h"
 #include "soul/runtime.h"
 #include "soul/version.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <memory>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <unistd.h>
 
 namespace {
 
@@ -64,6 +70,50 @@ int run_labels(const std::string& file, const std::string& like) {
     }
 }
 
+// Progress on stderr: a redrawn bar on a terminal, plain lines otherwise (logs, CI).
+soul::Progress terminal_progress() {
+    const bool tty = isatty(fileno(stderr));
+    auto started = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    soul::Progress p;
+    p.report = [tty, started](int64_t step, int64_t steps, const std::string& message) {
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - *started).count();
+        const double fraction = steps > 0 ? static_cast<double>(step) / steps : 1.0;
+        if (tty) {
+            constexpr int kWidth = 30;
+            const int filled = static_cast<int>(fraction * kWidth);
+            std::fprintf(stderr, "\r[%s%s] %3d%% %6.1fs  %-60.60s", std::string(filled, '#').c_str(),
+                         std::string(kWidth - filled, ' ').c_str(), static_cast<int>(fraction * 100), elapsed, message.c_str());
+            if (step >= steps) std::fprintf(stderr, "\n");
+        } else {
+            std::fprintf(stderr, "[%lld/%lld %6.1fs] %s\n", static_cast<long long>(step), static_cast<long long>(steps), elapsed,
+                         message.c_str());
+        }
+        std::fflush(stderr);
+    };
+    return p;
+}
+
+int run_phantom(const soul::PhantomOptions& options) {
+    try {
+        const soul::PhantomSummary s = soul::generate_phantom(options, terminal_progress());
+        std::printf("phantom subject written to %s in %.1f s\n", options.out.c_str(), s.seconds);
+        std::printf("  %d sessions, %lld trials, %lld images (%lld shared, shown 3 times)\n", s.sessions,
+                    static_cast<long long>(s.trials), static_cast<long long>(s.images), static_cast<long long>(s.shared_images));
+        std::printf("  grid %lld x %lld x %lld at 1.8 mm, %lld brain voxels, %lld visual (nsdgeneral) voxels\n",
+                    static_cast<long long>(s.grid[0]), static_cast<long long>(s.grid[1]), static_cast<long long>(s.grid[2]),
+                    static_cast<long long>(s.brain_voxels), static_cast<long long>(s.visual_voxels));
+        const soul::LabelTable streams = soul::nsd_streams_table();
+        std::printf("  voxels per stream:");
+        for (int code = 1; code <= 7; ++code)
+            std::printf(" %s %lld%s", streams.name_of(code).c_str(), static_cast<long long>(s.stream_voxels[static_cast<size_t>(code)]),
+                        code < 7 ? "," : "\n");
+        return 0;
+    } catch (const soul::Error& e) {
+        std::fprintf(stderr, "\nsouldiffuser phantom: %s\n", e.what());
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +132,17 @@ int main(int argc, char** argv) {
     labels->add_option("file", labels_file, "Label volume (NIfTI)")->required();
     labels->add_option("--like", labels_like, "Resample onto this image's grid first (nearest neighbour)");
 
+    auto* phantom = app.add_subcommand("phantom", "Write the phantom subject: a synthetic NSD subject with known ground truth");
+    soul::PhantomOptions phantom_options;
+    phantom->add_option("--out", phantom_options.out, "Folder to write the subject to (NSD layout)")->required();
+    phantom->add_option("--seed", phantom_options.seed, "Random seed (same seed, same bytes)");
+    phantom->add_option("--sessions", phantom_options.sessions, "Sessions of 750 trials (default: small 4, full 16)");
+    phantom->add_option("--snr", phantom_options.snr, "Signal SD / single-trial noise SD of visual voxels (default 0.5)");
+    phantom->add_option("--size", phantom_options.size, "small (100 shared images) or full (1000 shared, ~10k images)");
+    phantom->add_option("--image-size", phantom_options.image_size, "Stimulus side in pixels (default 128)");
+    if (const char* dir = std::getenv("SOUL_MRICRON_DIR")) phantom_options.mricron_dir = dir;
+    if (const char* dir = std::getenv("SOUL_FASHION_MNIST_DIR")) phantom_options.fashion_mnist_dir = dir;
+
     auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
 
     try {
@@ -91,6 +152,7 @@ int main(int argc, char** argv) {
     }
     if (*info) return run_info(info_files, info_json);
     if (*labels) return run_labels(labels_file, labels_like);
+    if (*phantom) return run_phantom(phantom_options);
     if (*env) {
         const int threads = soul::init_compute_threads();
         std::cout << "souldiffuser " << SOUL_VERSION << "\nLibTorch " << soul::torch_version()
