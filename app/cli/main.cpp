@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
     phantom->add_option("--out", phantom_options.out, "Folder to write the subject to (NSD layout)")->required();
     phantom->add_option("--seed", phantom_options.seed, "Random seed (same seed, same bytes)");
     phantom->add_option("--sessions", phantom_options.sessions, "Sessions of 750 trials (default: small 4, full 16)");
-    phantom->add_option("--snr", phantom_options.snr, "Signal SD / single-trial noise SD of visual voxels (default 0.5)");
+    phantom->add_option("--snr", phantom_options.snr, "Mean over visual voxels of signal SD / single-trial noise SD (default 0.4)");
     phantom->add_option("--size", phantom_options.size, "small (100 shared images) or full (1000 shared, ~10k images)");
     phantom->add_option("--image-size", phantom_options.image_size, "Stimulus side in pixels (default 128)");
     if (const char* dir = std::getenv("SOUL_MRICRON_DIR")) phantom_options.mricron_dir = dir;

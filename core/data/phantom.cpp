@@ -150,7 +150,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
                 const auto rgb = render_scene(scene, objects, size);
                 std::copy(rgb.begin(), rgb.end(), pixels.begin() + (image - first) * size * size * 3);
                 scenes[static_cast<size_t>(image)] = scene;
-                features[static_cast<size_t>(image)] = phantom::stimulus_features(scene, rgb, size);
+                features[static_cast<size_t>(image)] = phantom::stimulus_features(scene, rgb, size, objects);
                 captions[static_cast<size_t>(image)] = scene_captions(scene, options.seed, image);
             });
             brick.write(first, n, pixels.data());
@@ -158,7 +158,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
         brick.close();
     }
 
-    // Each voxel's response is z-scored over a fixed set of images.
+    // Each voxel's response is z-scored over a fixed set of images, then scaled by its gain.
     report("normalising responses");
     const size_t V = anatomy.visual.size();
     {
@@ -174,7 +174,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
             }
             const double mean = sum / m, sd = std::sqrt(std::max(0.0, sq / m - mean * mean));
             tuning.mean[v] = static_cast<float>(mean);
-            tuning.scale[v] = static_cast<float>(sd > 1e-9 ? 1.0 / sd : 0.0);
+            tuning.scale[v] = static_cast<float>(sd > 1e-9 ? tuning.gain[v] / sd : 0.0);
         }
     }
 
@@ -388,7 +388,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
                       {"session_offset_sd", kSessionOffsetSd}};
     model["betas_int16_scale"] = kBetaScale;
     model["feature_grid"] = phantom::kFeatureGrid;
-    model["features"] = {"contrast", "edge_energy", "red_minus_green", "blue_minus_yellow"};
+    model["features"] = {"luminance", "contrast", "edge_energy", "red_minus_green", "blue_minus_yellow"};
     model["normalisation_images"] = std::min(images, kNormalisationImages);
     write_file_atomically((root / "phantom" / "phantom.json").string(), model.dump(2));
 

@@ -11,7 +11,7 @@ namespace soul::phantom {
 
 constexpr double kVoxelMm = 1.8;        // NSD's functional resolution
 constexpr int kFeatureGrid = 32;        // feature maps are pooled to 32 × 32 cells
-constexpr int kFeatureMaps = 4;         // contrast, edge energy, red−green, blue−yellow
+constexpr int kFeatureMaps = 5;         // luminance, contrast, edge energy, red−green, blue−yellow
 
 struct Anatomy {
     Volume t1;                          // Colin27, trilinear, on the cropped grid
@@ -31,8 +31,9 @@ struct Features {
     int category = 0;
     double x = 0, y = 0, size = 0;      // object position and size
     double hue = 0, saturation = 0;     // object colour (radians, 0..1)
+    std::array<float, 6> shape{};       // the exemplar's shape code (random projections of the object)
 };
-Features stimulus_features(const Scene& scene, const std::vector<uint8_t>& rgb, int size);
+Features stimulus_features(const Scene& scene, const std::vector<uint8_t>& rgb, int size, const IdxImages& objects);
 
 // Tuning of every visual voxel (ground truth) and the noiseless response to a stimulus.
 struct Tuning {
@@ -49,6 +50,8 @@ struct Tuning {
     std::vector<float> category_weight;
     std::vector<float> position_weight, pos_x, pos_y, size_weight;
     std::vector<int> preferred_category;               // −1: none
+    std::vector<std::array<float, 6>> shape_weight;    // exemplar-specific (non-category) tuning
+    std::vector<float> gain;                           // per-voxel signal gain (SNR = snr × gain)
     // z-scoring of the raw response over the stimulus set
     std::vector<float> mean, scale;
 };

@@ -29,8 +29,13 @@ constexpr double kPrfSupport = 2.5;
 // Category patch width (mm) and position tuning width (field units).
 constexpr double kPatchWidthMm = 5.0;
 constexpr double kPositionWidth = 0.45;
-// Smoothness of the random maps of preferences over cortex (voxels).
+// Smoothness of the random maps of preferences over cortex (voxels), and how many there are.
 constexpr double kFieldSigmaVoxels = 2.5;
+constexpr uint64_t kPreferenceFields = 17;
+// Spread of the per-voxel signal gain (log-normal, mean 1): voxels differ in SNR as in NSD.
+constexpr double kGainLogSd = 0.7;
+// Weight of the exemplar-specific shape tuning in ventral and lateral cortex.
+constexpr float kShapeWeight = 0.5f;
 
 std::array<double, 3> ras_of(const Volume& grid, int64_t n) {
     const int64_t i = n % grid.dims[0], j = (n / grid.dims[0]) % grid.dims[1], k = n / (grid.dims[0] * grid.dims[1]);
@@ -105,8 +110,23 @@ std::vector<float> smooth_field(const std::array<int64_t, 3>& dims, double sigma
     return field;
 }
 
-Features stimulus_features(const Scene& scene, const std::vector<uint8_t>& rgb, int size) {
+Features stimulus_features(const Scene& scene, const std::vector<uint8_t>& rgb, int size, const IdxImages& objects) {
     Features f;
+    // Shape code: the object's 28 × 28 pixels pooled to 7 × 7 and projected on six fixed
+    // pseudo-random directions (the same for every phantom), roughly unit variance.
+    {
+        const uint8_t* object = objects.pixels.data() + static_cast<size_t>(scene.fmnist_index) * objects.rows * objects.cols;
+        std::array<double, 49> pooled{};
+        for (int64_t y = 0; y < objects.rows; ++y)
+            for (int64_t x = 0; x < objects.cols; ++x)
+                pooled[static_cast<size_t>((y * 7 / objects.rows) * 7 + x * 7 / objects.cols)] += object[y * objects.cols + x] / (255.0 * 16);
+        for (size_t d = 0; d < f.shape.size(); ++d) {
+            Rng direction(key(0x5ba9e, d));
+            double sum = 0;
+            for (double p : pooled) sum += direction.normal() * (p - 0.3);
+            f.shape[d] = static_cast<float>(sum / 2.0);
+        }
+    }
     f.category = scene.category;
     f.x = scene.x;
     f.y = scene.y;
@@ -142,10 +162,11 @@ Features stimulus_features(const Scene& scene, const std::vector<uint8_t>& rgb, 
                 }
             const double n = static_cast<double>(cell) * cell;
             const size_t at = (static_cast<size_t>(gy) * kFeatureGrid + gx) * kFeatureMaps;
-            f.maps[at] = static_cast<float>(std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n))));  // contrast
-            f.maps[at + 1] = static_cast<float>(edge / n);                                                  // edge energy
-            f.maps[at + 2] = static_cast<float>(rg / n);                                                    // red−green
-            f.maps[at + 3] = static_cast<float>(by / n);                                                    // blue−yellow
+            f.maps[at] = static_cast<float>(sum / n);                                                       // luminance
+            f.maps[at + 1] = static_cast<float>(std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n))));  // contrast
+            f.maps[at + 2] = static_cast<float>(edge / n);                                                  // edge energy
+            f.maps[at + 3] = static_cast<float>(rg / n);                                                    // red−green
+            f.maps[at + 4] = static_cast<float>(by / n);                                                    // blue−yellow
         }
     return f;
 }
@@ -158,7 +179,7 @@ Tuning build_tuning(const Anatomy& an, uint64_t seed) {
     t.prf_x.assign(V, 0);
     t.prf_y.assign(V, 0);
     t.prf_size.assign(V, 0);
-    t.feature_weight.assign(V, {0, 0, 0, 0});
+    t.feature_weight.assign(V, {0, 0, 0, 0, 0});
     t.colour_weight.assign(V, 0);
     t.hue_pref.assign(V, 0);
     t.category_affinity.assign(V, {});
@@ -168,10 +189,12 @@ Tuning build_tuning(const Anatomy& an, uint64_t seed) {
     t.pos_y.assign(V, 0);
     t.size_weight.assign(V, 0);
     t.preferred_category.assign(V, -1);
+    t.shape_weight.assign(V, {});
+    t.gain.assign(V, 1);
 
     // Smooth random maps of preferences over cortex.
     std::vector<std::vector<float>> field;
-    for (uint64_t f = 0; f < 9; ++f) field.push_back(smooth_field(dims, kFieldSigmaVoxels, key(seed, kFieldPurpose, f)));
+    for (uint64_t f = 0; f < kPreferenceFields; ++f) field.push_back(smooth_field(dims, kFieldSigmaVoxels, key(seed, kFieldPurpose, f)));
     auto F = [&](int which, int64_t n) { return std::clamp(field[static_cast<size_t>(which)][static_cast<size_t>(n)], -2.5f, 2.5f); };
 
     // Retinotopy reference per hemisphere: the calcarine line z = a + b·y (least squares), and
@@ -250,15 +273,15 @@ Tuning build_tuning(const Anatomy& an, uint64_t seed) {
         }
         switch (stream) {
             case nsd::kEarly:
-                t.feature_weight[v] = {0.7f + 0.2f * F(0, n), 0.7f + 0.2f * F(1, n), 0.5f * F(2, n), 0.5f * F(3, n)};
+                t.feature_weight[v] = {1.0f + 0.2f * F(0, n), 0.3f + 0.1f * F(1, n), 0.3f + 0.1f * F(2, n), 0.4f * F(3, n), 0.4f * F(4, n)};
                 break;
             case nsd::kMidventral:
-                t.feature_weight[v] = {0.2f, 0.2f, 0.8f * F(2, n), 0.8f * F(3, n)};
+                t.feature_weight[v] = {0.2f, 0.2f, 0.2f, 0.8f * F(3, n), 0.8f * F(4, n)};
                 t.colour_weight[v] = 0.8f;
                 t.category_weight[v] = 0.3f;
                 break;
             case nsd::kVentral:
-                t.category_weight[v] = 1.0f;
+                t.category_weight[v] = 0.35f;
                 t.colour_weight[v] = 0.25f;
                 break;
             case nsd::kMidlateral:
@@ -268,13 +291,18 @@ Tuning build_tuning(const Anatomy& an, uint64_t seed) {
                 break;
             case nsd::kMidparietal:
             case nsd::kParietal:
-                t.position_weight[v] = 1.0f;
-                t.size_weight[v] = 0.5f * F(4, n);
+                t.position_weight[v] = 0.7f;
+                t.size_weight[v] = 0.5f * F(9, n);
                 break;
             default:
                 break;
         }
         t.hue_pref[v] = static_cast<float>(std::atan2(F(5, n), F(6, n)));
+        t.gain[v] = static_cast<float>(std::exp(kGainLogSd * F(10, n) - 0.5 * kGainLogSd * kGainLogSd));
+        // Exemplar-specific shape tuning in ventral and lateral cortex: category is not all they
+        // carry. (Shape correlates with category, so dorsal cortex gets none: it stays blind to it.)
+        if (stream == nsd::kVentral || stream == nsd::kLateral || stream == nsd::kMidlateral)
+            for (int d = 0; d < 6; ++d) t.shape_weight[v][static_cast<size_t>(d)] = kShapeWeight * F(11 + d, n);
         t.pos_x[v] = static_cast<float>(0.8 * std::tanh(F(7, n)));
         t.pos_y[v] = static_cast<float>(0.8 * std::tanh(F(8, n)));
         auto it = patches.find({stream, side});
@@ -329,7 +357,7 @@ void raw_response(const Tuning& t, const Features& f, float* out) {
     for (size_t v = 0; v < V; ++v) {
         double r = 0;
         if (t.prf_begin[v + 1] > t.prf_begin[v]) {
-            float acc[kFeatureMaps] = {0, 0, 0, 0};
+            float acc[kFeatureMaps] = {0, 0, 0, 0, 0};
             for (uint32_t e = t.prf_begin[v]; e < t.prf_begin[v + 1]; ++e) {
                 const float w = t.prf_weight[e];
                 const float* cell = f.maps.data() + static_cast<size_t>(t.prf_cell[e]) * kFeatureMaps;
@@ -344,6 +372,7 @@ void raw_response(const Tuning& t, const Features& f, float* out) {
             r += t.position_weight[v] * std::exp(-(dx * dx + dy * dy) / (2 * kPositionWidth * kPositionWidth));
         }
         if (t.size_weight[v] != 0) r += t.size_weight[v] * (f.size - 0.525) / 0.13;
+        for (size_t d = 0; d < f.shape.size(); ++d) r += t.shape_weight[v][d] * f.shape[d];
         out[v] = static_cast<float>(r);
     }
 }

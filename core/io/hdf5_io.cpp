@@ -22,9 +22,23 @@ struct QuietHdf5 {
     ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, function, data); }
 };
 
+// Owns one HDF5 identifier; move-only, so an identifier is closed exactly once.
 struct Handle {
     hid_t id;
     herr_t (*close)(hid_t);
+    Handle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
+    Handle(Handle&& other) noexcept : id(other.id), close(other.close) { other.id = -1; }
+    Handle& operator=(Handle&& other) noexcept {
+        if (this != &other) {
+            if (id >= 0) close(id);
+            id = other.id;
+            close = other.close;
+            other.id = -1;
+        }
+        return *this;
+    }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
     ~Handle() {
         if (id >= 0) close(id);
     }

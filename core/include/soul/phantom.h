@@ -18,7 +18,7 @@ struct PhantomOptions {
     std::string out;                 // the NSD root to write
     uint64_t seed = 1;
     int sessions = 0;                // 750 trials each; 0: the size's default (small 4, full 16)
-    double snr = 0.5;                // per visual voxel: std of the signal / std of single-trial noise
+    double snr = 0.4;                // mean over visual voxels of signal SD / single-trial noise SD
     std::string size = "small";      // small | full
     int image_size = 128;            // stimuli are image_size × image_size RGB
     int subject = 1;                 // written as subjNN
