@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh
+# The default subject: the phantom, generated once (about 15 s) where the studio looks for it.
+PHANTOM_DIR=${SOUL_PHANTOM_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/souldiffuser/phantom}
+if [ ! -f "$PHANTOM_DIR/nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5" ]; then
+  echo "Generating the phantom subject in $PHANTOM_DIR (once) ..."
+  build/bin/souldiffuser phantom --out "$PHANTOM_DIR"
+fi
 STUDIO=build/bin/souldiffuser-studio
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$STUDIO" "$@"

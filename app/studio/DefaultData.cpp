@@ -4,8 +4,24 @@
 #include <QFile>
 #include <QTextStream>
 
+#include "soul/nsd_layout.h"
+
+QString defaultPhantomDir() {
+    const QString dir = qEnvironmentVariable("SOUL_PHANTOM_DIR");
+    if (!dir.isEmpty()) return dir;
+    const QString data = qEnvironmentVariable("XDG_DATA_HOME", QDir::homePath() + "/.local/share");
+    return data + "/souldiffuser/phantom";
+}
+
 DefaultData defaultData() {
     DefaultData d;
+    const QDir phantom(defaultPhantomDir());
+    if (QFile::exists(phantom.filePath(QString::fromStdString(soul::nsd::stimuli_file())))) {
+        d.phantom = true;
+        d.volume = phantom.filePath(QString::fromStdString(soul::nsd::betas_file(1, 1)));
+        d.labels = phantom.filePath(QString::fromStdString(soul::nsd::roi_file(1, "streams")));
+        return d;
+    }
     QString dir = qEnvironmentVariable("SOUL_MRICRON_DIR", "/usr/share/mricron/templates");
     d.volume = QDir(dir).filePath("ch2bet.nii.gz");
     d.labels = QDir(dir).filePath("aal.nii.gz");

@@ -1,16 +1,21 @@
-// The embedded default data set of the studio until the phantom subject exists: Colin27 (ch2bet)
-// with the AAL atlas, from Debian's mricron-data.
+// The studio's embedded default: the phantom subject (betas of session 1 with NSD's stream
+// labels) when it has been generated (tools/studio.sh does), else Colin27 with the AAL atlas from
+// Debian's mricron-data.
 #pragma once
 
 #include <QList>
 #include <QString>
 
 struct DefaultData {
-    QString volume;      // ch2bet.nii.gz
-    QString labels;      // aal.nii.gz
-    QList<int> visibleLabels;  // AAL labels of the visual streams (occipital, ventral temporal, parietal)
-    QString missing;     // non-empty when mricron-data is not installed: what to do
+    QString volume;      // betas_session01.nii.gz, or ch2bet.nii.gz
+    QString labels;      // streams.nii.gz, or aal.nii.gz
+    QList<int> visibleLabels;  // empty: all; for AAL the labels of the visual streams
+    bool phantom = false;
+    QString missing;     // non-empty when neither is there: what to do
 };
 
-// Looks in $SOUL_MRICRON_DIR, then /usr/share/mricron/templates.
+// Where the default phantom lives: $SOUL_PHANTOM_DIR, else ~/.local/share/souldiffuser/phantom.
+QString defaultPhantomDir();
+// The phantom if it is there (its stimulus file, written last, marks it complete); else Colin27
+// from $SOUL_MRICRON_DIR or /usr/share/mricron/templates.
 DefaultData defaultData();

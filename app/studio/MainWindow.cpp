@@ -164,7 +164,16 @@ bool MainWindow::openDefault() {
         showError(d.missing);
         return false;
     }
-    return openVolume(d.volume) && openLabels(d.labels, d.visibleLabels);
+    if (!openVolume(d.volume) || !openLabels(d.labels, d.visibleLabels)) return false;
+    if (d.phantom) {
+        // Betas are signed (percent signal change × 300): a diverging map, symmetric window, and
+        // the stream surfaces in 3D rather than a volume rendering of noise.
+        const double extent = std::max(std::abs(m_document->windowLow()), std::abs(m_document->windowHigh()));
+        m_document->setColormapName("coolwarm");
+        m_document->setWindow(-extent, extent);
+        m_displayPanel->setVolumeRendering(false);
+    }
+    return true;
 }
 
 void MainWindow::chooseVolume() {

@@ -8,6 +8,8 @@
 #include "VolumeDocument.h"
 #include "VtkGLWidget.h"
 #include "soul/labels.h"
+#include "soul/nsd_layout.h"
+#include "soul/phantom.h"
 
 #include <QDoubleSpinBox>
 #include <QLabel>
@@ -312,8 +314,34 @@ private Q_SLOTS:
         openBrain();
     }
 
+    void defaultIsThePhantomWhenGenerated() {
+        soul::PhantomOptions o;
+        o.out = m_dir + "/phantom";
+        o.sessions = 1;
+        soul::generate_phantom(o);
+        qputenv("SOUL_PHANTOM_DIR", QByteArray::fromStdString(o.out));
+        MainWindow window;
+        window.resize(900, 700);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.openDefault());
+        QVERIFY(window.document()->volumePath().endsWith("betas_session01.nii.gz"));
+        QCOMPARE(window.document()->frameCount(), int64_t(750));
+        QCOMPARE(window.document()->labelVoxelCounts().size(), size_t(7));   // NSD's seven streams
+        QCOMPARE(window.document()->colormapName(), QString("coolwarm"));
+        QCOMPARE(window.document()->windowLow(), -window.document()->windowHigh());
+        settle();
+        // The 3D view shows the stream surfaces in NSD's stream colours.
+        const QImage image = window.brainView()->renderImage();
+        const soul::LabelTable t = soul::nsd_streams_table();
+        QVERIFY(countNear(image, t.colour_of(soul::nsd::kParietal)) > 200);
+        QVERIFY(window.setFrame(749));
+        qunsetenv("SOUL_PHANTOM_DIR");
+    }
+
     void defaultBrainFromMricron() {
         if (!QFile::exists("/usr/share/mricron/templates/ch2bet.nii.gz")) QSKIP("mricron-data is not installed");
+        qputenv("SOUL_PHANTOM_DIR", QByteArray::fromStdString(m_dir + "/no-phantom-here"));
         MainWindow window;
         window.resize(900, 700);
         window.show();
@@ -332,6 +360,7 @@ private Q_SLOTS:
             coloured += countNear(image, window.document()->labelTable().colour_of(v), 30);
         Q_UNUSED(calcarine);
         QVERIFY2(coloured > 500, qPrintable(QString("visual-label pixels: %1").arg(coloured)));
+        qunsetenv("SOUL_PHANTOM_DIR");
     }
 };
 

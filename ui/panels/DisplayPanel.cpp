@@ -72,12 +72,15 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     connect(m_volumeRendering, &QCheckBox::toggled, this, &DisplayPanel::volumeRenderingToggled);
     connect(m_document, &VolumeDocument::volumeChanged, this, &DisplayPanel::syncFromDocument);
     connect(m_document, &VolumeDocument::displayChanged, this, [this] {
-        const QSignalBlocker b1(m_low), b2(m_high);
+        const QSignalBlocker b1(m_low), b2(m_high), b3(m_colormap);
+        m_colormap->setCurrentText(m_document->colormapName());
         m_low->setValue(m_document->windowLow());
         m_high->setValue(m_document->windowHigh());
     });
     syncFromDocument();
 }
+
+void DisplayPanel::setVolumeRendering(bool on) { m_volumeRendering->setChecked(on); }
 
 void DisplayPanel::syncFromDocument() {
     const QSignalBlocker b1(m_low), b2(m_high), b3(m_frame), b4(m_threshold);

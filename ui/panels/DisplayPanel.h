@@ -18,6 +18,7 @@ class DisplayPanel : public QWidget {
     Q_OBJECT
 public:
     explicit DisplayPanel(VolumeDocument* document, QWidget* parent = nullptr);
+    void setVolumeRendering(bool on);
 
 Q_SIGNALS:
     void volumeRenderingToggled(bool on);
