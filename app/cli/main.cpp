@@ -150,11 +150,13 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    // LibTorch's CPU threads = the cores (Debian's build starts with one); the device is chosen once.
+    soul::init_compute_threads();
     if (*info) return run_info(info_files, info_json);
     if (*labels) return run_labels(labels_file, labels_like);
     if (*phantom) return run_phantom(phantom_options);
     if (*env) {
-        const int threads = soul::init_compute_threads();
+        const int threads = soul::init_compute_threads();  // idempotent: reports the count
         std::cout << "souldiffuser " << SOUL_VERSION << "\nLibTorch " << soul::torch_version()
                   << "\nCPU threads " << threads << "\ndevice " << soul::default_device_name() << "\n";
         return 0;

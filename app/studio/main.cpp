@@ -2,6 +2,7 @@
 #include "MainWindow.h"
 #include "VolumeDocument.h"
 #include "VtkGLWidget.h"
+#include "soul/runtime.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
                      "  (xvfb-run is in Debian's xvfb package; tools/setup.sh installs it.)\n");
         return 2;
     }
+    soul::init_compute_threads();  // LibTorch's CPU threads = the cores
     soului::VtkGLWidget::setDefaultSurfaceFormat();
     QApplication app(argc, argv);
     QApplication::setOrganizationName("SoulDiffuser");

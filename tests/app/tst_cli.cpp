@@ -1,5 +1,6 @@
 // Runs the real `souldiffuser` program: info as text and JSON, labels, and its bad-input exits.
 #include "NiftiFixture.h"
+#include "soul/volume.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -69,6 +70,23 @@ private Q_SLOTS:
         const Run r = run({"labels", path("streams.nii.gz")});
         QCOMPARE(r.code, 0);
         QVERIFY2(r.out.contains("ventral") && r.out.contains("parietal") && r.out.contains("early"), qPrintable(r.out));
+    }
+
+    void labelsOnAnotherGrid() {
+        // Same labels shifted 500 mm: no overlap with the brain, refused with the file named.
+        soul::Volume labels = soul::read_nifti(path("streams.nii.gz").toStdString());
+        labels.ijk_to_ras(0, 3) += 500;
+        soul::write_nifti(labels, path("streams-far.nii.gz").toStdString(), soul::StoredType::uint8);
+        const Run far = run({"labels", path("streams-far.nii.gz"), "--like", path("brain.nii.gz")});
+        QCOMPARE(far.code, 1);
+        QVERIFY2(far.err.contains(path("streams-far.nii.gz")) && far.err.contains("does not overlap"), qPrintable(far.err));
+        // Shifted by one voxel: overlaps, resampled with a notice, labels still listed.
+        labels.ijk_to_ras(0, 3) -= 500 - 1.8;
+        soul::write_nifti(labels, path("streams-shifted.nii.gz").toStdString(), soul::StoredType::uint8);
+        const Run shifted = run({"labels", path("streams-shifted.nii.gz"), "--like", path("brain.nii.gz")});
+        QCOMPARE(shifted.code, 0);
+        QVERIFY2(shifted.err.contains("resampled"), qPrintable(shifted.err));
+        QVERIFY(shifted.out.contains("parietal"));
     }
 
     void badInputExitsNonZero() {
