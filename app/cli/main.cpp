@@ -5,6 +5,7 @@
 #include "soul/info.h"
 #include "soul/labels.h"
 #include "soul/phantom.h"
+#include "soul/prepare.h"
 #include "soul/progress.h"
 #include "soul/runtime.h"
 #include "soul/version.h"
@@ -114,6 +115,24 @@ int run_phantom(const soul::PhantomOptions& options) {
     }
 }
 
+int run_prepare(const soul::PrepareOptions& options) {
+    try {
+        const soul::PrepareSummary s = soul::prepare_dataset(options, terminal_progress());
+        if (s.already_prepared) {
+            std::printf("%s is already prepared with these parameters; nothing to do\n", options.out.c_str());
+            return 0;
+        }
+        std::printf("prepared %s in %.1f s: %d sessions (%d reused from an interrupted run), %lld voxels, %lld training trials, "
+                    "%lld test images, %lld images\n",
+                    options.out.c_str(), s.seconds, s.sessions, s.sessions_reused, static_cast<long long>(s.voxels),
+                    static_cast<long long>(s.train_trials), static_cast<long long>(s.test_images), static_cast<long long>(s.images));
+        return 0;
+    } catch (const soul::Error& e) {
+        std::fprintf(stderr, "\nsouldiffuser prepare: %s\n", e.what());
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,6 +162,22 @@ int main(int argc, char** argv) {
     if (const char* dir = std::getenv("SOUL_MRICRON_DIR")) phantom_options.mricron_dir = dir;
     if (const char* dir = std::getenv("SOUL_FASHION_MNIST_DIR")) phantom_options.fashion_mnist_dir = dir;
 
+    auto* prepare = app.add_subcommand("prepare", "Prepare an NSD subject (or the phantom) for training: z-scored, cropped, split, memory-mapped");
+    soul::PrepareOptions prepare_options;
+    std::string prepare_sessions;
+    prepare->add_option("--nsd", prepare_options.nsd_root, "NSD root (or a phantom folder)")->required();
+    prepare->add_option("--subject", prepare_options.subject, "Subject 1-8 (default 1)");
+    prepare->add_option("--out", prepare_options.out, "Folder for the prepared dataset")->required();
+    prepare->add_option("--sessions", prepare_sessions, "A-B (default: every session present)");
+    prepare->add_option("--betas", prepare_options.betas_format, "nifti (default) or hdf5");
+    prepare->add_option("--image-size", prepare_options.image_size, "Side of the stored images in pixels (default 256)");
+    prepare->add_option("--shared", prepare_options.shared, "complete (shown 3 times; NSD's 982) or all (1000)");
+    prepare->add_option("--coco", prepare_options.coco_dir, "Folder of COCO captions_*.json (default <nsd>/annotations)");
+
+    auto* inspect = app.add_subcommand("inspect", "Print what a raw NSD/phantom root or a prepared dataset holds");
+    std::string inspect_path;
+    inspect->add_option("path", inspect_path, "NSD root, phantom folder or prepared dataset")->required();
+
     auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
 
     try {
@@ -155,6 +190,30 @@ int main(int argc, char** argv) {
     if (*info) return run_info(info_files, info_json);
     if (*labels) return run_labels(labels_file, labels_like);
     if (*phantom) return run_phantom(phantom_options);
+    if (*prepare) {
+        if (!prepare_sessions.empty()) {
+            int a = 0, b = 0;
+            if (std::sscanf(prepare_sessions.c_str(), "%d-%d", &a, &b) == 2) {
+                prepare_options.first_session = a;
+                prepare_options.last_session = b;
+            } else if (std::sscanf(prepare_sessions.c_str(), "%d", &a) == 1) {
+                prepare_options.first_session = prepare_options.last_session = a;
+            } else {
+                std::fprintf(stderr, "souldiffuser prepare: --sessions must be A-B, not '%s'\n", prepare_sessions.c_str());
+                return 1;
+            }
+        }
+        return run_prepare(prepare_options);
+    }
+    if (*inspect) {
+        try {
+            std::cout << soul::inspect_dataset(inspect_path);
+            return 0;
+        } catch (const soul::Error& e) {
+            std::fprintf(stderr, "souldiffuser inspect: %s\n", e.what());
+            return 1;
+        }
+    }
     if (*env) {
         const int threads = soul::init_compute_threads();  // idempotent: reports the count
         std::cout << "souldiffuser " << SOUL_VERSION << "\nLibTorch " << soul::torch_version()

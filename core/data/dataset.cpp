@@ -1,0 +1,262 @@
+// The prepared dataset, memory-mapped (POSIX mmap), and the batch loader.
+#include "soul/dataset.h"
+
+#include "soul/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace soul {
+
+struct PreparedDataset::Impl {
+    PreparedManifest manifest;
+    int fd = -1;
+    void* base = nullptr;
+    size_t length = 0;
+    std::map<std::string, const uint8_t*> sections;
+    std::vector<std::vector<std::string>> captions;
+    const float* train_betas = nullptr;
+    const float* test_betas = nullptr;
+    const int32_t *train_image = nullptr, *test_image = nullptr, *test_repeats = nullptr, *nsd_ids = nullptr;
+    const int16_t* voxel_ijk = nullptr;
+    const int8_t *voxel_stream = nullptr, *voxel_visualroi = nullptr;
+    const uint8_t *crop_mask = nullptr, *images = nullptr;
+    std::vector<int64_t> crop_index;  // per voxel: its index in the crop box
+    ~Impl() {
+        if (base && base != MAP_FAILED) munmap(base, length);
+        if (fd >= 0) close(fd);
+    }
+};
+
+namespace {
+
+size_t dtype_size(const std::string& d) {
+    if (d == "float32" || d == "int32") return 4;
+    if (d == "int16") return 2;
+    if (d == "int8" || d == "uint8") return 1;
+    return 0;
+}
+
+}  // namespace
+
+PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_unique<Impl>()) {
+    const fs::path dir(folder);
+    const std::string manifest_path = (dir / "manifest.json").string();
+    if (!fs::exists(manifest_path)) {
+        if (fs::exists(folder + ".partial")) throw Error(folder, "is not finished: only " + folder + ".partial exists (re-run prepare to resume)");
+        throw Error(folder, "is not a prepared dataset (no manifest.json)");
+    }
+    json m;
+    try {
+        std::ifstream in(manifest_path);
+        m = json::parse(in);
+    } catch (const json::exception& e) {
+        throw Error(manifest_path, std::string("is not valid JSON: ") + e.what());
+    }
+    if (m.value("format", "") != "souldiffuser-prepared") throw Error(manifest_path, "is not a SoulDiffuser prepared-dataset manifest");
+    PreparedManifest& pm = impl_->manifest;
+    try {
+        pm.path = folder;
+        pm.subject = m["subject"];
+        pm.voxels = m["voxels"];
+        pm.train_trials = m["train_trials"];
+        pm.test_images = m["test_images"];
+        pm.images = m["images"];
+        pm.image_size = m["image_size"];
+        for (int a = 0; a < 3; ++a) {
+            pm.crop_dims[static_cast<size_t>(a)] = m["crop"]["dims"][static_cast<size_t>(a)];
+            pm.crop_offset[static_cast<size_t>(a)] = m["crop"]["offset"][static_cast<size_t>(a)];
+            pm.source_dims[static_cast<size_t>(a)] = m["source_grid"]["dims"][static_cast<size_t>(a)];
+        }
+        for (size_t e = 0; e < 16; ++e) {
+            pm.crop_ijk_to_ras[e] = m["crop"]["ijk_to_ras"][e];
+            pm.source_ijk_to_ras[e] = m["source_grid"]["ijk_to_ras"][e];
+        }
+    } catch (const json::exception& e) {
+        throw Error(manifest_path, std::string("lacks a field: ") + e.what());
+    }
+
+    const std::string data_path = (dir / "data.bin").string();
+    impl_->fd = open(data_path.c_str(), O_RDONLY);
+    if (impl_->fd < 0) throw Error(data_path, "cannot be opened");
+    struct stat st {};
+    fstat(impl_->fd, &st);
+    impl_->length = static_cast<size_t>(st.st_size);
+    impl_->base = mmap(nullptr, impl_->length, PROT_READ, MAP_SHARED, impl_->fd, 0);
+    if (impl_->base == MAP_FAILED) throw Error(data_path, "cannot be memory-mapped");
+    for (const auto& s : m["sections"]) {
+        const std::string name = s["name"];
+        const size_t offset = s["offset"];
+        size_t bytes = dtype_size(s["dtype"]);
+        for (int64_t d : s["shape"]) bytes *= static_cast<size_t>(d);
+        if (offset + bytes > impl_->length)
+            throw Error(data_path, "is truncated: section '" + name + "' ends at byte " + std::to_string(offset + bytes) + " of " +
+                                       std::to_string(impl_->length));
+        impl_->sections[name] = static_cast<const uint8_t*>(impl_->base) + offset;
+    }
+    auto section = [&](const char* name) {
+        auto it = impl_->sections.find(name);
+        if (it == impl_->sections.end()) throw Error(manifest_path, std::string("lists no section '") + name + "'");
+        return it->second;
+    };
+    impl_->train_betas = reinterpret_cast<const float*>(section("train_betas"));
+    impl_->test_betas = reinterpret_cast<const float*>(section("test_betas"));
+    impl_->train_image = reinterpret_cast<const int32_t*>(section("train_image"));
+    impl_->test_image = reinterpret_cast<const int32_t*>(section("test_image"));
+    impl_->test_repeats = reinterpret_cast<const int32_t*>(section("test_repeats"));
+    impl_->nsd_ids = reinterpret_cast<const int32_t*>(section("image_nsd_id"));
+    impl_->voxel_ijk = reinterpret_cast<const int16_t*>(section("voxel_ijk"));
+    impl_->voxel_stream = reinterpret_cast<const int8_t*>(section("voxel_stream"));
+    impl_->voxel_visualroi = reinterpret_cast<const int8_t*>(section("voxel_visualroi"));
+    impl_->crop_mask = section("crop_mask");
+    impl_->images = section("images");
+
+    const std::string captions_path = (dir / "captions.json").string();
+    try {
+        std::ifstream in(captions_path);
+        const json c = json::parse(in);
+        for (const auto& list : c) impl_->captions.push_back(list.get<std::vector<std::string>>());
+    } catch (const json::exception& e) {
+        throw Error(captions_path, std::string("cannot be read: ") + e.what());
+    }
+    if (static_cast<int64_t>(impl_->captions.size()) != pm.images)
+        throw Error(captions_path, "lists " + std::to_string(impl_->captions.size()) + " images, the manifest " + std::to_string(pm.images));
+    for (int64_t v = 0; v < pm.voxels; ++v) {
+        const int64_t i = impl_->voxel_ijk[v * 3] - pm.crop_offset[0], j = impl_->voxel_ijk[v * 3 + 1] - pm.crop_offset[1],
+                      k = impl_->voxel_ijk[v * 3 + 2] - pm.crop_offset[2];
+        impl_->crop_index.push_back((k * pm.crop_dims[1] + j) * pm.crop_dims[0] + i);
+    }
+}
+
+PreparedDataset::~PreparedDataset() = default;
+
+const PreparedManifest& PreparedDataset::manifest() const { return impl_->manifest; }
+int64_t PreparedDataset::size(Split split) const { return split == Split::Train ? impl_->manifest.train_trials : impl_->manifest.test_images; }
+int64_t PreparedDataset::voxels() const { return impl_->manifest.voxels; }
+
+const float* PreparedDataset::betas(Split split, int64_t index) const {
+    if (index < 0 || index >= size(split)) throw Error(impl_->manifest.path, "row " + std::to_string(index) + " is out of range");
+    return (split == Split::Train ? impl_->train_betas : impl_->test_betas) + index * voxels();
+}
+int32_t PreparedDataset::image_of(Split split, int64_t index) const {
+    return (split == Split::Train ? impl_->train_image : impl_->test_image)[index];
+}
+int32_t PreparedDataset::nsd_id(int32_t image) const { return impl_->nsd_ids[image]; }
+int32_t PreparedDataset::repeats(int64_t test_index) const { return impl_->test_repeats[test_index]; }
+const uint8_t* PreparedDataset::image(int32_t image) const {
+    return impl_->images + static_cast<size_t>(image) * impl_->manifest.image_size * impl_->manifest.image_size * 3;
+}
+const std::vector<std::string>& PreparedDataset::captions(int32_t image) const { return impl_->captions[static_cast<size_t>(image)]; }
+const int16_t* PreparedDataset::voxel_ijk() const { return impl_->voxel_ijk; }
+const int8_t* PreparedDataset::voxel_stream() const { return impl_->voxel_stream; }
+const int8_t* PreparedDataset::voxel_visualroi() const { return impl_->voxel_visualroi; }
+const uint8_t* PreparedDataset::crop_mask() const { return impl_->crop_mask; }
+
+std::vector<float> PreparedDataset::to_crop_volume(const float* row) const {
+    const auto& d = impl_->manifest.crop_dims;
+    std::vector<float> volume(static_cast<size_t>(d[0] * d[1] * d[2]), 0.0f);
+    for (int64_t v = 0; v < voxels(); ++v) volume[static_cast<size_t>(impl_->crop_index[static_cast<size_t>(v)])] = row[v];
+    return volume;
+}
+
+BatchLoader::BatchLoader(const PreparedDataset& dataset, Split split, int64_t batch_size, bool shuffle, uint64_t seed, int workers,
+                         int queue_depth, bool with_images)
+    : dataset_(dataset), split_(split), batch_size_(std::max<int64_t>(1, batch_size)), shuffle_(shuffle),
+      with_images_(with_images), seed_(seed), queue_depth_(std::max(1, queue_depth)) {
+    for (int w = 0; w < std::max(1, workers); ++w) workers_.emplace_back([this, w] { work(w); });
+}
+
+BatchLoader::~BatchLoader() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    space_.notify_all();
+    ready_.notify_all();
+    for (auto& t : workers_) t.join();
+}
+
+int64_t BatchLoader::batches_per_epoch() const { return (dataset_.size(split_) + batch_size_ - 1) / batch_size_; }
+
+std::vector<int64_t> BatchLoader::order_for(int64_t epoch) const {
+    std::vector<int64_t> order(static_cast<size_t>(dataset_.size(split_)));
+    std::iota(order.begin(), order.end(), 0);
+    if (shuffle_) {
+        std::mt19937_64 rng(seed_ * 1000003ull + static_cast<uint64_t>(epoch));
+        std::shuffle(order.begin(), order.end(), rng);
+    }
+    return order;
+}
+
+void BatchLoader::work(int) {
+    int64_t cached_epoch = -1;
+    std::vector<int64_t> order;
+    for (;;) {
+        int64_t sequence;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            space_.wait(lock, [&] { return stopping_ || next_to_make_ - next_to_give_ < queue_depth_; });
+            if (stopping_) return;
+            sequence = next_to_make_++;
+        }
+        const int64_t per_epoch = batches_per_epoch();
+        const int64_t epoch = sequence / per_epoch, within = sequence % per_epoch;
+        if (epoch != cached_epoch) {
+            order = order_for(epoch);
+            cached_epoch = epoch;
+        }
+        Batch b;
+        b.epoch = epoch;
+        const int64_t first = within * batch_size_, last = std::min<int64_t>(first + batch_size_, static_cast<int64_t>(order.size()));
+        const int64_t V = dataset_.voxels();
+        const int64_t pixels = dataset_.manifest().image_size * dataset_.manifest().image_size * 3;
+        b.betas.resize(static_cast<size_t>((last - first) * V));
+        if (with_images_) b.pixels.resize(static_cast<size_t>((last - first) * pixels));
+        for (int64_t r = first; r < last; ++r) {
+            const int64_t row = order[static_cast<size_t>(r)];
+            b.rows.push_back(row);
+            const int32_t image = dataset_.image_of(split_, row);
+            b.images.push_back(image);
+            std::memcpy(b.betas.data() + (r - first) * V, dataset_.betas(split_, row), static_cast<size_t>(V) * 4);
+            if (with_images_) std::memcpy(b.pixels.data() + (r - first) * pixels, dataset_.image(image), static_cast<size_t>(pixels));
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_.emplace_back(sequence, std::move(b));
+        }
+        ready_.notify_all();
+    }
+}
+
+Batch BatchLoader::next() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        auto it = std::find_if(done_.begin(), done_.end(), [&](const auto& p) { return p.first == next_to_give_; });
+        if (it != done_.end()) {
+            Batch b = std::move(it->second);
+            done_.erase(it);
+            ++next_to_give_;
+            lock.unlock();
+            space_.notify_all();
+            return b;
+        }
+        ready_.wait(lock);
+    }
+}
+
+}  // namespace soul

@@ -1,0 +1,113 @@
+// `souldiffuser inspect`: what a raw NSD root (or phantom) or a prepared dataset holds.
+#include "soul/dataset.h"
+#include "soul/error.h"
+#include "soul/formats.h"
+#include "soul/labels.h"
+#include "soul/nsd_layout.h"
+#include "soul/prepare.h"
+#include "soul/volume.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace soul {
+namespace {
+
+std::string inspect_prepared(const std::string& path) {
+    PreparedDataset d(path);
+    const auto& m = d.manifest();
+    std::ifstream in(fs::path(path) / "manifest.json");
+    const auto j = nlohmann::json::parse(in);
+    std::ostringstream out;
+    out << "prepared dataset " << path << "\n";
+    out << "  subject        " << m.subject << ", sessions " << j["parameters"]["sessions"][0] << "-" << j["parameters"]["sessions"][1]
+        << " (" << j["parameters"]["betas"].get<std::string>() << " betas)\n";
+    out << "  voxels         " << m.voxels << " in nsdgeneral, crop box " << m.crop_dims[0] << "x" << m.crop_dims[1] << "x" << m.crop_dims[2]
+        << " at (" << m.crop_offset[0] << ", " << m.crop_offset[1] << ", " << m.crop_offset[2] << ") of " << m.source_dims[0] << "x"
+        << m.source_dims[1] << "x" << m.source_dims[2] << "\n";
+    out << "  per stream    ";
+    for (const auto& [name, count] : j["voxels_per_stream"].items()) out << " " << name << " " << count.get<int64_t>();
+    out << "\n";
+    int64_t complete = 0;
+    for (int64_t i = 0; i < m.test_images; ++i) complete += d.repeats(i) >= 3;
+    out << "  train          " << m.train_trials << " single trials\n";
+    out << "  test           " << m.test_images << " shared images (" << complete << " with 3 repeats), repeats averaged\n";
+    out << "  images         " << m.images << " at " << m.image_size << "x" << m.image_size << ", with captions\n";
+    out << "  created by     " << j.value("created_by", std::string("?")) << "\n";
+    return out.str();
+}
+
+std::string inspect_raw(const std::string& root) {
+    std::ostringstream out;
+    out << "NSD-layout dataset " << root << "\n";
+    const fs::path betas_root = fs::path(root) / "nsddata_betas/ppdata";
+    int found = 0;
+    for (int subject = 1; subject <= 8; ++subject) {
+        const fs::path dir = betas_root / nsd::subject_dir(subject) / "func1pt8mm/betas_fithrf_GLMdenoise_RR";
+        if (!fs::is_directory(dir)) continue;
+        ++found;
+        int nifti = 0, hdf5 = 0;
+        for (int s = 1; s <= 40; ++s) {
+            nifti += fs::exists(fs::path(root) / nsd::betas_file(subject, s));
+            hdf5 += fs::exists(fs::path(root) / nsd::betas_hdf5_file(subject, s));
+        }
+        out << "  " << nsd::subject_dir(subject) << ": " << nifti << " NIfTI and " << hdf5 << " HDF5 betas sessions";
+        const std::string first = (fs::path(root) / nsd::betas_file(subject, 1)).string();
+        if (fs::exists(first)) {
+            const VolumeHeader h = read_nifti_header(first);
+            out << ", grid " << h.dims[0] << "x" << h.dims[1] << "x" << h.dims[2] << " x " << h.frames << " trials";
+        }
+        out << "\n";
+        const std::string streams = (fs::path(root) / nsd::roi_file(subject, "streams")).string();
+        const std::string general = (fs::path(root) / nsd::roi_file(subject, "nsdgeneral")).string();
+        if (fs::exists(general)) {
+            const Volume g = read_nifti_frame(general, 0);
+            int64_t inside = 0;
+            for (float v : g.voxels) inside += v >= 1;
+            out << "    nsdgeneral   " << inside << " voxels\n";
+        }
+        if (fs::exists(streams)) {
+            const Volume s = read_nifti_frame(streams, 0);
+            std::map<int, int64_t> counts;
+            for (float v : s.voxels)
+                if (v > 0) ++counts[static_cast<int>(v)];
+            const LabelTable t = nsd_streams_table();
+            out << "    streams     ";
+            for (const auto& [code, count] : counts) out << " " << t.name_of(code) << " " << count;
+            out << "\n";
+        }
+    }
+    if (!found) throw Error(root, "is neither a prepared dataset (no manifest.json) nor an NSD root (no nsddata_betas/ppdata/subjNN)");
+    const std::string design = (fs::path(root) / nsd::expdesign_file()).string();
+    if (fs::exists(design)) {
+        const MatMatrix master = read_mat(design, "masterordering");
+        const MatMatrix subjectim = read_mat(design, "subjectim");
+        const MatMatrix shared = read_mat(design, "sharedix");
+        out << "  design         " << master.rows * master.cols << " trials, " << subjectim.cols << " images per subject, "
+            << shared.rows * shared.cols << " shared\n";
+    }
+    const std::string stimuli = (fs::path(root) / nsd::stimuli_file()).string();
+    if (fs::exists(stimuli)) {
+        const auto shape = image_brick_shape(stimuli);
+        out << "  stimuli        " << shape.count << " images " << shape.height << "x" << shape.width << "x3\n";
+    }
+    const std::string info = (fs::path(root) / nsd::stim_info_file()).string();
+    if (fs::exists(info)) out << "  stim info      " << read_csv(info).rows.size() << " rows\n";
+    return out.str();
+}
+
+}  // namespace
+
+std::string inspect_dataset(const std::string& path) {
+    if (!fs::exists(path)) throw Error(path, "no such file or folder");
+    if (fs::exists(fs::path(path) / "manifest.json")) return inspect_prepared(path);
+    return inspect_raw(path);
+}
+
+}  // namespace soul
