@@ -101,9 +101,12 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
     const int64_t chunks = (images + kImagesPerChunk - 1) / kImagesPerChunk;
     const int64_t steps = 2 + chunks + 1 + sessions + 1;
     int64_t step = 0;
+    // Cancellation is honoured before and right after each report, so a cancel asked for in
+    // the callback stops before the step it announces.
     auto report = [&](const std::string& message) {
         progress.check();
         progress(step++, steps, message);
+        progress.check();
     };
 
     report("anatomy: Colin27 + AAL to 1.8 mm, streams and visual areas");

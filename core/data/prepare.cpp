@@ -217,9 +217,12 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
 
     const int64_t steps = 3 + sessions + 2;
     int64_t step = 0;
+    // Cancellation is honoured before and right after each report, so a cancel asked for in
+    // the callback stops before the step it announces.
     auto report = [&](const std::string& message) {
         progress.check();
         progress(step++, steps, message);
+        progress.check();
     };
 
     // ROIs on one grid; the crop box of nsdgeneral.

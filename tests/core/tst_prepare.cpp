@@ -1,0 +1,316 @@
+// prepare: values, shapes, 1-based index arithmetic, z-score statistics, repeat averaging, split
+// counts, HDF5 axis order, crop and coordinates, caption join — on a tiny NSD-layout fixture with
+// known betas and on the phantom; bad input named by file and field; interruption and resume;
+// the loader.
+#include "NiftiFixture.h"
+#include "NsdFixture.h"
+#include "soul/dataset.h"
+#include "soul/error.h"
+#include "soul/formats.h"
+#include "soul/nsd_layout.h"
+#include "soul/phantom.h"
+#include "soul/prepare.h"
+#include "soul/volume.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QtTest>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace fs = std::filesystem;
+using soultest::NsdFixture;
+
+namespace {
+
+QByteArray hash_file(const std::string& path) {
+    QFile f(QString::fromStdString(path));
+    f.open(QIODevice::ReadOnly);
+    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+}
+
+// What prepare must give for a fixture voxel: betas/300 (the int16 rounding included), z-scored
+// with the mean and SD of the session's training trials.
+struct Expected {
+    const NsdFixture& f;
+    double raw(int64_t trial, int64_t voxel) const { return std::round(NsdFixture::beta(trial, voxel) * 300) / 300; }
+    bool shared(int64_t trial) const { return f.order[static_cast<size_t>(trial - 1)] < f.shared; }
+    double z(int64_t trial, int64_t voxel) const {
+        const int64_t first = (trial - 1) / 750 * 750 + 1;
+        double sum = 0, sq = 0;
+        int n = 0;
+        for (int64_t t = first; t < first + 750; ++t)
+            if (!shared(t)) {
+                sum += raw(t, voxel);
+                sq += raw(t, voxel) * raw(t, voxel);
+                ++n;
+            }
+        const double mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+        return (raw(trial, voxel) - mean) / sd;
+    }
+};
+
+}  // namespace
+
+class TestPrepare : public QObject {
+    Q_OBJECT
+    std::string m_dir;
+    NsdFixture m_fixture;
+
+    soul::PrepareOptions options(const std::string& root, const std::string& out) {
+        soul::PrepareOptions o;
+        o.nsd_root = root;
+        o.out = out;
+        o.image_size = 8;
+        return o;
+    }
+    void expectError(const soul::PrepareOptions& o, const QString& file, const QString& problem) {
+        try {
+            soul::prepare_dataset(o);
+            QFAIL("no error");
+        } catch (const soul::Error& e) {
+            QVERIFY2(QString(e.what()).contains(file), e.what());
+            QVERIFY2(QString(e.what()).contains(problem), e.what());
+        }
+        QVERIFY(!fs::exists(fs::path(o.out) / "manifest.json"));
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        m_dir = soultest::tempFolder("prepare");
+        m_fixture = soultest::write_nsd_fixture(m_dir + "/nsd");
+    }
+    void cleanupTestCase() { fs::remove_all(m_dir); }
+
+    void valuesIndicesAndSplits() {
+        const soul::PrepareSummary s = soul::prepare_dataset(options(m_fixture.root, m_dir + "/prepared"));
+        QCOMPARE(s.sessions, 2);
+        QCOMPARE(s.voxels, int64_t(18));                      // 3 × 2 × 3 voxels in nsdgeneral
+        QCOMPARE(s.train_trials, int64_t(1500 - 12));
+        QCOMPARE(s.test_images, int64_t(4));
+        soul::PreparedDataset d(m_dir + "/prepared");
+        // Crop box of nsdgeneral and every voxel's coordinates.
+        QCOMPARE(d.manifest().crop_offset, (std::array<int64_t, 3>{1, 1, 0}));
+        QCOMPARE(d.manifest().crop_dims, (std::array<int64_t, 3>{3, 2, 3}));
+        for (int64_t v = 0; v < d.voxels(); ++v) {
+            const int64_t n = m_fixture.mask[static_cast<size_t>(v)];
+            QCOMPARE(int64_t(d.voxel_ijk()[v * 3]), n % 5);
+            QCOMPARE(int64_t(d.voxel_ijk()[v * 3 + 1]), (n / 5) % 4);
+            QCOMPARE(int64_t(d.voxel_ijk()[v * 3 + 2]), n / 20);
+            QCOMPARE(int(d.voxel_stream()[v]), int(1 + (n % 5 + n / 20) % 7));
+            QCOMPARE(int(d.voxel_visualroi()[v]), int((n / 5) % 4));
+        }
+        // Training rows: z-scored single trials, images through NSD's 1-based indices.
+        const Expected e{m_fixture};
+        for (int64_t row : {int64_t(0), int64_t(700), int64_t(1487)}) {
+            const int32_t image = d.image_of(soul::Split::Train, row);
+            // Which trial is this row? Rows are trials in order, shared ones left out.
+            int64_t trial = 0, seen = -1;
+            while (seen < row) {
+                ++trial;
+                if (!e.shared(trial)) ++seen;
+            }
+            QCOMPARE(int64_t(d.nsd_id(image)), m_fixture.image_of_trial(trial - 1));
+            for (int64_t v = 0; v < d.voxels(); ++v)
+                QVERIFY(std::abs(d.betas(soul::Split::Train, row)[v] - e.z(trial, m_fixture.mask[static_cast<size_t>(v)])) < 1e-4);
+        }
+        // Per session, the training rows of each voxel have mean 0 and SD 1.
+        int64_t session1_rows = 0;
+        for (int64_t t = 1; t <= 750; ++t) session1_rows += !e.shared(t);
+        for (int64_t v = 0; v < d.voxels(); ++v) {
+            double sum = 0, sq = 0;
+            for (int64_t row = 0; row < session1_rows; ++row) {
+                const double x = d.betas(soul::Split::Train, row)[v];
+                sum += x;
+                sq += x * x;
+            }
+            QVERIFY(std::abs(sum / session1_rows) < 1e-4);
+            QVERIFY(std::abs(std::sqrt(sq / session1_rows) - 1) < 1e-4);
+        }
+        // Test images: repeats averaged (z-scored with their own session's training statistics).
+        for (int64_t i = 0; i < d.size(soul::Split::Test); ++i) {
+            QCOMPARE(d.repeats(i), 3);
+            const int64_t id = d.nsd_id(d.image_of(soul::Split::Test, i));
+            std::vector<int64_t> trials;
+            for (int64_t t = 1; t <= 1500; ++t)
+                if (m_fixture.image_of_trial(t - 1) == id) trials.push_back(t);
+            QCOMPARE(trials.size(), size_t(3));
+            for (int64_t v = 0; v < d.voxels(); ++v) {
+                double mean = 0;
+                for (int64_t t : trials) mean += e.z(t, m_fixture.mask[static_cast<size_t>(v)]) / 3;
+                QVERIFY(std::abs(d.betas(soul::Split::Test, i)[v] - mean) < 1e-4);
+            }
+        }
+        // Images and captions joined by nsdId → cocoId.
+        for (int32_t image : {0, 17, static_cast<int32_t>(d.manifest().images - 1)}) {
+            const int64_t id = d.nsd_id(image);
+            QCOMPARE(int(d.image(image)[5]), int((id + 5) % 251));
+            QCOMPARE(d.captions(image).size(), size_t(3));
+            QCOMPARE(d.captions(image)[2], NsdFixture::caption(id, 2));
+        }
+        // The crop volume puts each voxel back in its place.
+        const auto volume = d.to_crop_volume(d.betas(soul::Split::Train, 0));
+        QCOMPARE(volume.size(), size_t(18));
+        QCOMPARE(volume[static_cast<size_t>(((2 - 0) * 2 + (2 - 1)) * 3 + (3 - 1))], d.betas(soul::Split::Train, 0)[17]);
+    }
+
+    void hdf5BetasGiveTheSameDataset() {
+        const NsdFixture f = soultest::write_nsd_fixture(m_dir + "/nsd-hdf5", true);
+        soul::PrepareOptions o = options(f.root, m_dir + "/prepared-hdf5");
+        o.betas_format = "hdf5";
+        soul::prepare_dataset(o);
+        if (!fs::exists(m_dir + "/prepared/data.bin")) soul::prepare_dataset(options(m_fixture.root, m_dir + "/prepared"));
+        QCOMPARE(hash_file(m_dir + "/prepared-hdf5/data.bin"), hash_file(m_dir + "/prepared/data.bin"));
+    }
+
+    void sessionsAndSharedOptions() {
+        soul::PrepareOptions o = options(m_fixture.root, m_dir + "/session1");
+        o.first_session = o.last_session = 1;
+        o.shared = "all";
+        const auto s = soul::prepare_dataset(o);
+        int64_t shared_trials = 0;
+        for (int64_t t = 0; t < 750; ++t) shared_trials += m_fixture.order[static_cast<size_t>(t)] < m_fixture.shared;
+        QCOMPARE(s.train_trials, 750 - shared_trials);
+        soul::PreparedDataset d(m_dir + "/session1");
+        int64_t repeats = 0;
+        for (int64_t i = 0; i < d.size(soul::Split::Test); ++i) repeats += d.repeats(i);
+        QCOMPARE(repeats, shared_trials);                      // every shared trial of session 1, averaged per image
+        o.shared = "complete";
+        o.out = m_dir + "/session1-complete";
+        QVERIFY(soul::prepare_dataset(o).test_images <= s.test_images);
+        // Same parameters again: nothing to do.
+        o.shared = "all";
+        o.out = m_dir + "/session1";
+        QVERIFY(soul::prepare_dataset(o).already_prepared);
+    }
+
+    void interruptedThenResumed() {
+        soul::CancelToken token;
+        soul::Progress p;
+        p.cancel = &token;
+        p.report = [&](int64_t, int64_t, const std::string& message) {
+            if (message.find("session 2") != std::string::npos) token.cancel();
+        };
+        const std::string out = m_dir + "/resumed";
+        try {
+            soul::prepare_dataset(options(m_fixture.root, out), p);
+            QFAIL("not cancelled");
+        } catch (const soul::Cancelled&) {
+        }
+        QVERIFY(!fs::exists(out));                               // nothing that looks complete
+        QVERIFY(fs::exists(out + ".partial/session01.f32"));
+        QVERIFY_THROWS_EXCEPTION(soul::Error, soul::PreparedDataset{out});
+        const auto s = soul::prepare_dataset(options(m_fixture.root, out));
+        QCOMPARE(s.sessions_reused, 1);
+        QVERIFY(!fs::exists(out + ".partial"));
+        if (!fs::exists(m_dir + "/prepared/data.bin")) soul::prepare_dataset(options(m_fixture.root, m_dir + "/prepared"));
+        QCOMPARE(hash_file(out + "/data.bin"), hash_file(m_dir + "/prepared/data.bin"));
+    }
+
+    void badInput() {
+        // Each case: a copy of the fixture with one thing wrong.
+        auto broken = [&](const std::string& name) {
+            const std::string root = m_dir + "/bad-" + name;
+            fs::remove_all(root);
+            fs::copy(m_fixture.root, root, fs::copy_options::recursive);
+            return root;
+        };
+        {
+            const std::string root = broken("missing-session");
+            fs::remove(fs::path(root) / soul::nsd::betas_file(1, 2));
+            soul::PrepareOptions o = options(root, m_dir + "/out-missing");
+            o.first_session = 1;
+            o.last_session = 2;
+            expectError(o, "betas_session02.nii.gz", "session 2 is missing");
+        }
+        {
+            const std::string root = broken("shape");
+            soul::Volume v;
+            v.dims = {4, 4, 3};
+            v.frames = 750;
+            v.voxels.assign(4 * 4 * 3 * 750, 0);
+            soul::write_nifti(v, (fs::path(root) / soul::nsd::betas_file(1, 2)).string(), soul::StoredType::int16);
+            expectError(options(root, m_dir + "/out-shape"), "betas_session02.nii.gz", "has shape 4x4x3x750; expected 5x4x3x750");
+        }
+        {
+            const std::string root = broken("grid");
+            soul::Volume v;
+            v.dims = {6, 4, 3};
+            v.voxels.assign(72, 1);
+            soul::write_nifti(v, (fs::path(root) / soul::nsd::roi_file(1, "streams")).string(), soul::StoredType::int16);
+            expectError(options(root, m_dir + "/out-grid"), "streams.nii.gz", "is on another grid");
+        }
+        {
+            const std::string root = broken("design");
+            const std::string mat = (fs::path(root) / soul::nsd::expdesign_file()).string();
+            const auto master = soul::read_mat(mat, "masterordering");
+            const auto subjectim = soul::read_mat(mat, "subjectim");
+            soul::write_mat(mat, {master, subjectim});
+            expectError(options(root, m_dir + "/out-design"), "nsd_expdesign.mat", "has no variable 'sharedix'");
+        }
+        {
+            const std::string root = broken("imgbrick");
+            const std::string h5 = (fs::path(root) / soul::nsd::stimuli_file()).string();
+            soul::ImageBrickWriter w(h5, "images", 1, 8, 8);
+            std::vector<uint8_t> pixels(192, 0);
+            w.write(0, 1, pixels.data());
+            w.close();
+            expectError(options(root, m_dir + "/out-imgbrick"), "nsd_stimuli.hdf5", "has no dataset 'imgBrick'");
+        }
+        {
+            const std::string root = broken("truncated");
+            const std::string betas = (fs::path(root) / soul::nsd::betas_file(1, 1)).string();
+            soultest::truncateCopy(betas, betas + ".tmp", 0.5);
+            fs::rename(betas + ".tmp", betas);
+            expectError(options(root, m_dir + "/out-truncated"), "betas_session01.nii.gz", "truncated");
+        }
+        {
+            soul::PrepareOptions o = options(m_fixture.root, m_dir + "/out-x");
+            o.betas_format = "mgh";
+            expectError(o, "--betas", "nifti or hdf5");
+        }
+    }
+
+    void phantomAndLoader() {
+        soul::PhantomOptions po;
+        po.out = m_dir + "/phantom";
+        po.sessions = 2;
+        soul::generate_phantom(po);
+        soul::PrepareOptions o = options(po.out, m_dir + "/phantom-prepared");
+        o.image_size = 64;
+        const auto s = soul::prepare_dataset(o);
+        QCOMPARE(s.train_trials, int64_t(1200));
+        QCOMPARE(s.test_images, int64_t(100));
+        QCOMPARE(s.images, int64_t(1300));
+        soul::PreparedDataset d(o.out);
+        for (int64_t i = 0; i < d.size(soul::Split::Test); ++i) QCOMPARE(d.repeats(i), 3);
+        int64_t early = 0;
+        for (int64_t v = 0; v < d.voxels(); ++v) early += d.voxel_stream()[v] == soul::nsd::kEarly;
+        QVERIFY(early > 1000);
+        // The loader: an epoch covers every row once, shuffled, and reproducibly for a seed.
+        soul::BatchLoader loader(d, soul::Split::Train, 64, true, 11, 2, 3);
+        std::set<int64_t> seen;
+        std::vector<int64_t> first_epoch;
+        for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+            const soul::Batch batch = loader.next();
+            QCOMPARE(batch.epoch, int64_t(0));
+            for (size_t r = 0; r < batch.rows.size(); ++r) {
+                seen.insert(batch.rows[r]);
+                first_epoch.push_back(batch.rows[r]);
+                QCOMPARE(batch.betas[r * static_cast<size_t>(d.voxels()) + 5], d.betas(soul::Split::Train, batch.rows[r])[5]);
+                QCOMPARE(batch.pixels[r * 64 * 64 * 3 + 7], d.image(batch.images[r])[7]);
+            }
+        }
+        QCOMPARE(seen.size(), size_t(1200));
+        QVERIFY(first_epoch != std::vector<int64_t>(first_epoch.size()) && !std::is_sorted(first_epoch.begin(), first_epoch.end()));
+        QCOMPARE(loader.next().epoch, int64_t(1));
+        soul::BatchLoader again(d, soul::Split::Train, 64, true, 11, 1, 2);
+        QCOMPARE(again.next().rows, std::vector<int64_t>(first_epoch.begin(), first_epoch.begin() + 64));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPrepare)
+#include "tst_prepare.moc"
