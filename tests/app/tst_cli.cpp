@@ -1,5 +1,6 @@
 // Runs the real `souldiffuser` program: info as text and JSON, labels, and its bad-input exits.
 #include "NiftiFixture.h"
+#include "NsdFixture.h"
 #include "soul/volume.h"
 
 #include <QJsonArray>
@@ -87,6 +88,31 @@ private Q_SLOTS:
         QCOMPARE(shifted.code, 0);
         QVERIFY2(shifted.err.contains("resampled"), qPrintable(shifted.err));
         QVERIFY(shifted.out.contains("parietal"));
+    }
+
+    void prepareAndInspect() {
+        const auto fixture = soultest::write_nsd_fixture(m_dir + "/nsd");
+        const Run prepared = run({"prepare", "--nsd", path("nsd"), "--out", path("prepared"), "--image-size", "8", "--sessions", "1-2"});
+        QCOMPARE(prepared.code, 0);
+        QVERIFY2(prepared.out.contains("18 voxels") && prepared.out.contains("1488 training trials") && prepared.out.contains("4 test images"),
+                 qPrintable(prepared.out));
+        const Run again = run({"prepare", "--nsd", path("nsd"), "--out", path("prepared"), "--image-size", "8", "--sessions", "1-2"});
+        QVERIFY(again.out.contains("already prepared"));
+        const Run inspect = run({"inspect", path("prepared")});
+        QCOMPARE(inspect.code, 0);
+        QVERIFY2(inspect.out.contains("1488 single trials") && inspect.out.contains("4 shared images (4 with 3 repeats)"), qPrintable(inspect.out));
+        const Run raw = run({"inspect", path("nsd")});
+        QCOMPARE(raw.code, 0);
+        QVERIFY2(raw.out.contains("subj01: 2 NIfTI") && raw.out.contains("1500 trials") && raw.out.contains("nsdgeneral   18 voxels"), qPrintable(raw.out));
+        const Run bad = run({"prepare", "--nsd", path("nsd"), "--out", path("x"), "--sessions", "two"});
+        QCOMPARE(bad.code, 1);
+        QVERIFY(bad.err.contains("--sessions must be A-B"));
+        const Run missing = run({"prepare", "--nsd", path("nsd"), "--out", path("x"), "--sessions", "1-3"});
+        QCOMPARE(missing.code, 1);
+        QVERIFY2(missing.err.contains("betas_session03.nii.gz") && missing.err.contains("session 3 is missing"), qPrintable(missing.err));
+        const Run nothing = run({"inspect", path("nowhere")});
+        QCOMPARE(nothing.code, 1);
+        QVERIFY(nothing.err.contains("no such file"));
     }
 
     void badInputExitsNonZero() {
