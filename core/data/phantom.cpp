@@ -100,14 +100,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
     // Steps: anatomy, stimuli chunks, normalisation, sessions, files.
     const int64_t chunks = (images + kImagesPerChunk - 1) / kImagesPerChunk;
     const int64_t steps = 2 + chunks + 1 + sessions + 1;
-    int64_t step = 0;
-    // Cancellation is honoured before and right after each report, so a cancel asked for in
-    // the callback stops before the step it announces.
-    auto report = [&](const std::string& message) {
-        progress.check();
-        progress(step++, steps, message);
-        progress.check();
-    };
+    Steps report(progress, steps);
 
     report("anatomy: Colin27 + AAL to 1.8 mm, streams and visual areas");
     const phantom::Anatomy anatomy = phantom::build_anatomy(options.mricron_dir);
@@ -400,7 +393,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
     std::error_code ec;
     fs::rename(stimuli_path + ".partial", stimuli_path, ec);
     if (ec) throw Error(stimuli_path, "could not be written: " + ec.message());
-    progress(steps, steps, "done");
+    report.done();
     return summary;
 }
 

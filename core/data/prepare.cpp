@@ -216,14 +216,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
     fs::remove(partial / ".write-test");
 
     const int64_t steps = 3 + sessions + 2;
-    int64_t step = 0;
-    // Cancellation is honoured before and right after each report, so a cancel asked for in
-    // the callback stops before the step it announces.
-    auto report = [&](const std::string& message) {
-        progress.check();
-        progress(step++, steps, message);
-        progress.check();
-    };
+    Steps report(progress, steps);
 
     // ROIs on one grid; the crop box of nsdgeneral.
     report("ROIs and design");
@@ -526,7 +519,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
     summary.test_images = n_test;
     summary.images = static_cast<int64_t>(ids.size());
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    progress(steps, steps, "done");
+    report.done();
     return summary;
 }
 

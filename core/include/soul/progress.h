@@ -38,4 +38,22 @@ struct Progress {
     }
 };
 
+// Numbered steps of one long call: announces each step and honours cancellation before and
+// right after the announcement, so a cancel asked for in the callback stops before that step.
+class Steps {
+public:
+    Steps(const Progress& progress, int64_t total) : progress_(progress), total_(total) {}
+    void operator()(const std::string& message) {
+        progress_.check();
+        progress_(step_++, total_, message);
+        progress_.check();
+    }
+    void done() { progress_(total_, total_, "done"); }
+
+private:
+    const Progress& progress_;
+    int64_t total_;
+    int64_t step_ = 0;
+};
+
 }  // namespace soul
