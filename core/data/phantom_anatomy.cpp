@@ -153,8 +153,8 @@ Anatomy build_anatomy(const std::string& mricron_dir) {
     for (int64_t n : an.visual) {
         const int code = static_cast<int>(std::lround(an.aal.voxels[static_cast<size_t>(n)]));
         if (code != kCalcarineLeft && code != kCalcarineRight) continue;
-        const int64_t j = (n / grid.dims[0]) % grid.dims[1], k = n / (grid.dims[0] * grid.dims[1]);
-        calcarine_z[{code, j}].push_back(static_cast<double>(k));
+        const auto ijk = grid.ijk(n);
+        calcarine_z[{code, ijk[1]}].push_back(static_cast<double>(ijk[2]));
     }
     auto median_z = [&](int code, int64_t j) {
         for (int64_t d = 0; d < grid.dims[1]; ++d)
@@ -171,7 +171,7 @@ Anatomy build_anatomy(const std::string& mricron_dir) {
     for (int64_t n : an.visual) {
         const int code = static_cast<int>(std::lround(an.aal.voxels[static_cast<size_t>(n)]));
         if (code == kCalcarineLeft || code == kCalcarineRight) {
-            const int64_t i = n % grid.dims[0], j = (n / grid.dims[0]) % grid.dims[1], k = n / (grid.dims[0] * grid.dims[1]);
+            const auto [i, j, k] = grid.ijk(n);
             calcarine_points.push_back({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
         }
     }
@@ -191,7 +191,7 @@ Anatomy build_anatomy(const std::string& mricron_dir) {
     for (int64_t n : an.visual) {
         const size_t u = static_cast<size_t>(n);
         const int code = static_cast<int>(std::lround(an.aal.voxels[u]));
-        const int64_t i = n % grid.dims[0], j = (n / grid.dims[0]) % grid.dims[1], k = n / (grid.dims[0] * grid.dims[1]);
+        const auto [i, j, k] = grid.ijk(n);
         if (code == kCalcarineLeft || code == kCalcarineRight) {
             an.visualrois.voxels[u] = k >= median_z(code, j) ? nsd::kV1d : nsd::kV1v;
         } else if (an.streams.voxels[u] == nsd::kEarly) {

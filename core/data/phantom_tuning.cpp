@@ -38,7 +38,7 @@ constexpr double kGainLogSd = 0.7;
 constexpr float kShapeWeight = 0.5f;
 
 std::array<double, 3> ras_of(const Volume& grid, int64_t n) {
-    const int64_t i = n % grid.dims[0], j = (n / grid.dims[0]) % grid.dims[1], k = n / (grid.dims[0] * grid.dims[1]);
+    const auto [i, j, k] = grid.ijk(n);
     return grid.ijk_to_ras.apply(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
 }
 

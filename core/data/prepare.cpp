@@ -440,9 +440,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
         std::vector<int16_t> ijk;
         std::vector<int8_t> stream, visual;
         for (int64_t n : voxels) {
-            ijk.push_back(static_cast<int16_t>(n % grid[0]));
-            ijk.push_back(static_cast<int16_t>((n / grid[0]) % grid[1]));
-            ijk.push_back(static_cast<int16_t>(n / (grid[0] * grid[1])));
+            for (int64_t c : general.ijk(n)) ijk.push_back(static_cast<int16_t>(c));
             stream.push_back(static_cast<int8_t>(std::lround(rois["streams"].voxels[static_cast<size_t>(n)])));
             visual.push_back(static_cast<int8_t>(std::lround(rois["prf-visualrois"].voxels[static_cast<size_t>(n)])));
         }

@@ -54,6 +54,8 @@ struct Volume {
         return static_cast<size_t>(((t * dims[2] + k) * dims[1] + j) * dims[0] + i);
     }
     float at(int64_t i, int64_t j, int64_t k, int64_t t = 0) const { return voxels[index(i, j, k, t)]; }
+    // The (i, j, k) of a voxel index within one frame (the inverse of index()).
+    std::array<int64_t, 3> ijk(int64_t n) const { return {n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])}; }
     bool contains(int64_t i, int64_t j, int64_t k) const {
         return i >= 0 && j >= 0 && k >= 0 && i < dims[0] && j < dims[1] && k < dims[2];
     }
