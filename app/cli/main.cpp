@@ -162,10 +162,11 @@ int main(int argc, char** argv) {
     if (const char* dir = std::getenv("SOUL_MRICRON_DIR")) phantom_options.mricron_dir = dir;
     if (const char* dir = std::getenv("SOUL_FASHION_MNIST_DIR")) phantom_options.fashion_mnist_dir = dir;
 
-    auto* prepare = app.add_subcommand("prepare", "Prepare an NSD subject (or the phantom) for training: z-scored, cropped, split, memory-mapped");
+    auto* prepare = app.add_subcommand("prepare", "Prepare an NSD subject, the phantom or a generic-layout dataset for training: z-scored, cropped, split, memory-mapped");
     soul::PrepareOptions prepare_options;
     std::string prepare_sessions;
-    prepare->add_option("--nsd", prepare_options.nsd_root, "NSD root (or a phantom folder)")->required();
+    prepare->add_option("--nsd,--root", prepare_options.nsd_root, "NSD root, a phantom folder, or a generic-layout folder (docs/datasets.md)")->required();
+    prepare->add_option("--layout", prepare_options.layout, "auto (default: trials.csv present means generic), nsd or generic");
     prepare->add_option("--subject", prepare_options.subject, "Subject 1-8 (default 1)");
     prepare->add_option("--out", prepare_options.out, "Folder for the prepared dataset")->required();
     prepare->add_option("--sessions", prepare_sessions, "A-B (default: every session present)");

@@ -1,4 +1,6 @@
-// `souldiffuser inspect`: what a raw NSD root (or phantom) or a prepared dataset holds.
+// `souldiffuser inspect`: what a raw NSD root (or phantom), a generic-layout folder or a prepared
+// dataset holds.
+#include "prepare_source.h"
 #include "soul/dataset.h"
 #include "soul/error.h"
 #include "soul/formats.h"
@@ -26,20 +28,49 @@ std::string inspect_prepared(const std::string& path) {
     const auto j = nlohmann::json::parse(in);
     std::ostringstream out;
     out << "prepared dataset " << path << "\n";
-    out << "  subject        " << m.subject << ", sessions " << j["parameters"]["sessions"][0] << "-" << j["parameters"]["sessions"][1]
-        << " (" << j["parameters"]["betas"].get<std::string>() << " betas)\n";
-    out << "  voxels         " << m.voxels << " in nsdgeneral, crop box " << m.crop_dims[0] << "x" << m.crop_dims[1] << "x" << m.crop_dims[2]
+    if (j.value("layout", std::string("nsd")) == "nsd")
+        out << "  subject        " << m.subject << ", sessions " << j["parameters"]["sessions"][0] << "-" << j["parameters"]["sessions"][1]
+            << " (" << j["parameters"]["betas"].get<std::string>() << " betas)\n";
+    else
+        out << "  layout         generic, " << j["parameters"]["betas_sources"].size() << " betas files, from " << j["source"]["trials"].get<std::string>() << "\n";
+    out << "  voxels         " << m.voxels << " in the visual mask, crop box " << m.crop_dims[0] << "x" << m.crop_dims[1] << "x" << m.crop_dims[2]
         << " at (" << m.crop_offset[0] << ", " << m.crop_offset[1] << ", " << m.crop_offset[2] << ") of " << m.source_dims[0] << "x"
         << m.source_dims[1] << "x" << m.source_dims[2] << "\n";
     out << "  per stream    ";
     for (const auto& [name, count] : j["voxels_per_stream"].items()) out << " " << name << " " << count.get<int64_t>();
     out << "\n";
-    int64_t complete = 0;
-    for (int64_t i = 0; i < m.test_images; ++i) complete += d.repeats(i) >= 3;
+    std::map<int, int64_t> by_repeats;
+    for (int64_t i = 0; i < m.test_images; ++i) ++by_repeats[d.repeats(i)];
     out << "  train          " << m.train_trials << " single trials\n";
-    out << "  test           " << m.test_images << " shared images (" << complete << " with 3 repeats), repeats averaged\n";
+    out << "  test           " << m.test_images << " images, repeats averaged (";
+    for (auto it = by_repeats.begin(); it != by_repeats.end(); ++it)
+        out << (it == by_repeats.begin() ? "" : ", ") << it->second << " shown " << it->first << "x";
+    out << ")\n";
     out << "  images         " << m.images << " at " << m.image_size << "x" << m.image_size << ", with captions\n";
     out << "  created by     " << j.value("created_by", std::string("?")) << "\n";
+    return out.str();
+}
+
+std::string inspect_generic(const std::string& root) {
+    PrepareOptions options;
+    options.nsd_root = root;
+    const auto src = prepare_detail::open_generic_source(options);
+    std::ostringstream out;
+    out << "generic-layout dataset " << root << "\n";
+    int64_t mask = 0;
+    for (float v : src.mask.voxels) mask += v >= 1;
+    out << "  grid           " << src.mask.dims[0] << "x" << src.mask.dims[1] << "x" << src.mask.dims[2] << ", " << mask << " voxels in "
+        << src.mask_path << "\n";
+    std::map<int64_t, int> test_shown;
+    int64_t train = 0;
+    for (const auto& t : src.trials) {
+        if (t.test) ++test_shown[t.image];
+        else ++train;
+    }
+    out << "  betas          " << src.sessions.size() << " files, " << src.trials.size() << " trials\n";
+    out << "  train          " << train << " trials\n";
+    out << "  test           " << test_shown.size() << " images, shown up to " << src.complete_repeats << "x\n";
+    out << "  images         " << src.image_names.size() << " files\n";
     return out.str();
 }
 
@@ -107,6 +138,7 @@ std::string inspect_raw(const std::string& root) {
 std::string inspect_dataset(const std::string& path) {
     if (!fs::exists(path)) throw Error(path, "no such file or folder");
     if (fs::exists(fs::path(path) / "manifest.json")) return inspect_prepared(path);
+    if (prepare_detail::is_generic_layout(path)) return inspect_generic(path);
     return inspect_raw(path);
 }
 

@@ -100,7 +100,7 @@ private Q_SLOTS:
         QVERIFY(again.out.contains("already prepared"));
         const Run inspect = run({"inspect", path("prepared")});
         QCOMPARE(inspect.code, 0);
-        QVERIFY2(inspect.out.contains("1488 single trials") && inspect.out.contains("4 shared images (4 with 3 repeats)"), qPrintable(inspect.out));
+        QVERIFY2(inspect.out.contains("1488 single trials") && inspect.out.contains("4 images, repeats averaged (4 shown 3x)"), qPrintable(inspect.out));
         const Run raw = run({"inspect", path("nsd")});
         QCOMPARE(raw.code, 0);
         QVERIFY2(raw.out.contains("subj01: 2 NIfTI") && raw.out.contains("1500 trials") && raw.out.contains("nsdgeneral   18 voxels"), qPrintable(raw.out));

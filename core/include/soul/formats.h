@@ -1,5 +1,6 @@
 // The small file formats of NSD's layout, read and written by the engine: MATLAB v5 matrices
-// (matio), HDF5 image bricks (libhdf5), CSV tables, COCO caption JSON, Fashion-MNIST IDX.
+// (matio), HDF5 image bricks (libhdf5), CSV tables, COCO caption JSON, Fashion-MNIST IDX, and
+// PNG/JPEG images (libpng, ITK).
 // Every reader throws soul::Error naming the file (and field) on a problem.
 #pragma once
 
@@ -73,6 +74,18 @@ struct IdxImages {
 };
 IdxImages read_idx_images(const std::string& path);
 std::vector<uint8_t> read_idx_labels(const std::string& path);
+
+// An 8-bit RGB image, rows top to bottom, H×W×3 bytes.
+struct RgbImage {
+    int64_t height = 0, width = 0;
+    std::vector<uint8_t> pixels;
+};
+// PNG or JPEG, by content; grey is replicated, alpha composed onto black.
+RgbImage read_rgb_image(const std::string& path);
+// PNG, written atomically.
+void write_png(const std::string& path, const RgbImage& image);
+// Area averaging when shrinking, bilinear interpolation when enlarging; the result is size×size.
+std::vector<uint8_t> resize_rgb(const uint8_t* pixels, int64_t height, int64_t width, int64_t size);
 
 // Writes `bytes` to `path` through a temporary file and a rename.
 void write_file_atomically(const std::string& path, const std::string& bytes);

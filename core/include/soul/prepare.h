@@ -15,7 +15,8 @@
 namespace soul {
 
 struct PrepareOptions {
-    std::string nsd_root;            // NSD root (or a phantom folder)
+    std::string nsd_root;            // NSD root, a phantom folder, or a generic-layout folder
+    std::string layout = "auto";     // auto (trials.csv present → generic) | nsd | generic
     int subject = 1;
     std::string out;                 // the prepared dataset folder
     int first_session = 1, last_session = 0;   // 0: every session found
