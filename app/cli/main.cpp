@@ -8,6 +8,7 @@
 #include "soul/prepare.h"
 #include "soul/progress.h"
 #include "soul/runtime.h"
+#include "soul/train.h"
 #include "soul/version.h"
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -92,6 +94,48 @@ soul::Progress terminal_progress() {
         std::fflush(stderr);
     };
     return p;
+}
+
+// Ctrl-C during training: stop at the next step with a checkpoint written (--resume continues).
+soul::CancelToken g_interrupt;
+void on_interrupt(int) { g_interrupt.cancel(); }
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::string item;
+    for (char c : text + ",") {
+        if (c == ',') {
+            if (!item.empty()) out.push_back(item);
+            item.clear();
+        } else if (c != ' ') {
+            item += c;
+        }
+    }
+    return out;
+}
+
+int run_train(soul::TrainOptions options, const std::string& stages) {
+    options.stages = split_list(stages);
+    std::signal(SIGINT, on_interrupt);
+    soul::Progress progress = terminal_progress();
+    progress.cancel = &g_interrupt;
+    try {
+        const soul::TrainSummary s = soul::train_encoders(options, progress);
+        std::printf("trained on %s in %.1f s:", s.device.c_str(), s.seconds);
+        for (const auto& stage : s.stages_trained) std::printf(" %s", stage.c_str());
+        if (!s.stages_skipped.empty()) {
+            std::printf("; already done or skipped:");
+            for (const auto& stage : s.stages_skipped) std::printf(" %s", stage.c_str());
+        }
+        std::printf("\nrun: %s (metrics.jsonl, run.json, one checkpoint per stage)\n", options.out.c_str());
+        return 0;
+    } catch (const soul::Cancelled&) {
+        std::fprintf(stderr, "\nsouldiffuser train: interrupted; a checkpoint was written, continue with --resume\n");
+        return 130;
+    } catch (const soul::Error& e) {
+        std::fprintf(stderr, "\nsouldiffuser train: %s\n", e.what());
+        return 1;
+    }
 }
 
 int run_phantom(const soul::PhantomOptions& options) {
@@ -179,6 +223,22 @@ int main(int argc, char** argv) {
     std::string inspect_path;
     inspect->add_option("path", inspect_path, "NSD root, phantom folder or prepared dataset")->required();
 
+    auto* train = app.add_subcommand("train", "Train the fMRI encoders (SSMNet, SemBERT, EdgeColorNet), their embedding space and the flattened baseline");
+    soul::TrainOptions train_options;
+    std::string train_stages;
+    train->add_option("--data", train_options.data, "A prepared dataset (souldiffuser prepare)")->required();
+    train->add_option("--config", train_options.config, "Training config, e.g. models/configs/phantom-small.json")->required();
+    train->add_option("--out", train_options.out, "The run folder")->required();
+    train->add_option("--stages", train_stages, "Comma-separated: embedding,ssmnet,sembert,edgecolor,baseline (default: all)");
+    train->add_option("--device", train_options.device, "auto (default), cpu or cuda");
+    train->add_flag("--resume", train_options.resume, "Continue the run from its checkpoints");
+
+    auto* evaluate = app.add_subcommand("evaluate-encoders", "Score a run's encoders and the flattened baseline on the held-out test images");
+    soul::EvaluateEncodersOptions evaluate_options;
+    evaluate->add_option("run", evaluate_options.run, "The run folder")->required();
+    evaluate->add_option("--data", evaluate_options.data, "Prepared dataset (default: the one the run was trained on)");
+    evaluate->add_option("--out", evaluate_options.out, "Report folder (default RUN/evaluation)");
+
     auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
 
     try {
@@ -212,6 +272,16 @@ int main(int argc, char** argv) {
             return 0;
         } catch (const soul::Error& e) {
             std::fprintf(stderr, "souldiffuser inspect: %s\n", e.what());
+            return 1;
+        }
+    }
+    if (*train) return run_train(train_options, train_stages);
+    if (*evaluate) {
+        try {
+            std::cout << soul::evaluate_encoders(evaluate_options, terminal_progress());
+            return 0;
+        } catch (const soul::Error& e) {
+            std::fprintf(stderr, "souldiffuser evaluate-encoders: %s\n", e.what());
             return 1;
         }
     }

@@ -1,0 +1,62 @@
+// `souldiffuser train` and `souldiffuser evaluate-encoders`: the SoulDiffuser fMRI encoders
+// (design.md §2 boxes a–c: SSMNet, SemBERT, EdgeColorNet), the built-in embedding space they are
+// aligned to, and the flattened baseline, trained on a prepared dataset.
+//
+// A run folder holds run.json (config, dataset fingerprint, stage states), vocab.json (the caption
+// tokenizer), one checkpoint per stage (<stage>.pt: model, optimizer, step; written atomically)
+// and metrics.jsonl (one JSON object per training step: the studio plots it).
+#pragma once
+
+#include "soul/progress.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace soul {
+
+// The stages in training order. "edgecolor" runs the paper's three phases (encoder on pairs,
+// decoder on pairs, cycle on images without fMRI) as ec_encoder, ec_decoder, ec_cycle.
+const std::vector<std::string>& encoder_stages();
+
+struct TrainOptions {
+    std::string data;                    // a prepared dataset
+    std::string config;                  // models/configs/*.json
+    std::string out;                     // the run folder
+    std::vector<std::string> stages;     // empty: all, in order
+    std::string device = "auto";         // auto | cpu | cuda
+    bool resume = false;                 // continue from the run's checkpoints
+};
+
+// One training step's numbers: what metrics.jsonl holds, and what the studio's curves show.
+struct TrainMetrics {
+    std::string stage;
+    int64_t step = 0, steps = 0, epoch = 0;
+    double seconds = 0;
+    std::map<std::string, double> values;   // "loss" and its parts
+};
+
+struct TrainSummary {
+    std::vector<std::string> stages_trained, stages_skipped;
+    std::string device;
+    double seconds = 0;
+};
+
+// Trains the stages asked for. Throws soul::Error (bad config, mismatched dataset, an existing run
+// without --resume) or soul::Cancelled (after writing a checkpoint, so --resume continues).
+TrainSummary train_encoders(const TrainOptions& options, const Progress& progress = {},
+                            const std::function<void(const TrainMetrics&)>& on_metrics = {});
+
+struct EvaluateEncodersOptions {
+    std::string run;
+    std::string data;    // default: the dataset the run was trained on
+    std::string out;     // default: RUN/evaluation
+};
+
+// Scores the encoders and the flattened baseline on the held-out test images and writes
+// report.md, report.json and report.csv. Returns the Markdown report.
+std::string evaluate_encoders(const EvaluateEncodersOptions& options, const Progress& progress = {});
+
+}  // namespace soul

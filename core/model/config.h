@@ -1,0 +1,50 @@
+// A training configuration (models/configs/*.json): sizes of every module and the schedule of
+// every stage. Unknown keys and out-of-range values are refused with the file and key named.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace soul::model {
+
+struct StageSchedule {
+    int64_t epochs = 1;
+    double lr = 1e-3;
+};
+
+struct EncoderConfig {
+    std::string name;
+    uint64_t seed = 1;
+    int64_t image_size = 32;          // side of images inside the encoders and their targets
+    int64_t embed_dim = 64;           // the shared image/text embedding space
+    int64_t batch_size = 32;
+    double weight_decay = 0.01;
+    int64_t checkpoint_every = 200;   // steps between checkpoints within a stage
+    // embedding space
+    int64_t text_width = 64, text_layers = 2, max_tokens = 16;
+    StageSchedule embedding{20, 2e-3};
+    // fMRI-SSMNet
+    int64_t ssm_width = 48, ssm_state = 8, ssm_expand = 2, ssm_patch = 128, ssm_global_layers = 1;
+    double ssm_image_weight = 1.0, ssm_regression_weight = 1.0;
+    StageSchedule ssmnet{15, 1e-3};
+    // fMRI-SemBERT
+    int64_t sem_width = 64, sem_heads = 4, sem_layers = 2, sem_patch = 32;
+    double sem_mask_ratio = 0.25;
+    StageSchedule sembert{15, 1e-3};
+    // fMRI-EdgeColorNet
+    int64_t ec_hidden = 256, ec_extra_images = 2000;
+    StageSchedule ec_encoder{10, 1e-3}, ec_decoder{15, 1e-3}, ec_cycle{5, 5e-4};
+    // flattened baseline
+    int64_t flat_hidden = 512;
+    StageSchedule baseline{15, 1e-3};
+
+    nlohmann::json to_json() const;
+};
+
+// Reads and validates a config file; throws soul::Error naming the file and the key.
+EncoderConfig read_encoder_config(const std::string& path);
+EncoderConfig encoder_config_from_json(const nlohmann::json& j, const std::string& path);
+
+}  // namespace soul::model

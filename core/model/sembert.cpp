@@ -1,0 +1,41 @@
+// fMRI-SemBERT (see sembert.h).
+#include "sembert.h"
+
+namespace soul::model {
+
+namespace {
+constexpr int kMidventral = 2, kVentral = 5;   // NSD stream codes
+}
+
+Region sembert_region() { return region_of("ventral", {kMidventral, kVentral}); }
+
+SemBERTImpl::SemBERTImpl(const TokenLayout& layout, const SemBERTOptions& o) : options_(o) {
+    tokenizers_ = register_module("tokenizers", torch::nn::ModuleList());
+    blocks_ = register_module("blocks", torch::nn::ModuleList());
+    for (size_t r = 0; r < layout.gather.size(); ++r) {
+        gather_.push_back(register_buffer("gather" + std::to_string(r), layout.gather[r]));
+        centre_.push_back(register_buffer("centre" + std::to_string(r), layout.centre[r]));
+        tokenizers_->push_back(VoxelTokenizer(layout.patch, o.width));
+    }
+    for (int64_t i = 0; i < o.layers; ++i) blocks_->push_back(TransformerBlock(o.width, o.heads, 2 * o.width, 0.1));
+    cls_ = register_parameter("cls", torch::randn({1, 1, o.width}) * 0.02);
+    mask_token_ = register_parameter("mask_token", torch::randn({1, 1, o.width}) * 0.02);
+    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+    head_ = register_module("head", torch::nn::Linear(o.width, o.embed_dim));
+}
+
+torch::Tensor SemBERTImpl::forward(const torch::Tensor& betas) {
+    const torch::Tensor padded = pad_betas(betas);
+    std::vector<torch::Tensor> parts;
+    for (size_t r = 0; r < gather_.size(); ++r) parts.push_back(tokenizers_[r]->as<VoxelTokenizerImpl>()->forward(padded, gather_[r], centre_[r]));
+    torch::Tensor tokens = torch::cat(parts, 1);
+    if (is_training() && options_.mask_ratio > 0) {
+        const torch::Tensor masked = (torch::rand({tokens.size(0), tokens.size(1), 1}, tokens.options()) < options_.mask_ratio).to(tokens.dtype());
+        tokens = tokens * (1 - masked) + mask_token_ * masked;
+    }
+    torch::Tensor x = torch::cat({cls_.expand({tokens.size(0), 1, options_.width}), tokens}, 1);
+    for (const auto& block : *blocks_) x = block->as<TransformerBlockImpl>()->forward(x);
+    return torch::nn::functional::normalize(head_(norm_(x.select(1, 0))), torch::nn::functional::NormalizeFuncOptions().dim(1));
+}
+
+}  // namespace soul::model

@@ -1,0 +1,248 @@
+// Encoder runs: data as tensors, modules, checkpoints (see encoder_run.h).
+#include "encoder_run.h"
+
+#include "../model/targets.h"
+#include "soul/error.h"
+#include "soul/formats.h"
+#include "soul/phantom.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace soul::train {
+
+namespace {
+
+json read_json(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(path, "no such file");
+    try {
+        return json::parse(in);
+    } catch (const json::exception& e) {
+        throw Error(path, std::string("is not valid JSON: ") + e.what());
+    }
+}
+
+// The raw root a prepared dataset came from, when it is a phantom (its ground truth is there).
+std::string phantom_root_of(const std::string& prepared) {
+    const json m = read_json((fs::path(prepared) / "manifest.json").string());
+    if (!m.contains("source") || !m["source"].contains("nsd_root")) return {};
+    const std::string root = m["source"]["nsd_root"];
+    return fs::exists(fs::path(root) / "phantom" / "phantom.json") ? root : std::string();
+}
+
+}  // namespace
+
+json dataset_fingerprint(const PreparedDataset& d) {
+    uint64_t hash = 1469598103934665603ull;   // FNV-1a over the voxel table
+    auto mix = [&](const void* p, size_t n) {
+        for (size_t i = 0; i < n; ++i) hash = (hash ^ static_cast<const uint8_t*>(p)[i]) * 1099511628211ull;
+    };
+    mix(d.voxel_ijk(), static_cast<size_t>(d.voxels()) * 3 * sizeof(int16_t));
+    mix(d.voxel_stream(), static_cast<size_t>(d.voxels()));
+    return {{"voxels", d.voxels()}, {"voxel_table", std::to_string(hash)}, {"train", d.size(Split::Train)}, {"test", d.size(Split::Test)},
+            {"images", d.manifest().images}};
+}
+
+std::vector<std::string> training_captions(const PreparedDataset& d) {
+    std::vector<bool> seen(static_cast<size_t>(d.manifest().images), false);
+    std::vector<std::string> out;
+    for (int64_t r = 0; r < d.size(Split::Train); ++r) {
+        const int32_t image = d.image_of(Split::Train, r);
+        if (seen[static_cast<size_t>(image)]) continue;
+        seen[static_cast<size_t>(image)] = true;
+        for (const auto& c : d.captions(image)) out.push_back(c);
+    }
+    return out;
+}
+
+TrainData load_train_data(const std::string& path, const model::EncoderConfig& config, const model::CaptionTokenizer& tokenizer,
+                          torch::Device device) {
+    TrainData t;
+    t.dataset = std::make_unique<PreparedDataset>(path);
+    t.device = device;
+    const PreparedDataset& d = *t.dataset;
+    const int64_t V = d.voxels(), n_train = d.size(Split::Train), n_test = d.size(Split::Test), n_images = d.manifest().images;
+    if (n_train < 2 || n_test < 2) throw Error(path, "has " + std::to_string(n_train) + " training rows and " + std::to_string(n_test) + " test images; training needs at least 2 of each");
+    auto rows = [&](Split split, int64_t n) {
+        return torch::from_blob(const_cast<float*>(d.betas(split, 0)), {n, V}, torch::kFloat).to(device, /*non_blocking=*/false, /*copy=*/true);
+    };
+    t.train_betas = rows(Split::Train, n_train);
+    t.test_betas = rows(Split::Test, n_test);
+    std::vector<int64_t> train_image(static_cast<size_t>(n_train)), test_image(static_cast<size_t>(n_test));
+    for (int64_t i = 0; i < n_train; ++i) train_image[static_cast<size_t>(i)] = d.image_of(Split::Train, i);
+    for (int64_t i = 0; i < n_test; ++i) test_image[static_cast<size_t>(i)] = d.image_of(Split::Test, i);
+    t.train_image = torch::tensor(train_image, torch::kLong).to(device);
+    t.test_image = torch::tensor(test_image, torch::kLong).to(device);
+    const int64_t side = d.manifest().image_size;
+    const torch::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(d.image(0)), {n_images, side, side, 3}, torch::kUInt8);
+    t.images = model::images_to_tensor(pixels, config.image_size).to(device);
+    t.palettes = model::palette_of(t.images);
+    t.edges = model::edges_of(t.images);
+    torch::Tensor captions = torch::zeros({n_images, kMaxCaptions, config.max_tokens}, torch::kLong);
+    torch::Tensor count = torch::zeros({n_images}, torch::kLong);
+    for (int32_t i = 0; i < n_images; ++i) {
+        const auto& cs = d.captions(i);
+        const int64_t n = std::min<int64_t>(kMaxCaptions, static_cast<int64_t>(cs.size()));
+        count[i] = n;
+        for (int64_t c = 0; c < n; ++c) {
+            const auto ids = tokenizer.encode(cs[static_cast<size_t>(c)], config.max_tokens);
+            captions[i][c] = torch::tensor(ids, torch::kLong);
+        }
+    }
+    t.captions = captions.to(device);
+    t.caption_count = count.to(device);
+    t.category = torch::full({n_images}, -1, torch::kLong);
+    if (const std::string root = phantom_root_of(path); !root.empty()) {
+        const std::string scenes = (fs::path(root) / "phantom" / "scenes.csv").string();
+        const CsvTable table = read_csv(scenes);
+        const int c_id = table.require("nsdId", scenes), c_cat = table.require("category", scenes);
+        std::map<int64_t, int64_t> category_of;
+        for (const auto& row : table.rows) category_of[std::stoll(row[static_cast<size_t>(c_id)])] = std::stoll(row[static_cast<size_t>(c_cat)]);
+        for (int32_t i = 0; i < n_images; ++i) {
+            auto it = category_of.find(d.nsd_id(i));
+            if (it != category_of.end()) t.category[i] = it->second;
+        }
+        t.categories = kCategories;
+    }
+    t.category = t.category.to(device);
+    t.ijk.assign(d.voxel_ijk(), d.voxel_ijk() + V * 3);
+    t.stream.assign(d.voxel_stream(), d.voxel_stream() + V);
+    t.fingerprint = dataset_fingerprint(d);
+    return t;
+}
+
+torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed) {
+    if (count <= 0) return {};
+    const std::string root = phantom_root_of(data.dataset->manifest().path);
+    if (!root.empty()) {
+        // More scenes of the same phantom world, with ids far beyond the subject's images.
+        const json info = read_json((fs::path(root) / "phantom" / "phantom.json").string());
+        const uint64_t phantom_seed = info.value("seed", uint64_t(1));
+        const PhantomOptions defaults;
+        const IdxImages objects = read_idx_images((fs::path(defaults.fashion_mnist_dir) / "train-images-idx3-ubyte.gz").string());
+        const std::vector<uint8_t> labels = read_idx_labels((fs::path(defaults.fashion_mnist_dir) / "train-labels-idx1-ubyte.gz").string());
+        constexpr int64_t kFirstUnseenId = 1000000;   // phantom image ids the subject never sees
+        constexpr int kRenderSize = 64;
+        torch::Tensor out = torch::empty({count, kRenderSize, kRenderSize, 3}, torch::kUInt8);
+        for (int64_t i = 0; i < count; ++i) {
+            const Scene scene = phantom_scene(phantom_seed, kFirstUnseenId + static_cast<int64_t>(seed % 1000) * count + i, labels);
+            const auto pixels = render_scene(scene, objects, kRenderSize);
+            std::memcpy(out[i].data_ptr<uint8_t>(), pixels.data(), pixels.size());
+        }
+        return model::images_to_tensor(out, size).to(data.device);
+    }
+    const json m = read_json((fs::path(data.dataset->manifest().path) / "manifest.json").string());
+    if (m.value("layout", std::string("nsd")) == "nsd" && m.contains("source") && m["source"].contains("stimuli")) {
+        // NSD: the 73k images outside this subject's set.
+        const std::string stimuli = m["source"]["stimuli"];
+        if (!fs::exists(stimuli)) return {};
+        const ImageBrickShape shape = image_brick_shape(stimuli);
+        std::vector<bool> used(static_cast<size_t>(shape.count), false);
+        for (int32_t i = 0; i < data.dataset->manifest().images; ++i)
+            if (data.dataset->nsd_id(i) < shape.count) used[static_cast<size_t>(data.dataset->nsd_id(i))] = true;
+        std::vector<torch::Tensor> images;
+        for (int64_t id = 0; id < shape.count && static_cast<int64_t>(images.size()) < count; ++id) {
+            if (used[static_cast<size_t>(id)]) continue;
+            auto pixels = read_image_brick(stimuli, id, 1);
+            images.push_back(model::images_to_tensor(torch::from_blob(pixels.data(), {1, shape.height, shape.width, 3}, torch::kUInt8), size));
+        }
+        if (images.empty()) return {};
+        return torch::cat(images, 0).to(data.device);
+    }
+    return {};
+}
+
+EncoderModels build_models(const model::EncoderConfig& c, const TrainData& data, int64_t vocabulary) {
+    EncoderModels m;
+    m.embedding = model::EmbeddingSpace(c.image_size, c.embed_dim, vocabulary, c.max_tokens, c.text_width, c.text_layers);
+    const auto ssm_layout = model::make_token_layout(model::stream_regions(data.stream), data.ijk, data.stream, c.ssm_patch);
+    m.ssmnet = model::SSMNet(ssm_layout, model::SSMNetOptions{c.ssm_width, c.ssm_state, c.ssm_expand, c.ssm_global_layers, c.embed_dim, c.image_size});
+    const auto sem_layout = model::make_token_layout({model::sembert_region()}, data.ijk, data.stream, c.sem_patch);
+    m.sembert = model::SemBERT(sem_layout, model::SemBERTOptions{c.sem_width, c.sem_heads, c.sem_layers, c.embed_dim, c.sem_mask_ratio});
+    m.edgecolor = model::EdgeColorNet(model::edgecolor_voxels(data.stream), c.ec_hidden, c.image_size);
+    m.baseline = model::FlatBaseline(data.dataset->voxels(), c.flat_hidden, c.embed_dim, c.image_size);
+    for (torch::nn::Module* module : std::initializer_list<torch::nn::Module*>{m.embedding.get(), m.ssmnet.get(), m.sembert.get(), m.edgecolor.get(), m.baseline.get()})
+        module->to(data.device);
+    return m;
+}
+
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step) {
+    torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+    model.save(model_archive);
+    archive.write("model", model_archive);
+    if (optimizer) {
+        optimizer->save(optimizer_archive);
+        archive.write("optimizer", optimizer_archive);
+    }
+    archive.write("step", torch::tensor(step));
+    const std::string temporary = path + ".partial";
+    try {
+        archive.save_to(temporary);
+    } catch (const c10::Error& e) {
+        throw Error(path, std::string("cannot be written: ") + e.what_without_backtrace());
+    }
+    fs::rename(temporary, path);
+}
+
+int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
+    if (!fs::exists(path)) throw Error(path, "no such file (a stage checkpoint)");
+    try {
+        torch::serialize::InputArchive archive, model_archive, optimizer_archive;
+        archive.load_from(path);
+        archive.read("model", model_archive);
+        model.load(model_archive);
+        if (optimizer) {
+            archive.read("optimizer", optimizer_archive);
+            optimizer->load(optimizer_archive);
+        }
+        torch::Tensor step;
+        archive.read("step", step);
+        return step.item<int64_t>();
+    } catch (const c10::Error& e) {
+        throw Error(path, std::string("does not fit this model (another config or dataset?): ") + e.what_without_backtrace());
+    }
+}
+
+torch::Device choose_device(const std::string& name) {
+    if (name == "cpu") return torch::kCPU;
+    if (name == "cuda") {
+        if (!torch::cuda::is_available()) throw Error("--device cuda: LibTorch sees no CUDA device here (this build: " + std::string(torch::cuda::is_available() ? "cuda" : "CPU only") + ")");
+        return torch::kCUDA;
+    }
+    if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    throw Error("--device must be auto, cpu or cuda, not " + name);
+}
+
+LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device) {
+    const json info = read_json((fs::path(run) / "run.json").string());
+    LoadedRun r;
+    r.config = model::encoder_config_from_json(info.at("config"), (fs::path(run) / "run.json").string());
+    r.tokenizer = model::CaptionTokenizer::from_json(read_json((fs::path(run) / "vocab.json").string()));
+    const std::string data = data_path.empty() ? info.at("dataset").at("path").get<std::string>() : data_path;
+    r.data = load_train_data(data, r.config, r.tokenizer, device);
+    if (r.data.fingerprint != info.at("dataset").at("fingerprint"))
+        throw Error(data, "is not the dataset " + run + " was trained on (voxels " + r.data.fingerprint["voxels"].dump() + " vs " +
+                              info["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split)");
+    r.models = build_models(r.config, r.data, r.tokenizer.size());
+    const std::map<std::string, torch::nn::Module*> module_of = {
+        {"embedding", r.models.embedding.get()}, {"ssmnet", r.models.ssmnet.get()}, {"sembert", r.models.sembert.get()},
+        {"ec_encoder", r.models.edgecolor.get()}, {"ec_decoder", r.models.edgecolor.get()}, {"ec_cycle", r.models.edgecolor.get()},
+        {"baseline", r.models.baseline.get()}};
+    for (const auto& [stage, module] : module_of) {
+        const std::string path = (fs::path(run) / (stage + ".pt")).string();
+        if (info.contains("stages") && info["stages"].contains(stage) && info["stages"][stage].value("done", false)) r.trained.push_back(stage);
+    }
+    // Later phases of EdgeColorNet hold the whole module: load in training order so the last wins.
+    for (const std::string stage : {"embedding", "ssmnet", "sembert", "ec_encoder", "ec_decoder", "ec_cycle", "baseline"})
+        if (std::count(r.trained.begin(), r.trained.end(), stage)) load_checkpoint((fs::path(run) / (stage + ".pt")).string(), *module_of.at(stage), nullptr);
+    for (torch::nn::Module* module : std::initializer_list<torch::nn::Module*>{r.models.embedding.get(), r.models.ssmnet.get(), r.models.sembert.get(), r.models.edgecolor.get(), r.models.baseline.get()})
+        module->eval();
+    return r;
+}
+
+}  // namespace soul::train

@@ -1,0 +1,79 @@
+// What training, evaluation and (later) reconstruction share about an encoder run: the prepared
+// data as tensors on the device, the modules built from a config and a dataset, and checkpoints.
+#pragma once
+
+#include "../model/config.h"
+#include "../model/edgecolornet.h"
+#include "../model/embedding_space.h"
+#include "../model/flat_baseline.h"
+#include "../model/sembert.h"
+#include "../model/ssmnet.h"
+#include "../model/tokenizer.h"
+#include "soul/dataset.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace soul::train {
+
+struct TrainData {
+    std::unique_ptr<PreparedDataset> dataset;
+    torch::Device device = torch::kCPU;
+    torch::Tensor train_betas, test_betas;      // (N, V) float
+    torch::Tensor train_image, test_image;      // (N) long: image index of each row
+    torch::Tensor images, palettes, edges;      // per image: (I, 3, S, S), (I, 3, 8, 8), (I, 1, S, S)
+    torch::Tensor captions, caption_count;      // (I, C, L) token ids, (I) captions per image
+    torch::Tensor category;                     // (I) long, −1 where unknown
+    int64_t categories = 0;                     // 0 when the dataset has no category ground truth
+    std::vector<int16_t> ijk;                   // the dataset's voxel table
+    std::vector<int8_t> stream;
+    nlohmann::json fingerprint;                 // identifies the dataset's voxels and splits
+};
+
+constexpr int64_t kMaxCaptions = 5;             // captions kept per image (COCO has 5)
+
+// The fingerprint alone (cheap): voxels, a hash of the voxel table, split sizes.
+nlohmann::json dataset_fingerprint(const PreparedDataset& dataset);
+// All captions of the training images (the tokenizer's corpus and the caption bank).
+std::vector<std::string> training_captions(const PreparedDataset& dataset);
+TrainData load_train_data(const std::string& path, const model::EncoderConfig& config, const model::CaptionTokenizer& tokenizer,
+                          torch::Device device);
+
+// Images the subject never saw, for EdgeColorNet's cycle stage: more phantom scenes (a phantom
+// dataset), NSD images outside the subject's set, or none (a generic dataset).
+torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed);
+
+struct EncoderModels {
+    model::EmbeddingSpace embedding{nullptr};
+    model::SSMNet ssmnet{nullptr};
+    model::SemBERT sembert{nullptr};
+    model::EdgeColorNet edgecolor{nullptr};
+    model::FlatBaseline baseline{nullptr};
+};
+EncoderModels build_models(const model::EncoderConfig& config, const TrainData& data, int64_t vocabulary);
+
+// Checkpoints: LibTorch archives with "model", "optimizer" and "step", written to a temporary
+// name and renamed.
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step);
+// Returns the step saved; throws soul::Error naming the file when it does not fit the model.
+int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer);
+
+// A run folder opened for evaluation or inference: config, tokenizer, data, modules with the
+// weights of every stage trained.
+struct LoadedRun {
+    model::EncoderConfig config;
+    model::CaptionTokenizer tokenizer;
+    TrainData data;
+    EncoderModels models;
+    std::vector<std::string> trained;    // stages with a finished checkpoint
+};
+LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device);
+
+torch::Device choose_device(const std::string& name);
+
+}  // namespace soul::train

@@ -1,0 +1,467 @@
+// `souldiffuser train` for the encoders (see soul/train.h): one generic loop for every stage —
+// seeded order per epoch, a fresh RNG seed per step (so a resumed run draws exactly what an
+// uninterrupted one would), AdamW with a cosine learning-rate decay, gradient clipping,
+// checkpoints every N steps and on cancel, one metrics line per step.
+#include "soul/train.h"
+
+#include "encoder_run.h"
+#include "../model/targets.h"
+#include "soul/error.h"
+#include "soul/formats.h"
+#include "soul/runtime.h"
+#include "soul/version.h"
+
+#include <ATen/autocast_mode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace soul {
+
+const std::vector<std::string>& encoder_stages() {
+    static const std::vector<std::string> stages = {"embedding", "ssmnet", "sembert", "ec_encoder", "ec_decoder", "ec_cycle", "baseline"};
+    return stages;
+}
+
+namespace {
+
+using namespace soul::train;
+using Losses = std::map<std::string, torch::Tensor>;
+
+constexpr double kGradientClip = 1.0;
+constexpr double kFinalLearningRate = 0.1;   // cosine decay to this fraction of the peak
+
+// Mixed precision on CUDA: bfloat16 autocast (needs no loss scaling). A no-op on CPU.
+class Autocast {
+public:
+    explicit Autocast(torch::Device device) : on_(device.is_cuda()) {
+        if (!on_) return;
+#if TORCH_VERSION_MAJOR >= 2
+        at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+        at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+        at::autocast::set_enabled(true);
+#endif
+    }
+    ~Autocast() {
+        if (!on_) return;
+#if TORCH_VERSION_MAJOR >= 2
+        at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
+        at::autocast::set_enabled(false);
+#endif
+        at::autocast::clear_cache();
+    }
+
+private:
+    bool on_;
+};
+
+std::string duration_text(double seconds) {
+    char text[32];
+    if (seconds >= 3600) std::snprintf(text, sizeof text, "%dh%02dm", static_cast<int>(seconds / 3600), static_cast<int>(seconds / 60) % 60);
+    else if (seconds >= 60) std::snprintf(text, sizeof text, "%dm%02ds", static_cast<int>(seconds / 60), static_cast<int>(seconds) % 60);
+    else std::snprintf(text, sizeof text, "%.0fs", seconds);
+    return text;
+}
+
+class Trainer {
+public:
+    Trainer(const TrainOptions& o, const Progress& progress, const std::function<void(const TrainMetrics&)>& on_metrics)
+        : options_(o), progress_(progress), on_metrics_(on_metrics) {}
+
+    TrainSummary run();
+
+private:
+    struct Stage {
+        std::string name;
+        torch::nn::Module* module;
+        std::vector<torch::Tensor> parameters;
+        model::StageSchedule schedule;
+        int64_t items;
+        std::function<Losses(const torch::Tensor& rows)> step;
+        std::function<void(bool)> set_training;
+    };
+    void run_stage(const Stage& stage);
+    void write_run_json();
+    torch::Tensor pick_captions(const torch::Tensor& images);
+
+    TrainOptions options_;
+    const Progress& progress_;
+    std::function<void(const TrainMetrics&)> on_metrics_;
+    model::EncoderConfig config_;
+    model::CaptionTokenizer tokenizer_;
+    TrainData data_;
+    EncoderModels models_;
+    json run_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    torch::Tensor extra_images_;
+    TrainSummary summary_;
+};
+
+torch::Tensor Trainer::pick_captions(const torch::Tensor& images) {
+    // One of each image's captions, drawn with the step's seeded generator.
+    const torch::Tensor count = data_.caption_count.index_select(0, images).clamp_min(1);
+    const torch::Tensor which = (torch::rand({images.size(0)}, torch::TensorOptions().device(data_.device)) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
+    return data_.captions.index_select(0, images).gather(1, which.view({-1, 1, 1}).expand({-1, 1, config_.max_tokens})).squeeze(1);
+}
+
+void Trainer::write_run_json() { write_file_atomically((fs::path(options_.out) / "run.json").string(), run_.dump(2)); }
+
+void Trainer::run_stage(const Stage& s) {
+    const std::string checkpoint = (fs::path(options_.out) / (s.name + ".pt")).string();
+    const int64_t batch = config_.batch_size;
+    const int64_t per_epoch = (s.items + batch - 1) / batch;
+    const int64_t total = s.schedule.epochs * per_epoch;
+    torch::optim::AdamW optimizer(s.parameters, torch::optim::AdamWOptions(s.schedule.lr).weight_decay(config_.weight_decay));
+    int64_t step = 0;
+    if (options_.resume && fs::exists(checkpoint)) step = load_checkpoint(checkpoint, *s.module, &optimizer);
+    if (step >= total && total > 0 && run_["stages"].value(s.name, json::object()).value("done", false)) {
+        summary_.stages_skipped.push_back(s.name);
+        return;
+    }
+    // The metrics log keeps what came before this stage's resumed step.
+    const fs::path metrics_path = fs::path(options_.out) / "metrics.jsonl";
+    {
+        std::vector<std::string> keep;
+        std::ifstream in(metrics_path);
+        for (std::string line; std::getline(in, line);) {
+            try {
+                const json j = json::parse(line);
+                if (j.value("stage", "") == s.name && j.value("step", int64_t(0)) >= step) continue;
+            } catch (const json::exception&) {
+                continue;   // a line cut by a kill
+            }
+            keep.push_back(line);
+        }
+        std::ostringstream all;
+        for (const auto& l : keep) all << l << "\n";
+        write_file_atomically(metrics_path.string(), all.str());
+    }
+    std::ofstream metrics(metrics_path, std::ios::app);
+    run_["stages"][s.name] = {{"done", false}, {"step", step}, {"steps", total}};
+    write_run_json();
+    s.set_training(true);
+    const uint64_t stage_seed = config_.seed * 1000003ull + std::hash<std::string>{}(s.name) % 100003ull;
+    const auto stage_started = std::chrono::steady_clock::now();
+    const int64_t first = step;
+    std::vector<int64_t> order;
+    int64_t order_epoch = -1;
+    while (step < total) {
+        if (progress_.cancel && progress_.cancel->cancelled()) {
+            save_checkpoint(checkpoint, *s.module, &optimizer, step);
+            run_["stages"][s.name]["step"] = step;
+            write_run_json();
+            throw Cancelled();
+        }
+        const int64_t epoch = step / per_epoch, b = step % per_epoch;
+        if (epoch != order_epoch) {
+            order.resize(static_cast<size_t>(s.items));
+            for (int64_t i = 0; i < s.items; ++i) order[static_cast<size_t>(i)] = i;
+            std::mt19937_64 rng(stage_seed + static_cast<uint64_t>(epoch));
+            std::shuffle(order.begin(), order.end(), rng);
+            order_epoch = epoch;
+        }
+        const int64_t n = std::min(batch, s.items - b * batch);
+        const torch::Tensor rows = torch::tensor(std::vector<int64_t>(order.begin() + b * batch, order.begin() + b * batch + n), torch::kLong).to(data_.device);
+        torch::manual_seed(stage_seed * 7919ull + static_cast<uint64_t>(step));
+        const double t = static_cast<double>(step) / std::max<int64_t>(1, total);
+        const double lr = s.schedule.lr * (kFinalLearningRate + (1 - kFinalLearningRate) * 0.5 * (1 + std::cos(M_PI * t)));
+        for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        Losses losses;
+        {
+            Autocast autocast(data_.device);
+            losses = s.step(rows);
+        }
+        optimizer.zero_grad();
+        losses.at("loss").backward();
+        torch::nn::utils::clip_grad_norm_(s.parameters, kGradientClip);
+        optimizer.step();
+        ++step;
+
+        TrainMetrics m;
+        m.stage = s.name;
+        m.step = step;
+        m.steps = total;
+        m.epoch = epoch + 1;
+        m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        for (const auto& [k, v] : losses) m.values[k] = v.item<double>();
+        m.values["lr"] = lr;
+        json line = {{"stage", m.stage}, {"step", m.step}, {"steps", m.steps}, {"epoch", m.epoch}, {"time", m.seconds}};
+        for (const auto& [k, v] : m.values) line[k] = v;
+        metrics << line.dump() << "\n" << std::flush;
+        if (on_metrics_) on_metrics_(m);
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count();
+        const double eta = elapsed / static_cast<double>(step - first) * static_cast<double>(total - step);
+        char message[160];
+        std::snprintf(message, sizeof message, "%s epoch %lld/%lld loss %.4f  ETA %s", s.name.c_str(), static_cast<long long>(epoch + 1),
+                      static_cast<long long>(s.schedule.epochs), m.values["loss"], duration_text(eta).c_str());
+        progress_(step, total, message);
+        if (step % config_.checkpoint_every == 0 || step == total) {
+            save_checkpoint(checkpoint, *s.module, &optimizer, step);
+            run_["stages"][s.name]["step"] = step;
+            write_run_json();
+        }
+    }
+    s.set_training(false);
+    run_["stages"][s.name] = {{"done", true}, {"step", total}, {"steps", total},
+                              {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count()}};
+    write_run_json();
+    summary_.stages_trained.push_back(s.name);
+}
+
+TrainSummary Trainer::run() {
+    init_compute_threads();
+    if (options_.data.empty() || options_.out.empty() || options_.config.empty()) throw Error("train: --data, --config and --out are required");
+    const torch::Device device = choose_device(options_.device);
+    summary_.device = device.is_cuda() ? "cuda" : "cpu";
+    config_ = model::read_encoder_config(options_.config);
+    std::vector<std::string> stages = options_.stages.empty() ? encoder_stages() : std::vector<std::string>{};
+    for (const auto& s : options_.stages) {
+        if (s == "edgecolor") {
+            for (const char* p : {"ec_encoder", "ec_decoder", "ec_cycle"}) stages.push_back(p);
+        } else if (std::count(encoder_stages().begin(), encoder_stages().end(), s)) {
+            stages.push_back(s);
+        } else {
+            throw Error("train: unknown stage '" + s + "' (embedding, ssmnet, sembert, edgecolor, baseline)");
+        }
+    }
+    const fs::path out(options_.out);
+    const fs::path run_json = out / "run.json";
+    PreparedDataset probe(options_.data);
+    const json fingerprint = dataset_fingerprint(probe);
+    if (fs::exists(run_json)) {
+        std::ifstream in(run_json);
+        try {
+            run_ = json::parse(in);
+        } catch (const json::exception&) {
+            throw Error(run_json.string(), "is damaged; remove the run folder or choose another --out");
+        }
+        if (run_.value("dataset", json::object()).value("fingerprint", json()) != fingerprint)
+            throw Error(options_.data, "is not the dataset " + options_.out + " was trained on (" + fingerprint["voxels"].dump() + " voxels vs " +
+                                           run_["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split); use another --out");
+        if (run_.value("config", json()) != config_.to_json())
+            throw Error(options_.config, "differs from the config " + options_.out + " was started with; use another --out");
+        const bool any_new = std::any_of(stages.begin(), stages.end(), [&](const std::string& s) {
+            return run_.value("stages", json::object()).contains(s) && !options_.resume;
+        });
+        if (any_new) throw Error(options_.out, "already holds a run with these stages; add --resume to continue it, or choose another --out");
+        tokenizer_ = model::CaptionTokenizer::from_json(json::parse(std::ifstream(out / "vocab.json")));
+    } else {
+        fs::create_directories(out);
+        tokenizer_ = model::CaptionTokenizer::fit(training_captions(probe));
+        write_file_atomically((out / "vocab.json").string(), tokenizer_.to_json().dump());
+        run_ = {{"format", "souldiffuser-encoders"}, {"created_by", std::string("souldiffuser ") + SOUL_VERSION}, {"torch", torch_version()},
+                {"config", config_.to_json()}, {"config_file", fs::absolute(options_.config).string()},
+                {"dataset", {{"path", fs::absolute(options_.data).string()}, {"fingerprint", fingerprint}}}, {"stages", json::object()}};
+        write_run_json();
+    }
+    torch::manual_seed(config_.seed);
+    data_ = load_train_data(options_.data, config_, tokenizer_, device);
+    torch::manual_seed(config_.seed);
+    models_ = build_models(config_, data_, tokenizer_.size());
+    // Earlier stages this one builds on (the embedding space, the EdgeColorNet encoder).
+    auto load_done = [&](const std::string& stage, torch::nn::Module& module) {
+        const std::string path = (out / (stage + ".pt")).string();
+        if (run_["stages"].value(stage, json::object()).value("done", false)) load_checkpoint(path, module, nullptr);
+    };
+    load_done("embedding", *models_.embedding);
+    for (const char* p : {"ec_encoder", "ec_decoder", "ec_cycle"}) load_done(p, *models_.edgecolor);
+    for (const auto& s : {"ssmnet", "sembert", "baseline"}) load_done(s, s == std::string("ssmnet") ? *models_.ssmnet : s == std::string("sembert") ? static_cast<torch::nn::Module&>(*models_.sembert) : *models_.baseline);
+    auto need_embedding = [&](const std::string& stage) {
+        if (!run_["stages"].value("embedding", json::object()).value("done", false))
+            throw Error("train: stage " + stage + " needs the embedding space; train the 'embedding' stage first (it is in " + options_.out + "'s stages: none)");
+    };
+
+    auto& emb = models_.embedding;
+    const int64_t n_train = data_.train_betas.size(0);
+    auto image_targets = [&](const torch::Tensor& images) {
+        torch::NoGradGuard no_grad;
+        return emb->image(data_.images.index_select(0, images));
+    };
+    auto caption_targets = [&](const torch::Tensor& images) {   // mean caption embedding of each image
+        torch::NoGradGuard no_grad;
+        const torch::Tensor tokens = data_.captions.index_select(0, images);   // B C L
+        const torch::Tensor flat = emb->text(tokens.view({-1, config_.max_tokens})).view({images.size(0), kMaxCaptions, -1});
+        const torch::Tensor valid = (torch::arange(kMaxCaptions, torch::TensorOptions().device(data_.device)).unsqueeze(0) <
+                                     data_.caption_count.index_select(0, images).unsqueeze(1)).to(torch::kFloat).unsqueeze(-1);
+        return torch::nn::functional::normalize((flat * valid).sum(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    };
+    auto params = [](torch::nn::Module& m) { return m.parameters(); };
+    auto trainable = [](torch::nn::Module& m) {
+        return [&m](bool on) { m.train(on); };
+    };
+
+    for (const auto& name : stages) {
+        progress_.check();
+        Stage s{name, nullptr, {}, {}, n_train, {}, {}};
+        if (name == "embedding") {
+            // Image–caption pairs of the training images (each image once per epoch).
+            std::vector<int64_t> unique;
+            {
+                auto acc = data_.train_image.cpu();
+                std::vector<bool> seen(static_cast<size_t>(data_.images.size(0)), false);
+                for (int64_t i = 0; i < acc.size(0); ++i) {
+                    const int64_t im = acc[i].item<int64_t>();
+                    if (!seen[static_cast<size_t>(im)]) unique.push_back(im);
+                    seen[static_cast<size_t>(im)] = true;
+                }
+            }
+            const torch::Tensor train_images = torch::tensor(unique, torch::kLong).to(data_.device);
+            s.module = emb.get();
+            s.parameters = params(*emb);
+            s.schedule = config_.embedding;
+            s.items = train_images.size(0);
+            s.step = [&, train_images](const torch::Tensor& rows) {
+                const torch::Tensor images = train_images.index_select(0, rows);
+                const torch::Tensor a = emb->image(data_.images.index_select(0, images));
+                const torch::Tensor b = emb->text(pick_captions(images));
+                return Losses{{"loss", model::clip_loss(a, b, emb->logit_scale)}};
+            };
+            s.set_training = trainable(*emb);
+        } else if (name == "ssmnet") {
+            need_embedding(name);
+            auto& net = models_.ssmnet;
+            s.module = net.get();
+            s.parameters = params(*net);
+            s.schedule = config_.ssmnet;
+            s.step = [&](const torch::Tensor& rows) {
+                const torch::Tensor images = data_.train_image.index_select(0, rows);
+                const auto out = net->forward(data_.train_betas.index_select(0, rows));
+                const torch::Tensor target = image_targets(images);
+                const torch::Tensor contrastive = model::clip_loss(out.embedding, target, emb->logit_scale.detach());
+                const torch::Tensor regression = (out.embedding - target).pow(2).sum(1).mean();
+                const torch::Tensor image = torch::mse_loss(out.image, data_.images.index_select(0, images));
+                return Losses{{"loss", contrastive + config_.ssm_regression_weight * regression + config_.ssm_image_weight * image},
+                              {"contrastive", contrastive}, {"regression", regression}, {"image", image}};
+            };
+            s.set_training = trainable(*net);
+        } else if (name == "sembert") {
+            need_embedding(name);
+            auto& net = models_.sembert;
+            s.module = net.get();
+            s.parameters = params(*net);
+            s.schedule = config_.sembert;
+            s.step = [&](const torch::Tensor& rows) {
+                const torch::Tensor images = data_.train_image.index_select(0, rows);
+                const torch::Tensor predicted = net->forward(data_.train_betas.index_select(0, rows));
+                torch::Tensor caption;
+                {
+                    torch::NoGradGuard no_grad;
+                    caption = emb->text(pick_captions(images));
+                }
+                const torch::Tensor mean = caption_targets(images);
+                const torch::Tensor contrastive = model::clip_loss(predicted, caption, emb->logit_scale.detach());
+                const torch::Tensor regression = (predicted - mean).pow(2).sum(1).mean();
+                return Losses{{"loss", contrastive + regression}, {"contrastive", contrastive}, {"regression", regression}};
+            };
+            s.set_training = trainable(*net);
+        } else if (name == "ec_encoder" || name == "ec_decoder") {
+            auto& net = models_.edgecolor;
+            const bool encoder = name == "ec_encoder";
+            s.module = net.get();
+            s.parameters = encoder ? net->encoder->parameters() : [&] {
+                std::vector<torch::Tensor> p;
+                for (const auto& item : net->named_parameters())
+                    if (item.key().rfind("encoder.", 0) != 0) p.push_back(item.value());
+                return p;
+            }();
+            s.schedule = encoder ? config_.ec_encoder : config_.ec_decoder;
+            s.step = [&, encoder](const torch::Tensor& rows) {
+                const torch::Tensor images = data_.train_image.index_select(0, rows);
+                const torch::Tensor palette = data_.palettes.index_select(0, images), edges = data_.edges.index_select(0, images);
+                const torch::Tensor voxels = net->select(data_.train_betas.index_select(0, rows));
+                if (encoder) {
+                    const torch::Tensor predicted = net->encode(palette, edges);
+                    return Losses{{"loss", torch::mse_loss(predicted, voxels)}};
+                }
+                const auto out = net->decode(voxels);
+                const torch::Tensor lp = torch::mse_loss(out.palette, palette), le = torch::mse_loss(out.edges, edges);
+                return Losses{{"loss", lp + le}, {"palette", lp}, {"edges", le}};
+            };
+            s.set_training = [&, encoder](bool on) {
+                net->train(on);
+                if (encoder) net->decoder->eval();
+            };
+        } else if (name == "ec_cycle") {
+            auto& net = models_.edgecolor;
+            if (!extra_images_.defined()) {
+                progress_(0, 1, "ec_cycle: making " + std::to_string(config_.ec_extra_images) + " images without fMRI");
+                extra_images_ = images_without_fmri(data_, config_.ec_extra_images, config_.image_size, config_.seed);
+            }
+            if (!extra_images_.defined() || extra_images_.size(0) == 0) {
+                progress_(1, 1, "ec_cycle: this dataset has no images without fMRI; the cycle stage is skipped");
+                run_["stages"][name] = {{"done", false}, {"skipped", "no images without fMRI"}};
+                write_run_json();
+                summary_.stages_skipped.push_back(name);
+                continue;
+            }
+            const torch::Tensor extra_palette = model::palette_of(extra_images_), extra_edges = model::edges_of(extra_images_);
+            s.module = net.get();
+            s.parameters.clear();
+            for (const auto& item : net->named_parameters())
+                if (item.key().rfind("encoder.", 0) != 0) s.parameters.push_back(item.value());
+            s.schedule = config_.ec_cycle;
+            s.items = extra_images_.size(0);
+            s.step = [&, extra_palette, extra_edges](const torch::Tensor& rows) {
+                const torch::Tensor palette = extra_palette.index_select(0, rows), edges = extra_edges.index_select(0, rows);
+                torch::Tensor pseudo;
+                {
+                    torch::NoGradGuard no_grad;   // the encoder is frozen in this stage
+                    pseudo = net->encode(palette, edges);
+                }
+                const auto cycle = net->decode(pseudo);
+                // Pairs keep the decoder anchored to real fMRI while it learns from the cycle.
+                const torch::Tensor pair_rows = rows.remainder(n_train);
+                const torch::Tensor images = data_.train_image.index_select(0, pair_rows);
+                const auto paired = net->decode(net->select(data_.train_betas.index_select(0, pair_rows)));
+                const torch::Tensor lc = torch::mse_loss(cycle.palette, palette) + torch::mse_loss(cycle.edges, edges);
+                const torch::Tensor lp = torch::mse_loss(paired.palette, data_.palettes.index_select(0, images)) +
+                                         torch::mse_loss(paired.edges, data_.edges.index_select(0, images));
+                return Losses{{"loss", lc + lp}, {"cycle", lc}, {"pairs", lp}};
+            };
+            s.set_training = [&](bool on) {
+                net->train(on);
+                net->encoder->eval();
+            };
+        } else if (name == "baseline") {
+            need_embedding(name);
+            auto& net = models_.baseline;
+            s.module = net.get();
+            s.parameters = params(*net);
+            s.schedule = config_.baseline;
+            s.step = [&](const torch::Tensor& rows) {
+                const torch::Tensor images = data_.train_image.index_select(0, rows);
+                const auto out = net->forward(data_.train_betas.index_select(0, rows));
+                const torch::Tensor target = image_targets(images), caption = caption_targets(images);
+                const torch::Tensor le = model::clip_loss(out.embedding, target, emb->logit_scale.detach()) + (out.embedding - target).pow(2).sum(1).mean();
+                const torch::Tensor lc = model::clip_loss(out.caption, caption, emb->logit_scale.detach()) + (out.caption - caption).pow(2).sum(1).mean();
+                const torch::Tensor li = torch::mse_loss(out.image, data_.images.index_select(0, images));
+                const torch::Tensor lpe = torch::mse_loss(out.palette, data_.palettes.index_select(0, images)) + torch::mse_loss(out.edges, data_.edges.index_select(0, images));
+                return Losses{{"loss", le + lc + li + lpe}, {"embedding", le}, {"caption", lc}, {"image", li}, {"palette_edges", lpe}};
+            };
+            s.set_training = trainable(*net);
+        }
+        run_stage(s);
+    }
+    summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return summary_;
+}
+
+}  // namespace
+
+TrainSummary train_encoders(const TrainOptions& options, const Progress& progress, const std::function<void(const TrainMetrics&)>& on_metrics) {
+    Trainer trainer(options, progress, on_metrics);
+    return trainer.run();
+}
+
+}  // namespace soul
