@@ -18,7 +18,7 @@ PACKAGES=(
   # display for GUI tests and headless screenshots
   xvfb xauth libgl1-mesa-dri
   # benchmarks compare against these
-  python3-nibabel python3-numpy python3-h5py
+  python3-nibabel python3-numpy python3-h5py python3-torch
 )
 
 missing=()

@@ -40,7 +40,11 @@ torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
     const torch::Tensor delta = torch::softplus(dt_proj_(proj.narrow(-1, 0, dt_rank_)));
     const torch::Tensor Bm = proj.narrow(-1, dt_rank_, options.state), Cm = proj.narrow(-1, dt_rank_ + options.state, options.state);
     const torch::Tensor A = -torch::exp(A_log_);
-    const torch::Tensor y = options.reference_scan ? selective_scan_reference(u, delta, A, Bm, Cm, D_) : selective_scan(u, delta, A, Bm, Cm, D_);
+    // On CPU the step-by-step recurrence (vectorised over batch, channels and state) measured faster
+    // than the parallel scan, which does log2(chunk) times the work (bench/RESULTS.md); the
+    // parallel scan is for GPUs, where the number of kernel launches dominates.
+    const bool sequential = options.reference_scan || !x.is_cuda();
+    const torch::Tensor y = sequential ? selective_scan_reference(u, delta, A, Bm, Cm, D_) : selective_scan(u, delta, A, Bm, Cm, D_);
     return x + out_proj_(y * torch::silu(z));
 }
 

@@ -11,7 +11,7 @@ struct MambaOptions {
     int64_t state = 8;         // N, the SSM state per channel
     int64_t expand = 2;        // inner width = expand × width
     int64_t conv = 4;          // causal depthwise convolution length
-    bool reference_scan = false;   // the sequential scan (tests and the benchmark)
+    bool reference_scan = false;   // always the sequential scan; otherwise sequential on CPU, parallel on CUDA
 };
 
 class MambaBlockImpl : public torch::nn::Module {

@@ -18,7 +18,9 @@ torch::Tensor selective_scan_reference(const torch::Tensor& u, const torch::Tens
 // The same recurrence as a parallel prefix scan (Hillis & Steele 1986) of the linear operators
 // (a, b) ∘ (a', b') = (a a', a' b + b') inside chunks of `chunk` steps, carried sequentially
 // across chunks: log2(chunk) whole-tensor steps per chunk instead of `chunk` small ones. Only
-// products of decays ≤ 1 appear, so it is as stable as the sequential form.
+// products of decays ≤ 1 appear, so it is as stable as the sequential form. It does log2(chunk)
+// times the arithmetic: on a 2-core CPU it measured slower than the sequential form (bench/RESULTS.md),
+// so MambaBlock uses it on CUDA only, where fewer, larger kernels win.
 torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
                              const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D, int64_t chunk = 32);
 

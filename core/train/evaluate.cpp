@@ -4,8 +4,8 @@
 //     own image (and the reverse), among all test images; chance 1/N.
 //   2-way identification: how often the true image is closer than one other test image, averaged
 //     over all pairs (Takagi & Nishimoto 2023; MindEye); chance 50%.
-//   category: the predicted embedding's nearest category centroid of training-image embeddings
-//     (phantom ground truth); chance 1/categories.
+//   category: majority of the 10 training images nearest to the predicted embedding (phantom
+//     ground truth); chance 1/categories.
 //   caption retrieval: SemBERT's embedding's nearest test image by mean caption embedding is its
 //     own; chance 1/N. The retrieved caption (nearest in the training caption bank) is shown.
 //   palette ΔE: CIE76 between predicted and true 8×8 palettes; the reference is the training mean.
@@ -81,21 +81,21 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         return torch::nn::functional::normalize((flat * valid).sum(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
     };
     const torch::Tensor caption_emb = caption_mean(d.test_image);
-    // Category centroids from the training images' embeddings.
-    torch::Tensor centroids;
+    // Category by the nearest neighbours among the training images' embeddings (k = 10, majority).
+    torch::Tensor train_emb, train_cat;
     if (d.categories > 0) {
         const torch::Tensor train_images = std::get<0>(torch::_unique(d.train_image));
-        const torch::Tensor emb = batched([&](const torch::Tensor& x) { return m.embedding->image(x); }, d.images.index_select(0, train_images));
-        const torch::Tensor cat = d.category.index_select(0, train_images);
-        centroids = torch::zeros({d.categories, emb.size(1)});
-        centroids.index_add_(0, cat.clamp_min(0), emb);
-        centroids = torch::nn::functional::normalize(centroids, torch::nn::functional::NormalizeFuncOptions().dim(1));
+        train_emb = batched([&](const torch::Tensor& x) { return m.embedding->image(x); }, d.images.index_select(0, train_images));
+        train_cat = d.category.index_select(0, train_images);
     }
     const torch::Tensor test_category = d.category.index_select(0, d.test_image);
     auto category_accuracy = [&](const torch::Tensor& predicted) {
-        return (torch::matmul(predicted, centroids.t()).argmax(1) == test_category).to(torch::kFloat).mean().item<double>();
+        constexpr int64_t kNeighbours = 10;
+        const torch::Tensor nearest = std::get<1>(torch::matmul(predicted, train_emb.t()).topk(kNeighbours, 1));
+        const torch::Tensor votes = torch::one_hot(train_cat.clamp_min(0).index_select(0, nearest.flatten()), d.categories)
+                                        .view({predicted.size(0), kNeighbours, d.categories}).sum(1);
+        return (votes.argmax(1) == test_category).to(torch::kFloat).mean().item<double>();
     };
-
     report("running the encoders on the test fMRI");
     std::vector<Row> rows;
     const double chance_top1 = 1.0 / static_cast<double>(n);
@@ -173,7 +173,9 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
                         model::delta_e(mean_palette, test_palette).mean().item<double>()});
         rows.push_back({"edge-map r", "flattened MLP", mean_pearson(cat(&model::FlatOutput::edges), test_edges), mean_pearson(mean_edges, test_edges)});
     }
-    // The embedding space itself: image↔caption retrieval on the held-out images.
+    // The embedding space itself: image↔caption retrieval on the held-out images, and the category
+    // its true image embeddings give (the ceiling of the fMRI modules' category accuracy).
+    if (d.categories > 0) rows.push_back({"category accuracy (true image embedding)", "embedding space", category_accuracy(image_emb), 1.0 / static_cast<double>(d.categories)});
     rows.push_back({"image→caption top-1 (embedding space)", "embedding space", top1(image_emb, caption_emb), chance_top1});
     rows.push_back({"caption→image top-1 (embedding space)", "embedding space", top1(caption_emb, image_emb), chance_top1});
 

@@ -137,7 +137,7 @@ void Trainer::run_stage(const Stage& s) {
         for (std::string line; std::getline(in, line);) {
             try {
                 const json j = json::parse(line);
-                if (j.value("stage", "") == s.name && j.value("step", int64_t(0)) >= step) continue;
+                if (j.value("stage", "") == s.name && j.value("step", int64_t(0)) > step) continue;   // "step" counts steps done
             } catch (const json::exception&) {
                 continue;   // a line cut by a kill
             }

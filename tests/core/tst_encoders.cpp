@@ -1,0 +1,264 @@
+// The encoders: the selective scan against its sequential definition, the Hilbert order, and
+// training on a tiny phantom — every stage's loss falls, a seed gives the same weights, a run
+// cancelled mid-stage and resumed ends with exactly the weights of an uninterrupted one, the
+// held-out scores beat chance, and bad configs and mismatched datasets are refused clearly.
+#include "NiftiFixture.h"
+#include "model/mamba.h"
+#include "model/selective_scan.h"
+#include "model/voxel_tokens.h"
+#include "soul/error.h"
+#include "soul/phantom.h"
+#include "soul/prepare.h"
+#include "soul/train.h"
+#include "train/encoder_run.h"
+
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// A tiny config: every stage for one epoch at small widths, so the suite takes about a minute.
+json tiny_config() {
+    return {{"name", "tiny"}, {"seed", 3}, {"image_size", 16}, {"embed_dim", 32}, {"batch_size", 32}, {"checkpoint_every", 10},
+            {"text_width", 32}, {"text_layers", 1}, {"embedding", {{"epochs", 6}, {"lr", 0.003}}},
+            {"ssm_width", 16}, {"ssm_state", 4}, {"ssm_patch", 512}, {"ssmnet", {{"epochs", 2}, {"lr", 0.002}}},
+            {"sem_width", 32}, {"sem_heads", 4}, {"sem_layers", 1}, {"sem_patch", 256}, {"sembert", {{"epochs", 2}, {"lr", 0.002}}},
+            {"ec_hidden", 64}, {"ec_extra_images", 160}, {"ec_encoder", {{"epochs", 2}, {"lr", 0.002}}},
+            {"ec_decoder", {{"epochs", 2}, {"lr", 0.002}}}, {"ec_cycle", {{"epochs", 2}, {"lr", 0.001}}},
+            {"flat_hidden", 64}, {"baseline", {{"epochs", 2}, {"lr", 0.002}}}};
+}
+
+std::map<std::string, std::vector<double>> losses_of(const std::string& run) {
+    std::map<std::string, std::vector<double>> out;
+    std::ifstream in(fs::path(run) / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+        const json j = json::parse(line);
+        out[j["stage"]].push_back(j["loss"]);
+    }
+    return out;
+}
+
+double mean(const std::vector<double>& v, size_t from, size_t to) {
+    double s = 0;
+    for (size_t i = from; i < to; ++i) s += v[i];
+    return s / static_cast<double>(to - from);
+}
+
+// Every parameter of a stage checkpoint, flattened.
+torch::Tensor weights_of(const std::string& checkpoint) {
+    torch::serialize::InputArchive archive, model;
+    archive.load_from(checkpoint);
+    archive.read("model", model);
+    std::vector<torch::Tensor> all;
+    for (const auto& key : model.keys()) {
+        torch::Tensor t;
+        if (model.try_read(key, t)) all.push_back(t.flatten());
+    }
+    return all.empty() ? torch::zeros({0}) : torch::cat(all);
+}
+
+}  // namespace
+
+class TestEncoders : public QObject {
+    Q_OBJECT
+    std::string m_dir, m_data, m_config;
+
+    soul::TrainOptions options(const std::string& out, std::vector<std::string> stages = {}) {
+        soul::TrainOptions o;
+        o.data = m_data;
+        o.config = m_config;
+        o.out = m_dir + "/" + out;
+        o.stages = std::move(stages);
+        o.device = "cpu";
+        return o;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        m_dir = soultest::tempFolder("encoders");
+        soul::PhantomOptions p;
+        p.out = m_dir + "/phantom";
+        p.sessions = 2;
+        p.seed = 5;
+        p.image_size = 64;
+        soul::generate_phantom(p);
+        soul::PrepareOptions o;
+        o.nsd_root = p.out;
+        o.out = m_dir + "/prepared";
+        o.image_size = 32;
+        soul::prepare_dataset(o);
+        m_data = o.out;
+        m_config = m_dir + "/tiny.json";
+        std::ofstream(m_config) << tiny_config().dump(2);
+    }
+    void cleanupTestCase() { fs::remove_all(m_dir); }
+
+    void selectiveScanFastEqualsReference() {
+        torch::manual_seed(0);
+        for (int64_t length : {1, 7, 32, 45, 100}) {
+            const int64_t B = 3, E = 5, N = 4;
+            const torch::Tensor u = torch::randn({B, length, E}).requires_grad_(true);
+            const torch::Tensor delta = torch::softplus(torch::randn({B, length, E})).requires_grad_(true);
+            const torch::Tensor A = (-torch::rand({E, N}) * 3).requires_grad_(true);
+            const torch::Tensor Bm = torch::randn({B, length, N}), Cm = torch::randn({B, length, N}), D = torch::randn({E});
+            const torch::Tensor ref = soul::model::selective_scan_reference(u, delta, A, Bm, Cm, D);
+            const torch::Tensor fast = soul::model::selective_scan(u, delta, A, Bm, Cm, D, 16);
+            QVERIFY2(torch::allclose(ref, fast, 1e-4, 1e-5), qPrintable(QString("length %1: max diff %2").arg(length).arg((ref - fast).abs().max().item<double>())));
+            const auto g_ref = torch::autograd::grad({ref.sum()}, {u, delta, A});
+            const auto g_fast = torch::autograd::grad({fast.sum()}, {u, delta, A});
+            for (size_t i = 0; i < g_ref.size(); ++i) QVERIFY(torch::allclose(g_ref[i], g_fast[i], 1e-3, 1e-4));
+        }
+        // A whole Mamba block gives the same output with either scan.
+        soul::model::MambaBlock fast_block(soul::model::MambaOptions{16, 4, 2, 4, false});
+        soul::model::MambaBlock ref_block(soul::model::MambaOptions{16, 4, 2, 4, true});
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < fast_block->parameters().size(); ++i) ref_block->parameters()[i].copy_(fast_block->parameters()[i]);
+        const torch::Tensor x = torch::randn({2, 50, 16});
+        QVERIFY(torch::allclose(fast_block->forward(x), ref_block->forward(x), 1e-4, 1e-5));
+    }
+
+    void hilbertOrderKeepsNeighbours() {
+        // On a full 8×8×8 cube, consecutive positions on the curve are face neighbours.
+        std::vector<std::array<int, 3>> at(512);
+        std::vector<bool> seen(512, false);
+        for (uint32_t x = 0; x < 8; ++x)
+            for (uint32_t y = 0; y < 8; ++y)
+                for (uint32_t z = 0; z < 8; ++z) {
+                    const uint64_t h = soul::model::hilbert_index(x, y, z, 3);
+                    QVERIFY(h < 512 && !seen[h]);
+                    seen[h] = true;
+                    at[h] = {int(x), int(y), int(z)};
+                }
+        for (size_t i = 1; i < 512; ++i)
+            QCOMPARE(std::abs(at[i][0] - at[i - 1][0]) + std::abs(at[i][1] - at[i - 1][1]) + std::abs(at[i][2] - at[i - 1][2]), 1);
+    }
+
+    void trainsLearnsAndEvaluates() {
+        const soul::TrainSummary s = soul::train_encoders(options("run"));
+        QCOMPARE(s.stages_trained.size(), size_t(7));
+        const auto losses = losses_of(m_dir + "/run");
+        for (const auto& [stage, v] : losses) {
+            QVERIFY2(v.size() >= 4, stage.c_str());
+            const size_t k = std::max<size_t>(2, v.size() / 5);
+            const double first = mean(v, 0, k), last = mean(v, v.size() - k, v.size());
+            qInfo("%s: loss %.4f -> %.4f over %zu steps", stage.c_str(), first, last, v.size());
+            QVERIFY2(last < first * 0.97, qPrintable(QString("%1: loss %2 -> %3").arg(stage.c_str()).arg(first).arg(last)));
+        }
+        soul::EvaluateEncodersOptions e;
+        e.run = m_dir + "/run";
+        const std::string report = soul::evaluate_encoders(e);
+        QVERIFY(fs::exists(m_dir + "/run/evaluation/report.json"));
+        const json j = json::parse(std::ifstream(m_dir + "/run/evaluation/report.json"));
+        std::map<std::string, double> value;
+        for (const auto& r : j["rows"]) value[r["metric"].get<std::string>() + "/" + r["module"].get<std::string>()] = r["value"];
+        qInfo("%s", report.c_str());
+        QVERIFY(value.at("2-way identification/SSMNet") > 0.6);
+        QVERIFY(value.at("caption 2-way/SemBERT") > 0.6);
+        QVERIFY(value.at("2-way identification/flattened MLP") > 0.6);
+    }
+
+    void seedGivesTheSameWeights() {
+        soul::train_encoders(options("seed-a", {"embedding", "ssmnet"}));
+        soul::train_encoders(options("seed-b", {"embedding", "ssmnet"}));
+        QVERIFY(torch::equal(weights_of(m_dir + "/seed-a/ssmnet.pt"), weights_of(m_dir + "/seed-b/ssmnet.pt")));
+    }
+
+    void cancelledThenResumedIsExact() {
+        soul::CancelToken cancel;
+        soul::Progress progress;
+        progress.cancel = &cancel;
+        progress.report = [&](int64_t step, int64_t, const std::string& message) {
+            if (message.rfind("ssmnet", 0) == 0 && step == 13) cancel.cancel();
+        };
+        QVERIFY_THROWS_EXCEPTION(soul::Cancelled, soul::train_encoders(options("resumed", {"embedding", "ssmnet"}), progress));
+        const json state = json::parse(std::ifstream(m_dir + "/resumed/run.json"));
+        QCOMPARE(state["stages"]["ssmnet"]["step"].get<int64_t>(), int64_t(13));
+        QVERIFY(!state["stages"]["ssmnet"]["done"].get<bool>());
+        // Without --resume an existing run is not overwritten.
+        QVERIFY_THROWS_EXCEPTION(soul::Error, soul::train_encoders(options("resumed", {"embedding", "ssmnet"})));
+        soul::TrainOptions again = options("resumed", {"embedding", "ssmnet"});
+        again.resume = true;
+        const soul::TrainSummary s = soul::train_encoders(again);
+        QCOMPARE(s.stages_skipped, std::vector<std::string>{"embedding"});
+        QVERIFY(torch::equal(weights_of(m_dir + "/resumed/ssmnet.pt"), weights_of(m_dir + "/seed-a/ssmnet.pt")));
+        // The metrics log has each step once.
+        QCOMPARE(losses_of(m_dir + "/resumed")["ssmnet"].size(), losses_of(m_dir + "/seed-a")["ssmnet"].size());
+    }
+
+    void badConfigsAndDatasets() {
+        auto expect = [&](const json& config, const QString& needle) {
+            const std::string path = m_dir + "/bad.json";
+            std::ofstream(path) << config.dump();
+            soul::TrainOptions o = options("bad-run");
+            o.config = path;
+            try {
+                soul::train_encoders(o);
+                QFAIL("no error");
+            } catch (const soul::Error& e) {
+                QVERIFY2(QString(e.what()).contains("bad.json") && QString(e.what()).contains(needle), e.what());
+            }
+        };
+        json c = tiny_config();
+        c["ssm_widht"] = 3;
+        expect(c, "key 'ssm_widht' is not a known setting");
+        c = tiny_config();
+        c["batch_size"] = 0;
+        expect(c, "key 'batch_size' is 0");
+        c = tiny_config();
+        c["ssmnet"] = {{"epochs", 1}, {"rate", 0.1}};
+        expect(c, "'ssmnet.rate' is not known");
+        {
+            const std::string path = m_dir + "/broken.json";
+            std::ofstream(path) << "{\"seed\": 1,";
+            soul::TrainOptions o = options("bad-run");
+            o.config = path;
+            QVERIFY_THROWS_EXCEPTION(soul::Error, soul::train_encoders(o));
+        }
+        {
+            soul::TrainOptions o = options("run");
+            o.stages = {"vision"};
+            QVERIFY_THROWS_EXCEPTION(soul::Error, soul::train_encoders(o));
+        }
+        {
+            // Another dataset (here: fewer sessions) against an existing run.
+            soul::PrepareOptions p;
+            p.nsd_root = m_dir + "/phantom";
+            p.out = m_dir + "/prepared-1";
+            p.image_size = 64;
+            p.last_session = 1;
+            soul::prepare_dataset(p);
+            soul::TrainOptions o = options("run", {"ssmnet"});
+            o.data = p.out;
+            o.resume = true;
+            try {
+                soul::train_encoders(o);
+                QFAIL("no error");
+            } catch (const soul::Error& e) {
+                QVERIFY2(QString(e.what()).contains("prepared-1") && QString(e.what()).contains("is not the dataset"), e.what());
+            }
+            soul::EvaluateEncodersOptions e;
+            e.run = m_dir + "/run";
+            e.data = p.out;
+            QVERIFY_THROWS_EXCEPTION(soul::Error, soul::evaluate_encoders(e));
+        }
+        {
+            // SSMNet without the embedding space it is aligned to.
+            soul::TrainOptions o = options("no-embedding", {"ssmnet"});
+            try {
+                soul::train_encoders(o);
+                QFAIL("no error");
+            } catch (const soul::Error& e) {
+                QVERIFY2(QString(e.what()).contains("needs the embedding space"), e.what());
+            }
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestEncoders)
+#include "tst_encoders.moc"
