@@ -30,6 +30,13 @@ EdgeColorNetImpl::EdgeColorNetImpl(const torch::Tensor& voxels, int64_t hidden, 
     edge_head_ = register_module("edge_head", torch::nn::Linear(hidden, kEdgeSeed * kEdgeSeed));
 }
 
+std::vector<torch::Tensor> EdgeColorNetImpl::decoder_parameters() const {
+    std::vector<torch::Tensor> out;
+    for (const auto& item : named_parameters())
+        if (item.key().rfind("encoder.", 0) != 0) out.push_back(item.value());
+    return out;
+}
+
 torch::Tensor EdgeColorNetImpl::select(const torch::Tensor& betas) const { return betas.index_select(1, voxels_); }
 
 torch::Tensor EdgeColorNetImpl::encode(const torch::Tensor& palette, const torch::Tensor& edges) {

@@ -24,6 +24,8 @@ public:
     torch::Tensor encode(const torch::Tensor& palette, const torch::Tensor& edges);   // → (B, V_ev)
     EdgeColorOutput decode(const torch::Tensor& selected_betas);
     EdgeColorOutput forward(const torch::Tensor& betas) { return decode(select(betas)); }
+    // Everything but the encoder: what the decoder and cycle stages train.
+    std::vector<torch::Tensor> decoder_parameters() const;
     torch::nn::Sequential encoder{nullptr}, decoder{nullptr};
 
 private:

@@ -5,6 +5,7 @@
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/phantom.h"
+#include "soul/train.h"
 
 #include <filesystem>
 #include <fstream>
@@ -171,6 +172,39 @@ EncoderModels build_models(const model::EncoderConfig& c, const TrainData& data,
     return m;
 }
 
+torch::nn::Module& module_for(EncoderModels& m, const std::string& stage) {
+    if (stage == "embedding") return *m.embedding;
+    if (stage == "ssmnet") return *m.ssmnet;
+    if (stage == "sembert") return *m.sembert;
+    if (stage == "ec_encoder" || stage == "ec_decoder" || stage == "ec_cycle") return *m.edgecolor;
+    if (stage == "baseline") return *m.baseline;
+    throw Error("unknown stage '" + stage + "'");
+}
+
+torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainData& data, const torch::Tensor& images) {
+    const int64_t length = data.captions.size(2);
+    const torch::Tensor tokens = data.captions.index_select(0, images);   // B C L
+    std::vector<torch::Tensor> parts;
+    const torch::Tensor flat_tokens = tokens.view({-1, length});
+    for (int64_t i = 0; i < flat_tokens.size(0); i += 512) parts.push_back(space->text(flat_tokens.narrow(0, i, std::min<int64_t>(512, flat_tokens.size(0) - i))));
+    const torch::Tensor flat = torch::cat(parts, 0).view({images.size(0), kMaxCaptions, -1});
+    const torch::Tensor valid = (torch::arange(kMaxCaptions, torch::TensorOptions().device(data.device)).unsqueeze(0) <
+                                 data.caption_count.index_select(0, images).unsqueeze(1)).to(torch::kFloat).unsqueeze(-1);
+    return torch::nn::functional::normalize((flat * valid).sum(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
+}
+
+torch::Tensor training_images(const TrainData& data) {
+    const torch::Tensor rows = data.train_image.cpu();
+    std::vector<bool> seen(static_cast<size_t>(data.images.size(0)), false);
+    std::vector<int64_t> unique;
+    for (int64_t i = 0; i < rows.size(0); ++i) {
+        const int64_t image = rows[i].item<int64_t>();
+        if (!seen[static_cast<size_t>(image)]) unique.push_back(image);
+        seen[static_cast<size_t>(image)] = true;
+    }
+    return torch::tensor(unique, torch::kLong).to(data.device);
+}
+
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step) {
     torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
     model.save(model_archive);
@@ -229,17 +263,12 @@ LoadedRun load_run(const std::string& run, const std::string& data_path, torch::
         throw Error(data, "is not the dataset " + run + " was trained on (voxels " + r.data.fingerprint["voxels"].dump() + " vs " +
                               info["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split)");
     r.models = build_models(r.config, r.data, r.tokenizer.size());
-    const std::map<std::string, torch::nn::Module*> module_of = {
-        {"embedding", r.models.embedding.get()}, {"ssmnet", r.models.ssmnet.get()}, {"sembert", r.models.sembert.get()},
-        {"ec_encoder", r.models.edgecolor.get()}, {"ec_decoder", r.models.edgecolor.get()}, {"ec_cycle", r.models.edgecolor.get()},
-        {"baseline", r.models.baseline.get()}};
-    for (const auto& [stage, module] : module_of) {
-        const std::string path = (fs::path(run) / (stage + ".pt")).string();
-        if (info.contains("stages") && info["stages"].contains(stage) && info["stages"][stage].value("done", false)) r.trained.push_back(stage);
-    }
-    // Later phases of EdgeColorNet hold the whole module: load in training order so the last wins.
-    for (const std::string stage : {"embedding", "ssmnet", "sembert", "ec_encoder", "ec_decoder", "ec_cycle", "baseline"})
-        if (std::count(r.trained.begin(), r.trained.end(), stage)) load_checkpoint((fs::path(run) / (stage + ".pt")).string(), *module_of.at(stage), nullptr);
+    // In training order: later phases of EdgeColorNet hold the whole module, so the last one wins.
+    for (const std::string& stage : encoder_stages())
+        if (info.contains("stages") && info["stages"].value(stage, json::object()).value("done", false)) {
+            r.trained.push_back(stage);
+            load_checkpoint((fs::path(run) / (stage + ".pt")).string(), module_for(r.models, stage), nullptr);
+        }
     for (torch::nn::Module* module : std::initializer_list<torch::nn::Module*>{r.models.embedding.get(), r.models.ssmnet.get(), r.models.sembert.get(), r.models.edgecolor.get(), r.models.baseline.get()})
         module->eval();
     return r;

@@ -55,7 +55,14 @@ struct EncoderModels {
     model::EdgeColorNet edgecolor{nullptr};
     model::FlatBaseline baseline{nullptr};
 };
+// The module a stage trains (the three EdgeColorNet phases share one module).
+torch::nn::Module& module_for(EncoderModels& models, const std::string& stage);
 EncoderModels build_models(const model::EncoderConfig& config, const TrainData& data, int64_t vocabulary);
+
+// Each image's captions embedded and averaged (unit norm): (images) → (B, D).
+torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainData& data, const torch::Tensor& images);
+// The distinct images of the training rows, in order of first appearance.
+torch::Tensor training_images(const TrainData& data);
 
 // Checkpoints: LibTorch archives with "model", "optimizer" and "step", written to a temporary
 // name and renamed.

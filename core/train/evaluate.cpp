@@ -73,18 +73,11 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
     report("embedding the test images and captions");
     const torch::Tensor test_images = d.images.index_select(0, d.test_image);
     const torch::Tensor image_emb = batched([&](const torch::Tensor& x) { return m.embedding->image(x); }, test_images);
-    auto caption_mean = [&](const torch::Tensor& images) {
-        const torch::Tensor tokens = d.captions.index_select(0, images);
-        const torch::Tensor flat = batched([&](const torch::Tensor& x) { return m.embedding->text(x); }, tokens.view({-1, run.config.max_tokens}))
-                                       .view({images.size(0), kMaxCaptions, -1});
-        const torch::Tensor valid = (torch::arange(kMaxCaptions).unsqueeze(0) < d.caption_count.index_select(0, images).unsqueeze(1)).to(torch::kFloat).unsqueeze(-1);
-        return torch::nn::functional::normalize((flat * valid).sum(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
-    };
-    const torch::Tensor caption_emb = caption_mean(d.test_image);
+    const torch::Tensor caption_emb = mean_caption_embedding(m.embedding, d, d.test_image);
     // Category by the nearest neighbours among the training images' embeddings (k = 10, majority).
     torch::Tensor train_emb, train_cat;
     if (d.categories > 0) {
-        const torch::Tensor train_images = std::get<0>(torch::_unique(d.train_image));
+        const torch::Tensor train_images = training_images(d);
         train_emb = batched([&](const torch::Tensor& x) { return m.embedding->image(x); }, d.images.index_select(0, train_images));
         train_cat = d.category.index_select(0, train_images);
     }

@@ -270,13 +270,9 @@ TrainSummary Trainer::run() {
     torch::manual_seed(config_.seed);
     models_ = build_models(config_, data_, tokenizer_.size());
     // Earlier stages this one builds on (the embedding space, the EdgeColorNet encoder).
-    auto load_done = [&](const std::string& stage, torch::nn::Module& module) {
-        const std::string path = (out / (stage + ".pt")).string();
-        if (run_["stages"].value(stage, json::object()).value("done", false)) load_checkpoint(path, module, nullptr);
-    };
-    load_done("embedding", *models_.embedding);
-    for (const char* p : {"ec_encoder", "ec_decoder", "ec_cycle"}) load_done(p, *models_.edgecolor);
-    for (const auto& s : {"ssmnet", "sembert", "baseline"}) load_done(s, s == std::string("ssmnet") ? *models_.ssmnet : s == std::string("sembert") ? static_cast<torch::nn::Module&>(*models_.sembert) : *models_.baseline);
+    for (const auto& stage : encoder_stages())
+        if (run_["stages"].value(stage, json::object()).value("done", false))
+            load_checkpoint((out / (stage + ".pt")).string(), module_for(models_, stage), nullptr);
     auto need_embedding = [&](const std::string& stage) {
         if (!run_["stages"].value("embedding", json::object()).value("done", false))
             throw Error("train: stage " + stage + " needs the embedding space; train the 'embedding' stage first (it is in " + options_.out + "'s stages: none)");
@@ -288,13 +284,9 @@ TrainSummary Trainer::run() {
         torch::NoGradGuard no_grad;
         return emb->image(data_.images.index_select(0, images));
     };
-    auto caption_targets = [&](const torch::Tensor& images) {   // mean caption embedding of each image
+    auto caption_targets = [&](const torch::Tensor& images) {
         torch::NoGradGuard no_grad;
-        const torch::Tensor tokens = data_.captions.index_select(0, images);   // B C L
-        const torch::Tensor flat = emb->text(tokens.view({-1, config_.max_tokens})).view({images.size(0), kMaxCaptions, -1});
-        const torch::Tensor valid = (torch::arange(kMaxCaptions, torch::TensorOptions().device(data_.device)).unsqueeze(0) <
-                                     data_.caption_count.index_select(0, images).unsqueeze(1)).to(torch::kFloat).unsqueeze(-1);
-        return torch::nn::functional::normalize((flat * valid).sum(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
+        return mean_caption_embedding(emb, data_, images);
     };
     auto params = [](torch::nn::Module& m) { return m.parameters(); };
     auto trainable = [](torch::nn::Module& m) {
@@ -306,17 +298,7 @@ TrainSummary Trainer::run() {
         Stage s{name, nullptr, {}, {}, n_train, {}, {}};
         if (name == "embedding") {
             // Image–caption pairs of the training images (each image once per epoch).
-            std::vector<int64_t> unique;
-            {
-                auto acc = data_.train_image.cpu();
-                std::vector<bool> seen(static_cast<size_t>(data_.images.size(0)), false);
-                for (int64_t i = 0; i < acc.size(0); ++i) {
-                    const int64_t im = acc[i].item<int64_t>();
-                    if (!seen[static_cast<size_t>(im)]) unique.push_back(im);
-                    seen[static_cast<size_t>(im)] = true;
-                }
-            }
-            const torch::Tensor train_images = torch::tensor(unique, torch::kLong).to(data_.device);
+            const torch::Tensor train_images = training_images(data_);
             s.module = emb.get();
             s.parameters = params(*emb);
             s.schedule = config_.embedding;
@@ -369,12 +351,7 @@ TrainSummary Trainer::run() {
             auto& net = models_.edgecolor;
             const bool encoder = name == "ec_encoder";
             s.module = net.get();
-            s.parameters = encoder ? net->encoder->parameters() : [&] {
-                std::vector<torch::Tensor> p;
-                for (const auto& item : net->named_parameters())
-                    if (item.key().rfind("encoder.", 0) != 0) p.push_back(item.value());
-                return p;
-            }();
+            s.parameters = encoder ? net->encoder->parameters() : net->decoder_parameters();
             s.schedule = encoder ? config_.ec_encoder : config_.ec_decoder;
             s.step = [&, encoder](const torch::Tensor& rows) {
                 const torch::Tensor images = data_.train_image.index_select(0, rows);
@@ -407,9 +384,7 @@ TrainSummary Trainer::run() {
             }
             const torch::Tensor extra_palette = model::palette_of(extra_images_), extra_edges = model::edges_of(extra_images_);
             s.module = net.get();
-            s.parameters.clear();
-            for (const auto& item : net->named_parameters())
-                if (item.key().rfind("encoder.", 0) != 0) s.parameters.push_back(item.value());
+            s.parameters = net->decoder_parameters();
             s.schedule = config_.ec_cycle;
             s.items = extra_images_.size(0);
             s.step = [&, extra_palette, extra_edges](const torch::Tensor& rows) {
