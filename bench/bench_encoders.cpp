@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     // 2. Training samples/s per module.
     model::CaptionTokenizer tokenizer = model::CaptionTokenizer::fit({"a red bag in the center"});
     train::TrainData d = train::load_train_data(data, c, tokenizer, torch::kCPU);
-    train::EncoderModels m = train::build_models(c, d, 2000);
+    train::RunModels m = train::build_models(c, d, 2000);
     const int64_t B = c.batch_size;
     const torch::Tensor betas = d.train_betas.narrow(0, 0, B);
     const torch::Tensor images = d.images.index_select(0, d.train_image.narrow(0, 0, B));

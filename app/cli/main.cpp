@@ -2,6 +2,7 @@
 // Every subcommand prints bad-input problems as one line on stderr, naming the file and what is
 // wrong, and exits non-zero.
 #include "soul/error.h"
+#include "soul/generate.h"
 #include "soul/info.h"
 #include "soul/labels.h"
 #include "soul/phantom.h"
@@ -223,13 +224,13 @@ int main(int argc, char** argv) {
     std::string inspect_path;
     inspect->add_option("path", inspect_path, "NSD root, phantom folder or prepared dataset")->required();
 
-    auto* train = app.add_subcommand("train", "Train the fMRI encoders (SSMNet, SemBERT, EdgeColorNet), their embedding space and the flattened baseline");
+    auto* train = app.add_subcommand("train", "Train the fMRI encoders (SSMNet, SemBERT, EdgeColorNet), their embedding space, the flattened baseline and the generator (VAE, UNet, adapters)");
     soul::TrainOptions train_options;
     std::string train_stages;
     train->add_option("--data", train_options.data, "A prepared dataset (souldiffuser prepare)")->required();
     train->add_option("--config", train_options.config, "Training config, e.g. models/configs/phantom-small.json")->required();
     train->add_option("--out", train_options.out, "The run folder")->required();
-    train->add_option("--stages", train_stages, "Comma-separated: embedding,ssmnet,sembert,edgecolor,baseline (default: all)");
+    train->add_option("--stages", train_stages, "Comma-separated: embedding,ssmnet,sembert,edgecolor,baseline,vae,unet,adapters,classifier (default: all)");
     train->add_option("--device", train_options.device, "auto (default), cpu or cuda");
     train->add_flag("--resume", train_options.resume, "Continue the run from its checkpoints");
 
@@ -238,6 +239,37 @@ int main(int argc, char** argv) {
     evaluate->add_option("run", evaluate_options.run, "The run folder")->required();
     evaluate->add_option("--data", evaluate_options.data, "Prepared dataset (default: the one the run was trained on)");
     evaluate->add_option("--out", evaluate_options.out, "Report folder (default RUN/evaluation)");
+
+    auto* generate = app.add_subcommand("generate", "Generate images with a run's diffusion generator from a caption, a palette, an edge map and a start image");
+    soul::GenerateOptions generate_options;
+    generate->add_option("--model", generate_options.run, "The run folder (souldiffuser train)")->required();
+    generate->add_option("--out", generate_options.out, "Folder for sample-<k>.png")->required();
+    generate->add_option("--caption", generate_options.caption, "The caption (empty: unconditional)");
+    generate->add_option("--palette-from", generate_options.palette_from, "Image whose 8×8 colour palette guides the colours (PNG/JPEG)");
+    generate->add_option("--edges-from", generate_options.edges_from, "Image whose edge map guides the layout (PNG/JPEG)");
+    generate->add_option("--init", generate_options.init, "Start image for img2img (PNG/JPEG)");
+    generate->add_option("--strength", generate_options.strength, "img2img: fraction of the schedule run from --init, 0–1 (default 0.75)");
+    generate->add_option("--w-color", generate_options.w_color, "Colour adapter weight ω1 (default 1)");
+    generate->add_option("--w-edge", generate_options.w_edge, "Edge adapter weight ω2 (default 1)");
+    generate->add_option("--steps", generate_options.steps, "DDIM steps (default 25)");
+    generate->add_option("--cfg", generate_options.cfg, "Classifier-free guidance scale (default 3)");
+    generate->add_option("--eta", generate_options.eta, "DDIM η, 0 (deterministic, default) to 1 (DDPM-like)");
+    generate->add_option("--seed", generate_options.seed, "Random seed (default 1)");
+    generate->add_option("--samples", generate_options.samples, "Samples to draw (default 1)");
+    generate->add_flag("--previews", generate_options.previews, "Also write every step's decoded latent and predicted image");
+    generate->add_option("--device", generate_options.device, "auto (default), cpu or cuda");
+
+    auto* evaluate_gen = app.add_subcommand("evaluate-generator", "Score the generator with conditions from the true test stimuli (the oracle upper bound)");
+    soul::EvaluateGeneratorOptions evaluate_gen_options;
+    evaluate_gen->add_option("run", evaluate_gen_options.run, "The run folder")->required();
+    evaluate_gen->add_option("--data", evaluate_gen_options.data, "Prepared dataset (default: the one the run was trained on)");
+    evaluate_gen->add_option("--out", evaluate_gen_options.out, "Report folder (default RUN/generator-evaluation)");
+    evaluate_gen->add_option("--steps", evaluate_gen_options.steps, "DDIM steps (default 25)");
+    evaluate_gen->add_option("--cfg", evaluate_gen_options.cfg, "Guidance scale (default 3)");
+    evaluate_gen->add_option("--strength", evaluate_gen_options.strength, "img2img strength of the last setting (default 0.75)");
+    evaluate_gen->add_option("--seed", evaluate_gen_options.seed, "Random seed (default 1)");
+    evaluate_gen->add_option("--limit", evaluate_gen_options.limit, "Score only the first N test images");
+    evaluate_gen->add_option("--device", evaluate_gen_options.device, "auto (default), cpu or cuda");
 
     auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
 
@@ -282,6 +314,24 @@ int main(int argc, char** argv) {
             return 0;
         } catch (const soul::Error& e) {
             std::fprintf(stderr, "souldiffuser evaluate-encoders: %s\n", e.what());
+            return 1;
+        }
+    }
+    if (*generate) {
+        try {
+            for (const auto& path : soul::generate_images(generate_options, terminal_progress())) std::cout << path << "\n";
+            return 0;
+        } catch (const soul::Error& e) {
+            std::fprintf(stderr, "\nsouldiffuser generate: %s\n", e.what());
+            return 1;
+        }
+    }
+    if (*evaluate_gen) {
+        try {
+            std::cout << soul::evaluate_generator(evaluate_gen_options, terminal_progress());
+            return 0;
+        } catch (const soul::Error& e) {
+            std::fprintf(stderr, "\nsouldiffuser evaluate-generator: %s\n", e.what());
             return 1;
         }
     }

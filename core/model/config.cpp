@@ -1,6 +1,8 @@
 // Training configuration files (see config.h).
 #include "config.h"
 
+#include "conv_blocks.h"
+
 #include "soul/error.h"
 
 #include <fstream>
@@ -51,7 +53,11 @@ json EncoderConfig::to_json() const {
             {"sem_width", sem_width}, {"sem_heads", sem_heads}, {"sem_layers", sem_layers}, {"sem_patch", sem_patch},
             {"sem_mask_ratio", sem_mask_ratio}, {"sembert", st(sembert)}, {"ec_hidden", ec_hidden}, {"ec_extra_images", ec_extra_images},
             {"ec_encoder", st(ec_encoder)}, {"ec_decoder", st(ec_decoder)}, {"ec_cycle", st(ec_cycle)}, {"flat_hidden", flat_hidden},
-            {"baseline", st(baseline)}};
+            {"baseline", st(baseline)}, {"gen_image_size", gen_image_size}, {"vae_width", vae_width},
+            {"latent_channels", latent_channels}, {"vae_extra_images", vae_extra_images}, {"vae_kl_weight", vae_kl_weight}, {"vae", st(vae)},
+            {"unet_width", unet_width}, {"unet_heads", unet_heads}, {"diffusion_steps", diffusion_steps},
+            {"unet_caption_drop", unet_caption_drop}, {"unet", st(unet)}, {"adapter_drop", adapter_drop}, {"adapters", st(adapters)},
+            {"classifier_width", classifier_width}, {"classifier", st(classifier)}};
 }
 
 EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
@@ -95,9 +101,28 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.stage("ec_cycle", c.ec_cycle);
     r.get("flat_hidden", c.flat_hidden, 4, 65536);
     r.stage("baseline", c.baseline);
+    r.get("gen_image_size", c.gen_image_size, 32, 512);
+    r.get("vae_width", c.vae_width, 8, 1024);
+    r.get("latent_channels", c.latent_channels, 1, 64);
+    r.get("vae_extra_images", c.vae_extra_images, 0, 1e7);
+    r.get("vae_kl_weight", c.vae_kl_weight, 0, 1);
+    r.stage("vae", c.vae);
+    r.get("unet_width", c.unet_width, 8, 1024);
+    r.get("unet_heads", c.unet_heads, 1, 64);
+    r.get("diffusion_steps", c.diffusion_steps, 10, 10000);
+    r.get("unet_caption_drop", c.unet_caption_drop, 0, 1);
+    r.stage("unet", c.unet);
+    r.get("adapter_drop", c.adapter_drop, 0, 1);
+    r.stage("adapters", c.adapters);
+    r.get("classifier_width", c.classifier_width, 4, 1024);
+    r.stage("classifier", c.classifier);
     for (const auto& [k, _] : j.items())
         if (!r.seen.count(k)) throw Error(path, "key '" + k + "' is not a known setting (see models/configs/README.md)");
     if (c.sem_width % c.sem_heads != 0) throw Error(path, "key 'sem_width' must be a multiple of 'sem_heads'");
+    if (c.gen_image_size % 16 != 0) throw Error(path, "key 'gen_image_size' must be a multiple of 16 (the VAE divides it by 4, the UNet by 4 more)");
+    if (c.vae_width % (2 * kNormGroups) != 0 || c.unet_width % kNormGroups != 0 || c.classifier_width < 1)
+        throw Error(path, "keys 'vae_width' and 'unet_width' must be multiples of 16 and 8 (GroupNorm groups)");
+    if ((2 * c.unet_width) % c.unet_heads != 0) throw Error(path, "key 'unet_heads' must divide 2 × 'unet_width'");
     if (c.text_width % 4 != 0) throw Error(path, "key 'text_width' must be a multiple of 4 (the text encoder's heads)");
     return c;
 }

@@ -39,6 +39,18 @@ struct EncoderConfig {
     // flattened baseline
     int64_t flat_hidden = 512;
     StageSchedule baseline{15, 1e-3};
+    // the generator (box d): VAE, UNet, adapters, and the classifier that scores its images
+    int64_t gen_image_size = 64;      // the generator's images; latents are a quarter of the side
+    int64_t vae_width = 32, latent_channels = 4, vae_extra_images = 2000;
+    double vae_kl_weight = 1e-5;
+    StageSchedule vae{10, 1e-3};
+    int64_t unet_width = 64, unet_heads = 4, diffusion_steps = 1000;
+    double unet_caption_drop = 0.1;   // classifier-free guidance: captions dropped in training
+    StageSchedule unet{40, 5e-4};
+    double adapter_drop = 0.5;        // each condition is left out of a training row with this chance
+    StageSchedule adapters{15, 5e-4};
+    int64_t classifier_width = 16;
+    StageSchedule classifier{10, 2e-3};
 
     nlohmann::json to_json() const;
 };

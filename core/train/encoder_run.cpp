@@ -82,6 +82,7 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     const int64_t side = d.manifest().image_size;
     const torch::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(d.image(0)), {n_images, side, side, 3}, torch::kUInt8);
     t.images = model::images_to_tensor(pixels, config.image_size).to(device);
+    t.gen_images = model::images_to_tensor(pixels, config.gen_image_size).to(device);
     t.palettes = model::palette_of(t.images);
     t.edges = model::edges_of(t.images);
     torch::Tensor captions = torch::zeros({n_images, kMaxCaptions, config.max_tokens}, torch::kLong);
@@ -158,26 +159,48 @@ torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t 
     return {};
 }
 
-EncoderModels build_models(const model::EncoderConfig& c, const TrainData& data, int64_t vocabulary) {
-    EncoderModels m;
-    m.embedding = model::EmbeddingSpace(c.image_size, c.embed_dim, vocabulary, c.max_tokens, c.text_width, c.text_layers);
+RunModels build_models(const model::EncoderConfig& c, const TrainData& data, int64_t vocabulary) {
+    RunModels m;
+    build_generator_models(c, vocabulary, data.device, m);
     const auto ssm_layout = model::make_token_layout(model::stream_regions(data.stream), data.ijk, data.stream, c.ssm_patch);
     m.ssmnet = model::SSMNet(ssm_layout, model::SSMNetOptions{c.ssm_width, c.ssm_state, c.ssm_expand, c.ssm_global_layers, c.embed_dim, c.image_size});
     const auto sem_layout = model::make_token_layout({model::sembert_region()}, data.ijk, data.stream, c.sem_patch);
     m.sembert = model::SemBERT(sem_layout, model::SemBERTOptions{c.sem_width, c.sem_heads, c.sem_layers, c.embed_dim, c.sem_mask_ratio});
     m.edgecolor = model::EdgeColorNet(model::edgecolor_voxels(data.stream), c.ec_hidden, c.image_size);
     m.baseline = model::FlatBaseline(data.dataset->voxels(), c.flat_hidden, c.embed_dim, c.image_size);
-    for (torch::nn::Module* module : std::initializer_list<torch::nn::Module*>{m.embedding.get(), m.ssmnet.get(), m.sembert.get(), m.edgecolor.get(), m.baseline.get()})
-        module->to(data.device);
+    m.classifier = model::CategoryClassifier(c.classifier_width, data.categories);
+    for (torch::nn::Module* module : all_modules(m)) module->to(data.device);
     return m;
 }
 
-torch::nn::Module& module_for(EncoderModels& m, const std::string& stage) {
+void build_generator_models(const model::EncoderConfig& c, int64_t vocabulary, torch::Device device, RunModels& m) {
+    m.embedding = model::EmbeddingSpace(c.image_size, c.embed_dim, vocabulary, c.max_tokens, c.text_width, c.text_layers);
+    m.vae = model::VAE(model::VAEOptions{c.vae_width, c.latent_channels});
+    m.unet = model::UNet(model::UNetOptions{c.latent_channels, c.unet_width, c.unet_heads, c.text_width});
+    m.adapters = model::Adapters(c.unet_width, c.gen_image_size / 4);
+    for (torch::nn::Module* module : all_modules(m)) module->to(device);
+}
+
+std::vector<torch::nn::Module*> all_modules(RunModels& m) {
+    std::vector<torch::nn::Module*> out;
+    auto add = [&](auto& holder) {
+        if (!holder.is_empty()) out.push_back(holder.get());
+    };
+    add(m.embedding), add(m.ssmnet), add(m.sembert), add(m.edgecolor), add(m.baseline);
+    add(m.vae), add(m.unet), add(m.adapters), add(m.classifier);
+    return out;
+}
+
+torch::nn::Module& module_for(RunModels& m, const std::string& stage) {
     if (stage == "embedding") return *m.embedding;
     if (stage == "ssmnet") return *m.ssmnet;
     if (stage == "sembert") return *m.sembert;
     if (stage == "ec_encoder" || stage == "ec_decoder" || stage == "ec_cycle") return *m.edgecolor;
     if (stage == "baseline") return *m.baseline;
+    if (stage == "vae") return *m.vae;
+    if (stage == "unet") return *m.unet;
+    if (stage == "adapters") return *m.adapters;
+    if (stage == "classifier") return *m.classifier;
     throw Error("unknown stage '" + stage + "'");
 }
 
@@ -239,6 +262,8 @@ int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch
         return step.item<int64_t>();
     } catch (const c10::Error& e) {
         throw Error(path, std::string("does not fit this model (another config or dataset?): ") + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+        throw Error(path, std::string("is not a readable checkpoint: ") + e.what());
     }
 }
 
@@ -264,13 +289,36 @@ LoadedRun load_run(const std::string& run, const std::string& data_path, torch::
                               info["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split)");
     r.models = build_models(r.config, r.data, r.tokenizer.size());
     // In training order: later phases of EdgeColorNet hold the whole module, so the last one wins.
-    for (const std::string& stage : encoder_stages())
+    for (const std::string& stage : training_stages())
         if (info.contains("stages") && info["stages"].value(stage, json::object()).value("done", false)) {
             r.trained.push_back(stage);
             load_checkpoint((fs::path(run) / (stage + ".pt")).string(), module_for(r.models, stage), nullptr);
         }
-    for (torch::nn::Module* module : std::initializer_list<torch::nn::Module*>{r.models.embedding.get(), r.models.ssmnet.get(), r.models.sembert.get(), r.models.edgecolor.get(), r.models.baseline.get()})
-        module->eval();
+    for (torch::nn::Module* module : all_modules(r.models)) module->eval();
+    return r;
+}
+
+GeneratorRun load_generator_run(const std::string& run, torch::Device device) {
+    const std::string run_json = (fs::path(run) / "run.json").string();
+    const json info = read_json(run_json);
+    GeneratorRun r;
+    try {
+        r.config = model::encoder_config_from_json(info.at("config"), run_json);
+    } catch (const json::exception&) {
+        throw Error(run_json, "has no config (is this a run folder of `souldiffuser train`?)");
+    }
+    r.tokenizer = model::CaptionTokenizer::from_json(read_json((fs::path(run) / "vocab.json").string()));
+    auto done = [&](const std::string& stage) { return info.contains("stages") && info["stages"].value(stage, json::object()).value("done", false); };
+    for (const char* needed : {"embedding", "vae", "unet"})
+        if (!done(needed))
+            throw Error(run, std::string("has no trained '") + needed + "' stage; train the generator with `souldiffuser train --stages vae,unet,adapters` (after 'embedding')");
+    build_generator_models(r.config, r.tokenizer.size(), device, r.models);
+    for (const char* stage : {"embedding", "vae", "unet", "adapters"})
+        if (done(stage)) {
+            r.trained.push_back(stage);
+            load_checkpoint((fs::path(run) / (std::string(stage) + ".pt")).string(), module_for(r.models, stage), nullptr);
+        }
+    for (torch::nn::Module* module : all_modules(r.models)) module->eval();
     return r;
 }
 

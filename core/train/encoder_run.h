@@ -1,7 +1,9 @@
-// What training, evaluation and (later) reconstruction share about an encoder run: the prepared
-// data as tensors on the device, the modules built from a config and a dataset, and checkpoints.
+// What training, evaluation, generation and reconstruction share about a run: the prepared data
+// as tensors on the device, the modules built from a config and a dataset, and checkpoints.
 #pragma once
 
+#include "../model/adapters.h"
+#include "../model/classifier.h"
 #include "../model/config.h"
 #include "../model/edgecolornet.h"
 #include "../model/embedding_space.h"
@@ -9,6 +11,8 @@
 #include "../model/sembert.h"
 #include "../model/ssmnet.h"
 #include "../model/tokenizer.h"
+#include "../model/unet.h"
+#include "../model/vae.h"
 #include "soul/dataset.h"
 
 #include <nlohmann/json.hpp>
@@ -27,6 +31,7 @@ struct TrainData {
     torch::Tensor train_betas, test_betas;      // (N, V) float
     torch::Tensor train_image, test_image;      // (N) long: image index of each row
     torch::Tensor images, palettes, edges;      // per image: (I, 3, S, S), (I, 3, 8, 8), (I, 1, S, S)
+    torch::Tensor gen_images;                   // per image at the generator's size: (I, 3, G, G)
     torch::Tensor captions, caption_count;      // (I, C, L) token ids, (I) captions per image
     torch::Tensor category;                     // (I) long, −1 where unknown
     int64_t categories = 0;                     // 0 when the dataset has no category ground truth
@@ -48,16 +53,24 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
 // dataset), NSD images outside the subject's set, or none (a generic dataset).
 torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed);
 
-struct EncoderModels {
+struct RunModels {
     model::EmbeddingSpace embedding{nullptr};
     model::SSMNet ssmnet{nullptr};
     model::SemBERT sembert{nullptr};
     model::EdgeColorNet edgecolor{nullptr};
     model::FlatBaseline baseline{nullptr};
+    model::VAE vae{nullptr};
+    model::UNet unet{nullptr};
+    model::Adapters adapters{nullptr};
+    model::CategoryClassifier classifier{nullptr};
 };
 // The module a stage trains (the three EdgeColorNet phases share one module).
-torch::nn::Module& module_for(EncoderModels& models, const std::string& stage);
-EncoderModels build_models(const model::EncoderConfig& config, const TrainData& data, int64_t vocabulary);
+torch::nn::Module& module_for(RunModels& models, const std::string& stage);
+RunModels build_models(const model::EncoderConfig& config, const TrainData& data, int64_t vocabulary);
+// The generator's modules alone (embedding space, VAE, UNet, adapters): they need no dataset.
+void build_generator_models(const model::EncoderConfig& config, int64_t vocabulary, torch::Device device, RunModels& models);
+// Every module of the run, for moving, freezing or switching to evaluation mode together.
+std::vector<torch::nn::Module*> all_modules(RunModels& models);
 
 // Each image's captions embedded and averaged (unit norm): (images) → (B, D).
 torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainData& data, const torch::Tensor& images);
@@ -76,10 +89,20 @@ struct LoadedRun {
     model::EncoderConfig config;
     model::CaptionTokenizer tokenizer;
     TrainData data;
-    EncoderModels models;
+    RunModels models;
     std::vector<std::string> trained;    // stages with a finished checkpoint
 };
 LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device);
+
+// A run opened for generation only (no dataset): config, tokenizer, and the generator's modules
+// with their weights. Throws soul::Error when the run has no trained UNet.
+struct GeneratorRun {
+    model::EncoderConfig config;
+    model::CaptionTokenizer tokenizer;
+    RunModels models;
+    std::vector<std::string> trained;
+};
+GeneratorRun load_generator_run(const std::string& run, torch::Device device);
 
 torch::Device choose_device(const std::string& name);
 

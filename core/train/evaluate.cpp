@@ -12,6 +12,7 @@
 //   edge r: Pearson correlation of predicted and true edge maps; low-level image r (PixCorr).
 #include "soul/train.h"
 
+#include "../model/image_metrics.h"
 #include "../model/targets.h"
 #include "encoder_run.h"
 #include "soul/error.h"
@@ -29,23 +30,9 @@ namespace soul {
 namespace {
 
 using namespace soul::train;
-
-double top1(const torch::Tensor& queries, const torch::Tensor& keys) {
-    const torch::Tensor best = torch::matmul(queries, keys.t()).argmax(1);
-    return (best == torch::arange(queries.size(0), best.options())).to(torch::kFloat).mean().item<double>();
-}
-
-double two_way(const torch::Tensor& predicted, const torch::Tensor& truth) {
-    const torch::Tensor sim = torch::matmul(predicted, truth.t());
-    const torch::Tensor own = sim.diagonal().unsqueeze(1);
-    const int64_t n = sim.size(0);
-    return ((own > sim).to(torch::kFloat).sum().item<double>()) / static_cast<double>(n * (n - 1));
-}
-
-double mean_pearson(const torch::Tensor& a, const torch::Tensor& b) {
-    const torch::Tensor x = a.flatten(1) - a.flatten(1).mean(1, true), y = b.flatten(1) - b.flatten(1).mean(1, true);
-    return ((x * y).sum(1) / (x.norm(2, 1) * y.norm(2, 1)).clamp_min(1e-12)).mean().item<double>();
-}
+using model::mean_pearson;
+using model::top1;
+using model::two_way;
 
 struct Row {
     std::string metric, module;

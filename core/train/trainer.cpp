@@ -5,6 +5,7 @@
 #include "soul/train.h"
 
 #include "encoder_run.h"
+#include "../model/diffusion.h"
 #include "../model/targets.h"
 #include "soul/error.h"
 #include "soul/formats.h"
@@ -26,8 +27,8 @@ using json = nlohmann::json;
 
 namespace soul {
 
-const std::vector<std::string>& encoder_stages() {
-    static const std::vector<std::string> stages = {"embedding", "ssmnet", "sembert", "ec_encoder", "ec_decoder", "ec_cycle", "baseline"};
+const std::vector<std::string>& training_stages() {
+    static const std::vector<std::string> stages = {"embedding", "ssmnet", "sembert", "ec_encoder", "ec_decoder", "ec_cycle", "baseline", "vae", "unet", "adapters", "classifier"};
     return stages;
 }
 
@@ -90,10 +91,13 @@ private:
         int64_t items;
         std::function<Losses(const torch::Tensor& rows)> step;
         std::function<void(bool)> set_training;
+        std::function<void()> on_done;   // after the last step, before the final checkpoint
     };
     void run_stage(const Stage& stage);
     void write_run_json();
     torch::Tensor pick_captions(const torch::Tensor& images);
+    void need(const std::string& stage, const std::string& before);
+    const torch::Tensor& training_latents();
 
     TrainOptions options_;
     const Progress& progress_;
@@ -101,10 +105,10 @@ private:
     model::EncoderConfig config_;
     model::CaptionTokenizer tokenizer_;
     TrainData data_;
-    EncoderModels models_;
+    RunModels models_;
     json run_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    torch::Tensor extra_images_;
+    torch::Tensor extra_images_, train_images_, latents_;
     TrainSummary summary_;
 };
 
@@ -113,6 +117,23 @@ torch::Tensor Trainer::pick_captions(const torch::Tensor& images) {
     const torch::Tensor count = data_.caption_count.index_select(0, images).clamp_min(1);
     const torch::Tensor which = (torch::rand({images.size(0)}, torch::TensorOptions().device(data_.device)) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
     return data_.captions.index_select(0, images).gather(1, which.view({-1, 1, 1}).expand({-1, 1, config_.max_tokens})).squeeze(1);
+}
+
+void Trainer::need(const std::string& stage, const std::string& before) {
+    if (!run_["stages"].value(before, json::object()).value("done", false))
+        throw Error("train: stage " + stage + " needs the '" + before + "' stage; train it first (--stages " + before + "," + stage + ")");
+}
+
+// The VAE's latents of the training images, computed once for the UNet and adapter stages.
+const torch::Tensor& Trainer::training_latents() {
+    if (latents_.defined()) return latents_;
+    torch::NoGradGuard no_grad;
+    models_.vae->eval();
+    std::vector<torch::Tensor> parts;
+    const torch::Tensor images = data_.gen_images.index_select(0, train_images_);
+    for (int64_t i = 0; i < images.size(0); i += 256) parts.push_back(models_.vae->to_latent(images.narrow(0, i, std::min<int64_t>(256, images.size(0) - i))));
+    latents_ = torch::cat(parts, 0);
+    return latents_;
 }
 
 void Trainer::write_run_json() { write_file_atomically((fs::path(options_.out) / "run.json").string(), run_.dump(2)); }
@@ -213,6 +234,10 @@ void Trainer::run_stage(const Stage& s) {
         }
     }
     s.set_training(false);
+    if (s.on_done) {
+        s.on_done();
+        save_checkpoint(checkpoint, *s.module, &optimizer, total);
+    }
     run_["stages"][s.name] = {{"done", true}, {"step", total}, {"steps", total},
                               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count()}};
     write_run_json();
@@ -225,14 +250,14 @@ TrainSummary Trainer::run() {
     const torch::Device device = choose_device(options_.device);
     summary_.device = device.is_cuda() ? "cuda" : "cpu";
     config_ = model::read_encoder_config(options_.config);
-    std::vector<std::string> stages = options_.stages.empty() ? encoder_stages() : std::vector<std::string>{};
+    std::vector<std::string> stages = options_.stages.empty() ? training_stages() : std::vector<std::string>{};
     for (const auto& s : options_.stages) {
         if (s == "edgecolor") {
             for (const char* p : {"ec_encoder", "ec_decoder", "ec_cycle"}) stages.push_back(p);
-        } else if (std::count(encoder_stages().begin(), encoder_stages().end(), s)) {
+        } else if (std::count(training_stages().begin(), training_stages().end(), s)) {
             stages.push_back(s);
         } else {
-            throw Error("train: unknown stage '" + s + "' (embedding, ssmnet, sembert, edgecolor, baseline)");
+            throw Error("train: unknown stage '" + s + "' (embedding, ssmnet, sembert, edgecolor, baseline, vae, unet, adapters, classifier)");
         }
     }
     const fs::path out(options_.out);
@@ -270,13 +295,11 @@ TrainSummary Trainer::run() {
     torch::manual_seed(config_.seed);
     models_ = build_models(config_, data_, tokenizer_.size());
     // Earlier stages this one builds on (the embedding space, the EdgeColorNet encoder).
-    for (const auto& stage : encoder_stages())
+    for (const auto& stage : training_stages())
         if (run_["stages"].value(stage, json::object()).value("done", false))
             load_checkpoint((out / (stage + ".pt")).string(), module_for(models_, stage), nullptr);
-    auto need_embedding = [&](const std::string& stage) {
-        if (!run_["stages"].value("embedding", json::object()).value("done", false))
-            throw Error("train: stage " + stage + " needs the embedding space; train the 'embedding' stage first (it is in " + options_.out + "'s stages: none)");
-    };
+    auto need_embedding = [&](const std::string& stage) { need(stage, "embedding"); };
+    train_images_ = training_images(data_);
 
     auto& emb = models_.embedding;
     const int64_t n_train = data_.train_betas.size(0);
@@ -298,7 +321,7 @@ TrainSummary Trainer::run() {
         Stage s{name, nullptr, {}, {}, n_train, {}, {}};
         if (name == "embedding") {
             // Image–caption pairs of the training images (each image once per epoch).
-            const torch::Tensor train_images = training_images(data_);
+            const torch::Tensor train_images = train_images_;
             s.module = emb.get();
             s.parameters = params(*emb);
             s.schedule = config_.embedding;
@@ -423,6 +446,101 @@ TrainSummary Trainer::run() {
                 const torch::Tensor li = torch::mse_loss(out.image, data_.images.index_select(0, images));
                 const torch::Tensor lpe = torch::mse_loss(out.palette, data_.palettes.index_select(0, images)) + torch::mse_loss(out.edges, data_.edges.index_select(0, images));
                 return Losses{{"loss", le + lc + li + lpe}, {"embedding", le}, {"caption", lc}, {"image", li}, {"palette_edges", lpe}};
+            };
+            s.set_training = trainable(*net);
+        } else if (name == "vae") {
+            // The stimuli the subject saw in training plus images without fMRI.
+            auto& vae = models_.vae;
+            torch::Tensor images = data_.gen_images.index_select(0, train_images_);
+            if (config_.vae_extra_images > 0) {
+                progress_(0, 1, "vae: making " + std::to_string(config_.vae_extra_images) + " images without fMRI");
+                const torch::Tensor extra = images_without_fmri(data_, config_.vae_extra_images, config_.gen_image_size, config_.seed + 1);
+                if (extra.defined() && extra.size(0) > 0) images = torch::cat({images, extra}, 0);
+            }
+            s.module = vae.get();
+            s.parameters = params(*vae);
+            s.schedule = config_.vae;
+            s.items = images.size(0);
+            s.step = [&, images](const torch::Tensor& rows) {
+                const auto [reconstruction, kl] = model::vae_losses(*vae, images.index_select(0, rows));
+                return Losses{{"loss", reconstruction + config_.vae_kl_weight * kl}, {"reconstruction", reconstruction}, {"kl", kl}};
+            };
+            s.set_training = trainable(*vae);
+            s.on_done = [&, images]() {
+                // LDM's scale factor: the latents of the training images brought to unit variance.
+                torch::NoGradGuard no_grad;
+                vae->scale.fill_(1.0);
+                const torch::Tensor sample = images.narrow(0, 0, std::min<int64_t>(images.size(0), 1024));
+                const torch::Tensor latents = vae->encode(sample).first;
+                vae->scale.fill_(1.0 / latents.std().clamp_min(1e-6).item<double>());
+            };
+        } else if (name == "unet" || name == "adapters") {
+            need_embedding(name);
+            need(name, "vae");
+            if (name == "adapters") need(name, "unet");
+            auto& unet = models_.unet;
+            auto& adapters = models_.adapters;
+            const bool adapter_stage = name == "adapters";
+            const model::NoiseSchedule schedule(config_.diffusion_steps);
+            s.module = adapter_stage ? static_cast<torch::nn::Module*>(adapters.get()) : unet.get();
+            s.parameters = adapter_stage ? params(*adapters) : params(*unet);
+            s.schedule = adapter_stage ? config_.adapters : config_.unet;
+            s.items = train_images_.size(0);
+            training_latents();
+            s.step = [&, schedule, adapter_stage](const torch::Tensor& rows) {
+                const torch::Tensor images = train_images_.index_select(0, rows);
+                const torch::Tensor x0 = latents_.index_select(0, rows);
+                const int64_t b = rows.size(0);
+                const auto on = torch::TensorOptions().device(data_.device);
+                const torch::Tensor t = torch::randint(0, config_.diffusion_steps, {b}, on.dtype(torch::kLong));
+                const torch::Tensor noise = torch::randn_like(x0);
+                const torch::Tensor tokens = pick_captions(images);
+                torch::Tensor features;
+                {
+                    torch::NoGradGuard no_grad;
+                    features = emb->text->token_features(tokens);
+                }
+                const torch::Tensor drop = torch::rand({b}, on) < config_.unet_caption_drop;
+                const auto [context, mask] = unet->condition(features, tokens != model::CaptionTokenizer::kPad, drop);
+                std::vector<torch::Tensor> adapter;
+                if (adapter_stage) {
+                    const torch::Tensor w_color = (torch::rand({b}, on) >= config_.adapter_drop).to(torch::kFloat);
+                    const torch::Tensor w_edge = (torch::rand({b}, on) >= config_.adapter_drop).to(torch::kFloat);
+                    adapter = adapters->features(data_.palettes.index_select(0, images), data_.edges.index_select(0, images), w_color, w_edge);
+                }
+                const torch::Tensor predicted = unet->forward(schedule.add_noise(x0, noise, t), t, context, mask, adapter);
+                return Losses{{"loss", torch::mse_loss(predicted.to(torch::kFloat), noise)}};
+            };
+            s.set_training = [&, adapter_stage](bool on) {
+                unet->train(on && !adapter_stage);
+                adapters->train(on && adapter_stage);
+            };
+            if (adapter_stage)
+                for (auto& p : unet->parameters()) p.set_requires_grad(false);
+        } else if (name == "classifier") {
+            if (data_.categories == 0) {
+                progress_(1, 1, "classifier: this dataset has no category ground truth; the stage is skipped");
+                run_["stages"][name] = {{"done", false}, {"skipped", "no categories"}};
+                write_run_json();
+                summary_.stages_skipped.push_back(name);
+                continue;
+            }
+            auto& net = models_.classifier;
+            const torch::Tensor labelled = train_images_.index_select(0, (data_.category.index_select(0, train_images_) >= 0).nonzero().flatten());
+            s.module = net.get();
+            s.parameters = params(*net);
+            s.schedule = config_.classifier;
+            s.items = labelled.size(0);
+            s.step = [&, labelled](const torch::Tensor& rows) {
+                const torch::Tensor images = labelled.index_select(0, rows);
+                torch::Tensor x = data_.gen_images.index_select(0, images);
+                // Mirrored half of the time: a garment's category does not depend on its side.
+                const torch::Tensor flip = (torch::rand({x.size(0)}, torch::TensorOptions().device(data_.device)) < 0.5).view({-1, 1, 1, 1});
+                x = torch::where(flip, x.flip({3}), x);
+                const torch::Tensor logits = net->forward(x);
+                const torch::Tensor labels = data_.category.index_select(0, images);
+                const torch::Tensor accuracy = (logits.argmax(1) == labels).to(torch::kFloat).mean();
+                return Losses{{"loss", torch::cross_entropy_loss(logits.to(torch::kFloat), labels)}, {"accuracy", accuracy.detach()}};
             };
             s.set_training = trainable(*net);
         }

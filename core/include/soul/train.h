@@ -19,7 +19,7 @@ namespace soul {
 
 // The stages in training order. "edgecolor" runs the paper's three phases (encoder on pairs,
 // decoder on pairs, cycle on images without fMRI) as ec_encoder, ec_decoder, ec_cycle.
-const std::vector<std::string>& encoder_stages();
+const std::vector<std::string>& training_stages();
 
 struct TrainOptions {
     std::string data;                    // a prepared dataset

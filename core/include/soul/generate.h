@@ -1,0 +1,58 @@
+// `souldiffuser generate` and `souldiffuser evaluate-generator`: the multimodal guided diffusion
+// generator (design.md §2 box d) of a trained run — caption, 8×8 palette, edge map and an
+// img2img start image in, PNGs out — and its oracle evaluation (conditions from the true stimulus:
+// the upper bound of reconstruction from fMRI).
+#pragma once
+
+#include "soul/formats.h"
+#include "soul/progress.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace soul {
+
+struct GenerateOptions {
+    std::string run;                  // a run folder with trained embedding, vae, unet (and adapters)
+    std::string out;                  // the folder the PNGs are written to
+    std::string caption;              // empty: unconditional
+    std::string palette_from, edges_from, init;   // images (PNG/JPEG) the conditions are taken from
+    double strength = 0.75;           // img2img: the fraction of the schedule run from --init
+    double w_color = 1.0, w_edge = 1.0;
+    int64_t steps = 25;
+    double cfg = 3.0, eta = 0.0;
+    uint64_t seed = 1;
+    int64_t samples = 1;
+    bool previews = false;            // also write each step's decoded latent and predicted image
+    std::string device = "auto";
+};
+
+// One denoising step of one sample, as images: what the studio's timeline shows.
+struct DenoisePreview {
+    int64_t sample = 0, step = 0, steps = 0;
+    RgbImage noisy, predicted;
+};
+
+// Returns the paths written (sample-<k>.png, and the previews when asked for). Throws soul::Error
+// (a run without a generator, an unreadable image, bad settings) naming the file or the setting.
+std::vector<std::string> generate_images(const GenerateOptions& options, const Progress& progress = {},
+                                         const std::function<void(const DenoisePreview&)>& on_step = {});
+
+struct EvaluateGeneratorOptions {
+    std::string run;
+    std::string data;      // default: the dataset the run was trained on
+    std::string out;       // default: RUN/generator-evaluation
+    int64_t steps = 25;
+    double cfg = 3.0, strength = 0.75;
+    uint64_t seed = 1;
+    int64_t limit = 0;     // score only the first N test images (0: all)
+    int64_t grid_rows = 8; // test images in the figure
+    std::string device = "auto";
+};
+
+// Writes report.md, report.json, report.csv and oracle-grid.png; returns the Markdown.
+std::string evaluate_generator(const EvaluateGeneratorOptions& options, const Progress& progress = {});
+
+}  // namespace soul

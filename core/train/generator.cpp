@@ -1,0 +1,64 @@
+// The generator at inference (see generator.h).
+#include "generator.h"
+
+#include "soul/error.h"
+
+namespace soul::train {
+
+Generator::Generator(const model::EncoderConfig& config, RunModels& models, torch::Device device)
+    : config_(config), models_(models), device_(device), schedule_(config.diffusion_steps) {}
+
+torch::Tensor Generator::generate(const GenerationConditions& c, const GenerationSettings& s, const std::function<void(const DenoiseFrame&)>& on_step) {
+    torch::NoGradGuard no_grad;
+    int64_t batch = 0;
+    for (const torch::Tensor* t : {&c.tokens, &c.palette, &c.edges, &c.init})
+        if (t->defined()) batch = t->size(0);
+    if (batch == 0) batch = 1;
+    if (s.steps < 1) throw Error("generate: --steps must be at least 1");
+    const int64_t side = config_.gen_image_size / 4;
+    torch::manual_seed(s.seed);
+    // Drawn on the CPU so that a seed gives the same start on every device.
+    const torch::Tensor noise = torch::randn({batch, config_.latent_channels, side, side}).to(device_);
+
+    auto& unet = models_.unet;
+    const auto on = torch::TensorOptions().device(device_);
+    const torch::Tensor placeholder = torch::full({batch, config_.max_tokens}, model::CaptionTokenizer::kPad, on.dtype(torch::kLong));
+    const torch::Tensor tokens = c.tokens.defined() ? c.tokens.to(device_) : placeholder;
+    const torch::Tensor features = models_.embedding->text->token_features(tokens);
+    const torch::Tensor key_mask = tokens != model::CaptionTokenizer::kPad;
+    const bool conditional = c.tokens.defined();
+    const bool guided = conditional && s.cfg != 1.0;
+    torch::Tensor context, mask;
+    if (guided) {
+        const torch::Tensor drop = torch::cat({torch::ones({batch}, on.dtype(torch::kBool)), torch::zeros({batch}, on.dtype(torch::kBool))});
+        std::tie(context, mask) = unet->condition(torch::cat({features, features}), torch::cat({key_mask, key_mask}), drop);
+    } else {
+        std::tie(context, mask) = unet->condition(features, key_mask, torch::full({batch}, !conditional, on.dtype(torch::kBool)));
+    }
+    std::vector<torch::Tensor> adapter = models_.adapters->features(c.palette.defined() ? c.palette.to(device_) : c.palette,
+                                                                     c.edges.defined() ? c.edges.to(device_) : c.edges, s.w_color, s.w_edge);
+    if (guided)
+        for (auto& f : adapter) f = torch::cat({f, f});
+
+    const model::NoisePredictor predict = [&](const torch::Tensor& x, int64_t t) {
+        if (!guided) return unet->forward(x, torch::full({batch}, t, on.dtype(torch::kLong)), context, mask, adapter);
+        const torch::Tensor both = unet->forward(torch::cat({x, x}), torch::full({2 * batch}, t, on.dtype(torch::kLong)), context, mask, adapter);
+        const torch::Tensor unconditional = both.narrow(0, 0, batch), with_caption = both.narrow(0, batch, batch);
+        return unconditional + s.cfg * (with_caption - unconditional);
+    };
+    model::StepCallback step_callback;
+    if (on_step)
+        step_callback = [&](const model::SamplerStep& step) {
+            if (!s.decode_previews) {
+                on_step(DenoiseFrame{step.index, step.count, step.t, {}, {}});
+                return;
+            }
+            const torch::Tensor decoded = models_.vae->to_image(torch::cat({step.x, step.predicted_x0}));
+            on_step(DenoiseFrame{step.index, step.count, step.t, decoded.narrow(0, 0, batch), decoded.narrow(0, batch, batch)});
+        };
+    const torch::Tensor start = c.init.defined() ? models_.vae->to_latent(c.init.to(device_)) : torch::Tensor();
+    const model::DDIMOptions options{s.steps, s.eta, c.init.defined() ? s.strength : 1.0};
+    return models_.vae->to_image(model::ddim_sample(schedule_, predict, noise, options, start, step_callback));
+}
+
+}  // namespace soul::train
