@@ -119,6 +119,7 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
             progress.check();
             const int64_t b = std::min(kBatch, n - i);
             GenerationConditions c;
+            c.batch = b;
             if (setting.caption) c.tokens = tokens.narrow(0, i, b);
             if (setting.palette) c.palette = palette.narrow(0, i, b);
             if (setting.edges) c.edges = edges.narrow(0, i, b);

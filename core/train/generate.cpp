@@ -48,6 +48,7 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
         throw Error(o.run, "has no trained 'adapters' stage, so --palette-from and --edges-from cannot be used; train it with --stages adapters");
     const int64_t n = o.samples;
     GenerationConditions c;
+    c.batch = n;
     if (!o.caption.empty()) {
         const auto ids = run.tokenizer.encode(o.caption, run.config.max_tokens);
         if (std::all_of(ids.begin(), ids.end(), [](int64_t id) { return id == model::CaptionTokenizer::kPad || id == model::CaptionTokenizer::kUnknown; }))

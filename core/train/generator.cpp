@@ -9,11 +9,10 @@ Generator::Generator(const model::EncoderConfig& config, RunModels& models, torc
     : config_(config), models_(models), device_(device), schedule_(config.diffusion_steps) {}
 
 torch::Tensor Generator::generate(const GenerationConditions& c, const GenerationSettings& s, const std::function<void(const DenoiseFrame&)>& on_step) {
-    torch::NoGradGuard no_grad;
-    int64_t batch = 0;
+    c10::InferenceMode inference;   // no autograd bookkeeping at all (cheaper than NoGradGuard)
+    int64_t batch = c.batch;
     for (const torch::Tensor* t : {&c.tokens, &c.palette, &c.edges, &c.init})
         if (t->defined()) batch = t->size(0);
-    if (batch == 0) batch = 1;
     if (s.steps < 1) throw Error("generate: --steps must be at least 1");
     const int64_t side = config_.gen_image_size / 4;
     torch::manual_seed(s.seed);

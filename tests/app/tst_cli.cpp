@@ -129,6 +129,14 @@ private Q_SLOTS:
         QVERIFY(mixed.out.contains("3 x 4 x 5 x 2"));
         const Run usage = run({"info"});
         QVERIFY(usage.code != 0);
+        // The generator commands on a folder that is not a run.
+        const Run generate = run({"generate", "--model", path("nowhere"), "--out", path("gen"), "--caption", "a dress"});
+        QCOMPARE(generate.code, 1);
+        QVERIFY2(generate.err.contains(path("nowhere") + "/run.json") && generate.err.contains("no such file"), qPrintable(generate.err));
+        QVERIFY(!QFileInfo::exists(path("gen")));
+        const Run oracle = run({"evaluate-generator", path("nowhere")});
+        QCOMPARE(oracle.code, 1);
+        QVERIFY2(oracle.err.contains("run.json"), qPrintable(oracle.err));
     }
 };
 
