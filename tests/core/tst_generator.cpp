@@ -31,9 +31,9 @@ constexpr int64_t kGenSide = 32;   // the tiny generator's images (latents 8×8)
 json tiny_config() {
     return {{"name", "tiny-generator"}, {"seed", 4}, {"image_size", 16}, {"embed_dim", 32}, {"batch_size", 32}, {"checkpoint_every", 50},
             {"text_width", 32}, {"text_layers", 1}, {"embedding", {{"epochs", 3}, {"lr", 0.003}}},
-            {"gen_image_size", kGenSide}, {"vae_width", 16}, {"vae_extra_images", 200}, {"vae", {{"epochs", 16}, {"lr", 0.003}}},
+            {"gen_image_size", kGenSide}, {"vae_width", 16}, {"vae_extra_images", 200}, {"vae", {{"epochs", 40}, {"lr", 0.003}}},
             {"unet_width", 32}, {"unet_heads", 4}, {"unet", {{"epochs", 8}, {"lr", 0.001}}},
-            {"adapters", {{"epochs", 2}, {"lr", 0.001}}}, {"classifier_width", 8}, {"classifier", {{"epochs", 10}, {"lr", 0.003}}}};
+            {"adapters", {{"epochs", 2}, {"lr", 0.001}}}, {"classifier_width", 8}, {"classifier", {{"epochs", 25}, {"lr", 0.003}}}};
 }
 
 std::map<std::string, std::vector<double>> metric_of(const std::string& run, const std::string& key) {
@@ -145,8 +145,8 @@ private Q_SLOTS:
         const torch::Tensor mean_image = d.gen_images.index_select(0, d.train_image).mean(0, true).expand_as(test);
         const double reference = torch::mse_loss(mean_image, test).item<double>();
         qInfo("VAE held-out MSE %.4f vs %.4f for the mean training image", error, reference);
-        QVERIFY(error < 0.5 * reference);
-        QVERIFY(error < 0.03);
+        QVERIFY(error < 0.4 * reference);   // measured 0.26× (0.0138 vs 0.0541)
+        QVERIFY(error < 0.025);
         QVERIFY(std::abs(vae->scale.item<double>() - 1.0) > 1e-3);   // the latent scale was measured
     }
 
