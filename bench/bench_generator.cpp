@@ -22,6 +22,15 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// Training samples/s of a step that takes one batch: one warm-up, then `steps` timed.
+template <typename Step>
+double samples_per_second(Step&& step, int64_t batch, int steps) {
+    step();
+    const auto t0 = Clock::now();
+    for (int i = 0; i < steps; ++i) step();
+    return static_cast<double>(batch * steps) / seconds_since(t0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,10 +65,7 @@ int main(int argc, char** argv) {
             loss.backward();
             opt.step();
         };
-        step();
-        const auto t0 = Clock::now();
-        for (int i = 0; i < steps; ++i) step();
-        unet_train = b * steps / seconds_since(t0);
+        unet_train = samples_per_second(step, b, steps);
     }
     {
         torch::optim::AdamW opt(m.vae->parameters(), torch::optim::AdamWOptions(1e-4));
@@ -71,10 +77,7 @@ int main(int argc, char** argv) {
             loss.backward();
             opt.step();
         };
-        step();
-        const auto t0 = Clock::now();
-        for (int i = 0; i < steps; ++i) step();
-        vae_train = b * steps / seconds_since(t0);
+        vae_train = samples_per_second(step, b, steps);
     }
     // One image, the engine's path: caption, palette and edges, 25 steps, guidance 3.
     double per_image = 0;
