@@ -20,6 +20,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <unistd.h>
 
@@ -95,6 +96,18 @@ soul::Progress terminal_progress() {
         std::fflush(stderr);
     };
     return p;
+}
+
+// Runs one subcommand's work: 0 when it succeeds; a soul::Error becomes one line on stderr and
+// exit 1. After a progress bar on a terminal, the message starts on a fresh line.
+int reporting_errors(const char* command, bool after_progress, const std::function<void()>& work) {
+    try {
+        work();
+        return 0;
+    } catch (const soul::Error& e) {
+        std::fprintf(stderr, "%ssouldiffuser %s: %s\n", after_progress && isatty(fileno(stderr)) ? "\n" : "", command, e.what());
+        return 1;
+    }
 }
 
 // Ctrl-C during training: stop at the next step with a checkpoint written (--resume continues).
@@ -298,43 +311,16 @@ int main(int argc, char** argv) {
         }
         return run_prepare(prepare_options);
     }
-    if (*inspect) {
-        try {
-            std::cout << soul::inspect_dataset(inspect_path);
-            return 0;
-        } catch (const soul::Error& e) {
-            std::fprintf(stderr, "souldiffuser inspect: %s\n", e.what());
-            return 1;
-        }
-    }
+    if (*inspect) return reporting_errors("inspect", false, [&] { std::cout << soul::inspect_dataset(inspect_path); });
     if (*train) return run_train(train_options, train_stages);
-    if (*evaluate) {
-        try {
-            std::cout << soul::evaluate_encoders(evaluate_options, terminal_progress());
-            return 0;
-        } catch (const soul::Error& e) {
-            std::fprintf(stderr, "souldiffuser evaluate-encoders: %s\n", e.what());
-            return 1;
-        }
-    }
-    if (*generate) {
-        try {
+    if (*evaluate)
+        return reporting_errors("evaluate-encoders", true, [&] { std::cout << soul::evaluate_encoders(evaluate_options, terminal_progress()); });
+    if (*generate)
+        return reporting_errors("generate", true, [&] {
             for (const auto& path : soul::generate_images(generate_options, terminal_progress())) std::cout << path << "\n";
-            return 0;
-        } catch (const soul::Error& e) {
-            std::fprintf(stderr, "\nsouldiffuser generate: %s\n", e.what());
-            return 1;
-        }
-    }
-    if (*evaluate_gen) {
-        try {
-            std::cout << soul::evaluate_generator(evaluate_gen_options, terminal_progress());
-            return 0;
-        } catch (const soul::Error& e) {
-            std::fprintf(stderr, "\nsouldiffuser evaluate-generator: %s\n", e.what());
-            return 1;
-        }
-    }
+        });
+    if (*evaluate_gen)
+        return reporting_errors("evaluate-generator", true, [&] { std::cout << soul::evaluate_generator(evaluate_gen_options, terminal_progress()); });
     if (*env) {
         const int threads = soul::init_compute_threads();  // idempotent: reports the count
         std::cout << "souldiffuser " << SOUL_VERSION << "\nLibTorch " << soul::torch_version()
