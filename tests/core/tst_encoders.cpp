@@ -3,6 +3,7 @@
 // cancelled mid-stage and resumed ends with exactly the weights of an uninterrupted one, the
 // held-out scores beat chance, and bad configs and mismatched datasets are refused clearly.
 #include "NiftiFixture.h"
+#include "NsdFixture.h"
 #include "model/mamba.h"
 #include "model/selective_scan.h"
 #include "model/voxel_tokens.h"
@@ -83,18 +84,7 @@ class TestEncoders : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         m_dir = soultest::tempFolder("encoders");
-        soul::PhantomOptions p;
-        p.out = m_dir + "/phantom";
-        p.sessions = 2;
-        p.seed = 5;
-        p.image_size = 64;
-        soul::generate_phantom(p);
-        soul::PrepareOptions o;
-        o.nsd_root = p.out;
-        o.out = m_dir + "/prepared";
-        o.image_size = 32;
-        soul::prepare_dataset(o);
-        m_data = o.out;
+        m_data = soultest::prepared_phantom(m_dir, 2, 5, 32);
         m_config = m_dir + "/tiny.json";
         std::ofstream(m_config) << tiny_config().dump(2);
     }

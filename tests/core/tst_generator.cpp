@@ -4,6 +4,7 @@
 // nothing, the step callback fires once per step with decodable previews, `generate` writes PNGs
 // reproducibly, the oracle evaluation writes its report and figure, and bad input is refused.
 #include "NiftiFixture.h"
+#include "NsdFixture.h"
 #include "model/diffusion.h"
 #include "model/targets.h"
 #include "soul/error.h"
@@ -74,21 +75,10 @@ class TestGenerator : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         m_dir = soultest::tempFolder("generator");
-        soul::PhantomOptions p;
-        p.out = m_dir + "/phantom";
-        p.sessions = 1;
-        p.seed = 7;
-        p.image_size = 64;
         QElapsedTimer clock;
         clock.start();
-        soul::generate_phantom(p);
-        qInfo("phantom %.1f s", clock.restart() / 1000.0);
-        soul::PrepareOptions o;
-        o.nsd_root = p.out;
-        o.out = m_dir + "/prepared";
-        o.image_size = 32;
-        soul::prepare_dataset(o);
-        m_data = o.out;
+        m_data = soultest::prepared_phantom(m_dir, 1, 7, 32);
+        qInfo("phantom and prepare %.1f s", clock.restart() / 1000.0);
         m_config = m_dir + "/tiny.json";
         std::ofstream(m_config) << tiny_config().dump(2);
         soul::TrainOptions t;
@@ -97,7 +87,6 @@ private Q_SLOTS:
         t.out = m_run = m_dir + "/run";
         t.stages = {"embedding", "vae", "unet", "adapters", "classifier"};
         t.device = "cpu";
-        qInfo("prepare %.1f s", clock.restart() / 1000.0);
         const auto summary = soul::train_encoders(t);
         qInfo("training %.1f s", clock.restart() / 1000.0);
         QCOMPARE(summary.stages_trained.size(), size_t(5));

@@ -2,6 +2,8 @@
 
 #include "soul/formats.h"
 #include "soul/nsd_layout.h"
+#include "soul/phantom.h"
+#include "soul/prepare.h"
 #include "soul/volume.h"
 
 #include <hdf5.h>
@@ -123,6 +125,21 @@ NsdFixture write_nsd_fixture(const std::string& root, bool hdf5_betas) {
     soul::write_file_atomically(path(soul::nsd::coco_captions_file("train2017")), coco[0].dump());
     soul::write_file_atomically(path(soul::nsd::coco_captions_file("val2017")), coco[1].dump());
     return f;
+}
+
+std::string prepared_phantom(const std::string& dir, int sessions, uint64_t seed, int image_size) {
+    soul::PhantomOptions p;
+    p.out = dir + "/phantom";
+    p.sessions = sessions;
+    p.seed = seed;
+    p.image_size = 64;
+    soul::generate_phantom(p);
+    soul::PrepareOptions o;
+    o.nsd_root = p.out;
+    o.out = dir + "/prepared";
+    o.image_size = image_size;
+    soul::prepare_dataset(o);
+    return o.out;
 }
 
 }  // namespace soultest

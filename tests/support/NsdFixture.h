@@ -31,4 +31,8 @@ NsdFixture write_nsd_fixture(const std::string& root, bool hdf5_betas = false);
 // Writes NSD's HDF5 betas variant: dataset `betas`, 750 × Z × Y × X int16.
 void write_hdf5_betas(const std::string& path, const std::vector<int16_t>& values, const std::array<int64_t, 3>& dims);
 
+// The phantom subject (64-px stimuli) written to DIR/phantom and prepared into DIR/prepared with
+// images of `image_size` px: the training suites' dataset. Returns the prepared folder.
+std::string prepared_phantom(const std::string& dir, int sessions, uint64_t seed, int image_size);
+
 }  // namespace soultest
