@@ -3,6 +3,7 @@
 // wrong, and exits non-zero.
 #include "soul/error.h"
 #include "soul/generate.h"
+#include "soul/reconstruct.h"
 #include "soul/info.h"
 #include "soul/labels.h"
 #include "soul/phantom.h"
@@ -284,6 +285,38 @@ int main(int argc, char** argv) {
     evaluate_gen->add_option("--limit", evaluate_gen_options.limit, "Score only the first N test images");
     evaluate_gen->add_option("--device", evaluate_gen_options.device, "auto (default), cpu or cuda");
 
+    auto* reconstruct = app.add_subcommand("reconstruct", "Reconstruct the images seen in trials of a prepared dataset with a trained run (SoulDiffuser's full pipeline)");
+    soul::ReconstructOptions reconstruct_options;
+    std::string reconstruct_ablate;
+    reconstruct->add_option("--data", reconstruct_options.data, "Prepared dataset (default: the one the run was trained on)");
+    reconstruct->add_option("--model", reconstruct_options.run, "The run folder (souldiffuser train) or a shipped model")->required();
+    reconstruct->add_option("--out", reconstruct_options.out, "Folder for one trial-<split>-<row>/ folder per trial")->required();
+    reconstruct->add_option("--trials", reconstruct_options.trials, "Test rows, e.g. 0,4,10-19; train:N for a training row (default: test row 0)");
+    reconstruct->add_flag("--test", reconstruct_options.test, "Every test row");
+    reconstruct->add_flag("--contributions", reconstruct_options.contributions, "Also write stream ablations and attribution volumes (NIfTI)");
+    reconstruct->add_option("--ablate", reconstruct_ablate, "Comma-separated streams or groups set to their training mean (e.g. dorsal,early)");
+    reconstruct->add_option("--steps", reconstruct_options.settings.steps, "DDIM steps (default 25)");
+    reconstruct->add_option("--cfg", reconstruct_options.settings.cfg, "Guidance scale (default 3)");
+    reconstruct->add_option("--strength", reconstruct_options.settings.strength, "img2img strength from the low-level image, 0–1 (default 0.75)");
+    reconstruct->add_option("--w-color", reconstruct_options.settings.w_color, "Colour adapter weight ω1 (default 1)");
+    reconstruct->add_option("--w-edge", reconstruct_options.settings.w_edge, "Edge adapter weight ω2 (default 1)");
+    reconstruct->add_option("--seed", reconstruct_options.settings.seed, "Random seed (default 1)");
+    reconstruct->add_option("--samples", reconstruct_options.settings.samples, "Reconstructions per trial (default 1)");
+    reconstruct->add_flag("--previews", reconstruct_options.settings.previews, "Also write every denoising step, decoded");
+    reconstruct->add_option("--device", reconstruct_options.device, "auto (default), cpu or cuda");
+
+    auto* evaluate_rec = app.add_subcommand("evaluate", "Score reconstructions on the test images against the flattened baseline, ridge regression and ablations");
+    soul::EvaluateOptions evaluate_rec_options;
+    evaluate_rec->add_option("run", evaluate_rec_options.run, "The run folder")->required();
+    evaluate_rec->add_option("--data", evaluate_rec_options.data, "Prepared dataset (default: the one the run was trained on)");
+    evaluate_rec->add_option("--out", evaluate_rec_options.out, "Report folder (default RUN/evaluation-reconstruction)");
+    evaluate_rec->add_option("--steps", evaluate_rec_options.steps, "DDIM steps (default 25)");
+    evaluate_rec->add_option("--cfg", evaluate_rec_options.cfg, "Guidance scale (default 3)");
+    evaluate_rec->add_option("--strength", evaluate_rec_options.strength, "img2img strength (default 0.75)");
+    evaluate_rec->add_option("--seed", evaluate_rec_options.seed, "Random seed (default 1)");
+    evaluate_rec->add_option("--limit", evaluate_rec_options.limit, "Score only the first N test images");
+    evaluate_rec->add_option("--device", evaluate_rec_options.device, "auto (default), cpu or cuda");
+
     auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
 
     try {
@@ -321,6 +354,17 @@ int main(int argc, char** argv) {
         });
     if (*evaluate_gen)
         return reporting_errors("evaluate-generator", true, [&] { std::cout << soul::evaluate_generator(evaluate_gen_options, terminal_progress()); });
+    if (*reconstruct)
+        return reporting_errors("reconstruct", true, [&] {
+            for (size_t start = 0; start < reconstruct_ablate.size();) {
+                const size_t comma = std::min(reconstruct_ablate.find(',', start), reconstruct_ablate.size());
+                if (comma > start) reconstruct_options.settings.ablate.push_back(reconstruct_ablate.substr(start, comma - start));
+                start = comma + 1;
+            }
+            for (const auto& folder : soul::reconstruct_trials(reconstruct_options, terminal_progress())) std::cout << folder << "\n";
+        });
+    if (*evaluate_rec)
+        return reporting_errors("evaluate", true, [&] { std::cout << soul::evaluate_reconstructions(evaluate_rec_options, terminal_progress()); });
     if (*env) {
         const int threads = soul::init_compute_threads();  // idempotent: reports the count
         std::cout << "souldiffuser " << SOUL_VERSION << "\nLibTorch " << soul::torch_version()

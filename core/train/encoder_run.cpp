@@ -103,12 +103,19 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
         const std::string scenes = (fs::path(root) / "phantom" / "scenes.csv").string();
         const CsvTable table = read_csv(scenes);
         const int c_id = table.require("nsdId", scenes), c_cat = table.require("category", scenes);
-        std::map<int64_t, int64_t> category_of;
-        for (const auto& row : table.rows) category_of[std::stoll(row[static_cast<size_t>(c_id)])] = std::stoll(row[static_cast<size_t>(c_cat)]);
+        const int c_x = table.require("x", scenes), c_y = table.require("y", scenes);
+        std::map<int64_t, const std::vector<std::string>*> row_of;
+        for (const auto& row : table.rows) row_of[std::stoll(row[static_cast<size_t>(c_id)])] = &row;
+        t.position = torch::zeros({n_images, 2});
         for (int32_t i = 0; i < n_images; ++i) {
-            auto it = category_of.find(d.nsd_id(i));
-            if (it != category_of.end()) t.category[i] = it->second;
+            auto it = row_of.find(d.nsd_id(i));
+            if (it == row_of.end()) continue;
+            const auto& row = *it->second;
+            t.category[i] = static_cast<int64_t>(std::stoll(row[static_cast<size_t>(c_cat)]));
+            t.position[i][0] = std::stod(row[static_cast<size_t>(c_x)]);
+            t.position[i][1] = std::stod(row[static_cast<size_t>(c_y)]);
         }
+        t.position = t.position.to(device);
         t.categories = kCategories;
     }
     t.category = t.category.to(device);

@@ -35,6 +35,7 @@ struct TrainData {
     torch::Tensor captions, caption_count;      // (I, C, L) token ids, (I) captions per image
     torch::Tensor category;                     // (I) long, −1 where unknown
     int64_t categories = 0;                     // 0 when the dataset has no category ground truth
+    torch::Tensor position;                     // (I, 2) object x, y in [−1, 1] (phantom ground truth); undefined elsewhere
     std::vector<int16_t> ijk;                   // the dataset's voxel table
     std::vector<int8_t> stream;
     nlohmann::json fingerprint;                 // identifies the dataset's voxels and splits

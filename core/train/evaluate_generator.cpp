@@ -12,6 +12,7 @@
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
 #include "generator.h"
+#include "image_scores.h"
 #include "soul/error.h"
 #include "soul/runtime.h"
 
@@ -27,32 +28,11 @@ namespace soul {
 namespace {
 
 using namespace soul::train;
-namespace F = torch::nn::functional;
 
 struct Setting {
     std::string name;
     bool caption, palette, edges, init;
 };
-
-// The figure: one row per test image, stimulus then one column per setting, each cell enlarged.
-RgbImage grid_image(const std::vector<torch::Tensor>& columns, int64_t rows) {
-    constexpr int64_t kScale = 2, kGap = 4;
-    const int64_t side = columns.front().size(-1) * kScale, cols = static_cast<int64_t>(columns.size());
-    torch::Tensor canvas = torch::ones({3, rows * side + (rows + 1) * kGap, cols * side + (cols + 1) * kGap});
-    for (int64_t c = 0; c < cols; ++c)
-        for (int64_t r = 0; r < rows; ++r) {
-            const torch::Tensor cell = F::interpolate(columns[static_cast<size_t>(c)][r].unsqueeze(0).to(torch::kFloat).cpu(),
-                                                      F::InterpolateFuncOptions().scale_factor(std::vector<double>{kScale, kScale}).mode(torch::kNearest))[0];
-            canvas.narrow(1, kGap + r * (side + kGap), side).narrow(2, kGap + c * (side + kGap), side).copy_(cell);
-        }
-    return to_rgb_image(canvas);
-}
-
-std::string fixed3(double v) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(3) << v;
-    return s.str();
-}
 
 }  // namespace
 
@@ -78,30 +58,12 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     int64_t n = d.test_image.size(0);
     if (o.limit > 0) n = std::min(n, o.limit);
     const torch::Tensor images = d.test_image.narrow(0, 0, n);
-    const torch::Tensor truth = d.gen_images.index_select(0, images);
+    const ImageScorer score(run, images);
+    const torch::Tensor& truth = score.truth();
     const torch::Tensor tokens = d.captions.index_select(0, images).select(1, 0);   // each image's first caption
     const torch::Tensor palette = d.palettes.index_select(0, images), edges = d.edges.index_select(0, images);
-    const torch::Tensor category = d.category.index_select(0, images);
-    const bool classify = has("classifier") && d.categories > 0;
-    const int64_t encoder_side = run.config.image_size;
-    auto at_encoder_size = [&](const torch::Tensor& x) {
-        return F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{encoder_side, encoder_side}).mode(torch::kArea));
-    };
-    const torch::Tensor true_embedding = m.embedding->image(at_encoder_size(truth));
 
-    struct Scores {
-        std::string name;
-        double pixcorr, ssim, category, delta_e, edge_r, two_way;
-    };
-    auto score = [&](const std::string& name, const torch::Tensor& generated) {
-        const torch::Tensor small = at_encoder_size(generated);
-        const double accuracy = classify ? (m.classifier->forward(generated).argmax(1) == category).to(torch::kFloat).mean().item<double>() : std::nan("");
-        return Scores{name, model::pixcorr(generated, truth).mean().item<double>(), model::ssim(generated, truth).mean().item<double>(), accuracy,
-                      model::delta_e(model::palette_of(generated), palette).mean().item<double>(), model::mean_pearson(model::edges_of(small), edges),
-                      model::two_way(m.embedding->image(small), true_embedding)};
-    };
-
-    std::vector<Scores> scores;
+    std::vector<ImageScores> scores;
     std::vector<torch::Tensor> columns = {truth};
     scores.push_back(score("stimulus itself (reference)", truth));
     scores.push_back(score("VAE round trip (ceiling)", m.vae->to_image(m.vae->to_latent(truth))));
@@ -137,33 +99,20 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     fs::create_directories(out);
     const int64_t grid_rows = std::min(n, std::max<int64_t>(1, o.grid_rows));
     write_png((fs::path(out) / "oracle-grid.png").string(), grid_image(columns, grid_rows));
-    std::ostringstream md;
-    md << "# Generator evaluation (oracle conditions)\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
-       << " held-out test images. Conditions come from the true stimulus: its first caption, its 8×8 palette, its edge map, and (last row) "
-          "the stimulus itself as the img2img start at strength "
-       << o.strength << ". " << o.steps << " DDIM steps, guidance " << o.cfg << ", η 0, seed " << o.seed << ".\n\n"
-       << "This is the upper bound of reconstruction from fMRI. Category: the stimulus-only classifier; chance "
-       << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
-       << ". 2-way: identification in the built-in image embedding; chance 0.500.\n\n"
-       << "| setting | PixCorr | SSIM | category | palette ΔE | edge r | 2-way |\n|---|---|---|---|---|---|---|\n";
-    CsvTable csv;
-    csv.columns = {"setting", "pixcorr", "ssim", "category", "palette_delta_e", "edge_r", "two_way"};
-    json rows = json::array();
-    for (const auto& r : scores) {
-        const std::string cat = std::isnan(r.category) ? "n/a" : fixed3(r.category);
-        md << "| " << r.name << " | " << fixed3(r.pixcorr) << " | " << fixed3(r.ssim) << " | " << cat << " | " << fixed3(r.delta_e) << " | "
-           << fixed3(r.edge_r) << " | " << fixed3(r.two_way) << " |\n";
-        csv.rows.push_back({r.name, fixed3(r.pixcorr), fixed3(r.ssim), cat, fixed3(r.delta_e), fixed3(r.edge_r), fixed3(r.two_way)});
-        rows.push_back({{"setting", r.name}, {"pixcorr", r.pixcorr}, {"ssim", r.ssim}, {"category", std::isnan(r.category) ? json() : json(r.category)},
-                        {"palette_delta_e", r.delta_e}, {"edge_r", r.edge_r}, {"two_way", r.two_way}});
-    }
-    md << "\n`oracle-grid.png`: the first " << grid_rows << " test images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
-    write_file_atomically((fs::path(out) / "report.md").string(), md.str());
-    write_file_atomically((fs::path(out) / "report.json").string(),
-                          json{{"run", o.run}, {"test_images", n}, {"steps", o.steps}, {"cfg", o.cfg}, {"strength", o.strength}, {"seed", o.seed}, {"rows", rows}}.dump(2));
-    write_csv((fs::path(out) / "report.csv").string(), csv);
+    std::ostringstream preamble;
+    preamble << "# Generator evaluation (oracle conditions)\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
+             << " held-out test images. Conditions come from the true stimulus: its first caption, its 8×8 palette, its edge map, and (last row) "
+                "the stimulus itself as the img2img start at strength "
+             << o.strength << ". " << o.steps << " DDIM steps, guidance " << o.cfg << ", η 0, seed " << o.seed << ".\n\n"
+             << "This is the upper bound of reconstruction from fMRI. Category: the stimulus-only classifier; chance "
+             << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
+             << ". 2-way: identification in the built-in image embedding; chance 0.500.\n\n";
+    const std::string epilogue = "\n`oracle-grid.png`: the first " + std::to_string(grid_rows) +
+                                 " test images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
+    const std::string markdown = write_score_report(out, preamble.str(), scores, epilogue,
+                                                    json{{"run", o.run}, {"test_images", n}, {"steps", o.steps}, {"cfg", o.cfg}, {"strength", o.strength}, {"seed", o.seed}});
     report.done();
-    return md.str();
+    return markdown;
 }
 
 }  // namespace soul

@@ -11,13 +11,13 @@ Generator::Generator(const model::EncoderConfig& config, RunModels& models, torc
 torch::Tensor Generator::generate(const GenerationConditions& c, const GenerationSettings& s, const std::function<void(const DenoiseFrame&)>& on_step) {
     c10::InferenceMode inference;   // no autograd bookkeeping at all (cheaper than NoGradGuard)
     int64_t batch = c.batch;
-    for (const torch::Tensor* t : {&c.tokens, &c.palette, &c.edges, &c.init})
+    for (const torch::Tensor* t : {&c.tokens, &c.palette, &c.edges, &c.init, &c.noise})
         if (t->defined()) batch = t->size(0);
     if (s.steps < 1) throw Error("generate: --steps must be at least 1");
     const int64_t side = config_.gen_image_size / 4;
     torch::manual_seed(s.seed);
     // Drawn on the CPU so that a seed gives the same start on every device.
-    const torch::Tensor noise = torch::randn({batch, config_.latent_channels, side, side}).to(device_);
+    const torch::Tensor noise = c.noise.defined() ? c.noise.to(device_) : torch::randn({batch, config_.latent_channels, side, side}).to(device_);
 
     auto& unet = models_.unet;
     const auto on = torch::TensorOptions().device(device_);

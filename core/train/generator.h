@@ -20,6 +20,7 @@ struct GenerationConditions {
     torch::Tensor palette;   // (B, 3, 8, 8) in [0, 1]
     torch::Tensor edges;     // (B, 1, E, E) in [0, 1]
     torch::Tensor init;      // (B, 3, G, G) in [0, 1]: the img2img start
+    torch::Tensor noise;     // (B, C, G/4, G/4) start noise; undefined: drawn from settings.seed
     int64_t batch = 1;       // rows to draw when no condition is given (unconditional)
 };
 

@@ -1,0 +1,145 @@
+// From brain to image (design.md §2, box d joining boxes a–c): a trained run reconstructs what the
+// subject saw from a trial's fMRI — SSMNet's low-level image as the img2img start, SemBERT's
+// retrieved caption as the text condition, EdgeColorNet's palette and edges through the adapters,
+// DDIM with guidance — and explains it: stream ablations (a stream's voxels set to their training
+// mean) and attributions (integrated gradients, Sundararajan et al. 2017, "Axiomatic Attribution
+// for Deep Networks", from the training-mean volume to the trial's).
+//
+// `ReconstructionEngine` is the one call behind `souldiffuser reconstruct`, `souldiffuser evaluate`
+// and the studio: it opens a run and a prepared dataset once, then answers per trial, with
+// progress, cancellation and per-step previews (design.md §5). No LibTorch in this header.
+#pragma once
+
+#include "soul/dataset.h"
+#include "soul/formats.h"
+#include "soul/generate.h"
+#include "soul/progress.h"
+#include "soul/volume.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace soul {
+
+struct ReconstructionSettings {
+    int64_t steps = 25;
+    double cfg = 3.0, eta = 0.0;
+    double strength = 0.75;            // img2img: the fraction of the schedule run from the low-level image
+    double w_color = 1.0, w_edge = 1.0;
+    uint64_t seed = 1;
+    int64_t samples = 1;
+    // Ablations of the pipeline (the evaluation's "no caption", "no palette", ...).
+    bool use_caption = true, use_palette = true, use_edges = true, use_init = true;
+    // Streams or groups (stream_groups()) whose voxels are replaced by their training mean.
+    std::vector<std::string> ablate;
+    bool previews = false;             // decode every step for the on_step callback
+};
+
+// A row of a prepared dataset's split: test rows are held-out images (repeats averaged).
+struct TrialRef {
+    Split split = Split::Test;
+    int64_t row = 0;
+};
+
+struct Reconstruction {
+    TrialRef trial;
+    int32_t image = 0, nsd_id = 0;
+    RgbImage stimulus;                  // at the generator's size
+    std::vector<RgbImage> samples;      // the reconstructions
+    std::string caption;                // SemBERT's, retrieved from the training caption bank
+    std::vector<std::string> true_captions;
+    RgbImage palette;                   // EdgeColorNet's 8×8 palette
+    RgbImage edges;                     // EdgeColorNet's edge map (grey)
+    RgbImage low_level;                 // SSMNet's low-level image (the img2img start)
+    double seconds = 0;                 // encoders + denoising, this trial
+};
+
+// What each stream contributes to one trial's outputs.
+// Ablation: change of each output when the stream's voxels are set to their training mean:
+//   embedding, caption: 1 − cosine(ablated, intact); palette: CIE76 ΔE; edges, low-level image and
+//   final image: 1 − Pearson r (the final image with the same seed); on the phantom, category and
+//   position (linear probes of SSMNet's embedding): the evidence lost.
+// Attribution: per output, the share of |integrated gradients| that falls in the stream.
+struct StreamContributions {
+    TrialRef trial;
+    std::vector<std::string> outputs;                          // "embedding", "caption", ...
+    std::vector<std::string> streams;                          // streams, then groups
+    std::map<std::string, std::map<std::string, double>> ablation;      // stream → output → change
+    std::map<std::string, std::map<std::string, double>> attribution;   // output → stream → share
+    // Per output: the attribution volume in the subject's original grid (0 outside the mask).
+    std::map<std::string, Volume> volumes;
+    // Per output: F(trial) − F(training mean) and the sum of attributions (completeness check).
+    std::map<std::string, std::pair<double, double>> completeness;
+};
+
+// contributions.json, contributions.csv (ablation and attribution tables) and
+// attribution-<output>.nii.gz, into `folder`.
+void write_contributions(const StreamContributions& contributions, const std::string& folder);
+
+class ReconstructionEngine {
+public:
+    // Opens a run (souldiffuser train, or a shipped model) and a prepared dataset; empty `data`:
+    // the dataset the run was trained on. Throws soul::Error naming the folder on a problem.
+    ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device = "auto");
+    ~ReconstructionEngine();
+    ReconstructionEngine(const ReconstructionEngine&) = delete;
+    ReconstructionEngine& operator=(const ReconstructionEngine&) = delete;
+
+    const PreparedDataset& dataset() const;
+    std::string device() const;
+    // The streams of the dataset, then the groups (early, ventral, lateral, dorsal).
+    std::vector<std::string> stream_groups() const;
+    bool has_baseline() const;
+
+    // Reconstructs trials in batches; on_step gets (trial index in `trials`, the step's preview).
+    // Throws soul::Cancelled when progress.cancel asks.
+    std::vector<Reconstruction> reconstruct(const std::vector<TrialRef>& trials, const ReconstructionSettings& settings,
+                                            const Progress& progress = {},
+                                            const std::function<void(size_t, const DenoisePreview&)>& on_step = {});
+    // Ablation of every stream and group, and attribution of every output (integrated gradients).
+    StreamContributions contributions(const TrialRef& trial, const ReconstructionSettings& settings, const Progress& progress = {});
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Parses "--trials": comma-separated test rows or ranges ("0,4,10-19"), "train:N" for a
+// training row. Throws soul::Error on a malformed item or a row out of range.
+std::vector<TrialRef> parse_trials(const std::string& list, const PreparedDataset& dataset);
+
+struct ReconstructOptions {
+    std::string run, data, out;
+    std::string trials;                 // parse_trials(); empty with test == false: test row 0
+    bool test = false;                  // every test row
+    bool contributions = false;         // also write ablations and attribution volumes
+    ReconstructionSettings settings;
+    std::string device = "auto";
+};
+
+// `souldiffuser reconstruct`: per trial a folder trial-<split>-<row>/ with reconstruction-<k>.png,
+// stimulus.png, low-level.png, palette.png, edges.png, caption.txt, settings.json, previews on
+// request, and with contributions: contributions.json/csv and attribution-<output>.nii.gz.
+// Returns the trial folders written.
+std::vector<std::string> reconstruct_trials(const ReconstructOptions& options, const Progress& progress = {});
+
+struct EvaluateOptions {
+    std::string run, data, out;         // out default: RUN/evaluation-reconstruction
+    int64_t steps = 25;
+    double cfg = 3.0, strength = 0.75;
+    uint64_t seed = 1;
+    int64_t limit = 0;                  // the first N test images only (0: all)
+    int64_t figure_rows = 6;
+    std::string device = "auto";
+};
+
+// `souldiffuser evaluate`: SoulDiffuser, the flattened baseline and ridge regression feeding the
+// same generator, and the ablations (no caption, palette, edges, img2img start), scored on the test
+// images. Writes report.md/json/csv and comparison.png; returns the Markdown.
+std::string evaluate_reconstructions(const EvaluateOptions& options, const Progress& progress = {});
+
+}  // namespace soul

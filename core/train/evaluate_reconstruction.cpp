@@ -1,0 +1,247 @@
+// `souldiffuser evaluate`: reconstructions of the held-out test images (repeats averaged) scored
+// against the stimuli, for
+//   - SoulDiffuser: SSMNet, SemBERT and EdgeColorNet feeding the generator (box d);
+//   - the flattened baseline (MindEye's design) feeding the same generator the same conditions;
+//   - ridge regression from voxels to the same conditions (low-level image, caption embedding,
+//     palette, edges), the linear decoders of Takagi & Nishimoto 2023 and Brain-Diffuser
+//     (Ozcelik & VanRullen 2023), feeding the same generator;
+//   - ablations of the pipeline (no caption, no palette, no edges, no img2img start) and of the
+//     streams (a group's voxels at their training mean);
+//   - the oracle: conditions from the true stimulus, the generator's upper bound.
+// A second table scores the conditions themselves, so that a shortfall is traced to the module
+// that loses the information.
+#include "soul/reconstruct.h"
+
+#include "../model/image_metrics.h"
+#include "../model/targets.h"
+#include "image_scores.h"
+#include "reconstruction.h"
+#include "soul/error.h"
+#include "soul/ridge.h"
+#include "soul/runtime.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace soul {
+
+using namespace soul::train;
+
+namespace {
+
+constexpr int64_t kBatch = 25;   // test images denoised together
+
+struct Method {
+    std::string name;
+    const DecodedConditions* decoded;
+    ReconstructionSettings settings;
+    std::vector<std::string> ablate;   // streams at their training mean (SoulDiffuser rows only)
+    bool in_figure = false;
+};
+
+torch::Tensor to_flat(const torch::Tensor& x) { return x.detach().to(torch::kFloat).cpu().flatten(1).contiguous(); }
+
+std::vector<float> as_vector(const torch::Tensor& x) {
+    const torch::Tensor c = to_flat(x);
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// Ridge regression from betas to the conditions, fitted on the training rows (λ chosen on a
+// held-out fifth of them), predicting the test rows.
+DecodedConditions ridge_conditions(Pipeline& p, const torch::Tensor& test_betas) {
+    auto& d = p.run.data;
+    const int64_t s = p.run.config.image_size, n = d.train_betas.size(0), v = d.train_betas.size(1);
+    torch::Tensor caption;
+    {
+        torch::NoGradGuard no_grad;
+        caption = mean_caption_embedding(p.run.models.embedding, d, d.train_image);
+    }
+    const std::vector<torch::Tensor> parts = {d.images.index_select(0, d.train_image), caption, d.palettes.index_select(0, d.train_image),
+                                              d.edges.index_select(0, d.train_image)};
+    std::vector<torch::Tensor> flat;
+    for (const auto& t : parts) flat.push_back(to_flat(t));
+    const torch::Tensor targets = torch::cat(flat, 1);
+    const RidgeModel model = fit_ridge(as_vector(d.train_betas), n, v, as_vector(targets), targets.size(1));
+    const int64_t m = test_betas.size(0);
+    const std::vector<float> predicted = predict_ridge(model, as_vector(test_betas), m);
+    const torch::Tensor y = torch::from_blob(const_cast<float*>(predicted.data()), {m, targets.size(1)}, torch::kFloat).clone().to(p.device);
+    int64_t at = 0;
+    auto take = [&](int64_t width) {
+        const torch::Tensor t = y.narrow(1, at, width);
+        at += width;
+        return t;
+    };
+    DecodedConditions out;
+    out.low_level = take(3 * s * s).view({m, 3, s, s}).clamp(0, 1);
+    out.caption = torch::nn::functional::normalize(take(caption.size(1)), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    out.palette = take(3 * model::kPaletteSide * model::kPaletteSide).view({m, 3, model::kPaletteSide, model::kPaletteSide}).clamp(0, 1);
+    out.edges = take(s * s).view({m, 1, s, s}).clamp(0, 1);
+    return out;
+}
+
+DecodedConditions batched_decode(const std::function<DecodedConditions(const torch::Tensor&)>& decode, const torch::Tensor& betas) {
+    std::vector<DecodedConditions> parts;
+    for (int64_t i = 0; i < betas.size(0); i += 64) parts.push_back(decode(betas.narrow(0, i, std::min<int64_t>(64, betas.size(0) - i))));
+    auto cat = [&](torch::Tensor DecodedConditions::*field) {
+        std::vector<torch::Tensor> t;
+        for (auto& part : parts)
+            if ((part.*field).defined()) t.push_back(part.*field);
+        return t.empty() ? torch::Tensor() : torch::cat(t, 0);
+    };
+    return {cat(&DecodedConditions::embedding), cat(&DecodedConditions::low_level), cat(&DecodedConditions::caption),
+            cat(&DecodedConditions::palette), cat(&DecodedConditions::edges)};
+}
+
+}  // namespace
+
+std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& progress) {
+    init_compute_threads();
+    if (o.run.empty()) throw Error("evaluate: the run folder is required");
+    const torch::Device device = choose_device(o.device);
+    Steps report(progress, 17);
+    report("loading the run and its dataset");
+    Pipeline p(o.run, o.data, device);
+    auto& d = p.run.data;
+    auto& m = p.run.models;
+    int64_t n = d.test_image.size(0);
+    if (o.limit > 0) n = std::min(n, o.limit);
+    const torch::Tensor images = d.test_image.narrow(0, 0, n);
+    const torch::Tensor betas = d.test_betas.narrow(0, 0, n);
+    std::vector<uint64_t> keys;
+    for (int64_t r = 0; r < n; ++r) keys.push_back(trial_key({Split::Test, r}));
+    const ImageScorer score(p.run, images);
+
+    report("decoding the conditions: SoulDiffuser");
+    c10::InferenceMode inference;
+    const DecodedConditions soul_conditions = batched_decode([&](const torch::Tensor& b) { return p.decode(b); }, betas);
+    std::map<std::string, DecodedConditions> ablated;
+    const std::vector<std::string> stream_ablations = {"early", "ventral-all", "dorsal"};
+    for (const auto& group : stream_ablations) {
+        const auto known = p.stream_groups();
+        if (std::find(known.begin(), known.end(), group) != known.end())
+            ablated[group] = batched_decode([&](const torch::Tensor& b) { return p.decode(p.ablate(b, {group})); }, betas);
+    }
+    DecodedConditions flat_conditions;
+    if (p.has("baseline")) {
+        report("decoding the conditions: flattened baseline");
+        flat_conditions = batched_decode(
+            [&](const torch::Tensor& b) {
+                const model::FlatOutput f = m.baseline->forward(b);
+                return DecodedConditions{f.embedding, f.image, f.caption, f.palette, f.edges};
+            },
+            betas);
+    }
+    report("fitting ridge regression from voxels to the conditions");
+    DecodedConditions ridge;
+    {
+        c10::InferenceMode off(false);
+        ridge = ridge_conditions(p, betas);
+    }
+    // The oracle's conditions: the stimulus' own palette and edges, its first caption's embedding
+    // (the generator then gets the bank's nearest caption), the stimulus as the img2img start.
+    DecodedConditions oracle;
+    oracle.low_level = d.images.index_select(0, images);
+    oracle.caption = mean_caption_embedding(m.embedding, d, images);
+    oracle.palette = d.palettes.index_select(0, images);
+    oracle.edges = d.edges.index_select(0, images);
+
+    ReconstructionSettings full;
+    full.steps = o.steps;
+    full.cfg = o.cfg;
+    full.strength = o.strength;
+    full.seed = o.seed;
+    auto without = [&](bool ReconstructionSettings::*flag) {
+        ReconstructionSettings s = full;
+        s.*flag = false;
+        return s;
+    };
+    std::vector<Method> methods = {{"SoulDiffuser", &soul_conditions, full, {}, true}};
+    if (flat_conditions.caption.defined()) methods.push_back({"flattened baseline (MLP) + same generator", &flat_conditions, full, {}, true});
+    methods.push_back({"ridge regression + same generator", &ridge, full, {}, true});
+    methods.push_back({"SoulDiffuser, no caption", &soul_conditions, without(&ReconstructionSettings::use_caption), {}, true});
+    methods.push_back({"SoulDiffuser, no palette", &soul_conditions, without(&ReconstructionSettings::use_palette), {}, true});
+    methods.push_back({"SoulDiffuser, no edges", &soul_conditions, without(&ReconstructionSettings::use_edges), {}, true});
+    methods.push_back({"SoulDiffuser, no img2img start", &soul_conditions, without(&ReconstructionSettings::use_init), {}, true});
+    for (const auto& [group, conditions] : ablated) methods.push_back({"SoulDiffuser, " + group + " voxels at training mean", &conditions, full, {group}, false});
+    methods.push_back({"oracle: conditions from the stimulus (upper bound)", &oracle, full, {}, false});
+
+    std::vector<ImageScores> scores = {score("stimulus itself (reference)", score.truth())};
+    std::vector<torch::Tensor> columns = {score.truth()};
+    for (const Method& method : methods) {
+        report("reconstructing: " + method.name);
+        std::vector<torch::Tensor> parts;
+        for (int64_t i = 0; i < n; i += kBatch) {
+            progress.check();
+            const int64_t b = std::min(kBatch, n - i);
+            const DecodedConditions& all = *method.decoded;
+            auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, i, b) : t; };
+            const DecodedConditions part{rows(all.embedding), rows(all.low_level), rows(all.caption), rows(all.palette), rows(all.edges)};
+            const std::vector<uint64_t> part_keys(keys.begin() + i, keys.begin() + i + b);
+            GenerationSettings g = generation_settings(method.settings);
+            g.decode_previews = false;
+            parts.push_back(p.generator().generate(p.conditions(part, method.settings, part_keys), g));
+        }
+        const torch::Tensor generated = torch::cat(parts, 0);
+        scores.push_back(score(method.name, generated));
+        if (method.in_figure) columns.push_back(generated);
+    }
+
+    // The conditions themselves, against the stimulus' own: where information is lost.
+    report("scoring the conditions");
+    const torch::Tensor true_caption = mean_caption_embedding(m.embedding, d, images);
+    const torch::Tensor true_image = d.images.index_select(0, images);
+    const torch::Tensor true_palette = d.palettes.index_select(0, images), true_edges = d.edges.index_select(0, images);
+    std::ostringstream conditions_md;
+    conditions_md << "\n## The conditions, before the generator\n\nEach decoder's conditions against the stimulus' own (the oracle row of the "
+                     "table above uses those). Caption 2-way: the decoded caption embedding against the true captions' mean embedding; "
+                     "caption top-1: among the "
+                  << n << " test images (chance " << fixed3(1.0 / static_cast<double>(n))
+                  << "); low-level r: PixCorr of the img2img start.\n\n| decoder | low-level r | caption 2-way | caption top-1 | palette ΔE | edge r |\n|---|---|---|---|---|---|\n";
+    json conditions_json = json::array();
+    auto condition_row = [&](const std::string& name, const DecodedConditions& c) {
+        const double low = model::pixcorr(c.low_level, true_image).mean().item<double>();
+        const double two = model::two_way(c.caption, true_caption), top = model::top1(c.caption, true_caption);
+        const double de = model::delta_e(c.palette, true_palette).mean().item<double>(), er = model::mean_pearson(c.edges, true_edges);
+        conditions_md << "| " << name << " | " << fixed3(low) << " | " << fixed3(two) << " | " << fixed3(top) << " | " << fixed3(de) << " | " << fixed3(er) << " |\n";
+        conditions_json.push_back({{"decoder", name}, {"low_level_r", low}, {"caption_two_way", two}, {"caption_top1", top}, {"palette_delta_e", de}, {"edge_r", er}});
+    };
+    condition_row("SoulDiffuser (SSMNet, SemBERT, EdgeColorNet)", soul_conditions);
+    if (flat_conditions.caption.defined()) condition_row("flattened baseline (MLP)", flat_conditions);
+    condition_row("ridge regression", ridge);
+    for (const auto& [group, conditions] : ablated) condition_row("SoulDiffuser, " + group + " voxels at training mean", conditions);
+    {
+        const torch::Tensor mean_image = d.images.index_select(0, d.train_image).mean(0, true).expand_as(true_image);
+        const torch::Tensor mean_palette = d.palettes.index_select(0, d.train_image).mean(0, true).expand_as(true_palette);
+        const torch::Tensor mean_edges = d.edges.index_select(0, d.train_image).mean(0, true).expand_as(true_edges);
+        conditions_md << "| training mean (reference) | " << fixed3(model::pixcorr(mean_image, true_image).mean().item<double>()) << " | 0.500 | "
+                      << fixed3(1.0 / static_cast<double>(n)) << " | " << fixed3(model::delta_e(mean_palette, true_palette).mean().item<double>()) << " | "
+                      << fixed3(model::mean_pearson(mean_edges, true_edges)) << " |\n";
+    }
+
+    report("writing the report");
+    const std::string out = o.out.empty() ? (fs::path(o.run) / "evaluation-reconstruction").string() : o.out;
+    const int64_t figure_rows = std::min(n, std::max<int64_t>(1, o.figure_rows));
+    fs::create_directories(out);
+    write_png((fs::path(out) / "comparison.png").string(), grid_image(columns, figure_rows));
+    std::ostringstream preamble;
+    preamble << "# Reconstruction evaluation\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
+             << " held-out test images (repeats averaged). " << o.steps << " DDIM steps, guidance " << o.cfg << ", img2img strength " << o.strength
+             << ", seed " << o.seed << "; every method feeds the same generator with the same start noise per trial.\n\n"
+             << "Category: the stimulus-only classifier (its accuracy on the stimuli themselves is the first row); chance "
+             << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
+             << ". 2-way: identification in the built-in image embedding, chance 0.500. Palette ΔE: lower is better.\n\n";
+    std::string figure = "\n`comparison.png`: the first " + std::to_string(figure_rows) + " test images, one per row; columns: stimulus";
+    for (const Method& method : methods)
+        if (method.in_figure) figure += " | " + method.name;
+    figure += ".\n";
+    json meta = {{"run", o.run}, {"test_images", n}, {"steps", o.steps}, {"cfg", o.cfg}, {"strength", o.strength}, {"seed", o.seed},
+                 {"conditions", conditions_json}};
+    const std::string markdown = write_score_report(out, preamble.str(), scores, figure + conditions_md.str(), meta);
+    report.done();
+    return markdown;
+}
+
+}  // namespace soul

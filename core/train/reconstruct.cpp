@@ -1,0 +1,203 @@
+// `souldiffuser reconstruct` and the engine's reconstruct call (see soul/reconstruct.h).
+#include "soul/reconstruct.h"
+
+#include "reconstruction.h"
+#include "soul/error.h"
+#include "soul/runtime.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace soul {
+
+using namespace soul::train;
+
+namespace {
+
+constexpr int64_t kTrialsPerBatch = 8;   // trials denoised together (with their samples)
+
+// An 8×8 palette or a one-channel map as an RGB image.
+RgbImage map_image(const torch::Tensor& x) { return to_rgb_image(x.size(0) == 1 ? x.expand({3, -1, -1}) : x); }
+
+std::string split_name(Split s) { return s == Split::Test ? "test" : "train"; }
+
+}  // namespace
+
+ReconstructionEngine::ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device) {
+    init_compute_threads();
+    impl_ = std::make_unique<Impl>(run, data, choose_device(device));
+}
+
+ReconstructionEngine::~ReconstructionEngine() = default;
+
+const PreparedDataset& ReconstructionEngine::dataset() const { return *impl_->pipeline.run.data.dataset; }
+std::string ReconstructionEngine::device() const { return impl_->pipeline.device.str(); }
+std::vector<std::string> ReconstructionEngine::stream_groups() const { return impl_->pipeline.stream_groups(); }
+bool ReconstructionEngine::has_baseline() const { return impl_->pipeline.has("baseline"); }
+
+std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<TrialRef>& trials, const ReconstructionSettings& s,
+                                                              const Progress& progress,
+                                                              const std::function<void(size_t, const DenoisePreview&)>& on_step) {
+    check_settings(s);
+    Pipeline& p = impl_->pipeline;
+    std::vector<Reconstruction> out;
+    const int64_t total = static_cast<int64_t>(trials.size());
+    int64_t count = s.steps;   // denoising steps per trial (fewer with an img2img start)
+    for (int64_t first = 0; first < total; first += kTrialsPerBatch) {
+        progress.check();
+        const auto started = std::chrono::steady_clock::now();
+        const std::vector<TrialRef> batch(trials.begin() + first, trials.begin() + std::min(total, first + kTrialsPerBatch));
+        const int64_t b = static_cast<int64_t>(batch.size());
+        DecodedConditions decoded;
+        {
+            c10::InferenceMode inference;
+            decoded = p.decode(p.ablate(p.betas(batch), s.ablate));
+        }
+        std::vector<uint64_t> keys;
+        for (const auto& t : batch) keys.push_back(trial_key(t));
+        GenerationSettings g = generation_settings(s);
+        g.decode_previews = s.previews && static_cast<bool>(on_step);
+        const torch::Tensor images = p.generator().generate(p.conditions(decoded, s, keys), g, [&](const DenoiseFrame& f) {
+            progress.check();
+            count = f.count;
+            progress(first * f.count + (f.index + 1) * b, total * f.count,
+                     "trials " + std::to_string(first + 1) + "–" + std::to_string(first + b) + ": step " + std::to_string(f.index + 1) + "/" +
+                         std::to_string(f.count));
+            if (!on_step || !f.noisy.defined()) return;
+            for (int64_t r = 0; r < b * s.samples; ++r)
+                on_step(static_cast<size_t>(first + r / s.samples),
+                        DenoisePreview{r % s.samples, f.index, f.count, to_rgb_image(f.noisy[r]), to_rgb_image(f.predicted[r])});
+        });
+        const torch::Tensor stimulus = p.stimulus(batch, true);
+        const torch::Tensor caption = p.nearest_caption(decoded.caption);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / static_cast<double>(b);
+        for (int64_t i = 0; i < b; ++i) {
+            Reconstruction r;
+            r.trial = batch[static_cast<size_t>(i)];
+            r.image = static_cast<int32_t>(p.image_of(r.trial));
+            r.nsd_id = dataset().nsd_id(r.image);
+            r.stimulus = to_rgb_image(stimulus[i]);
+            for (int64_t k = 0; k < s.samples; ++k) r.samples.push_back(to_rgb_image(images[i * s.samples + k]));
+            r.caption = p.bank[static_cast<size_t>(caption[i].item<int64_t>())];
+            r.true_captions = dataset().captions(r.image);
+            r.palette = map_image(decoded.palette[i]);
+            r.edges = map_image(decoded.edges[i]);
+            r.low_level = to_rgb_image(decoded.low_level[i]);
+            r.seconds = seconds;
+            out.push_back(std::move(r));
+        }
+        progress(std::min(total, first + b) * count, total * count, "reconstructed " + std::to_string(std::min(total, first + b)) + " of " + std::to_string(total));
+    }
+    return out;
+}
+
+std::vector<TrialRef> parse_trials(const std::string& list, const PreparedDataset& dataset) {
+    std::vector<TrialRef> trials;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t comma = list.find(',', start);
+        std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+        if (item.empty()) continue;
+        Split split = Split::Test;
+        if (item.rfind("train:", 0) == 0) {
+            split = Split::Train;
+            item = item.substr(6);
+        } else if (item.rfind("test:", 0) == 0) {
+            item = item.substr(5);
+        }
+        long long a = -1, b = -1;
+        char extra = 0;
+        const int got = std::sscanf(item.c_str(), "%lld-%lld%c", &a, &b, &extra);
+        if (got == 1) b = a;
+        if (got < 1 || got > 2 || a < 0 || b < a)
+            throw Error("reconstruct: --trials item '" + item + "' is not a row or a range A-B (e.g. 0,4,10-19 or train:5)");
+        if (b >= dataset.size(split))
+            throw Error(dataset.manifest().path, "has " + std::to_string(dataset.size(split)) + " " + split_name(split) + " rows; --trials asks for row " +
+                                                     std::to_string(b));
+        for (long long r = a; r <= b; ++r) trials.push_back({split, r});
+    }
+    if (trials.empty()) throw Error("reconstruct: --trials names no trial");
+    return trials;
+}
+
+std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const Progress& progress) {
+    if (o.run.empty() || o.out.empty()) throw Error("reconstruct: --model RUN and --out DIR are required");
+    if (o.test && !o.trials.empty()) throw Error("reconstruct: give --trials or --test, not both");
+    check_settings(o.settings);
+    Steps report(progress, o.contributions ? 3 : 2);
+    report("loading " + o.run + " and its dataset");
+    ReconstructionEngine engine(o.run, o.data, o.device);
+    std::vector<TrialRef> trials;
+    if (o.test)
+        for (int64_t r = 0; r < engine.dataset().size(Split::Test); ++r) trials.push_back({Split::Test, r});
+    else
+        trials = o.trials.empty() ? std::vector<TrialRef>{{Split::Test, 0}} : parse_trials(o.trials, engine.dataset());
+    const auto known = engine.stream_groups();
+    for (const auto& name : o.settings.ablate)
+        if (std::find(known.begin(), known.end(), name) == known.end())
+            throw Error("reconstruct: --ablate: unknown stream or group '" + name + "' (this dataset has: " + join(known, ", ") + ")");
+    report("reconstructing " + std::to_string(trials.size()) + " trial(s)");
+    std::map<size_t, std::vector<DenoisePreview>> previews;
+    const auto results = engine.reconstruct(trials, o.settings, progress, [&](size_t trial, const DenoisePreview& p) { previews[trial].push_back(p); });
+    std::vector<std::string> folders;
+    for (size_t i = 0; i < results.size(); ++i) {
+        const Reconstruction& r = results[i];
+        char name[64];
+        std::snprintf(name, sizeof name, "trial-%s-%04lld", split_name(r.trial.split).c_str(), static_cast<long long>(r.trial.row));
+        const fs::path dir = fs::path(o.out) / name;
+        fs::create_directories(dir);
+        for (size_t k = 0; k < r.samples.size(); ++k) write_png((dir / ("reconstruction-" + std::to_string(k) + ".png")).string(), r.samples[k]);
+        write_png((dir / "stimulus.png").string(), r.stimulus);
+        write_png((dir / "low-level.png").string(), r.low_level);
+        write_png((dir / "palette.png").string(), r.palette);
+        write_png((dir / "edges.png").string(), r.edges);
+        write_file_atomically((dir / "caption.txt").string(), r.caption + "\n");
+        for (const auto& p : previews[i]) {
+            char step[64];
+            std::snprintf(step, sizeof step, "previews/sample-%lld-step-%03lld-", static_cast<long long>(p.sample), static_cast<long long>(p.step));
+            fs::create_directories(dir / "previews");
+            write_png((dir / (std::string(step) + "noisy.png")).string(), p.noisy);
+            write_png((dir / (std::string(step) + "predicted.png")).string(), p.predicted);
+        }
+        const auto& s = o.settings;
+        const json settings = {{"run", o.run},
+                               {"data", engine.dataset().manifest().path},
+                               {"split", split_name(r.trial.split)},
+                               {"row", r.trial.row},
+                               {"image", r.image},
+                               {"nsd_id", r.nsd_id},
+                               {"caption", r.caption},
+                               {"true_captions", r.true_captions},
+                               {"steps", s.steps},
+                               {"cfg", s.cfg},
+                               {"eta", s.eta},
+                               {"strength", s.strength},
+                               {"w_color", s.w_color},
+                               {"w_edge", s.w_edge},
+                               {"seed", s.seed},
+                               {"samples", s.samples},
+                               {"use_caption", s.use_caption},
+                               {"use_palette", s.use_palette},
+                               {"use_edges", s.use_edges},
+                               {"use_init", s.use_init},
+                               {"ablate", s.ablate},
+                               {"device", engine.device()},
+                               {"seconds", r.seconds}};
+        write_file_atomically((dir / "settings.json").string(), settings.dump(2));
+        folders.push_back(dir.string());
+    }
+    if (o.contributions) {
+        report("stream contributions (ablations and attributions)");
+        for (size_t i = 0; i < trials.size(); ++i) write_contributions(engine.contributions(trials[i], o.settings, progress), folders[i]);
+    }
+    report.done();
+    return folders;
+}
+
+}  // namespace soul

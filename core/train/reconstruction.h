@@ -1,0 +1,85 @@
+// The reconstruction pipeline at tensor level (box d joining boxes a–c; soul/reconstruct.h is its
+// public face): fMRI betas → the encoders' outputs → generator conditions → images. Shared by the
+// engine, the contributions (ablation, attribution) and the evaluation.
+#pragma once
+
+#include "generator.h"
+#include "soul/reconstruct.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace soul::train {
+
+// What the encoders read from a batch of betas (B, V); each field undefined when its module is
+// not trained.
+struct DecodedConditions {
+    torch::Tensor embedding;   // SSMNet (B, D)
+    torch::Tensor low_level;   // SSMNet (B, 3, S, S)
+    torch::Tensor caption;     // SemBERT caption embedding (B, D)
+    torch::Tensor palette;     // EdgeColorNet (B, 3, 8, 8)
+    torch::Tensor edges;       // EdgeColorNet (B, 1, S, S)
+};
+
+class Pipeline {
+public:
+    Pipeline(const std::string& run, const std::string& data, torch::Device device);
+    // The generator holds references into `run`: a pipeline stays where it was built.
+    Pipeline(const Pipeline&) = delete;
+    Pipeline& operator=(const Pipeline&) = delete;
+
+    LoadedRun run;
+    torch::Device device;
+    torch::Tensor train_mean;                  // (V) each voxel's training mean: the ablation value
+    std::vector<std::string> bank;             // the training caption bank
+    torch::Tensor bank_tokens, bank_embedding; // (N, L), (N, D)
+    // Linear read-outs of SSMNet's embedding (with a bias column), fitted on the training rows when
+    // the dataset has ground truth (the phantom): category one-hot (D+1, K), position (D+1, 2).
+    torch::Tensor category_probe, position_probe;
+
+    bool has(const std::string& stage) const;
+    // Streams of the dataset, then groups; and each name's voxels as a (V) bool mask.
+    const std::vector<std::string>& stream_groups() const { return names_; }
+    torch::Tensor voxel_mask(const std::string& name) const;
+    // Betas of trials (B, V), and the same with the named streams set to their training mean.
+    torch::Tensor betas(const std::vector<TrialRef>& trials) const;
+    torch::Tensor ablate(const torch::Tensor& betas, const std::vector<std::string>& names) const;
+
+    // The SoulDiffuser encoders (with autograd when the caller enables it).
+    DecodedConditions decode(const torch::Tensor& betas);
+    // The nearest caption of the bank for each caption embedding: indices (B).
+    torch::Tensor nearest_caption(const torch::Tensor& caption_embedding) const;
+    // Generator conditions from decoded conditions, each kept or left out by the settings; the
+    // start noise is drawn per (trial key, sample) so a trial looks the same in any batch.
+    GenerationConditions conditions(const DecodedConditions& decoded, const ReconstructionSettings& settings,
+                                    const std::vector<uint64_t>& trial_keys) const;
+    Generator& generator() { return generator_; }
+
+    // The trial's stimulus at the generator's and at the encoders' size: (B, 3, G, G), (B, 3, S, S).
+    torch::Tensor stimulus(const std::vector<TrialRef>& trials, bool generator_size) const;
+    int64_t image_of(const TrialRef& trial) const;
+
+private:
+    std::vector<std::string> names_;
+    std::map<std::string, torch::Tensor> masks_;
+    Generator generator_;
+};
+
+// A stable key of a trial for its noise: split and row.
+uint64_t trial_key(const TrialRef& trial);
+std::string join(const std::vector<std::string>& items, const std::string& separator);
+GenerationSettings generation_settings(const ReconstructionSettings& settings);
+// Throws soul::Error naming the setting out of range.
+void check_settings(const ReconstructionSettings& settings);
+
+}  // namespace soul::train
+
+namespace soul {
+
+struct ReconstructionEngine::Impl {
+    Impl(const std::string& run, const std::string& data, torch::Device device) : pipeline(run, data, device) {}
+    train::Pipeline pipeline;
+};
+
+}  // namespace soul
