@@ -317,6 +317,13 @@ int main(int argc, char** argv) {
     evaluate_rec->add_option("--limit", evaluate_rec_options.limit, "Score only the first N test images");
     evaluate_rec->add_option("--device", evaluate_rec_options.device, "auto (default), cpu or cuda");
 
+    auto* export_model = app.add_subcommand("export-model", "Make a finished run small for shipping: inference weights only, half precision");
+    soul::ExportModelOptions export_options;
+    bool export_float = false;
+    export_model->add_option("run", export_options.run, "The run folder")->required();
+    export_model->add_option("--out", export_options.out, "The model folder to write (new or empty)")->required();
+    export_model->add_flag("--float32", export_float, "Keep single precision (default: half)");
+
     auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
 
     try {
@@ -365,6 +372,11 @@ int main(int argc, char** argv) {
         });
     if (*evaluate_rec)
         return reporting_errors("evaluate", true, [&] { std::cout << soul::evaluate_reconstructions(evaluate_rec_options, terminal_progress()); });
+    if (*export_model)
+        return reporting_errors("export-model", true, [&] {
+            export_options.half = !export_float;
+            std::cout << soul::export_model(export_options, terminal_progress());
+        });
     if (*env) {
         const int threads = soul::init_compute_threads();  // idempotent: reports the count
         std::cout << "souldiffuser " << SOUL_VERSION << "\nLibTorch " << soul::torch_version()

@@ -8,6 +8,7 @@
 #include "soul/train.h"
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <map>
 
@@ -15,8 +16,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace soul::train {
-
-namespace {
 
 json read_json(const std::string& path) {
     std::ifstream in(path);
@@ -27,6 +26,8 @@ json read_json(const std::string& path) {
         throw Error(path, std::string("is not valid JSON: ") + e.what());
     }
 }
+
+namespace {
 
 // The raw root a prepared dataset came from, when it is a phantom (its ground truth is there).
 std::string phantom_root_of(const std::string& prepared) {
@@ -253,13 +254,65 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
     fs::rename(temporary, path);
 }
 
+namespace {
+
+// Every named tensor of a module, parameters then buffers.
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors(torch::nn::Module& model) {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& item : model.named_parameters()) out.emplace_back(item.key(), item.value());
+    for (const auto& item : model.named_buffers()) out.emplace_back(item.key(), item.value());
+    return out;
+}
+
+// An exported checkpoint's "weights": flat names, possibly half precision, and an "omitted"
+// prefix for the parts only training needs (left as built).
+void load_weights(const std::string& path, torch::serialize::InputArchive& weights, torch::nn::Module& model) {
+    c10::IValue omitted_value;
+    const std::string omitted = weights.try_read("omitted", omitted_value) ? omitted_value.toStringRef() : std::string();
+    torch::NoGradGuard no_grad;
+    for (auto& [name, tensor] : named_tensors(model)) {
+        torch::Tensor stored;
+        if (!weights.try_read(name, stored)) {
+            if (!omitted.empty() && name.rfind(omitted, 0) == 0) continue;
+            throw Error(path, "has no weights for '" + name + "' (another config or dataset?)");
+        }
+        if (stored.sizes() != tensor.sizes()) throw Error(path, "has weights of another shape for '" + name + "' (another config or dataset?)");
+        tensor.copy_(stored.to(tensor.dtype()));
+    }
+}
+
+}  // namespace
+
+void save_weights(const std::string& path, torch::nn::Module& model, bool half, const std::string& omitted) {
+    torch::serialize::OutputArchive archive, weights;
+    for (auto& [name, tensor] : named_tensors(model)) {
+        if (!omitted.empty() && name.rfind(omitted, 0) == 0) continue;
+        const torch::Tensor t = tensor.detach().cpu();
+        weights.write(name, half && t.is_floating_point() ? t.to(torch::kHalf) : t);
+    }
+    if (!omitted.empty()) weights.write("omitted", c10::IValue(omitted));
+    archive.write("weights", weights);
+    archive.write("step", torch::tensor(int64_t{0}));
+    const std::string temporary = path + ".partial";
+    try {
+        archive.save_to(temporary);
+    } catch (const c10::Error& e) {
+        throw Error(path, std::string("cannot be written: ") + e.what_without_backtrace());
+    }
+    fs::rename(temporary, path);
+}
+
 int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
     if (!fs::exists(path)) throw Error(path, "no such file (a stage checkpoint)");
     try {
         torch::serialize::InputArchive archive, model_archive, optimizer_archive;
         archive.load_from(path);
-        archive.read("model", model_archive);
-        model.load(model_archive);
+        if (archive.try_read("weights", model_archive))
+            load_weights(path, model_archive, model);
+        else {
+            archive.read("model", model_archive);
+            model.load(model_archive);
+        }
         if (optimizer) {
             archive.read("optimizer", optimizer_archive);
             optimizer->load(optimizer_archive);
@@ -290,16 +343,20 @@ LoadedRun load_run(const std::string& run, const std::string& data_path, torch::
     r.config = model::encoder_config_from_json(info.at("config"), (fs::path(run) / "run.json").string());
     r.tokenizer = model::CaptionTokenizer::from_json(read_json((fs::path(run) / "vocab.json").string()));
     const std::string data = data_path.empty() ? info.at("dataset").at("path").get<std::string>() : data_path;
+    if (data.empty()) throw Error(run, "names no dataset (an exported model): give the prepared dataset it was trained on with --data");
     r.data = load_train_data(data, r.config, r.tokenizer, device);
     if (r.data.fingerprint != info.at("dataset").at("fingerprint"))
         throw Error(data, "is not the dataset " + run + " was trained on (voxels " + r.data.fingerprint["voxels"].dump() + " vs " +
                               info["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split)");
     r.models = build_models(r.config, r.data, r.tokenizer.size());
     // In training order: later phases of EdgeColorNet hold the whole module, so the last one wins.
+    // An exported model names one checkpoint for the three phases; it is read once.
+    std::set<std::string> loaded;
     for (const std::string& stage : training_stages())
         if (info.contains("stages") && info["stages"].value(stage, json::object()).value("done", false)) {
             r.trained.push_back(stage);
-            load_checkpoint((fs::path(run) / (stage + ".pt")).string(), module_for(r.models, stage), nullptr);
+            const std::string file = info["stages"][stage].value("checkpoint", stage + ".pt");
+            if (loaded.insert(file).second) load_checkpoint((fs::path(run) / file).string(), module_for(r.models, stage), nullptr);
         }
     for (torch::nn::Module* module : all_modules(r.models)) module->eval();
     return r;

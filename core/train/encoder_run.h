@@ -81,6 +81,9 @@ torch::Tensor training_images(const TrainData& data);
 // Checkpoints: LibTorch archives with "model", "optimizer" and "step", written to a temporary
 // name and renamed.
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step);
+// An exported checkpoint: the weights alone (no optimizer), half precision when asked, without
+// the tensors whose names start with `omitted` (parts only training uses). load_checkpoint reads it.
+void save_weights(const std::string& path, torch::nn::Module& model, bool half, const std::string& omitted = {});
 // Returns the step saved; throws soul::Error naming the file when it does not fit the model.
 int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer);
 
@@ -106,5 +109,7 @@ struct GeneratorRun {
 GeneratorRun load_generator_run(const std::string& run, torch::Device device);
 
 torch::Device choose_device(const std::string& name);
+// A JSON file; throws soul::Error naming it when it is missing or malformed.
+nlohmann::json read_json(const std::string& path);
 
 }  // namespace soul::train

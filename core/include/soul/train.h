@@ -59,4 +59,17 @@ struct EvaluateEncodersOptions {
 // report.md, report.json and report.csv. Returns the Markdown report.
 std::string evaluate_encoders(const EvaluateEncodersOptions& options, const Progress& progress = {});
 
+struct ExportModelOptions {
+    std::string run;       // a finished run folder
+    std::string out;       // the model folder written
+    bool half = true;      // store weights in half precision (read back as float)
+};
+
+// A run made small for shipping: run.json and vocab.json, and the weights of the stages that
+// reconstruction uses (embedding, SSMNet, SemBERT, EdgeColorNet's decoder, VAE, UNet, adapters,
+// classifier) without optimizer state, in half precision. The flattened baseline and
+// EdgeColorNet's encoder (training only) are left out, and so is the dataset path: the model is
+// opened with --data. Returns a summary of what was written, with sizes.
+std::string export_model(const ExportModelOptions& options, const Progress& progress = {});
+
 }  // namespace soul

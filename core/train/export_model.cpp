@@ -1,0 +1,83 @@
+// `souldiffuser export-model` (see soul/train.h): a trained run made small enough to ship.
+#include "soul/train.h"
+
+#include "encoder_run.h"
+#include "soul/error.h"
+#include "soul/formats.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace soul {
+
+using namespace soul::train;
+
+namespace {
+
+// The stages reconstruction needs, and what of each module only training uses.
+struct Exported {
+    std::string stage, file, omitted;
+};
+const std::vector<Exported> kExported = {
+    {"embedding", "embedding.pt", ""},
+    {"ssmnet", "ssmnet.pt", ""},
+    {"sembert", "sembert.pt", ""},
+    {"ec_decoder", "edgecolor.pt", "encoder."},   // EdgeColorNet's encoder serves the cycle stage only
+    {"vae", "vae.pt", ""},
+    {"unet", "unet.pt", ""},
+    {"adapters", "adapters.pt", ""},
+    {"classifier", "classifier.pt", ""},
+};
+
+}  // namespace
+
+std::string export_model(const ExportModelOptions& o, const Progress& progress) {
+    if (o.run.empty() || o.out.empty()) throw Error("export-model: the run folder and --out are required");
+    if (fs::exists(o.out) && !fs::is_empty(o.out)) throw Error(o.out, "exists and is not empty; export-model writes a new folder");
+    Steps report(progress, 2);
+    report("loading " + o.run);
+    LoadedRun run = load_run(o.run, "", torch::kCPU);
+    const json info = read_json((fs::path(o.run) / "run.json").string());
+    auto has = [&](const std::string& s) { return std::count(run.trained.begin(), run.trained.end(), s) > 0; };
+    for (const auto& e : kExported)
+        if (!has(e.stage)) throw Error(o.run, "has no finished '" + e.stage + "' stage; export-model ships a run that can reconstruct");
+
+    report("writing " + o.out);
+    fs::create_directories(o.out);
+    json out = info;
+    out["dataset"]["path"] = "";
+    out["exported"] = {{"from", fs::absolute(o.run).string()}, {"precision", o.half ? "float16" : "float32"},
+                       {"left_out", {"baseline (the flattened MLP: evaluation only)", "EdgeColorNet's encoder (cycle training only)", "optimizer state"}}};
+    json stages = json::object();
+    std::ostringstream summary;
+    summary << "exported " << o.run << " to " << o.out << " (" << (o.half ? "float16" : "float32") << "):\n";
+    uintmax_t total = 0;
+    for (const auto& e : kExported) {
+        const std::string path = (fs::path(o.out) / e.file).string();
+        save_weights(path, module_for(run.models, e.stage), o.half, e.omitted);
+        const uintmax_t bytes = fs::file_size(path);
+        total += bytes;
+        summary << "  " << e.file << "  " << bytes / 1024 << " KiB\n";
+        json stage = info["stages"][e.stage];
+        stage["checkpoint"] = e.file;
+        stages[e.stage] = stage;
+    }
+    // EdgeColorNet's earlier phases are in its one file.
+    for (const char* phase : {"ec_encoder", "ec_cycle"})
+        if (has(phase)) {
+            json stage = info["stages"][phase];
+            stage["checkpoint"] = "edgecolor.pt";
+            stages[phase] = stage;
+        }
+    out["stages"] = stages;
+    write_file_atomically((fs::path(o.out) / "run.json").string(), out.dump(2));
+    fs::copy_file(fs::path(o.run) / "vocab.json", fs::path(o.out) / "vocab.json");
+    summary << "  total " << total / 1024 << " KiB\n";
+    report.done();
+    return summary.str();
+}
+
+}  // namespace soul
