@@ -137,6 +137,19 @@ private Q_SLOTS:
         const Run oracle = run({"evaluate-generator", path("nowhere")});
         QCOMPARE(oracle.code, 1);
         QVERIFY2(oracle.err.contains("run.json"), qPrintable(oracle.err));
+        // The reconstruction commands likewise.
+        for (const QStringList& args : {QStringList{"reconstruct", "--model", path("nowhere"), "--out", path("rec")},
+                                        QStringList{"evaluate", path("nowhere")},
+                                        QStringList{"export-model", path("nowhere"), "--out", path("exported")}}) {
+            const Run r = run(args);
+            QCOMPARE(r.code, 1);
+            QVERIFY2(r.err.contains(path("nowhere") + "/run.json") && r.err.contains("no such file"), qPrintable(r.err));
+        }
+        QVERIFY(!QFileInfo::exists(path("rec")));
+        QVERIFY(!QFileInfo::exists(path("exported")));
+        const Run both = run({"reconstruct", "--model", path("nowhere"), "--out", path("rec"), "--test", "--trials", "0"});
+        QCOMPARE(both.code, 1);
+        QVERIFY2(both.err.contains("not both"), qPrintable(both.err));
     }
 };
 
