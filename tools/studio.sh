@@ -12,12 +12,25 @@ if [ ! -f "$PHANTOM_DIR/nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5" ]; then
   echo "Generating the phantom subject in $PHANTOM_DIR (once) ..."
   build/bin/souldiffuser phantom --out "$PHANTOM_DIR"
 fi
+# The main job on the default: the shipped model (models/phantom-small) reconstructs held-out
+# trials of the phantom, prepared once as the model card says (about 10 s).
+PREPARED_DIR=${SOUL_PREPARED_DIR:-$PHANTOM_DIR-prepared-64}
+if [ ! -f "$PREPARED_DIR/manifest.json" ]; then
+  echo "Preparing the phantom subject for the shipped model in $PREPARED_DIR (once) ..."
+  build/bin/souldiffuser prepare --nsd "$PHANTOM_DIR" --out "$PREPARED_DIR" --image-size 64 >/dev/null
+fi
+mkdir -p out
+echo "Reconstructing test trials 0-3 with the shipped model into out/reconstruction ..."
+build/bin/souldiffuser reconstruct --model models/phantom-small --data "$PREPARED_DIR" --trials 0-3 --samples 2 \
+  --contributions --out out/reconstruction >/dev/null
+for trial in out/reconstruction/trial-*; do
+  echo "  $trial: \"$(cat "$trial/caption.txt")\" (stimulus.png, reconstruction-0.png, -1.png, attribution-*.nii.gz)"
+done
 STUDIO=build/bin/souldiffuser-studio
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$STUDIO" "$@"
 fi
 "$STUDIO" "$@" || true   # prints why it cannot open a window and how to run headless
-mkdir -p out
 echo "Rendering the default views headless (xvfb-run) instead:"
 for view in window 3d; do
   xvfb-run -a -s "-screen 0 1600x1200x24" "$STUDIO" --screenshot "out/studio-$view.png" --view "$view" "$@" 2>/dev/null
