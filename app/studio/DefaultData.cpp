@@ -13,11 +13,25 @@ QString defaultPhantomDir() {
     return data + "/souldiffuser/phantom";
 }
 
+QString defaultModelDir() {
+    const QString dir = qEnvironmentVariable("SOUL_MODEL_DIR");
+    return dir.isEmpty() ? QStringLiteral(SOUL_SOURCE_DIR "/models/phantom-small") : dir;
+}
+
+QString defaultPreparedDir() {
+    const QString dir = qEnvironmentVariable("SOUL_PREPARED_DIR");
+    return dir.isEmpty() ? defaultPhantomDir() + "-prepared-64" : dir;
+}
+
 DefaultData defaultData() {
     DefaultData d;
     const QDir phantom(defaultPhantomDir());
     if (QFile::exists(phantom.filePath(QString::fromStdString(soul::nsd::stimuli_file())))) {
         d.phantom = true;
+        if (QFile::exists(defaultModelDir() + "/run.json") && QFile::exists(defaultPreparedDir() + "/manifest.json")) {
+            d.model = defaultModelDir();
+            d.prepared = defaultPreparedDir();
+        }
         d.volume = phantom.filePath(QString::fromStdString(soul::nsd::betas_file(1, 1)));
         d.labels = phantom.filePath(QString::fromStdString(soul::nsd::roi_file(1, "streams")));
         return d;

@@ -12,7 +12,15 @@ struct DefaultData {
     QList<int> visibleLabels;  // empty: all; for AAL the labels of the visual streams
     bool phantom = false;
     QString missing;     // non-empty when neither is there: what to do
+    // The reconstruction session: the shipped model and the phantom prepared for it, when both
+    // are there (tools/studio.sh prepares it); empty otherwise.
+    QString model, prepared;
 };
+
+// The shipped model: $SOUL_MODEL_DIR, else models/phantom-small of the source tree.
+QString defaultModelDir();
+// Where tools/studio.sh prepares the phantom for it: $SOUL_PREPARED_DIR, else <phantom>-prepared-64.
+QString defaultPreparedDir();
 
 // Where the default phantom lives: $SOUL_PHANTOM_DIR, else ~/.local/share/souldiffuser/phantom.
 QString defaultPhantomDir();

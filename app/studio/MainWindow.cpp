@@ -1,5 +1,8 @@
 #include "MainWindow.h"
 
+#include "ReconstructionRunner.h"
+#include "WorkbenchPanel.h"
+
 #include "BrainView.h"
 #include "DefaultData.h"
 #include "DisplayPanel.h"
@@ -67,6 +70,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_labelPanel = new soului::LabelPanel(m_document, labelDock);
     labelDock->setWidget(m_labelPanel);
     addDockWidget(Qt::LeftDockWidgetArea, labelDock);
+    auto* workbenchDock = new QDockWidget(tr("Reconstruction"), this);
+    workbenchDock->setObjectName("workbenchDock");
+    m_workbench = new soului::WorkbenchPanel(workbenchDock);
+    workbenchDock->setWidget(m_workbench);
+    addDockWidget(Qt::BottomDockWidgetArea, workbenchDock);
+    connect(m_workbench, &soului::WorkbenchPanel::trialSelected, this, &MainWindow::showTrialBetas);
+    connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this](bool ok, const QString& message) {
+        if (!ok) showError(message);
+    });
 
     m_voxelStatus = new QLabel(this);
     m_voxelStatus->setObjectName("voxelStatus");
@@ -158,6 +170,40 @@ bool MainWindow::setFrame(int index) {
     return true;
 }
 
+void MainWindow::openSession(const QString& run, const QString& data) {
+    m_sessionLabels.clear();
+    m_workbench->openSession(run, data);
+}
+
+void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
+    const soul::ReconstructionEngine* engine = m_workbench->runner()->engine();
+    if (!engine || !m_trialFolder.isValid()) return;
+    const soul::PreparedDataset& d = engine->dataset();
+    const soul::PreparedManifest& m = d.manifest();
+    // The trial's z-scored betas back in the subject's grid (0 outside nsdgeneral).
+    soul::Volume v;
+    v.dims = m.source_dims;
+    v.ijk_to_ras.m = m.source_ijk_to_ras;
+    for (int c = 0; c < 3; ++c) v.spacing[static_cast<size_t>(c)] = std::hypot(v.ijk_to_ras(0, c), v.ijk_to_ras(1, c), v.ijk_to_ras(2, c));
+    v.voxels.assign(static_cast<size_t>(v.frame_size()), 0.0f);
+    const float* betas = d.betas(trial.split, trial.row);
+    const int16_t* ijk = d.voxel_ijk();
+    for (int64_t i = 0; i < d.voxels(); ++i) v.voxels[v.index(ijk[3 * i], ijk[3 * i + 1], ijk[3 * i + 2])] = betas[i];
+    const QString path = m_trialFolder.filePath(QString("trial-%1-%2.nii.gz").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
+    try {
+        soul::write_nifti(v, path.toStdString());
+    } catch (const std::exception& e) {
+        showError(QString::fromStdString(e.what()));
+        return;
+    }
+    const QString labels = m_document->hasLabels() ? m_document->labelsPath() : QString();
+    if (!openVolume(path)) return;
+    if (!labels.isEmpty()) openLabels(labels);
+    const double extent = std::max(std::abs(m_document->windowLow()), std::abs(m_document->windowHigh()));
+    m_document->setColormapName("coolwarm");
+    m_document->setWindow(-extent, extent);
+}
+
 bool MainWindow::openDefault() {
     const DefaultData d = defaultData();
     if (!d.missing.isEmpty()) {
@@ -165,6 +211,7 @@ bool MainWindow::openDefault() {
         return false;
     }
     if (!openVolume(d.volume) || !openLabels(d.labels, d.visibleLabels)) return false;
+    if (!d.model.isEmpty()) openSession(d.model, d.prepared);
     if (d.phantom) {
         // Betas are signed (percent signal change × 300): a diverging map, symmetric window, and
         // the stream surfaces in 3D rather than a volume rendering of noise.

@@ -6,6 +6,10 @@
 #include <QMainWindow>
 #include <QString>
 
+#include "soul/reconstruct.h"
+
+#include <QTemporaryDir>
+
 class QAction;
 class QLabel;
 class QMessageBox;
@@ -16,6 +20,7 @@ class DisplayPanel;
 class LabelPanel;
 class SliceView;
 class VolumeDocument;
+class WorkbenchPanel;
 }  // namespace soului
 
 // Which view an export takes.
@@ -30,6 +35,11 @@ public:
     soului::VolumeDocument* document() const { return m_document; }
     soului::BrainView* brainView() const { return m_brainView; }
     soului::SliceView* sliceView(int orientation) const { return m_slices[orientation]; }
+    soului::WorkbenchPanel* workbench() const { return m_workbench; }
+
+    // Opens a trained run (or the shipped model) and a prepared dataset in the workbench, in the
+    // background. Selecting a trial there shows its betas in the brain views.
+    void openSession(const QString& run, const QString& data);
 
     // Open files; on failure show an error dialog naming the file and the problem, keep what was
     // shown, and return false.
@@ -55,12 +65,16 @@ private:
     void chooseVolume();
     void chooseLabels();
     void chooseScreenshot();
+    void showTrialBetas(const soul::TrialRef& trial);
 
     soului::VolumeDocument* m_document;
     soului::BrainView* m_brainView;
     soului::SliceView* m_slices[3];
     soului::DisplayPanel* m_displayPanel;
     soului::LabelPanel* m_labelPanel;
+    soului::WorkbenchPanel* m_workbench;
+    QTemporaryDir m_trialFolder;      // the selected trial's betas as NIfTI, for the views
+    QString m_sessionLabels;          // the stream labels shown over trial betas
     QLabel* m_voxelStatus;
     QString m_lastError;
     bool m_errorDialogs = true;

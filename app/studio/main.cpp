@@ -1,5 +1,6 @@
 // souldiffuser-studio — the desktop application.
 #include "MainWindow.h"
+#include "WorkbenchPanel.h"
 #include "VolumeDocument.h"
 #include "VtkGLWidget.h"
 #include "soul/runtime.h"
@@ -62,7 +63,8 @@ int main(int argc, char** argv) {
     QCommandLineOption scale("scale", "Screenshot resolution factor, 1 to 4.", "n", "1");
     QCommandLineOption transparent("transparent", "Screenshot with a transparent background.");
     QCommandLineOption size("size", "Window size WxH.", "WxH", "1280x860");
-    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size});
+    QCommandLineOption trial("trial", "With the default session: select this test trial and wait for its reconstruction.", "row");
+    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial});
     parser.process(app);
 
     MainWindow window;
@@ -90,6 +92,22 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (ok && frameIndex != 0) ok = window.setFrame(frameIndex);
+    if (ok && parser.isSet(trial)) {
+        // Wait (at most a minute) for the session, select the trial, wait for its reconstruction.
+        soului::WorkbenchPanel* workbench = window.workbench();
+        bool ready = false, shown = false;
+        QObject::connect(workbench, &soului::WorkbenchPanel::sessionReady, [&](bool good, const QString&) { ready = good; });
+        QObject::connect(workbench, &soului::WorkbenchPanel::reconstructionShown, [&](double) { shown = true; });
+        QElapsedTimer timer;
+        timer.start();
+        while (!ready && timer.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+        if (!ready || !workbench->selectTrial(parser.value(trial).toInt())) {
+            std::fprintf(stderr, "souldiffuser-studio: --trial: no reconstruction session (run tools/studio.sh once to prepare the phantom)\n");
+            return 1;
+        }
+        while (!shown && timer.elapsed() < 120000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+        ok = shown;
+    }
 
     if (headless) {
         if (!ok) return 1;

@@ -1,0 +1,191 @@
+// The reconstruction workbench under Xvfb, driven through the real window with the shipped model on
+// the default phantom: the session opens by default with no dialog; the trial browser lists and
+// filters; selecting a trial shows its stimulus, its betas in the brain views and a reconstruction
+// (pixels not blank, not the stimulus); the denoising timeline has one frame per step run;
+// switching a stream off or changing the seed re-runs and changes the image; a newer request
+// cancels an older one; a missing model is reported, naming it.
+#include "MainWindow.h"
+#include "NiftiFixture.h"
+#include "ReconstructionRunner.h"
+#include "TrialCatalog.h"
+#include "VolumeDocument.h"
+#include "WorkbenchPanel.h"
+#include "soul/phantom.h"
+#include "soul/prepare.h"
+
+#include <QCheckBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QSlider>
+#include <QSpinBox>
+#include <QtTest>
+
+#include <cmath>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Pearson correlation of two images' pixel values.
+double correlation(const QImage& a, const QImage& b) {
+    const QImage x = a.convertToFormat(QImage::Format_RGB888), y = b.convertToFormat(QImage::Format_RGB888).scaled(x.size());
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, n = 0;
+    for (int r = 0; r < x.height(); ++r)
+        for (int c = 0; c < x.width() * 3; ++c) {
+            const double p = x.constScanLine(r)[c], q = y.constScanLine(r)[c];
+            sx += p;
+            sy += q;
+            sxx += p * p;
+            syy += q * q;
+            sxy += p * q;
+            ++n;
+        }
+    const double cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx / n * sx / n, vy = syy / n - sy / n * sy / n;
+    return cov / std::sqrt(std::max(vx * vy, 1e-12));
+}
+
+double spread(const QImage& image) {
+    const QImage x = image.convertToFormat(QImage::Format_Grayscale8);
+    double s = 0, ss = 0, n = 0;
+    for (int r = 0; r < x.height(); ++r)
+        for (int c = 0; c < x.width(); ++c) {
+            const double v = x.constScanLine(r)[c];
+            s += v;
+            ss += v * v;
+            ++n;
+        }
+    return std::sqrt(std::max(0.0, ss / n - (s / n) * (s / n)));
+}
+
+}  // namespace
+
+class TestWorkbench : public QObject {
+    Q_OBJECT
+    std::string m_dir;
+    std::unique_ptr<MainWindow> m_window;
+
+    soului::WorkbenchPanel* workbench() { return m_window->workbench(); }
+
+    // Waits for the next reconstruction shown; false after `ms`.
+    bool nextReconstruction(int ms = 60000) {
+        QSignalSpy shown(workbench(), &soului::WorkbenchPanel::reconstructionShown);
+        return shown.wait(ms);
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        m_dir = soultest::tempFolder("workbench");
+        soul::PhantomOptions phantom;
+        phantom.out = m_dir + "/phantom";
+        soul::generate_phantom(phantom);
+        soul::PrepareOptions prepare;
+        prepare.nsd_root = phantom.out;
+        prepare.out = m_dir + "/phantom-prepared-64";
+        prepare.image_size = 64;
+        soul::prepare_dataset(prepare);
+        qputenv("SOUL_PHANTOM_DIR", QByteArray::fromStdString(phantom.out));
+        qputenv("SOUL_MODEL_DIR", SOUL_MODEL_DIR);
+        m_window = std::make_unique<MainWindow>();
+        m_window->setErrorDialogsEnabled(false);
+        m_window->resize(1500, 1150);
+        m_window->show();
+        QSignalSpy ready(workbench(), &soului::WorkbenchPanel::sessionReady);
+        QVERIFY(m_window->openDefault());   // the default opens the session too: no dialog
+        QVERIFY(ready.wait(60000));
+        QCOMPARE(ready.first().at(0).toBool(), true);
+    }
+
+    void browserListsAndFilters() {
+        auto* list = m_window->findChild<QListWidget*>("trialList");
+        auto* search = m_window->findChild<QLineEdit*>("trialSearch");
+        QVERIFY(list && search);
+        QCOMPARE(list->count(), 100);   // the test trials
+        QVERIFY(!list->item(0)->icon().isNull());
+        search->setText("red dress");
+        QVERIFY(list->count() > 0 && list->count() < 100);
+        const auto matches = workbench()->catalog()->filter("red dress", true, soul::Split::Test);
+        QCOMPARE(list->count(), static_cast<int>(matches.size()));
+        for (size_t i : matches) {
+            const auto& captions = workbench()->catalog()->entries()[i].captions;
+            QVERIFY(captions.find("red") != std::string::npos && captions.find("dress") != std::string::npos);
+        }
+        search->clear();
+        QCOMPARE(list->count(), 100);
+    }
+
+    void selectingATrialShowsItsReconstruction() {
+        auto* list = m_window->findChild<QListWidget*>("trialList");
+        QSignalSpy shown(workbench(), &soului::WorkbenchPanel::reconstructionShown);
+        list->setCurrentRow(4);
+        QVERIFY2(shown.wait(60000), qPrintable(m_window->findChild<QLabel*>("workbenchStatus")->text()));
+        const QImage stimulus = m_window->findChild<QLabel*>("stimulusImage")->pixmap().toImage();
+        const QImage reconstruction = m_window->findChild<QLabel*>("reconstructionImage")->pixmap().toImage();
+        QVERIFY2(spread(stimulus) > 10, "the stimulus is blank");
+        QVERIFY2(spread(reconstruction) > 10, "the reconstruction is blank");
+        QVERIFY(correlation(stimulus, reconstruction) < 0.999);
+        QVERIFY(!m_window->findChild<QLabel*>("captionLabel")->text().isEmpty());
+        // The brain views show this trial's betas, with the streams still over them.
+        QVERIFY(m_window->document()->volumePath().contains("trial-test-4"));
+        QVERIFY(m_window->document()->hasLabels());
+        // The timeline: one frame per step run (25 steps at strength 0.75 run 19), each decoded.
+        auto* slider = m_window->findChild<QSlider*>("timelineSlider");
+        QCOMPARE(static_cast<int>(workbench()->frames().size()), 19);
+        QCOMPARE(slider->maximum(), 18);
+        slider->setValue(0);
+        const QImage first = m_window->findChild<QLabel*>("predictedImage")->pixmap().toImage();
+        slider->setValue(18);
+        const QImage last = m_window->findChild<QLabel*>("predictedImage")->pixmap().toImage();
+        QVERIFY(!first.isNull() && !last.isNull());
+        QVERIFY(first != last);
+        QVERIFY(m_window->findChild<QLabel*>("timelineStep")->text().contains("19 of 19"));
+    }
+
+    void switchingAStreamOffChangesTheReconstruction() {
+        const QImage before = workbench()->reconstructionImage();
+        auto* early = m_window->findChild<QCheckBox*>("streamToggle-early");
+        QVERIFY(early && early->isEnabled());
+        early->setChecked(false);
+        QVERIFY(nextReconstruction());
+        const QImage without = workbench()->reconstructionImage();
+        QVERIFY2(correlation(before, without) < 0.98, "switching the early stream off changed nothing");
+        QCOMPARE(workbench()->settings().ablate, std::vector<std::string>{"early"});
+        early->setChecked(true);
+        QVERIFY(nextReconstruction());
+        QVERIFY(correlation(before, workbench()->reconstructionImage()) > 0.999);   // back as it was
+        m_window->findChild<QSpinBox*>("seedSpin")->setValue(7);
+        QVERIFY(nextReconstruction());
+        QVERIFY(correlation(before, workbench()->reconstructionImage()) < 0.999);
+    }
+
+    void aNewRequestCancelsTheOld() {
+        soului::ReconstructionRunner* runner = workbench()->runner();
+        QSignalSpy finished(runner, &soului::ReconstructionRunner::finished);
+        const int first = runner->request({soul::Split::Test, 1}, soul::ReconstructionSettings{});
+        const int second = runner->request({soul::Split::Test, 2}, soul::ReconstructionSettings{});
+        QVERIFY(finished.wait(60000));
+        runner->waitForIdle();
+        QCoreApplication::processEvents();
+        QCOMPARE(finished.last().at(0).toInt(), second);
+        for (const auto& call : finished) QVERIFY(call.at(0).toInt() != first);
+    }
+
+    void aMissingModelIsReported() {
+        soului::WorkbenchPanel panel;
+        QSignalSpy ready(&panel, &soului::WorkbenchPanel::sessionReady);
+        const QString missing = QString::fromStdString(m_dir) + "/no-such-model";
+        panel.openSession(missing, QString::fromStdString(m_dir) + "/phantom-prepared-64");
+        QVERIFY(ready.wait(30000));
+        QCOMPARE(ready.first().at(0).toBool(), false);
+        QVERIFY2(ready.first().at(1).toString().contains(missing), qPrintable(ready.first().at(1).toString()));
+    }
+
+    void cleanupTestCase() {
+        m_window.reset();
+        fs::remove_all(m_dir);
+    }
+};
+
+QTEST_MAIN(TestWorkbench)
+#include "tst_workbench.moc"

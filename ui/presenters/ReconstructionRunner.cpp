@@ -1,0 +1,105 @@
+#include "ReconstructionRunner.h"
+
+#include "soul/error.h"
+
+#include <QMetaObject>
+#include <QPointer>
+
+namespace soului {
+
+QImage toQImage(const soul::RgbImage& image) {
+    if (image.pixels.empty()) return {};
+    return QImage(image.pixels.data(), static_cast<int>(image.width), static_cast<int>(image.height), static_cast<int>(image.width * 3),
+                  QImage::Format_RGB888)
+        .copy();
+}
+
+ReconstructionRunner::ReconstructionRunner(QObject* parent) : QObject(parent) { m_pool.setMaxThreadCount(1); }
+
+ReconstructionRunner::~ReconstructionRunner() {
+    cancel();
+    m_pool.waitForDone();
+}
+
+void ReconstructionRunner::open(const QString& run, const QString& data) {
+    cancel();
+    m_pool.waitForDone();
+    m_engine.reset();
+    QPointer<ReconstructionRunner> self(this);
+    m_pool.start([self, run, data] {
+        std::unique_ptr<soul::ReconstructionEngine> engine;
+        QString message;
+        try {
+            engine = std::make_unique<soul::ReconstructionEngine>(run.toStdString(), data.toStdString(), "auto");
+        } catch (const soul::Error& e) {
+            message = QString::fromStdString(e.what());
+        }
+        if (!self) return;
+        auto* raw = engine.release();
+        QMetaObject::invokeMethod(self, [self, raw, message] {
+            std::unique_ptr<soul::ReconstructionEngine> owned(raw);
+            if (!self) return;
+            self->m_engine = std::move(owned);
+            Q_EMIT self->opened(self->m_engine != nullptr, message);
+        }, Qt::QueuedConnection);
+    });
+}
+
+int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings) {
+    if (!m_engine) return 0;
+    cancel();
+    const int number = ++m_latest;
+    auto token = std::make_shared<soul::CancelToken>();
+    m_cancel = token;
+    soul::ReconstructionEngine* engine = m_engine.get();
+    QPointer<ReconstructionRunner> self(this);
+    m_pool.start([self, engine, token, number, trial, settings] {
+        if (token->cancelled()) return;
+        soul::Progress progress;
+        progress.cancel = token.get();
+        soul::ReconstructionSettings s = settings;
+        s.previews = true;
+        try {
+            auto results = engine->reconstruct({trial}, s, progress, [&](size_t, const soul::DenoisePreview& p) {
+                if (p.sample != 0 || !self) return;
+                const QImage noisy = toQImage(p.noisy), predicted = toQImage(p.predicted);
+                const int step = static_cast<int>(p.step), steps = static_cast<int>(p.steps);
+                QMetaObject::invokeMethod(self, [self, number, step, steps, noisy, predicted] {
+                    if (self) Q_EMIT self->stepPreview(number, step, steps, noisy, predicted);
+                }, Qt::QueuedConnection);
+            });
+            if (!self) return;
+            const double seconds = results.front().seconds;
+            {
+                std::lock_guard<std::mutex> lock(self->m_mutex);
+                self->m_resultRequest = number;
+                self->m_result = std::move(results.front());
+            }
+            QMetaObject::invokeMethod(self, [self, number, seconds] {
+                if (self) Q_EMIT self->finished(number, seconds);
+            }, Qt::QueuedConnection);
+        } catch (const soul::Cancelled&) {
+        } catch (const soul::Error& e) {
+            const QString message = QString::fromStdString(e.what());
+            QMetaObject::invokeMethod(self, [self, number, message] {
+                if (self) Q_EMIT self->failed(number, message);
+            }, Qt::QueuedConnection);
+        }
+    });
+    return number;
+}
+
+void ReconstructionRunner::cancel() {
+    if (m_cancel) m_cancel->cancel();
+}
+
+bool ReconstructionRunner::busy() const { return m_pool.activeThreadCount() > 0; }
+
+soul::Reconstruction ReconstructionRunner::result(int request) const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_resultRequest == request ? m_result : soul::Reconstruction{};
+}
+
+void ReconstructionRunner::waitForIdle() { m_pool.waitForDone(); }
+
+}  // namespace soului
