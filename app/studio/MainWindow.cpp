@@ -28,6 +28,7 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
+#include <QTimer>
 #include <QTextStream>
 
 #include <cstdio>
@@ -75,7 +76,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_workbench = new soului::WorkbenchPanel(workbenchDock);
     workbenchDock->setWidget(m_workbench);
     addDockWidget(Qt::BottomDockWidgetArea, workbenchDock);
-    connect(m_workbench, &soului::WorkbenchPanel::trialSelected, this, &MainWindow::showTrialBetas);
+    // The brain views follow the selected trial once its reconstruction is on screen: loading a
+    // volume and rebuilding the stream surfaces would otherwise delay the first previews.
+    connect(m_workbench, &soului::WorkbenchPanel::trialSelected, this, [this](const soul::TrialRef& trial) {
+        m_pendingTrial = trial;
+        m_trialPending = true;
+    });
+    connect(m_workbench, &soului::WorkbenchPanel::reconstructionShown, this, [this] {
+        if (!m_trialPending) return;
+        m_trialPending = false;
+        QTimer::singleShot(0, this, [this] { showTrialBetas(m_pendingTrial); });   // after the image is painted
+    });
     connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this](bool ok, const QString& message) {
         if (!ok) showError(message);
     });
@@ -171,7 +182,6 @@ bool MainWindow::setFrame(int index) {
 }
 
 void MainWindow::openSession(const QString& run, const QString& data) {
-    m_sessionLabels.clear();
     m_workbench->openSession(run, data);
 }
 
@@ -189,7 +199,7 @@ void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
     const float* betas = d.betas(trial.split, trial.row);
     const int16_t* ijk = d.voxel_ijk();
     for (int64_t i = 0; i < d.voxels(); ++i) v.voxels[v.index(ijk[3 * i], ijk[3 * i + 1], ijk[3 * i + 2])] = betas[i];
-    const QString path = m_trialFolder.filePath(QString("trial-%1-%2.nii.gz").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
+    const QString path = m_trialFolder.filePath(QString("trial-%1-%2.nii").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
     try {
         soul::write_nifti(v, path.toStdString());
     } catch (const std::exception& e) {

@@ -74,7 +74,8 @@ private:
     soului::LabelPanel* m_labelPanel;
     soului::WorkbenchPanel* m_workbench;
     QTemporaryDir m_trialFolder;      // the selected trial's betas as NIfTI, for the views
-    QString m_sessionLabels;          // the stream labels shown over trial betas
+    soul::TrialRef m_pendingTrial;    // selected, its betas not yet in the views
+    bool m_trialPending = false;
     QLabel* m_voxelStatus;
     QString m_lastError;
     bool m_errorDialogs = true;
