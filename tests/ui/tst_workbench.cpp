@@ -127,7 +127,7 @@ private Q_SLOTS:
         QVERIFY(correlation(stimulus, reconstruction) < 0.999);
         QVERIFY(!m_window->findChild<QLabel*>("captionLabel")->text().isEmpty());
         // The brain views show this trial's betas, with the streams still over them.
-        QVERIFY(m_window->document()->volumePath().contains("trial-test-4.nii"));
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->document()->volumePath().contains("trial-test-4.nii"), 10000);   // right after the image
         QVERIFY(m_window->document()->hasLabels());
         // The timeline: one frame per step run (25 steps at strength 0.75 run 19), each decoded.
         auto* slider = m_window->findChild<QSlider*>("timelineSlider");
