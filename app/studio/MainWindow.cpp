@@ -87,6 +87,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         m_trialPending = false;
         QTimer::singleShot(0, this, [this] { showTrialBetas(m_pendingTrial); });   // after the image is painted
     });
+    connect(m_workbench, &soului::WorkbenchPanel::attributionVolume, this, [this](const soul::Volume& volume, const QString& output) {
+        showInViews(volume, QString("attribution-%1.nii").arg(QString(output).replace(' ', '-')));
+    });
     connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this](bool ok, const QString& message) {
         if (!ok) showError(message);
     });
@@ -187,21 +190,17 @@ void MainWindow::openSession(const QString& run, const QString& data) {
 
 void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
     const soul::ReconstructionEngine* engine = m_workbench->runner()->engine();
-    if (!engine || !m_trialFolder.isValid()) return;
+    if (!engine) return;
     const soul::PreparedDataset& d = engine->dataset();
-    const soul::PreparedManifest& m = d.manifest();
-    // The trial's z-scored betas back in the subject's grid (0 outside nsdgeneral).
-    soul::Volume v;
-    v.dims = m.source_dims;
-    v.ijk_to_ras.m = m.source_ijk_to_ras;
-    for (int c = 0; c < 3; ++c) v.spacing[static_cast<size_t>(c)] = std::hypot(v.ijk_to_ras(0, c), v.ijk_to_ras(1, c), v.ijk_to_ras(2, c));
-    v.voxels.assign(static_cast<size_t>(v.frame_size()), 0.0f);
-    const float* betas = d.betas(trial.split, trial.row);
-    const int16_t* ijk = d.voxel_ijk();
-    for (int64_t i = 0; i < d.voxels(); ++i) v.voxels[v.index(ijk[3 * i], ijk[3 * i + 1], ijk[3 * i + 2])] = betas[i];
-    const QString path = m_trialFolder.filePath(QString("trial-%1-%2.nii").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
+    const soul::Volume v = d.to_source_volume(d.betas(trial.split, trial.row));   // z-scored betas in the subject's grid
+    showInViews(v, QString("trial-%1-%2.nii").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
+}
+
+void MainWindow::showInViews(const soul::Volume& volume, const QString& fileName) {
+    if (!m_trialFolder.isValid()) return;
+    const QString path = m_trialFolder.filePath(fileName);
     try {
-        soul::write_nifti(v, path.toStdString());
+        soul::write_nifti(volume, path.toStdString());
     } catch (const std::exception& e) {
         showError(QString::fromStdString(e.what()));
         return;
@@ -209,6 +208,7 @@ void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
     const QString labels = m_document->hasLabels() ? m_document->labelsPath() : QString();
     if (!openVolume(path)) return;
     if (!labels.isEmpty()) openLabels(labels);
+    // Signed values (z-scored betas, attributions): a diverging map and a symmetric window.
     const double extent = std::max(std::abs(m_document->windowLow()), std::abs(m_document->windowHigh()));
     m_document->setColormapName("coolwarm");
     m_document->setWindow(-extent, extent);

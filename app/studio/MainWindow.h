@@ -66,6 +66,8 @@ private:
     void chooseLabels();
     void chooseScreenshot();
     void showTrialBetas(const soul::TrialRef& trial);
+    // A volume of the subject's grid (trial betas, an attribution) in the views, streams over it.
+    void showInViews(const soul::Volume& volume, const QString& fileName);
 
     soului::VolumeDocument* m_document;
     soului::BrainView* m_brainView;

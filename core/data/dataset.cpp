@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -172,6 +173,20 @@ std::vector<float> PreparedDataset::to_crop_volume(const float* row) const {
     std::vector<float> volume(static_cast<size_t>(d[0] * d[1] * d[2]), 0.0f);
     for (int64_t v = 0; v < voxels(); ++v) volume[static_cast<size_t>(impl_->crop_index[static_cast<size_t>(v)])] = row[v];
     return volume;
+}
+
+Volume PreparedDataset::to_source_volume(const float* row) const {
+    const PreparedManifest& m = impl_->manifest;
+    Volume v;
+    v.dims = m.source_dims;
+    v.ijk_to_ras.m = m.source_ijk_to_ras;
+    for (int c = 0; c < 3; ++c)
+        v.spacing[static_cast<size_t>(c)] = std::sqrt(v.ijk_to_ras(0, c) * v.ijk_to_ras(0, c) + v.ijk_to_ras(1, c) * v.ijk_to_ras(1, c) +
+                                                      v.ijk_to_ras(2, c) * v.ijk_to_ras(2, c));
+    v.voxels.assign(static_cast<size_t>(v.frame_size()), 0.0f);
+    const int16_t* ijk = voxel_ijk();
+    for (int64_t i = 0; i < voxels(); ++i) v.voxels[v.index(ijk[3 * i], ijk[3 * i + 1], ijk[3 * i + 2])] = row[i];
+    return v;
 }
 
 BatchLoader::BatchLoader(const PreparedDataset& dataset, Split split, int64_t batch_size, bool shuffle, uint64_t seed, int workers,

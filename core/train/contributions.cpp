@@ -87,17 +87,6 @@ std::map<std::string, torch::Tensor> scores(const Pipeline& p, const DecodedCond
     return s;
 }
 
-Volume source_volume(const PreparedManifest& m) {
-    Volume v;
-    v.dims = m.source_dims;
-    v.ijk_to_ras.m = m.source_ijk_to_ras;
-    for (int c = 0; c < 3; ++c)
-        v.spacing[static_cast<size_t>(c)] = std::sqrt(v.ijk_to_ras(0, c) * v.ijk_to_ras(0, c) + v.ijk_to_ras(1, c) * v.ijk_to_ras(1, c) +
-                                                      v.ijk_to_ras(2, c) * v.ijk_to_ras(2, c));
-    v.voxels.assign(static_cast<size_t>(v.frame_size()), 0.0f);
-    return v;
-}
-
 std::string fixed(double v, int digits = 4) {
     std::ostringstream s;
     s << std::fixed << std::setprecision(digits) << v;
@@ -198,8 +187,6 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
         const DecodedConditions d = p.decode(torch::cat({x, baseline}, 0));
         for (auto& [name, score] : scores(p, d, targets)) ends[name] = score;
     }
-    const PreparedManifest& manifest = dataset().manifest();
-    const int16_t* ijk = dataset().voxel_ijk();
     for (const auto& name : outputs) {
         const torch::Tensor attribution = (gradient_sum[name] * delta).squeeze(0).detach().cpu().contiguous();
         const double gap = (ends[name][0] - ends[name][1]).item<double>();
@@ -208,11 +195,7 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
         const double total = std::max(1e-30, magnitude.sum().item<double>());
         for (const auto& stream : names)
             out.attribution[name][stream] = magnitude.masked_select(p.voxel_mask(stream).cpu()).sum().item<double>() / total;
-        Volume volume = source_volume(manifest);
-        const float* a = attribution.data_ptr<float>();
-        for (int64_t v = 0; v < attribution.numel(); ++v)
-            volume.voxels[volume.index(ijk[3 * v], ijk[3 * v + 1], ijk[3 * v + 2])] = a[v];
-        out.volumes[name] = std::move(volume);
+        out.volumes[name] = dataset().to_source_volume(attribution.data_ptr<float>());
     }
     progress(2, 2, "contributions done");
     return out;

@@ -2,7 +2,8 @@
 // the default phantom: the session opens by default with no dialog; the trial browser lists and
 // filters; selecting a trial shows its stimulus, its betas in the brain views and a reconstruction
 // (pixels not blank, not the stimulus); the denoising timeline has one frame per step run;
-// switching a stream off or changing the seed re-runs and changes the image; a newer request
+// switching a stream off or changing the seed re-runs and changes the image; the stream
+// contributions are charted (position mostly dorsal) and shown in the views; a newer request
 // cancels an older one; a missing model is reported, naming it.
 #include "MainWindow.h"
 #include "NiftiFixture.h"
@@ -14,12 +15,15 @@
 #include "soul/prepare.h"
 
 #include <QCheckBox>
+#include <QComboBox>
+#include <QPushButton>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QSlider>
 #include <QSpinBox>
 #include <QtTest>
+#include <qcustomplot.h>
 
 #include <cmath>
 #include <filesystem>
@@ -157,6 +161,29 @@ private Q_SLOTS:
         m_window->findChild<QSpinBox*>("seedSpin")->setValue(7);
         QVERIFY(nextReconstruction());
         QVERIFY(correlation(before, workbench()->reconstructionImage()) < 0.999);
+    }
+
+    void contributionsAreChartedAndShownInTheViews() {
+        QSignalSpy shown(workbench(), &soului::WorkbenchPanel::contributionsShown);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("contributionsButton"), Qt::LeftButton);
+        QVERIFY(shown.wait(60000));
+        auto* output = m_window->findChild<QComboBox*>("contributionOutput");
+        QVERIFY(output->findText("position") >= 0);
+        output->setCurrentIndex(output->findText("position"));
+        // The share chart: one bar per group, the dorsal one the tallest (the phantom's truth).
+        auto* chart = m_window->findChild<QCustomPlot*>("contributionChart");
+        auto* bars = qobject_cast<QCPBars*>(chart->plottable(0));
+        QCOMPARE(bars->data()->size(), 4);
+        double dorsal = 0, tallestOther = 0;   // groups: early, ventral-all, lateral-all, dorsal
+        for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) {
+            if (it->key == 3) dorsal = it->value;
+            else tallestOther = std::max(tallestOther, it->value);
+        }
+        QVERIFY2(dorsal > tallestOther, "position evidence is not mostly dorsal");
+        // The views show the attribution volume, the streams still over it.
+        QTRY_VERIFY_WITH_TIMEOUT(m_window->document()->volumePath().contains("attribution-position.nii"), 10000);
+        QVERIFY(m_window->document()->hasLabels());
+        QVERIFY(m_window->document()->windowLow() < 0 && m_window->document()->windowHigh() > 0);
     }
 
     void aNewRequestCancelsTheOld() {

@@ -19,6 +19,10 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <functional>
+
+#include <qcustomplot.h>
+
 namespace soului {
 
 namespace {
@@ -158,6 +162,33 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
     }
     teachingLayout->addStretch();
     settingsRow->addWidget(teaching);
+    auto* contributions = new QGroupBox(tr("Stream contributions"), this);
+    auto* contributionsLayout = new QVBoxLayout(contributions);
+    auto* contributionsControls = new QHBoxLayout;
+    m_contributionsButton = new QPushButton(tr("Compute"), contributions);
+    m_contributionsButton->setObjectName("contributionsButton");
+    m_contributionsButton->setEnabled(false);
+    m_output = new QComboBox(contributions);
+    m_output->setObjectName("contributionOutput");
+    contributionsControls->addWidget(m_contributionsButton);
+    contributionsControls->addWidget(m_output, 1);
+    contributionsLayout->addLayout(contributionsControls);
+    auto chart = [&](const QString& name, const QString& label) {
+        auto* plot = new QCustomPlot(contributions);
+        plot->setObjectName(name);
+        plot->setMinimumSize(260, 150);
+        plot->yAxis->setLabel(label);
+        QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+        for (int i = 0; i < static_cast<int>(std::size(kToggleGroups)); ++i) ticker->addTick(i, QString::fromLatin1(kToggleGroups[i]));
+        plot->xAxis->setTicker(ticker);
+        plot->xAxis->setRange(-0.6, std::size(kToggleGroups) - 0.4);
+        new QCPBars(plot->xAxis, plot->yAxis);
+        contributionsLayout->addWidget(plot);
+        return plot;
+    };
+    m_shareChart = chart("contributionChart", tr("share of attribution"));
+    m_ablationChart = chart("ablationChart", tr("change when switched off"));
+    settingsRow->addWidget(contributions, 1);
     right->addLayout(settingsRow);
     m_status = new QLabel(tr("Opening the model ..."), this);
     m_status->setObjectName("workbenchStatus");
@@ -223,6 +254,22 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         m_status->setText(tr("denoising: step %1 of %2").arg(step + 1).arg(steps));
     });
     connect(m_runner, &ReconstructionRunner::finished, this, &WorkbenchPanel::showResult);
+    connect(m_contributionsButton, &QPushButton::clicked, this, &WorkbenchPanel::requestContributions);
+    connect(m_output, &QComboBox::currentIndexChanged, this, &WorkbenchPanel::showContributions);
+    connect(m_runner, &ReconstructionRunner::contributionsReady, this, [this](int request) {
+        if (request != m_contributionsRequest) return;
+        m_contributions = m_runner->contributions(request);
+        const QString current = m_output->currentText();
+        m_output->blockSignals(true);
+        m_output->clear();
+        for (const auto& [output, shares] : m_contributions.attribution) m_output->addItem(QString::fromStdString(output));
+        const int keep = m_output->findText(current);
+        m_output->setCurrentIndex(keep >= 0 ? keep : 0);
+        m_output->blockSignals(false);
+        m_status->setText(tr("stream contributions of this trial: ablations and integrated gradients"));
+        showContributions();
+        Q_EMIT contributionsShown();
+    });
     connect(m_runner, &ReconstructionRunner::failed, this, [this](int, const QString& message) { m_status->setText(message); });
 }
 
@@ -255,6 +302,9 @@ bool WorkbenchPanel::selectTrial(int entry) {
     const TrialEntry& e = m_catalog->entries()[static_cast<size_t>(entry)];
     m_trial = {e.split, e.row};
     m_hasTrial = true;
+    m_contributionsButton->setEnabled(true);
+    m_contributions = {};
+    m_output->clear();
     const soul::PreparedDataset& dataset = m_runner->engine()->dataset();
     const int side = static_cast<int>(dataset.manifest().image_size);
     m_stimulus = QImage(dataset.image(e.image), side, side, side * 3, QImage::Format_RGB888).copy();
@@ -306,6 +356,43 @@ void WorkbenchPanel::showResult(int request, double seconds) {
                                 QString::fromStdString(r.true_captions.empty() ? std::string("–") : r.true_captions.front()).toHtmlEscaped()));
     m_status->setText(tr("reconstructed in %1 s").arg(seconds, 0, 'f', 2));
     Q_EMIT reconstructionShown(seconds);
+}
+
+void WorkbenchPanel::requestContributions() {
+    if (!m_hasTrial || !m_runner->isOpen()) return;
+    m_status->setText(tr("computing stream contributions (ablations, integrated gradients) ..."));
+    m_contributionsRequest = m_runner->requestContributions(m_trial, settings());
+}
+
+void WorkbenchPanel::showContributions() {
+    const std::string output = m_output->currentText().toStdString();
+    const auto shares = m_contributions.attribution.find(output);
+    if (shares == m_contributions.attribution.end()) return;
+    auto draw = [&](QCustomPlot* plot, const std::function<double(const std::string&)>& value) {
+        auto* bars = qobject_cast<QCPBars*>(plot->plottable(0));
+        QVector<double> keys, values;
+        double top = 0;
+        for (int i = 0; i < static_cast<int>(std::size(kToggleGroups)); ++i) {
+            keys << i;
+            values << value(kToggleGroups[i]);
+            top = std::max(top, values.back());
+        }
+        bars->setData(keys, values);
+        plot->yAxis->setRange(0, top > 0 ? top * 1.1 : 1);
+        plot->replot();
+    };
+    draw(m_shareChart, [&](const std::string& group) {
+        const auto it = shares->second.find(group);
+        return it == shares->second.end() ? 0.0 : it->second;
+    });
+    draw(m_ablationChart, [&](const std::string& group) {
+        const auto per_stream = m_contributions.ablation.find(group);
+        if (per_stream == m_contributions.ablation.end()) return 0.0;
+        const auto it = per_stream->second.find(output);
+        return it == per_stream->second.end() ? 0.0 : std::max(0.0, it->second);
+    });
+    const auto volume = m_contributions.volumes.find(output);
+    if (volume != m_contributions.volumes.end()) Q_EMIT attributionVolume(volume->second, QString::fromStdString(output));
 }
 
 void WorkbenchPanel::setImage(QLabel* label, const QImage& image) {

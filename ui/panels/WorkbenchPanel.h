@@ -15,6 +15,7 @@
 
 class QCheckBox;
 class QComboBox;
+class QCustomPlot;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
@@ -43,6 +44,10 @@ public:
     soul::ReconstructionSettings settings() const;
     // The denoising frames of the latest reconstruction (sample 0), in step order.
     const std::vector<std::pair<QImage, QImage>>& frames() const { return m_frames; }
+    // Ablations and attributions of the selected trial, in the background; contributionsShown()
+    // follows with the charts drawn and the chosen output's attribution volume sent to the views.
+    void requestContributions();
+    const soul::StreamContributions& contributions() const { return m_contributions; }
     QImage stimulusImage() const { return m_stimulus; }
     QImage reconstructionImage() const { return m_reconstruction; }
 
@@ -51,6 +56,9 @@ Q_SIGNALS:
     // The selected trial's betas scattered into the subject's grid (for the brain views).
     void trialSelected(const soul::TrialRef& trial);
     void reconstructionShown(double seconds);
+    void contributionsShown();
+    // An output's attribution volume, in the subject's grid, for the brain views.
+    void attributionVolume(const soul::Volume& volume, const QString& output);
 
 private:
     void refilter();
@@ -58,6 +66,7 @@ private:
     void showFrame(int index);
     void showResult(int request, double seconds);
     void setImage(QLabel* label, const QImage& image);
+    void showContributions();
 
     ReconstructionRunner* m_runner;
     std::unique_ptr<TrialCatalog> m_catalog;
@@ -79,6 +88,11 @@ private:
     QSpinBox *m_steps, *m_seed;
     QDoubleSpinBox *m_cfg, *m_strength, *m_colorWeight, *m_edgeWeight;
     std::vector<std::pair<std::string, QCheckBox*>> m_streamToggles;
+    QPushButton* m_contributionsButton;
+    QComboBox* m_output;
+    QCustomPlot *m_shareChart, *m_ablationChart;
+    soul::StreamContributions m_contributions;
+    int m_contributionsRequest = 0;
 };
 
 }  // namespace soului

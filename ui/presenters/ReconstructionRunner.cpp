@@ -45,39 +45,19 @@ void ReconstructionRunner::open(const QString& run, const QString& data) {
     });
 }
 
-int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings) {
+int ReconstructionRunner::submit(const std::function<void(const soul::Progress&, int)>& work) {
     if (!m_engine) return 0;
     cancel();
     const int number = ++m_latest;
     auto token = std::make_shared<soul::CancelToken>();
     m_cancel = token;
-    soul::ReconstructionEngine* engine = m_engine.get();
     QPointer<ReconstructionRunner> self(this);
-    m_pool.start([self, engine, token, number, trial, settings] {
+    m_pool.start([self, token, number, work] {
         if (token->cancelled()) return;
         soul::Progress progress;
         progress.cancel = token.get();
-        soul::ReconstructionSettings s = settings;
-        s.previews = true;
         try {
-            auto results = engine->reconstruct({trial}, s, progress, [&](size_t, const soul::DenoisePreview& p) {
-                if (p.sample != 0 || !self) return;
-                const QImage noisy = toQImage(p.noisy), predicted = toQImage(p.predicted);
-                const int step = static_cast<int>(p.step), steps = static_cast<int>(p.steps);
-                QMetaObject::invokeMethod(self, [self, number, step, steps, noisy, predicted] {
-                    if (self) Q_EMIT self->stepPreview(number, step, steps, noisy, predicted);
-                }, Qt::QueuedConnection);
-            });
-            if (!self) return;
-            const double seconds = results.front().seconds;
-            {
-                std::lock_guard<std::mutex> lock(self->m_mutex);
-                self->m_resultRequest = number;
-                self->m_result = std::move(results.front());
-            }
-            QMetaObject::invokeMethod(self, [self, number, seconds] {
-                if (self) Q_EMIT self->finished(number, seconds);
-            }, Qt::QueuedConnection);
+            work(progress, number);
         } catch (const soul::Cancelled&) {
         } catch (const soul::Error& e) {
             const QString message = QString::fromStdString(e.what());
@@ -87,6 +67,55 @@ int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::Recon
         }
     });
     return number;
+}
+
+int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings) {
+    soul::ReconstructionEngine* engine = m_engine.get();
+    QPointer<ReconstructionRunner> self(this);
+    return submit([self, engine, trial, settings](const soul::Progress& progress, int number) {
+        soul::ReconstructionSettings s = settings;
+        s.previews = true;
+        auto results = engine->reconstruct({trial}, s, progress, [&](size_t, const soul::DenoisePreview& p) {
+            if (p.sample != 0 || !self) return;
+            const QImage noisy = toQImage(p.noisy), predicted = toQImage(p.predicted);
+            const int step = static_cast<int>(p.step), steps = static_cast<int>(p.steps);
+            QMetaObject::invokeMethod(self, [self, number, step, steps, noisy, predicted] {
+                if (self) Q_EMIT self->stepPreview(number, step, steps, noisy, predicted);
+            }, Qt::QueuedConnection);
+        });
+        if (!self) return;
+        const double seconds = results.front().seconds;
+        {
+            std::lock_guard<std::mutex> lock(self->m_mutex);
+            self->m_resultRequest = number;
+            self->m_result = std::move(results.front());
+        }
+        QMetaObject::invokeMethod(self, [self, number, seconds] {
+            if (self) Q_EMIT self->finished(number, seconds);
+        }, Qt::QueuedConnection);
+    });
+}
+
+int ReconstructionRunner::requestContributions(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings) {
+    soul::ReconstructionEngine* engine = m_engine.get();
+    QPointer<ReconstructionRunner> self(this);
+    return submit([self, engine, trial, settings](const soul::Progress& progress, int number) {
+        soul::StreamContributions c = engine->contributions(trial, settings, progress);
+        if (!self) return;
+        {
+            std::lock_guard<std::mutex> lock(self->m_mutex);
+            self->m_contributionsRequest = number;
+            self->m_contributions = std::move(c);
+        }
+        QMetaObject::invokeMethod(self, [self, number] {
+            if (self) Q_EMIT self->contributionsReady(number);
+        }, Qt::QueuedConnection);
+    });
+}
+
+soul::StreamContributions ReconstructionRunner::contributions(int request) const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_contributionsRequest == request ? m_contributions : soul::StreamContributions{};
 }
 
 void ReconstructionRunner::cancel() {

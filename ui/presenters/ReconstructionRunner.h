@@ -12,6 +12,7 @@
 #include <QString>
 #include <QThreadPool>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -33,6 +34,9 @@ public:
 
     // Starts a reconstruction and returns its request number; the previous one is cancelled.
     int request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings);
+    // Stream ablations and attributions of a trial (a few seconds); contributionsReady() follows.
+    int requestContributions(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings);
+    soul::StreamContributions contributions(int request) const;
     void cancel();
     bool busy() const;
     int latestRequest() const { return m_latest; }
@@ -46,8 +50,13 @@ Q_SIGNALS:
     void stepPreview(int request, int step, int steps, const QImage& noisy, const QImage& predicted);
     void finished(int request, double seconds);
     void failed(int request, const QString& message);
+    void contributionsReady(int request);
 
 private:
+    // Runs `work` (given the progress with this request's cancel token, and the request number)
+    // on the worker; soul::Error becomes failed(), cancellation ends it quietly.
+    int submit(const std::function<void(const soul::Progress&, int)>& work);
+
     QThreadPool m_pool;   // one thread: the engine is used by one call at a time
     std::unique_ptr<soul::ReconstructionEngine> m_engine;
     std::shared_ptr<soul::CancelToken> m_cancel;
@@ -55,6 +64,8 @@ private:
     mutable std::mutex m_mutex;
     int m_resultRequest = 0;
     soul::Reconstruction m_result;
+    int m_contributionsRequest = 0;
+    soul::StreamContributions m_contributions;
 };
 
 }  // namespace soului

@@ -2,6 +2,8 @@
 // that shuffles, batches and prefetches on worker threads. Used by training and the studio.
 #pragma once
 
+#include "soul/volume.h"
+
 #include <array>
 #include <condition_variable>
 #include <cstdint>
@@ -56,6 +58,9 @@ public:
     // The crop box's nsdgeneral mask (x fastest), and a row scattered back into the box (0 outside).
     const uint8_t* crop_mask() const;
     std::vector<float> to_crop_volume(const float* row) const;
+    // A row (betas, an attribution: one value per voxel) in the subject's original grid, with its
+    // affine; 0 outside nsdgeneral.
+    Volume to_source_volume(const float* row) const;
 
 private:
     struct Impl;
