@@ -196,6 +196,9 @@ void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
     showInViews(v, QString("trial-%1-%2.nii").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
 }
 
+// The streams stay visible over a trial's values without hiding them.
+constexpr double kStreamOpacityOverValues = 0.35;
+
 void MainWindow::showInViews(const soul::Volume& volume, const QString& fileName) {
     if (!m_trialFolder.isValid()) return;
     const QString path = m_trialFolder.filePath(fileName);
@@ -207,7 +210,8 @@ void MainWindow::showInViews(const soul::Volume& volume, const QString& fileName
     }
     const QString labels = m_document->hasLabels() ? m_document->labelsPath() : QString();
     if (!openVolume(path)) return;
-    if (!labels.isEmpty()) openLabels(labels);
+    if (!labels.isEmpty() && openLabels(labels))
+        for (const soul::Label& label : m_document->labelTable().labels()) m_document->setLabelOpacity(label.value, kStreamOpacityOverValues);
     // Signed values (z-scored betas, attributions): a diverging map and a symmetric window.
     const double extent = std::max(std::abs(m_document->windowLow()), std::abs(m_document->windowHigh()));
     m_document->setColormapName("coolwarm");

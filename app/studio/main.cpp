@@ -6,6 +6,7 @@
 #include "soul/runtime.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QTimer>
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
     QCommandLineOption transparent("transparent", "Screenshot with a transparent background.");
     QCommandLineOption size("size", "Window size WxH.", "WxH", "1280x860");
     QCommandLineOption trial("trial", "With the default session: select this test trial and wait for its reconstruction.", "row");
-    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial});
+    QCommandLineOption contributions("contributions", "With --trial: also compute the stream contributions and show this output's.", "output");
+    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions});
     parser.process(app);
 
     MainWindow window;
@@ -107,6 +109,16 @@ int main(int argc, char** argv) {
         }
         while (!shown && timer.elapsed() < 120000) QApplication::processEvents(QEventLoop::AllEvents, 50);
         ok = shown;
+        if (ok && parser.isSet(contributions)) {
+            bool charted = false;
+            QObject::connect(workbench, &soului::WorkbenchPanel::contributionsShown, [&] { charted = true; });
+            workbench->requestContributions();
+            while (!charted && timer.elapsed() < 180000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+            auto* output = workbench->findChild<QComboBox*>("contributionOutput");
+            ok = charted && output->findText(parser.value(contributions)) >= 0;
+            if (ok) output->setCurrentIndex(output->findText(parser.value(contributions)));
+            waitForPaint(500);
+        }
     }
 
     if (headless) {

@@ -187,7 +187,7 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         return plot;
     };
     m_shareChart = chart("contributionChart", tr("share of attribution"));
-    m_ablationChart = chart("ablationChart", tr("change when switched off"));
+    m_ablationChart = chart("ablationChart", tr("ablation effect"));
     settingsRow->addWidget(contributions, 1);
     right->addLayout(settingsRow);
     m_status = new QLabel(tr("Opening the model ..."), this);
