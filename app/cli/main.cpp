@@ -3,6 +3,7 @@
 // wrong, and exits non-zero.
 #include "soul/error.h"
 #include "soul/generate.h"
+#include "soul/figure.h"
 #include "soul/reconstruct.h"
 #include "soul/info.h"
 #include "soul/labels.h"
@@ -324,6 +325,13 @@ int main(int argc, char** argv) {
     export_model->add_option("--out", export_options.out, "The model folder to write (new or empty)")->required();
     export_model->add_flag("--float32", export_float, "Keep single precision (default: half)");
 
+    auto* export_figure = app.add_subcommand("export", "Render a figure headless from a saved view description (the studio writes one beside every figure)");
+    std::string export_view, export_out;
+    int export_scale = 0;
+    export_figure->add_option("--view", export_view, "A view description (JSON)")->required();
+    export_figure->add_option("--out", export_out, "The PNG to write")->required();
+    export_figure->add_option("--scale", export_scale, "1–4 (default: the description's)");
+
     auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
 
     try {
@@ -376,6 +384,12 @@ int main(int argc, char** argv) {
         return reporting_errors("export-model", true, [&] {
             export_options.half = !export_float;
             std::cout << soul::export_model(export_options, terminal_progress());
+        });
+    if (*export_figure)
+        return reporting_errors("export", true, [&] {
+            soul::ViewDescription view = soul::read_view_description(export_view);
+            if (export_scale != 0) view.scale = export_scale;
+            std::cout << soul::export_figure(view, export_out, terminal_progress()) << "\n";
         });
     if (*env) {
         const int threads = soul::init_compute_threads();  // idempotent: reports the count

@@ -122,6 +122,9 @@ void MainWindow::buildMenus() {
     QAction* shot = file->addAction(tr("&Export Screenshot…"), this, &MainWindow::chooseScreenshot);
     shot->setObjectName("actionExportScreenshot");
     shot->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    QAction* figure = file->addAction(tr("Export &Figure…"), this, &MainWindow::chooseFigure);
+    figure->setObjectName("actionExportFigure");
+    figure->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
     file->addSeparator();
     file->addAction(tr("&Quit"), qApp, &QApplication::quit)->setShortcut(QKeySequence::Quit);
 
@@ -276,6 +279,38 @@ bool MainWindow::exportScreenshot(ExportView view, const QString& file, int scal
     if (image.isNull()) return fail(file + ": the view has not been rendered yet (is it shown?)");
     if (!image.save(file, "PNG")) return fail(file + ": could not be written (folder missing or not writable?)");
     return true;
+}
+
+void MainWindow::chooseFigure() {
+    QDialog dialog(this);
+    dialog.setObjectName("figureDialog");
+    dialog.setWindowTitle(tr("Export figure"));
+    auto* form = new QFormLayout(&dialog);
+    auto* kind = new QComboBox(&dialog);
+    kind->setObjectName("figureKind");
+    kind->addItem(tr("Comparison: stimulus | reconstruction | low-level | palette | edges"), "comparison");
+    kind->addItem(tr("Denoising strip"), "denoising");
+    kind->addItem(tr("Stream contribution chart"), "chart");
+    auto* scale = new QSpinBox(&dialog);
+    scale->setObjectName("figureScale");
+    scale->setRange(1, 4);
+    scale->setSuffix("×");
+    form->addRow(tr("Figure"), kind);
+    form->addRow(tr("Resolution"), scale);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted) return;
+    const bool chart = kind->currentData().toString() == "chart";
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save figure"), m_lastFolder,
+                                                      chart ? tr("PDF (vector) (*.pdf);;PNG image (*.png)") : tr("PNG image (*.png)"));
+    if (path.isEmpty()) return;
+    m_lastFolder = QFileInfo(path).absolutePath();
+    QSettings().setValue("lastFolder", m_lastFolder);
+    QString error;
+    if (!m_workbench->exportFigure(kind->currentData().toString(), path, scale->value(), &error)) showError(error);
+    else statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
 }
 
 void MainWindow::chooseScreenshot() {

@@ -65,6 +65,7 @@ private:
     void chooseVolume();
     void chooseLabels();
     void chooseScreenshot();
+    void chooseFigure();
     void showTrialBetas(const soul::TrialRef& trial);
     // A volume of the subject's grid (trial betas, an attribution) in the views, streams over it.
     void showInViews(const soul::Volume& volume, const QString& fileName);

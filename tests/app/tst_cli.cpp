@@ -147,6 +147,17 @@ private Q_SLOTS:
         }
         QVERIFY(!QFileInfo::exists(path("rec")));
         QVERIFY(!QFileInfo::exists(path("exported")));
+        const Run figure = run({"export", "--view", path("nowhere.json"), "--out", path("figure.png")});
+        QCOMPARE(figure.code, 1);
+        QVERIFY2(figure.err.contains(path("nowhere.json")) && figure.err.contains("no such file"), qPrintable(figure.err));
+        QFile broken(path("broken.view.json"));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write(R"({"run": "x", "kind": "collage", "trials": [{"row": 0}]})");
+        broken.close();
+        const Run kind = run({"export", "--view", path("broken.view.json"), "--out", path("figure.png")});
+        QCOMPARE(kind.code, 1);
+        QVERIFY2(kind.err.contains("collage"), qPrintable(kind.err));
+        QVERIFY(!QFileInfo::exists(path("figure.png")));
         const Run both = run({"reconstruct", "--model", path("nowhere"), "--out", path("rec"), "--test", "--trials", "0"});
         QCOMPARE(both.code, 1);
         QVERIFY2(both.err.contains("not both"), qPrintable(both.err));

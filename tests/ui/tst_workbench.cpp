@@ -3,7 +3,9 @@
 // filters; selecting a trial shows its stimulus, its betas in the brain views and a reconstruction
 // (pixels not blank, not the stimulus); the denoising timeline has one frame per step run;
 // switching a stream off or changing the seed re-runs and changes the image; the stream
-// contributions are charted (position mostly dorsal) and shown in the views; a newer request
+// contributions are charted (position mostly dorsal) and shown in the views; figures export at
+// the asked size and `souldiffuser export` remakes them headless from their view description; a
+// newer request
 // cancels an older one; a missing model is reported, naming it.
 #include "MainWindow.h"
 #include "NiftiFixture.h"
@@ -11,6 +13,7 @@
 #include "TrialCatalog.h"
 #include "VolumeDocument.h"
 #include "WorkbenchPanel.h"
+#include "soul/figure.h"
 #include "soul/phantom.h"
 #include "soul/prepare.h"
 
@@ -184,6 +187,29 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(m_window->document()->volumePath().contains("attribution-position.nii"), 10000);
         QVERIFY(m_window->document()->hasLabels());
         QVERIFY(m_window->document()->windowLow() < 0 && m_window->document()->windowHigh() > 0);
+    }
+
+    void figuresExportAndReproduceHeadless() {
+        const QString dir = QString::fromStdString(m_dir);
+        QString error;
+        QVERIFY2(workbench()->exportFigure("comparison", dir + "/comparison.png", 2, &error), qPrintable(error));
+        const QImage figure(dir + "/comparison.png");
+        // One row, five cells of 128 px × 2 with 6 px × 2 gaps.
+        QCOMPARE(figure.size(), QSize(5 * 256 + 6 * 12, 256 + 2 * 12));
+        QVERIFY(QFile::exists(dir + "/comparison.png.view.json"));
+        // `souldiffuser export` makes the same figure headless from the view description.
+        soul::export_figure(soul::read_view_description((dir + "/comparison.png.view.json").toStdString()), (dir + "/again.png").toStdString());
+        QVERIFY(QImage(dir + "/again.png") == figure);
+        QVERIFY2(workbench()->exportFigure("denoising", dir + "/denoising.png", 1, &error), qPrintable(error));
+        QCOMPARE(QImage(dir + "/denoising.png").width(), 19 * 128 + 20 * 6);
+        QVERIFY2(workbench()->exportFigure("chart", dir + "/chart.pdf", 1, &error), qPrintable(error));
+        QVERIFY(QFileInfo(dir + "/chart.pdf").size() > 1000);
+        QVERIFY2(workbench()->exportFigure("chart", dir + "/chart.png", 3, &error), qPrintable(error));
+        QCOMPARE(QImage(dir + "/chart.png").width(), 3 * m_window->findChild<QCustomPlot*>("contributionChart")->width());
+        QVERIFY(!workbench()->exportFigure("comparison", dir + "/big.png", 5, &error));
+        QVERIFY(error.contains("1 to 4"));
+        QVERIFY(!workbench()->exportFigure("comparison", dir + "/no-such-folder/x.png", 1, &error));
+        QVERIFY2(error.contains("no-such-folder"), qPrintable(error));
     }
 
     void aNewRequestCancelsTheOld() {

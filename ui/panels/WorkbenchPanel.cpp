@@ -2,6 +2,8 @@
 
 #include "ReconstructionRunner.h"
 #include "TrialCatalog.h"
+#include "soul/error.h"
+#include "soul/figure.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -276,6 +278,8 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
 WorkbenchPanel::~WorkbenchPanel() = default;
 
 void WorkbenchPanel::openSession(const QString& run, const QString& data) {
+    m_run = run;
+    m_data = data;
     m_status->setText(tr("Opening %1 ...").arg(run));
     m_runner->open(run, data);
 }
@@ -332,7 +336,8 @@ void WorkbenchPanel::rerun() {
     if (!m_hasTrial || !m_runner->isOpen()) return;
     m_frames.clear();
     m_status->setText(tr("reconstructing ..."));
-    m_runner->request(m_trial, settings());
+    m_onScreenSettings = settings();
+    m_runner->request(m_trial, m_onScreenSettings);
 }
 
 void WorkbenchPanel::showFrame(int index) {
@@ -346,6 +351,7 @@ void WorkbenchPanel::showResult(int request, double seconds) {
     if (request != m_runner->latestRequest()) return;
     const soul::Reconstruction r = m_runner->result(request);
     if (r.samples.empty()) return;
+    m_onScreen = r;
     m_reconstruction = toQImage(r.samples.front());
     setImage(m_reconstructionLabel, m_reconstruction);
     setImage(m_lowLevelLabel, toQImage(r.low_level));
@@ -393,6 +399,59 @@ void WorkbenchPanel::showContributions() {
     });
     const auto volume = m_contributions.volumes.find(output);
     if (volume != m_contributions.volumes.end()) Q_EMIT attributionVolume(volume->second, QString::fromStdString(output));
+}
+
+namespace {
+
+soul::RgbImage toRgbImage(const QImage& image) {
+    const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
+    soul::RgbImage out;
+    out.width = rgb.width();
+    out.height = rgb.height();
+    for (int y = 0; y < rgb.height(); ++y) out.pixels.insert(out.pixels.end(), rgb.constScanLine(y), rgb.constScanLine(y) + rgb.width() * 3);
+    return out;
+}
+
+}  // namespace
+
+bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int scale, QString* error) {
+    auto fail = [&](const QString& message) {
+        if (error) *error = message;
+        return false;
+    };
+    if (scale < 1 || scale > 4) return fail(tr("the scale must be 1 to 4"));
+    try {
+        if (kind == "chart") {
+            if (m_contributions.attribution.empty()) return fail(tr("compute the stream contributions first"));
+            // The attribution-share chart of the chosen output: vector in PDF.
+            const bool ok = file.endsWith(".pdf", Qt::CaseInsensitive) ? m_shareChart->savePdf(file) : m_shareChart->savePng(file, 0, 0, scale);
+            return ok ? true : fail(file + tr(": cannot be written"));
+        }
+        if (m_onScreen.samples.empty()) return fail(tr("select a trial and wait for its reconstruction first"));
+        soul::RgbImage figure;
+        if (kind == "comparison") {
+            figure = soul::compose_comparison({m_onScreen}, scale);
+        } else if (kind == "denoising") {
+            std::vector<soul::DenoisePreview> frames;
+            for (size_t i = 0; i < m_frames.size(); ++i)
+                frames.push_back({0, static_cast<int64_t>(i), static_cast<int64_t>(m_frames.size()), toRgbImage(m_frames[i].first), toRgbImage(m_frames[i].second)});
+            figure = soul::compose_denoising(frames, scale);
+        } else {
+            return fail(tr("unknown figure '%1' (comparison, denoising, chart)").arg(kind));
+        }
+        soul::write_png(file.toStdString(), figure);
+        soul::ViewDescription view;
+        view.run = m_run.toStdString();
+        view.data = m_data.toStdString();
+        view.kind = kind.toStdString();
+        view.trials = {m_onScreen.trial};
+        view.settings = m_onScreenSettings;
+        view.scale = scale;
+        soul::write_view_description(view, (file + ".view.json").toStdString());
+        return true;
+    } catch (const soul::Error& e) {
+        return fail(QString::fromStdString(e.what()));
+    }
 }
 
 void WorkbenchPanel::setImage(QLabel* label, const QImage& image) {

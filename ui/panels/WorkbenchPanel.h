@@ -48,6 +48,12 @@ public:
     // follows with the charts drawn and the chosen output's attribution volume sent to the views.
     void requestContributions();
     const soul::StreamContributions& contributions() const { return m_contributions; }
+
+    // Figures of what is on screen: "comparison" (stimulus | reconstruction | low-level | palette |
+    // edges) and "denoising" (the strip of steps) as PNG at 1–4×, with a view description beside
+    // it (<file>.view.json) from which `souldiffuser export` makes the same figure headless;
+    // "chart" (the attribution-share chart) as PDF, or PNG at 1–4×. False, with `error`, on failure.
+    bool exportFigure(const QString& kind, const QString& file, int scale, QString* error = nullptr);
     QImage stimulusImage() const { return m_stimulus; }
     QImage reconstructionImage() const { return m_reconstruction; }
 
@@ -73,6 +79,9 @@ private:
     std::vector<size_t> m_shown;                     // catalog entries in the list, in order
     soul::TrialRef m_trial;
     bool m_hasTrial = false;
+    QString m_run, m_data;
+    soul::Reconstruction m_onScreen;                    // the reconstruction on screen
+    soul::ReconstructionSettings m_onScreenSettings;    // and the settings that made it
     std::vector<std::pair<QImage, QImage>> m_frames; // (noisy, predicted) per step
     QImage m_stimulus, m_reconstruction;
 

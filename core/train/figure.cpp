@@ -1,0 +1,145 @@
+// Figures from reconstructions (see soul/figure.h).
+#include "soul/figure.h"
+
+#include "soul/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+using json = nlohmann::json;
+
+namespace soul {
+
+namespace {
+
+constexpr int64_t kCell = 128;   // a cell's side at scale 1 (64-px images drawn 2×)
+constexpr int64_t kGap = 6;      // white space between cells at scale 1
+
+// A white canvas of rows × columns cells.
+RgbImage canvas(int64_t rows, int64_t columns, int scale) {
+    RgbImage c;
+    c.width = columns * kCell * scale + (columns + 1) * kGap * scale;
+    c.height = rows * kCell * scale + (rows + 1) * kGap * scale;
+    c.pixels.assign(static_cast<size_t>(c.width * c.height * 3), 255);
+    return c;
+}
+
+// Draws `image` into cell (row, column), nearest-neighbour scaled to fill it (palettes stay blocks).
+void draw(RgbImage& c, const RgbImage& image, int64_t row, int64_t column, int scale) {
+    if (image.width <= 0 || image.height <= 0) return;
+    const int64_t side = kCell * scale, x0 = kGap * scale + column * (side + kGap * scale), y0 = kGap * scale + row * (side + kGap * scale);
+    for (int64_t y = 0; y < side; ++y)
+        for (int64_t x = 0; x < side; ++x) {
+            const int64_t sx = x * image.width / side, sy = y * image.height / side;
+            for (int ch = 0; ch < 3; ++ch)
+                c.pixels[static_cast<size_t>(((y0 + y) * c.width + x0 + x) * 3 + ch)] = image.pixels[static_cast<size_t>((sy * image.width + sx) * 3 + ch)];
+        }
+}
+
+void check_scale(int scale) {
+    if (scale < 1 || scale > 4) throw Error("export: the scale must be 1 to 4, not " + std::to_string(scale));
+}
+
+}  // namespace
+
+RgbImage compose_comparison(const std::vector<Reconstruction>& rows, int scale) {
+    check_scale(scale);
+    if (rows.empty()) throw Error("export: a comparison needs at least one trial");
+    size_t samples = 0;
+    for (const auto& r : rows) samples = std::max(samples, r.samples.size());
+    RgbImage c = canvas(static_cast<int64_t>(rows.size()), static_cast<int64_t>(samples) + 4, scale);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const auto row = static_cast<int64_t>(i);
+        int64_t column = 0;
+        draw(c, rows[i].stimulus, row, column++, scale);
+        for (size_t k = 0; k < samples; ++k, ++column)
+            if (k < rows[i].samples.size()) draw(c, rows[i].samples[k], row, column, scale);
+        draw(c, rows[i].low_level, row, column++, scale);
+        draw(c, rows[i].palette, row, column++, scale);
+        draw(c, rows[i].edges, row, column++, scale);
+    }
+    return c;
+}
+
+RgbImage compose_denoising(const std::vector<DenoisePreview>& frames, int scale) {
+    check_scale(scale);
+    if (frames.empty()) throw Error("export: a denoising strip needs the denoising steps (none were recorded)");
+    RgbImage c = canvas(2, static_cast<int64_t>(frames.size()), scale);
+    for (size_t i = 0; i < frames.size(); ++i) {
+        draw(c, frames[i].predicted, 0, static_cast<int64_t>(i), scale);
+        draw(c, frames[i].noisy, 1, static_cast<int64_t>(i), scale);
+    }
+    return c;
+}
+
+ViewDescription read_view_description(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(path, "no such file (a view description)");
+    ViewDescription v;
+    try {
+        const json j = json::parse(in);
+        v.run = j.at("run").get<std::string>();
+        v.data = j.value("data", std::string());
+        v.kind = j.value("kind", std::string("comparison"));
+        v.scale = j.value("scale", 1);
+        for (const auto& t : j.at("trials")) {
+            const std::string split = t.value("split", std::string("test"));
+            if (split != "test" && split != "train") throw Error(path, "trials: split must be test or train, not '" + split + "'");
+            v.trials.push_back({split == "test" ? Split::Test : Split::Train, t.at("row").get<int64_t>()});
+        }
+        const json s = j.value("settings", json::object());
+        ReconstructionSettings& r = v.settings;
+        r.steps = s.value("steps", r.steps);
+        r.cfg = s.value("cfg", r.cfg);
+        r.eta = s.value("eta", r.eta);
+        r.strength = s.value("strength", r.strength);
+        r.w_color = s.value("w_color", r.w_color);
+        r.w_edge = s.value("w_edge", r.w_edge);
+        r.seed = s.value("seed", r.seed);
+        r.samples = s.value("samples", r.samples);
+        r.ablate = s.value("ablate", r.ablate);
+    } catch (const json::exception& e) {
+        throw Error(path, std::string("is not a view description: ") + e.what());
+    }
+    if (v.kind != "comparison" && v.kind != "denoising") throw Error(path, "kind must be comparison or denoising, not '" + v.kind + "'");
+    if (v.trials.empty()) throw Error(path, "names no trial");
+    check_scale(v.scale);
+    return v;
+}
+
+void write_view_description(const ViewDescription& v, const std::string& path) {
+    json trials = json::array();
+    for (const auto& t : v.trials) trials.push_back({{"split", t.split == Split::Test ? "test" : "train"}, {"row", t.row}});
+    const ReconstructionSettings& s = v.settings;
+    const json j = {{"run", v.run},
+                    {"data", v.data},
+                    {"kind", v.kind},
+                    {"scale", v.scale},
+                    {"trials", trials},
+                    {"settings",
+                     {{"steps", s.steps}, {"cfg", s.cfg}, {"eta", s.eta}, {"strength", s.strength}, {"w_color", s.w_color}, {"w_edge", s.w_edge},
+                      {"seed", s.seed}, {"samples", s.samples}, {"ablate", s.ablate}}}};
+    write_file_atomically(path, j.dump(2));
+}
+
+std::string export_figure(const ViewDescription& v, const std::string& png, const Progress& progress) {
+    check_scale(v.scale);
+    Steps report(progress, 2);
+    report("opening " + v.run);
+    ReconstructionEngine engine(v.run, v.data);
+    report("reconstructing " + std::to_string(v.trials.size()) + " trial(s)");
+    ReconstructionSettings s = v.settings;
+    std::vector<DenoisePreview> frames;
+    if (v.kind == "denoising") s.previews = true;
+    const auto rows = engine.reconstruct(v.kind == "denoising" ? std::vector<TrialRef>{v.trials.front()} : v.trials, s, progress,
+                                         [&](size_t, const DenoisePreview& p) {
+                                             if (p.sample == 0) frames.push_back(p);
+                                         });
+    write_png(png, v.kind == "denoising" ? compose_denoising(frames, v.scale) : compose_comparison(rows, v.scale));
+    report.done();
+    return png;
+}
+
+}  // namespace soul
