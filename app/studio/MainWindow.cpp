@@ -1,6 +1,7 @@
 #include "MainWindow.h"
 
 #include "ReconstructionRunner.h"
+#include "TrainingPanel.h"
 #include "WorkbenchPanel.h"
 
 #include "BrainView.h"
@@ -16,6 +17,7 @@
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -76,6 +78,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_workbench = new soului::WorkbenchPanel(workbenchDock);
     workbenchDock->setWidget(m_workbench);
     addDockWidget(Qt::BottomDockWidgetArea, workbenchDock);
+    auto* trainingDock = new QDockWidget(tr("Training"), this);
+    trainingDock->setObjectName("trainingDock");
+    m_training = new soului::TrainingPanel(trainingDock);
+    m_training->setDefaults(defaultPreparedDir(), QStringLiteral(SOUL_SOURCE_DIR "/models/configs/phantom-small.json"),
+                            QDir::homePath() + "/souldiffuser-runs/phantom-small");
+    trainingDock->setWidget(m_training);
+    tabifyDockWidget(workbenchDock, trainingDock);
+    workbenchDock->raise();
     // The brain views follow the selected trial once its reconstruction is on screen: loading a
     // volume and rebuilding the stream surfaces would otherwise delay the first previews.
     connect(m_workbench, &soului::WorkbenchPanel::trialSelected, this, [this](const soul::TrialRef& trial) {

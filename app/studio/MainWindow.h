@@ -20,6 +20,7 @@ class DisplayPanel;
 class LabelPanel;
 class SliceView;
 class VolumeDocument;
+class TrainingPanel;
 class WorkbenchPanel;
 }  // namespace soului
 
@@ -36,6 +37,7 @@ public:
     soului::BrainView* brainView() const { return m_brainView; }
     soului::SliceView* sliceView(int orientation) const { return m_slices[orientation]; }
     soului::WorkbenchPanel* workbench() const { return m_workbench; }
+    soului::TrainingPanel* training() const { return m_training; }
 
     // Opens a trained run (or the shipped model) and a prepared dataset in the workbench, in the
     // background. Selecting a trial there shows its betas in the brain views.
@@ -76,6 +78,7 @@ private:
     soului::DisplayPanel* m_displayPanel;
     soului::LabelPanel* m_labelPanel;
     soului::WorkbenchPanel* m_workbench;
+    soului::TrainingPanel* m_training;
     QTemporaryDir m_trialFolder;      // the selected trial's betas as NIfTI, for the views
     soul::TrialRef m_pendingTrial;    // selected, its betas not yet in the views
     bool m_trialPending = false;

@@ -1,15 +1,19 @@
 // The reconstruction workbench under Xvfb, driven through the real window with the shipped model on
-// the default phantom: the session opens by default with no dialog; the trial browser lists and
-// filters; selecting a trial shows its stimulus, its betas in the brain views and a reconstruction
-// (pixels not blank, not the stimulus); the denoising timeline has one frame per step run;
-// switching a stream off or changing the seed re-runs and changes the image; the stream
-// contributions are charted (position mostly dorsal) and shown in the views; figures export at
-// the asked size and `souldiffuser export` remakes them headless from their view description; a
-// newer request
-// cancels an older one; a missing model is reported, naming it.
+// the default phantom:
+// - the session opens by default with no dialog; the trial browser lists and filters;
+// - selecting a trial shows its stimulus, its betas in the brain views and a reconstruction
+//   (pixels not blank, not the stimulus); the denoising timeline has one frame per step run;
+// - switching a stream off or changing the seed re-runs and changes the image;
+// - the stream contributions are charted (position mostly dorsal) and shown in the views;
+// - figures export at the asked size, and `souldiffuser export` remakes them headless from their
+//   view description;
+// - training from the studio: the loss plot gains points, Stop checkpoints within a step, Start
+//   resumes to the end, a bad config is named;
+// - a newer request cancels an older one; a missing model is reported, naming it.
 #include "MainWindow.h"
 #include "NiftiFixture.h"
 #include "ReconstructionRunner.h"
+#include "TrainingPanel.h"
 #include "TrialCatalog.h"
 #include "VolumeDocument.h"
 #include "WorkbenchPanel.h"
@@ -210,6 +214,47 @@ private Q_SLOTS:
         QVERIFY(error.contains("1 to 4"));
         QVERIFY(!workbench()->exportFigure("comparison", dir + "/no-such-folder/x.png", 1, &error));
         QVERIFY2(error.contains("no-such-folder"), qPrintable(error));
+    }
+
+    void trainingFromTheStudioPlotsStopsAndResumes() {
+        const QString dir = QString::fromStdString(m_dir);
+        QFile config(dir + "/tiny.json");
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        config.write(R"({"name": "tiny", "seed": 3, "image_size": 16, "embed_dim": 16, "batch_size": 32, "checkpoint_every": 1000,
+                         "text_width": 16, "text_layers": 1, "embedding": {"epochs": 3, "lr": 0.003}})");
+        config.close();
+        soului::TrainingPanel* training = m_window->training();
+        m_window->findChild<QLineEdit*>("trainData")->setText(dir + "/phantom-prepared-64");
+        m_window->findChild<QLineEdit*>("trainConfig")->setText(dir + "/tiny.json");
+        m_window->findChild<QLineEdit*>("trainOut")->setText(dir + "/run");
+        m_window->findChild<QLineEdit*>("trainStages")->setText("embedding");
+        QSignalSpy ended(training, &soului::TrainingPanel::trainingEnded);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(training->plottedPoints() >= 10, 120000);   // the loss curve grows live
+        QElapsedTimer stopping;
+        stopping.start();
+        QTest::mouseClick(m_window->findChild<QPushButton*>("trainStop"), Qt::LeftButton);
+        QVERIFY(ended.wait(30000));
+        qInfo("stop took %lld ms", static_cast<long long>(stopping.elapsed()));
+        QVERIFY2(stopping.elapsed() < 5000, "stopping did not end within a step");
+        QCOMPARE(ended.last().at(1).toBool(), true);   // cancelled, resumable
+        QVERIFY(QFile::exists(dir + "/run/embedding.pt"));
+        QVERIFY(m_window->findChild<QCheckBox*>("trainResume")->isChecked());
+        const int before = training->plottedPoints();
+        QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
+        QVERIFY(ended.wait(300000));
+        QCOMPARE(ended.last().at(0).toBool(), true);
+        QVERIFY(training->plottedPoints() > before);
+        QFile runJson(dir + "/run/run.json");
+        QVERIFY(runJson.open(QIODevice::ReadOnly));
+        QVERIFY(runJson.readAll().contains("\"done\": true"));
+        // A bad config is reported, naming it.
+        m_window->findChild<QCheckBox*>("trainResume")->setChecked(false);
+        m_window->findChild<QLineEdit*>("trainConfig")->setText(dir + "/no-such-config.json");
+        m_window->findChild<QLineEdit*>("trainOut")->setText(dir + "/run2");
+        QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
+        QVERIFY(ended.wait(30000));
+        QVERIFY2(ended.last().at(2).toString().contains("no-such-config.json"), qPrintable(ended.last().at(2).toString()));
     }
 
     void aNewRequestCancelsTheOld() {

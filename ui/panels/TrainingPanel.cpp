@@ -1,0 +1,205 @@
+#include "TrainingPanel.h"
+
+#include "soul/error.h"
+
+#include <QCheckBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+#include <qcustomplot.h>
+
+namespace soului {
+
+namespace {
+
+constexpr int kRefreshMs = 200;   // the plot and progress are redrawn at most 5 times a second
+const QColor kStageColours[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44), QColor(214, 39, 40), QColor(148, 103, 189),
+                                QColor(140, 86, 75),  QColor(227, 119, 194), QColor(127, 127, 127), QColor(188, 189, 34), QColor(23, 190, 207)};
+
+}  // namespace
+
+TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
+    setObjectName("trainingPanel");
+    auto* layout = new QHBoxLayout(this);
+    auto* left = new QVBoxLayout;
+    auto* form = new QFormLayout;
+    auto field = [&](const QString& name, const QString& placeholder) {
+        auto* e = new QLineEdit(this);
+        e->setObjectName(name);
+        e->setPlaceholderText(placeholder);
+        e->setMinimumWidth(280);
+        return e;
+    };
+    m_data = field("trainData", tr("a prepared dataset folder"));
+    m_config = field("trainConfig", tr("models/configs/phantom-small.json"));
+    m_out = field("trainOut", tr("the run folder to write"));
+    m_stages = field("trainStages", tr("all (or e.g. embedding,ssmnet)"));
+    form->addRow(tr("dataset"), m_data);
+    form->addRow(tr("config"), m_config);
+    form->addRow(tr("run folder"), m_out);
+    form->addRow(tr("stages"), m_stages);
+    left->addLayout(form);
+    m_resume = new QCheckBox(tr("resume from the run's checkpoints"), this);
+    m_resume->setObjectName("trainResume");
+    left->addWidget(m_resume);
+    auto* buttons = new QHBoxLayout;
+    m_start = new QPushButton(tr("Start"), this);
+    m_start->setObjectName("trainStart");
+    m_stop = new QPushButton(tr("Stop (checkpoint)"), this);
+    m_stop->setObjectName("trainStop");
+    m_stop->setEnabled(false);
+    buttons->addWidget(m_start);
+    buttons->addWidget(m_stop);
+    left->addLayout(buttons);
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName("trainProgress");
+    left->addWidget(m_progress);
+    m_status = new QLabel(tr("idle"), this);
+    m_status->setObjectName("trainStatus");
+    m_status->setWordWrap(true);
+    left->addWidget(m_status);
+    left->addStretch();
+    layout->addLayout(left);
+    m_plot = new QCustomPlot(this);
+    m_plot->setObjectName("lossPlot");
+    m_plot->setMinimumSize(420, 220);
+    m_plot->xAxis->setLabel(tr("step (all stages)"));
+    m_plot->yAxis->setLabel(tr("loss"));
+    m_plot->legend->setVisible(true);
+    layout->addWidget(m_plot, 1);
+
+    m_refresh = new QTimer(this);
+    m_refresh->setInterval(kRefreshMs);
+    connect(m_refresh, &QTimer::timeout, this, &TrainingPanel::drainMetrics);
+    connect(m_start, &QPushButton::clicked, this, &TrainingPanel::start);
+    connect(m_stop, &QPushButton::clicked, this, &TrainingPanel::stop);
+    connect(&m_watcher, &QFutureWatcher<QString>::finished, this, [this] {
+        m_refresh->stop();
+        drainMetrics();
+        const QString error = m_watcher.result();
+        m_start->setEnabled(true);
+        m_stop->setEnabled(false);
+        const bool cancelled = m_cancelled;
+        if (cancelled) {
+            m_status->setText(tr("stopped; a checkpoint was written — tick resume and press Start to continue"));
+            m_resume->setChecked(true);
+        } else {
+            m_status->setText(error.isEmpty() ? tr("finished") : error);
+        }
+        Q_EMIT trainingEnded(error.isEmpty() && !cancelled, cancelled, error);
+    });
+}
+
+TrainingPanel::~TrainingPanel() {
+    stop();
+    m_watcher.waitForFinished();
+}
+
+void TrainingPanel::setDefaults(const QString& data, const QString& config, const QString& out) {
+    m_data->setText(data);
+    m_config->setText(config);
+    m_out->setText(out);
+}
+
+bool TrainingPanel::running() const { return m_watcher.isRunning(); }
+
+int TrainingPanel::plottedPoints() const {
+    int n = 0;
+    for (int g = 0; g < m_plot->graphCount(); ++g) n += m_plot->graph(g)->dataCount();
+    return n;
+}
+
+bool TrainingPanel::start() {
+    if (running()) return false;
+    soul::TrainOptions o;
+    o.data = m_data->text().trimmed().toStdString();
+    o.config = m_config->text().trimmed().toStdString();
+    o.out = m_out->text().trimmed().toStdString();
+    o.resume = m_resume->isChecked();
+    for (const QString& stage : m_stages->text().split(',', Qt::SkipEmptyParts)) o.stages.push_back(stage.trimmed().toStdString());
+    if (o.data.empty() || o.config.empty() || o.out.empty()) {
+        m_status->setText(tr("give a dataset, a config and a run folder"));
+        return false;
+    }
+    if (!o.resume) {
+        m_plot->clearGraphs();
+        m_graphOfStage.clear();
+        m_x = 0;
+    }
+    m_token = std::make_unique<soul::CancelToken>();
+    m_cancelled = false;
+    soul::CancelToken* token = m_token.get();
+    m_start->setEnabled(false);
+    m_stop->setEnabled(true);
+    m_status->setText(tr("starting ..."));
+    m_refresh->start();
+    m_watcher.setFuture(QtConcurrent::run([this, o, token]() -> QString {
+        soul::Progress progress;
+        progress.cancel = token;
+        progress.report = [this](int64_t step, int64_t steps, const std::string& message) {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_step = step;
+            m_steps = steps;
+            m_message = message;
+        };
+        try {
+            soul::train_encoders(o, progress, [this](const soul::TrainMetrics& m) {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                m_pending.push_back(m);
+            });
+        } catch (const soul::Cancelled&) {
+            m_cancelled = true;
+        } catch (const soul::Error& e) {
+            return QString::fromStdString(e.what());
+        }
+        return QString();
+    }));
+    return true;
+}
+
+void TrainingPanel::stop() {
+    if (m_token) m_token->cancel();
+}
+
+void TrainingPanel::drainMetrics() {
+    std::vector<soul::TrainMetrics> pending;
+    int64_t step, steps;
+    std::string message;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        pending.swap(m_pending);
+        step = m_step;
+        steps = m_steps;
+        message = m_message;
+    }
+    for (const auto& m : pending) {
+        auto it = m_graphOfStage.find(m.stage);
+        if (it == m_graphOfStage.end()) {
+            QCPGraph* graph = m_plot->addGraph();
+            graph->setName(QString::fromStdString(m.stage));
+            graph->setPen(QPen(kStageColours[m_graphOfStage.size() % std::size(kStageColours)]));
+            it = m_graphOfStage.emplace(m.stage, m_plot->graphCount() - 1).first;
+        }
+        const auto loss = m.values.find("loss");
+        if (loss != m.values.end()) m_plot->graph(it->second)->addData(m_x, loss->second);
+        m_x += 1;
+    }
+    if (!pending.empty()) {
+        m_plot->rescaleAxes();
+        m_plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+    if (steps > 0) {
+        m_progress->setRange(0, static_cast<int>(steps));
+        m_progress->setValue(static_cast<int>(step));
+    }
+    if (!message.empty() && running()) m_status->setText(QString::fromStdString(message));
+}
+
+}  // namespace soului

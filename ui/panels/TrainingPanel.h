@@ -1,0 +1,68 @@
+// TrainingPanel: the training monitor. Starts `train` (the engine's train_encoders) on a chosen
+// prepared dataset and config off the GUI thread, plots each stage's loss live (QCustomPlot, from
+// the engine's per-step metrics — the same numbers metrics.jsonl gets), shows progress and ETA,
+// stops on request after writing a checkpoint, and resumes from it.
+#pragma once
+
+#include "soul/progress.h"
+#include "soul/train.h"
+
+#include <QFutureWatcher>
+#include <QWidget>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+class QCheckBox;
+class QCustomPlot;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QTimer;
+
+namespace soului {
+
+class TrainingPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit TrainingPanel(QWidget* parent = nullptr);
+    ~TrainingPanel() override;   // stops a running training (it checkpoints) and waits
+
+    void setDefaults(const QString& data, const QString& config, const QString& out);
+    // Starts with the fields' values; false (and the status says why) when one is running.
+    bool start();
+    void stop();   // the engine checkpoints and stops at its next step
+    bool running() const;
+    int plottedPoints() const;
+
+Q_SIGNALS:
+    // ok: finished every stage; cancelled: stopped by the user (resumable); else message says why.
+    void trainingEnded(bool ok, bool cancelled, const QString& message);
+
+private:
+    void drainMetrics();
+
+    QLineEdit *m_data, *m_config, *m_out, *m_stages;
+    QCheckBox* m_resume;
+    QPushButton *m_start, *m_stop;
+    QProgressBar* m_progress;
+    QLabel* m_status;
+    QCustomPlot* m_plot;
+    QTimer* m_refresh;
+    QFutureWatcher<QString> m_watcher;
+    std::unique_ptr<soul::CancelToken> m_token;
+
+    std::mutex m_mutex;                              // guards what the training thread hands over
+    std::vector<soul::TrainMetrics> m_pending;
+    int64_t m_step = 0, m_steps = 0;
+    std::string m_message;
+    std::map<std::string, int> m_graphOfStage;
+    double m_x = 0;                                  // steps plotted so far, over all stages
+    std::atomic<bool> m_cancelled{false};         // set by the training thread
+};
+
+}  // namespace soului
