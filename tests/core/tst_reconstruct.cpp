@@ -5,6 +5,7 @@
 // `evaluate` writes its tables and figure; cancelling stops; bad input is refused with the file or
 // setting named and nothing written.
 #include "NiftiFixture.h"
+#include "NsdFixture.h"
 #include "soul/error.h"
 #include "soul/phantom.h"
 #include "soul/prepare.h"
@@ -76,16 +77,7 @@ class TestReconstruct : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         m_dir = soultest::tempFolder("reconstruct");
-        // The default phantom subject, prepared as the shipped model's card says.
-        soul::PhantomOptions phantom;
-        phantom.out = m_dir + "/phantom";
-        soul::generate_phantom(phantom);
-        soul::PrepareOptions prepare;
-        prepare.nsd_root = phantom.out;
-        prepare.out = m_dir + "/prepared";
-        prepare.image_size = 64;
-        soul::prepare_dataset(prepare);
-        m_data = prepare.out;
+        m_data = soultest::prepared_default_phantom(m_dir);   // as the shipped model's card says
         m_engine = std::make_unique<soul::ReconstructionEngine>(kModel, m_data, "cpu");
     }
 

@@ -142,4 +142,16 @@ std::string prepared_phantom(const std::string& dir, int sessions, uint64_t seed
     return o.out;
 }
 
+std::string prepared_default_phantom(const std::string& dir) {
+    soul::PhantomOptions p;
+    p.out = dir + "/phantom";
+    soul::generate_phantom(p);
+    soul::PrepareOptions o;
+    o.nsd_root = p.out;
+    o.out = dir + "/phantom-prepared-64";
+    o.image_size = 64;
+    soul::prepare_dataset(o);
+    return o.out;
+}
+
 }  // namespace soultest

@@ -34,5 +34,9 @@ void write_hdf5_betas(const std::string& path, const std::vector<int16_t>& value
 // The phantom subject (64-px stimuli) written to DIR/phantom and prepared into DIR/prepared with
 // images of `image_size` px: the training suites' dataset. Returns the prepared folder.
 std::string prepared_phantom(const std::string& dir, int sessions, uint64_t seed, int image_size);
+// The default phantom subject (`souldiffuser phantom` with no options: the shipped model's data)
+// in dir/phantom, prepared at 64 px into dir/phantom-prepared-64 (as tools/studio.sh does); returns
+// the prepared folder.
+std::string prepared_default_phantom(const std::string& dir);
 
 }  // namespace soultest

@@ -12,6 +12,7 @@
 // - a newer request cancels an older one; a missing model is reported, naming it.
 #include "MainWindow.h"
 #include "NiftiFixture.h"
+#include "NsdFixture.h"
 #include "ReconstructionRunner.h"
 #include "TrainingPanel.h"
 #include "TrialCatalog.h"
@@ -88,15 +89,8 @@ class TestWorkbench : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         m_dir = soultest::tempFolder("workbench");
-        soul::PhantomOptions phantom;
-        phantom.out = m_dir + "/phantom";
-        soul::generate_phantom(phantom);
-        soul::PrepareOptions prepare;
-        prepare.nsd_root = phantom.out;
-        prepare.out = m_dir + "/phantom-prepared-64";
-        prepare.image_size = 64;
-        soul::prepare_dataset(prepare);
-        qputenv("SOUL_PHANTOM_DIR", QByteArray::fromStdString(phantom.out));
+        soultest::prepared_default_phantom(m_dir);
+        qputenv("SOUL_PHANTOM_DIR", QByteArray::fromStdString(m_dir + "/phantom"));
         qputenv("SOUL_MODEL_DIR", SOUL_MODEL_DIR);
         m_window = std::make_unique<MainWindow>();
         m_window->setErrorDialogsEnabled(false);
