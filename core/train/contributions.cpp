@@ -17,13 +17,12 @@
 
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
+#include "image_scores.h"
 #include "reconstruction.h"
 #include "soul/error.h"
 
 #include <cmath>
 #include <filesystem>
-#include <iomanip>
-#include <sstream>
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -87,11 +86,6 @@ std::map<std::string, torch::Tensor> scores(const Pipeline& p, const DecodedCond
     return s;
 }
 
-std::string fixed(double v, int digits = 4) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(digits) << v;
-    return s.str();
-}
 
 }  // namespace
 
@@ -209,12 +203,12 @@ void write_contributions(const StreamContributions& c, const std::string& folder
     for (const auto& [stream, per_output] : c.ablation)
         for (const auto& [output, value] : per_output) {
             j["ablation"][stream][output] = value;
-            csv.rows.push_back({"ablation", stream, output, fixed(value)});
+            csv.rows.push_back({"ablation", stream, output, fixed_digits(value, 4)});
         }
     for (const auto& [output, per_stream] : c.attribution)
         for (const auto& [stream, share] : per_stream) {
             j["attribution_share"][output][stream] = share;
-            csv.rows.push_back({"attribution share", stream, output, fixed(share)});
+            csv.rows.push_back({"attribution share", stream, output, fixed_digits(share, 4)});
         }
     for (const auto& [output, pair] : c.completeness) j["completeness"][output] = {{"score_gap", pair.first}, {"attribution_sum", pair.second}};
     for (const auto& [output, volume] : c.volumes) {

@@ -236,6 +236,24 @@ torch::Tensor training_images(const TrainData& data) {
     return torch::tensor(unique, torch::kLong).to(data.device);
 }
 
+namespace {
+
+// Writes an archive to a temporary name, then renames it: a checkpoint is whole or absent.
+void save_atomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+    const std::string temporary = path + ".partial";
+    try {
+        archive.save_to(temporary);
+    } catch (const c10::Error& e) {
+        throw Error(path, std::string("cannot be written: ") + e.what_without_backtrace());
+    }
+    fs::rename(temporary, path);
+}
+
+// Whether a tensor is one an exported checkpoint leaves out (names under `omitted`).
+bool is_omitted(const std::string& name, const std::string& omitted) { return !omitted.empty() && name.rfind(omitted, 0) == 0; }
+
+}  // namespace
+
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step) {
     torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
     model.save(model_archive);
@@ -245,13 +263,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
         archive.write("optimizer", optimizer_archive);
     }
     archive.write("step", torch::tensor(step));
-    const std::string temporary = path + ".partial";
-    try {
-        archive.save_to(temporary);
-    } catch (const c10::Error& e) {
-        throw Error(path, std::string("cannot be written: ") + e.what_without_backtrace());
-    }
-    fs::rename(temporary, path);
+    save_atomically(archive, path);
 }
 
 namespace {
@@ -273,7 +285,7 @@ void load_weights(const std::string& path, torch::serialize::InputArchive& weigh
     for (auto& [name, tensor] : named_tensors(model)) {
         torch::Tensor stored;
         if (!weights.try_read(name, stored)) {
-            if (!omitted.empty() && name.rfind(omitted, 0) == 0) continue;
+            if (is_omitted(name, omitted)) continue;
             throw Error(path, "has no weights for '" + name + "' (another config or dataset?)");
         }
         if (stored.sizes() != tensor.sizes()) throw Error(path, "has weights of another shape for '" + name + "' (another config or dataset?)");
@@ -286,20 +298,14 @@ void load_weights(const std::string& path, torch::serialize::InputArchive& weigh
 void save_weights(const std::string& path, torch::nn::Module& model, bool half, const std::string& omitted) {
     torch::serialize::OutputArchive archive, weights;
     for (auto& [name, tensor] : named_tensors(model)) {
-        if (!omitted.empty() && name.rfind(omitted, 0) == 0) continue;
+        if (is_omitted(name, omitted)) continue;
         const torch::Tensor t = tensor.detach().cpu();
         weights.write(name, half && t.is_floating_point() ? t.to(torch::kHalf) : t);
     }
     if (!omitted.empty()) weights.write("omitted", c10::IValue(omitted));
     archive.write("weights", weights);
     archive.write("step", torch::tensor(int64_t{0}));
-    const std::string temporary = path + ".partial";
-    try {
-        archive.save_to(temporary);
-    } catch (const c10::Error& e) {
-        throw Error(path, std::string("cannot be written: ") + e.what_without_backtrace());
-    }
-    fs::rename(temporary, path);
+    save_atomically(archive, path);
 }
 
 int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {

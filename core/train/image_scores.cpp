@@ -25,9 +25,9 @@ torch::Tensor at_size(const torch::Tensor& x, int64_t side) {
 
 }  // namespace
 
-std::string fixed3(double v) {
+std::string fixed_digits(double v, int digits) {
     std::ostringstream s;
-    s << std::fixed << std::setprecision(3) << v;
+    s << std::fixed << std::setprecision(digits) << v;
     return s.str();
 }
 

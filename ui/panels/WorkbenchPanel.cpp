@@ -401,19 +401,6 @@ void WorkbenchPanel::showContributions() {
     if (volume != m_contributions.volumes.end()) Q_EMIT attributionVolume(volume->second, QString::fromStdString(output));
 }
 
-namespace {
-
-soul::RgbImage toRgbImage(const QImage& image) {
-    const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
-    soul::RgbImage out;
-    out.width = rgb.width();
-    out.height = rgb.height();
-    for (int y = 0; y < rgb.height(); ++y) out.pixels.insert(out.pixels.end(), rgb.constScanLine(y), rgb.constScanLine(y) + rgb.width() * 3);
-    return out;
-}
-
-}  // namespace
-
 bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int scale, QString* error) {
     auto fail = [&](const QString& message) {
         if (error) *error = message;

@@ -14,6 +14,15 @@ QImage toQImage(const soul::RgbImage& image) {
         .copy();
 }
 
+soul::RgbImage toRgbImage(const QImage& image) {
+    const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
+    soul::RgbImage out;
+    out.width = rgb.width();
+    out.height = rgb.height();
+    for (int y = 0; y < rgb.height(); ++y) out.pixels.insert(out.pixels.end(), rgb.constScanLine(y), rgb.constScanLine(y) + rgb.width() * 3);
+    return out;
+}
+
 ReconstructionRunner::ReconstructionRunner(QObject* parent) : QObject(parent) { m_pool.setMaxThreadCount(1); }
 
 ReconstructionRunner::~ReconstructionRunner() {

@@ -18,7 +18,9 @@
 
 namespace soului {
 
+// The engine's 8-bit RGB images and Qt's, both ways.
 QImage toQImage(const soul::RgbImage& image);
+soul::RgbImage toRgbImage(const QImage& image);
 
 class ReconstructionRunner : public QObject {
     Q_OBJECT
