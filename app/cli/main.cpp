@@ -304,6 +304,8 @@ int main(int argc, char** argv) {
     reconstruct->add_option("--seed", reconstruct_options.settings.seed, "Random seed (default 1)");
     reconstruct->add_option("--samples", reconstruct_options.settings.samples, "Reconstructions per trial (default 1)");
     reconstruct->add_flag("--previews", reconstruct_options.settings.previews, "Also write every denoising step, decoded");
+    reconstruct->add_option("--decoder", reconstruct_options.settings.decoder,
+                            "souldiffuser (default) or baseline: the flattened MLP if the run has it, else ridge regression fitted on the training rows");
     reconstruct->add_option("--device", reconstruct_options.device, "auto (default), cpu or cuda");
 
     auto* evaluate_rec = app.add_subcommand("evaluate", "Score reconstructions on the test images against the flattened baseline, ridge regression and ablations");

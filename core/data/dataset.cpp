@@ -79,6 +79,7 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
         pm.test_images = m["test_images"];
         pm.images = m["images"];
         pm.image_size = m["image_size"];
+        if (m.contains("source") && m["source"].contains("nsd_root")) pm.source_root = m["source"]["nsd_root"];
         for (int a = 0; a < 3; ++a) {
             pm.crop_dims[static_cast<size_t>(a)] = m["crop"]["dims"][static_cast<size_t>(a)];
             pm.crop_offset[static_cast<size_t>(a)] = m["crop"]["offset"][static_cast<size_t>(a)];

@@ -17,7 +17,6 @@
 #include "image_scores.h"
 #include "reconstruction.h"
 #include "soul/error.h"
-#include "soul/ridge.h"
 #include "soul/runtime.h"
 
 #include <filesystem>
@@ -41,46 +40,6 @@ struct Method {
     std::vector<std::string> ablate;   // streams at their training mean (SoulDiffuser rows only)
     bool in_figure = false;
 };
-
-torch::Tensor to_flat(const torch::Tensor& x) { return x.detach().to(torch::kFloat).cpu().flatten(1).contiguous(); }
-
-std::vector<float> as_vector(const torch::Tensor& x) {
-    const torch::Tensor c = to_flat(x);
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-// Ridge regression from betas to the conditions, fitted on the training rows (λ chosen on a
-// held-out fifth of them), predicting the test rows.
-DecodedConditions ridge_conditions(Pipeline& p, const torch::Tensor& test_betas) {
-    auto& d = p.run.data;
-    const int64_t s = p.run.config.image_size, n = d.train_betas.size(0), v = d.train_betas.size(1);
-    torch::Tensor caption;
-    {
-        torch::NoGradGuard no_grad;
-        caption = mean_caption_embedding(p.run.models.embedding, d, d.train_image);
-    }
-    const std::vector<torch::Tensor> parts = {d.images.index_select(0, d.train_image), caption, d.palettes.index_select(0, d.train_image),
-                                              d.edges.index_select(0, d.train_image)};
-    std::vector<torch::Tensor> flat;
-    for (const auto& t : parts) flat.push_back(to_flat(t));
-    const torch::Tensor targets = torch::cat(flat, 1);
-    const RidgeModel model = fit_ridge(as_vector(d.train_betas), n, v, as_vector(targets), targets.size(1));
-    const int64_t m = test_betas.size(0);
-    const std::vector<float> predicted = predict_ridge(model, as_vector(test_betas), m);
-    const torch::Tensor y = torch::from_blob(const_cast<float*>(predicted.data()), {m, targets.size(1)}, torch::kFloat).clone().to(p.device);
-    int64_t at = 0;
-    auto take = [&](int64_t width) {
-        const torch::Tensor t = y.narrow(1, at, width);
-        at += width;
-        return t;
-    };
-    DecodedConditions out;
-    out.low_level = take(3 * s * s).view({m, 3, s, s}).clamp(0, 1);
-    out.caption = torch::nn::functional::normalize(take(caption.size(1)), torch::nn::functional::NormalizeFuncOptions().dim(1));
-    out.palette = take(3 * model::kPaletteSide * model::kPaletteSide).view({m, 3, model::kPaletteSide, model::kPaletteSide}).clamp(0, 1);
-    out.edges = take(s * s).view({m, 1, s, s}).clamp(0, 1);
-    return out;
-}
 
 DecodedConditions batched_decode(const std::function<DecodedConditions(const torch::Tensor&)>& decode, const torch::Tensor& betas) {
     std::vector<DecodedConditions> parts;
@@ -127,19 +86,10 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     DecodedConditions flat_conditions;
     if (p.has("baseline")) {
         report("decoding the conditions: flattened baseline");
-        flat_conditions = batched_decode(
-            [&](const torch::Tensor& b) {
-                const model::FlatOutput f = m.baseline->forward(b);
-                return DecodedConditions{f.embedding, f.image, f.caption, f.palette, f.edges};
-            },
-            betas);
+        flat_conditions = batched_decode([&](const torch::Tensor& b) { return p.decode_baseline(b); }, betas);
     }
     report("fitting ridge regression from voxels to the conditions");
-    DecodedConditions ridge;
-    {
-        c10::InferenceMode off(false);
-        ridge = ridge_conditions(p, betas);
-    }
+    const DecodedConditions ridge = batched_decode([&](const torch::Tensor& b) { return p.decode_ridge(b); }, betas);
     // The oracle's conditions: the stimulus' own palette and edges, its first caption's embedding
     // (the generator then gets the bank's nearest caption), the stimulus as the img2img start.
     DecodedConditions oracle;

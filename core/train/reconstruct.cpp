@@ -39,6 +39,7 @@ const PreparedDataset& ReconstructionEngine::dataset() const { return *impl_->pi
 std::string ReconstructionEngine::device() const { return impl_->pipeline.device.str(); }
 std::vector<std::string> ReconstructionEngine::stream_groups() const { return impl_->pipeline.stream_groups(); }
 bool ReconstructionEngine::has_baseline() const { return impl_->pipeline.has("baseline"); }
+std::string ReconstructionEngine::baseline_name() const { return impl_->pipeline.baseline_name(); }
 
 std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<TrialRef>& trials, const ReconstructionSettings& s,
                                                               const Progress& progress,
@@ -56,7 +57,7 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
         DecodedConditions decoded;
         {
             c10::InferenceMode inference;
-            decoded = p.decode(p.ablate(p.betas(batch), s.ablate));
+            decoded = p.decode_with(s.decoder, p.ablate(p.betas(batch), s.ablate), progress);
         }
         std::vector<uint64_t> keys;
         for (const auto& t : batch) keys.push_back(trial_key(t));
@@ -89,6 +90,7 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
             r.edges = map_image(decoded.edges[i]);
             r.low_level = to_rgb_image(decoded.low_level[i]);
             r.seconds = seconds;
+            r.decoder = s.decoder == "baseline" ? p.baseline_name() : "SoulDiffuser";
             out.push_back(std::move(r));
         }
         progress(std::min(total, first + b) * count, total * count, "reconstructed " + std::to_string(std::min(total, first + b)) + " of " + std::to_string(total));
@@ -187,6 +189,7 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
                                {"use_edges", s.use_edges},
                                {"use_init", s.use_init},
                                {"ablate", s.ablate},
+                               {"decoder", r.decoder},
                                {"device", engine.device()},
                                {"seconds", r.seconds}};
         write_file_atomically((dir / "settings.json").string(), settings.dump(2));

@@ -6,6 +6,7 @@
 #include "soul/runtime.h"
 
 #include <chrono>
+#include <limits>
 
 namespace soul::train {
 
@@ -117,6 +118,93 @@ DecodedConditions Pipeline::decode(const torch::Tensor& b) {
     return d;
 }
 
+std::string Pipeline::baseline_name() const { return has("baseline") ? "flattened baseline (MLP)" : "ridge regression"; }
+
+DecodedConditions Pipeline::decode_baseline(const torch::Tensor& b, const Progress& progress) {
+    if (!has("baseline")) return decode_ridge(b, progress);
+    const model::FlatOutput f = run.models.baseline->forward(b);
+    return {f.embedding, f.image, f.caption, f.palette, f.edges};
+}
+
+DecodedConditions Pipeline::decode_with(const std::string& decoder, const torch::Tensor& b, const Progress& progress) {
+    if (decoder == "souldiffuser") return decode(b);
+    return decode_baseline(b, progress);   // check_settings() admits only these two
+}
+
+namespace {
+
+constexpr int64_t kKernelChunk = 4096;   // voxels per block of the kernel products (bounds the copies)
+const std::vector<double> kRidgeLambdas = {1, 10, 100, 1e3, 1e4, 1e5};   // penalties on standardised betas
+constexpr double kRidgeValidation = 0.2;   // the last fifth of the training rows chooses the penalty
+
+}  // namespace
+
+torch::Tensor Pipeline::ridge_kernel(const torch::Tensor& b, const Progress& progress) const {
+    const torch::Tensor& x = run.data.train_betas;
+    torch::Tensor k = torch::zeros({b.size(0), x.size(0)}, b.options().dtype(torch::kFloat64));
+    for (int64_t c = 0; c < x.size(1); c += kKernelChunk) {
+        progress.check();
+        const int64_t w = std::min(kKernelChunk, x.size(1) - c);
+        const torch::Tensor mean = ridge_mean_.narrow(0, c, w), scale = ridge_scale_.narrow(0, c, w);
+        k += torch::mm((b.narrow(1, c, w) - mean) * scale, ((x.narrow(1, c, w) - mean) * scale).t()).to(torch::kFloat64);
+    }
+    return k;
+}
+
+void Pipeline::fit_ridge(const Progress& progress) {
+    torch::NoGradGuard no_grad;
+    const TrainData& d = run.data;
+    const torch::Tensor& x = d.train_betas;
+    ridge_mean_ = x.mean(0);
+    ridge_scale_ = 1.0 / x.std(0, /*unbiased=*/false).clamp_min(1e-8);
+    const torch::Tensor kernel = ridge_kernel(x, progress);
+    // The targets: each training row's image at the encoders' size, its captions' mean embedding,
+    // palette and edges, flattened side by side.
+    const torch::Tensor caption = mean_caption_embedding(run.models.embedding, d, d.train_image);
+    std::vector<torch::Tensor> parts;
+    for (const torch::Tensor& t : {d.images.index_select(0, d.train_image), caption, d.palettes.index_select(0, d.train_image),
+                                   d.edges.index_select(0, d.train_image)})
+        parts.push_back(t.to(torch::kFloat64).flatten(1));
+    const torch::Tensor y = torch::cat(parts, 1);
+    ridge_y_mean_ = y.mean(0);
+    const torch::Tensor centred = y - ridge_y_mean_;
+    auto solve = [](const torch::Tensor& k, const torch::Tensor& target, double lambda) {
+        const torch::Tensor l = torch::linalg::cholesky(k + lambda * torch::eye(k.size(0), k.options()));
+        return torch::cholesky_solve(target, l);
+    };
+    const int64_t n = x.size(0), held = static_cast<int64_t>(static_cast<double>(n) * kRidgeValidation), fit = n - held;
+    ridge_lambda_ = kRidgeLambdas.front();
+    double best = std::numeric_limits<double>::infinity();
+    for (double lambda : kRidgeLambdas) {
+        const torch::Tensor alpha = solve(kernel.narrow(0, 0, fit).narrow(1, 0, fit), centred.narrow(0, 0, fit), lambda);
+        const double error = (kernel.narrow(0, fit, held).narrow(1, 0, fit).mm(alpha) - centred.narrow(0, fit, held)).pow(2).mean().item<double>();
+        if (error < best) {
+            best = error;
+            ridge_lambda_ = lambda;
+        }
+    }
+    ridge_alpha_ = solve(kernel, centred, ridge_lambda_);
+}
+
+DecodedConditions Pipeline::decode_ridge(const torch::Tensor& b, const Progress& progress) {
+    if (!ridge_alpha_.defined()) fit_ridge(progress);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor y = (ridge_kernel(b.to(torch::kFloat)).mm(ridge_alpha_) + ridge_y_mean_).to(torch::kFloat);
+    const int64_t m = b.size(0), s = run.config.image_size, dim = bank_embedding.size(1);
+    int64_t at = 0;
+    auto take = [&](int64_t width) {
+        const torch::Tensor t = y.narrow(1, at, width);
+        at += width;
+        return t;
+    };
+    DecodedConditions out;
+    out.low_level = take(3 * s * s).reshape({m, 3, s, s}).clamp(0, 1);
+    out.caption = F::normalize(take(dim), F::NormalizeFuncOptions().dim(1));
+    out.palette = take(3 * model::kPaletteSide * model::kPaletteSide).reshape({m, 3, model::kPaletteSide, model::kPaletteSide}).clamp(0, 1);
+    out.edges = take(s * s).reshape({m, 1, s, s}).clamp(0, 1);
+    return out;
+}
+
 torch::Tensor Pipeline::nearest_caption(const torch::Tensor& caption_embedding) const {
     return torch::matmul(caption_embedding.detach(), bank_embedding.t()).argmax(1);
 }
@@ -166,6 +254,8 @@ GenerationSettings generation_settings(const ReconstructionSettings& s) {
 
 void check_settings(const ReconstructionSettings& s) {
     if (s.samples < 1 || s.samples > 16) throw Error("reconstruct: --samples must be in [1, 16]");
+    if (s.decoder != "souldiffuser" && s.decoder != "baseline")
+        throw Error("reconstruct: --decoder must be souldiffuser or baseline, not '" + s.decoder + "'");
     if (s.steps < 1 || s.steps > 1000) throw Error("reconstruct: --steps must be in [1, 1000]");
     if (s.strength < 0 || s.strength > 1) throw Error("reconstruct: --strength must be in [0, 1]");
     if (s.eta < 0 || s.eta > 1) throw Error("reconstruct: --eta must be in [0, 1]");

@@ -48,6 +48,16 @@ public:
 
     // The SoulDiffuser encoders (with autograd when the caller enables it).
     DecodedConditions decode(const torch::Tensor& betas);
+    // The baseline decoder beside them: the flattened MLP when the run has it, else ridge.
+    DecodedConditions decode_baseline(const torch::Tensor& betas, const Progress& progress = {});
+    std::string baseline_name() const;
+    // Ridge regression from voxels to the conditions SoulDiffuser decodes (low-level image,
+    // caption embedding, palette, edges): the linear decoders of Takagi & Nishimoto 2023 and
+    // Brain-Diffuser (Ozcelik & VanRullen 2023). Fitted on the training rows on first use (some
+    // seconds; `progress` may cancel it between blocks of voxels).
+    DecodedConditions decode_ridge(const torch::Tensor& betas, const Progress& progress = {});
+    // The decoder the settings name ("souldiffuser" or "baseline"); throws on another name.
+    DecodedConditions decode_with(const std::string& decoder, const torch::Tensor& betas, const Progress& progress = {});
     // The nearest caption of the bank for each caption embedding: indices (B).
     torch::Tensor nearest_caption(const torch::Tensor& caption_embedding) const;
     // Generator conditions from decoded conditions, each kept or left out by the settings; the
@@ -61,6 +71,17 @@ public:
     int64_t image_of(const TrialRef& trial) const;
 
 private:
+    void fit_ridge(const Progress& progress);
+    // Standardised betas (X − μ)·s times the standardised training betas, transposed: (B, N).
+    torch::Tensor ridge_kernel(const torch::Tensor& betas, const Progress& progress = {}) const;
+
+    // Ridge in its dual form (Saunders et al. 1998, "Ridge regression learning algorithm in dual
+    // variables"): with far more voxels than training rows the (N, N) kernel is small, and the
+    // prediction is kernel × alpha, so no (V, K) weight matrix is ever held.
+    torch::Tensor ridge_mean_, ridge_scale_;   // (V) training statistics of the betas
+    torch::Tensor ridge_alpha_, ridge_y_mean_; // (N, K), (K)
+    double ridge_lambda_ = 0;
+
     std::vector<std::string> names_;
     std::map<std::string, torch::Tensor> masks_;
     Generator generator_;

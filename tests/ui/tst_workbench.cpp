@@ -3,8 +3,11 @@
 // - the session opens by default with no dialog; the trial browser lists and filters;
 // - selecting a trial shows its stimulus, its betas in the brain views and a reconstruction
 //   (pixels not blank, not the stimulus); the denoising timeline has one frame per step run;
-// - switching a stream off or changing the seed re-runs and changes the image;
-// - the stream contributions are charted (position mostly dorsal) and shown in the views;
+// - side by side: the baseline column (ridge feeding the same generator), the streams-off column
+//   filled in when a stream is switched off, several samples; a changed seed re-runs;
+// - the browser filters by repeat count; the guided tour switches streams and tabs;
+// - the stream contributions are charted (position mostly dorsal), shown in the views and beside
+//   the phantom's ground truth, most of the evidence on the truly tuned voxels;
 // - figures export at the asked size, and `souldiffuser export` remakes them headless from their
 //   view description;
 // - training from the studio: the loss plot gains points, Stop checkpoints within a step, Start
@@ -16,6 +19,7 @@
 #include "ReconstructionRunner.h"
 #include "TrainingPanel.h"
 #include "TrialCatalog.h"
+#include "TuningMaps.h"
 #include "VolumeDocument.h"
 #include "WorkbenchPanel.h"
 #include "soul/figure.h"
@@ -30,6 +34,8 @@
 #include <QListWidget>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTabWidget>
+#include <QTextBrowser>
 #include <QtTest>
 #include <qcustomplot.h>
 
@@ -147,21 +153,99 @@ private Q_SLOTS:
         QVERIFY(m_window->findChild<QLabel*>("timelineStep")->text().contains("19 of 19"));
     }
 
-    void switchingAStreamOffChangesTheReconstruction() {
+    void theBaselineColumnShowsRidgeFeedingTheSameGenerator() {
+        QSignalSpy compared(workbench(), &soului::WorkbenchPanel::comparisonShown);
+        QVERIFY2(compared.count() > 0 || compared.wait(120000), qPrintable(m_window->findChild<QLabel*>("workbenchStatus")->text()));
+        const QImage baseline = workbench()->baselineImage();
+        QVERIFY2(spread(baseline) > 10, "the baseline is blank");
+        QVERIFY(correlation(baseline, workbench()->reconstructionImage()) < 0.999);
+        QVERIFY(m_window->findChild<QLabel*>("baselineTitle")->text().contains("ridge regression"));
+        QVERIFY(!m_window->findChild<QLabel*>("baselineCaption")->text().isEmpty());
+        QVERIFY(!m_window->findChild<QLabel*>("baselinePalette")->pixmap().isNull());
+        QVERIFY(workbench()->ablationImage().isNull());   // no stream is off yet
+    }
+
+    void switchingAStreamOffFillsTheStreamsOffColumn() {
         const QImage before = workbench()->reconstructionImage();
         auto* early = m_window->findChild<QCheckBox*>("streamToggle-early");
         QVERIFY(early && early->isEnabled());
+        QSignalSpy compared(workbench(), &soului::WorkbenchPanel::comparisonShown);
         early->setChecked(false);
-        QVERIFY(nextReconstruction());
-        const QImage without = workbench()->reconstructionImage();
-        QVERIFY2(correlation(before, without) < 0.98, "switching the early stream off changed nothing");
-        QCOMPARE(workbench()->settings().ablate, std::vector<std::string>{"early"});
+        QVERIFY(compared.wait(60000));
+        QCOMPARE(workbench()->streamsOff(), std::vector<std::string>{"early"});
+        QVERIFY(correlation(before, workbench()->reconstructionImage()) > 0.999);   // all streams on there
+        QVERIFY2(correlation(before, workbench()->ablationImage()) < 0.98, "switching the early stream off changed nothing");
+        QVERIFY(m_window->findChild<QLabel*>("ablationTitle")->text().contains("early"));
+        QVERIFY(!m_window->findChild<QLabel*>("ablationCaption")->text().isEmpty());
+        const QImage palette = m_window->findChild<QLabel*>("ablationPalette")->pixmap().toImage();
+        QVERIFY(correlation(palette, m_window->findChild<QLabel*>("paletteImage")->pixmap().toImage()) < 0.98);
         early->setChecked(true);
-        QVERIFY(nextReconstruction());
-        QVERIFY(correlation(before, workbench()->reconstructionImage()) > 0.999);   // back as it was
+        QVERIFY(compared.wait(60000));
+        QVERIFY(workbench()->ablationImage().isNull());
+        QVERIFY(m_window->findChild<QLabel*>("ablationImage")->pixmap().isNull());
         m_window->findChild<QSpinBox*>("seedSpin")->setValue(7);
         QVERIFY(nextReconstruction());
         QVERIFY(correlation(before, workbench()->reconstructionImage()) < 0.999);
+    }
+
+    void severalSamplesSideBySide() {
+        auto* samples = m_window->findChild<QSpinBox*>("samplesSpin");
+        samples->setValue(3);
+        QVERIFY(nextReconstruction());
+        const std::vector<QImage> shown = workbench()->sampleImages();
+        QCOMPARE(static_cast<int>(shown.size()), 3);
+        QVERIFY(m_window->findChild<QLabel*>("sampleImage-2")->isVisible());
+        QVERIFY(!m_window->findChild<QLabel*>("sampleImage-3")->isVisible());
+        for (const QImage& sample : shown) QVERIFY(spread(sample) > 10);
+        QVERIFY(correlation(shown[0], shown[1]) < 0.999 && correlation(shown[1], shown[2]) < 0.999);
+        QSignalSpy compared(workbench(), &soului::WorkbenchPanel::comparisonShown);
+        samples->setValue(1);
+        QVERIFY(compared.wait(60000));
+        QVERIFY(workbench()->sampleImages().empty());
+        QVERIFY(!m_window->findChild<QLabel*>("sampleImage-0")->isVisible());
+    }
+
+    void theBrowserFiltersByRepeatCount() {
+        auto* repeats = m_window->findChild<QSpinBox*>("trialRepeats");
+        auto* list = m_window->findChild<QListWidget*>("trialList");
+        auto* split = m_window->findChild<QComboBox*>("trialSplit");
+        split->setCurrentIndex(2);   // test and training trials: the training rows are single presentations
+        const int all = list->count();
+        QVERIFY(all > 100);
+        QVERIFY(repeats->maximum() > 1);
+        repeats->setValue(repeats->maximum());
+        const auto matches = workbench()->catalog()->filter("", false, soul::Split::Test, repeats->maximum());
+        QVERIFY(!matches.empty() && static_cast<int>(matches.size()) < all);
+        QCOMPARE(list->count(), static_cast<int>(matches.size()));
+        for (size_t i : matches) QVERIFY(workbench()->catalog()->entries()[i].repeats >= repeats->maximum());
+        repeats->setValue(0);
+        QCOMPARE(list->count(), all);
+        split->setCurrentIndex(0);
+    }
+
+    void theGuidedTourSwitchesStreamsAndTabs() {
+        auto* next = m_window->findChild<QPushButton*>("tourNext");
+        auto* back = m_window->findChild<QPushButton*>("tourBack");
+        auto* text = m_window->findChild<QTextBrowser*>("tourText");
+        auto* tabs = m_window->findChild<QTabWidget*>("workbenchTabs");
+        QVERIFY(next && back && text && tabs);
+        QCOMPARE(workbench()->tourStep(), 0);
+        QVERIFY(!back->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(tabs->currentIndex(), 0);   // the denoising tab
+        QSignalSpy compared(workbench(), &soului::WorkbenchPanel::comparisonShown);
+        QTest::mouseClick(next, Qt::LeftButton);
+        QVERIFY(text->toPlainText().contains("early"));
+        QVERIFY(!m_window->findChild<QCheckBox*>("streamToggle-early")->isChecked());
+        QVERIFY(compared.wait(60000));
+        QVERIFY(correlation(workbench()->ablationImage(), workbench()->reconstructionImage()) < 0.98);
+        QTest::mouseClick(next, Qt::LeftButton);
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(workbench()->streamsOff(), std::vector<std::string>{"dorsal"});
+        QCOMPARE(tabs->currentIndex(), 1);   // the contributions tab
+        while (back->isEnabled()) QTest::mouseClick(back, Qt::LeftButton);
+        QVERIFY(workbench()->streamsOff().empty());
+        QVERIFY(compared.wait(60000));
     }
 
     void contributionsAreChartedAndShownInTheViews() {
@@ -185,6 +269,18 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(m_window->document()->volumePath().contains("attribution-position.nii"), 10000);
         QVERIFY(m_window->document()->hasLabels());
         QVERIFY(m_window->document()->windowLow() < 0 && m_window->document()->windowHigh() > 0);
+        // Beside it, the phantom's ground truth: the learned evidence falls on the voxels tuned to
+        // what the output carries, well above their share of the visual voxels.
+        const soului::TuningMaps* truth = workbench()->tuningMaps();
+        QVERIFY(truth);
+        QVERIFY(!m_window->findChild<QLabel*>("truthMap")->pixmap().isNull());
+        QVERIFY(!m_window->findChild<QLabel*>("attributionMap")->pixmap().isNull());
+        QVERIFY(m_window->findChild<QLabel*>("truthShare")->text().contains("position-tuned"));
+        for (const char* name : {"position", "palette", "edges"}) {
+            const auto [inside, base] = truth->share(name, workbench()->contributions().volumes.at(name));
+            qInfo("%s: %.2f of the attribution on the tuned voxels, which are %.2f of the visual voxels", name, inside, base);
+            QVERIFY2(inside > base + 0.1, name);
+        }
     }
 
     void figuresExportAndReproduceHeadless() {

@@ -1,7 +1,9 @@
 #include "WorkbenchPanel.h"
 
+#include "GuidedTour.h"
 #include "ReconstructionRunner.h"
 #include "TrialCatalog.h"
+#include "TuningMaps.h"
 #include "soul/error.h"
 #include "soul/figure.h"
 
@@ -18,6 +20,8 @@
 #include <QPushButton>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTabWidget>
+#include <QTextBrowser>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -30,103 +34,234 @@ namespace soului {
 namespace {
 
 constexpr int kImageSide = 128;      // on-screen size of the 64×64 images
+constexpr int kPartSide = 40;        // low-level, palette and edges under each column
+constexpr int kSampleSide = 64;
+constexpr int kMaxSamples = 4;       // samples per trial shown side by side
+constexpr int kMapScale = 2;         // ground-truth and attribution projections, px per voxel
 constexpr int kThumbnailSide = 40;
 constexpr int kRerunDelayMs = 250;   // settings changes within this are one re-run
 constexpr int kPlayIntervalMs = 120;
+constexpr int kColumnWidth = 3 * kPartSide + 16;
 // The teaching toggles: the pathways a class switches off (design.md §4.1 streams).
 const char* const kToggleGroups[] = {"early", "ventral-all", "lateral-all", "dorsal"};
 
-QLabel* imageLabel(const QString& name, QWidget* parent) {
+QLabel* imageLabel(const QString& name, int side, QWidget* parent) {
     auto* label = new QLabel(parent);
     label->setObjectName(name);
-    label->setFixedSize(kImageSide, kImageSide);
+    label->setFixedSize(side, side);
     label->setAlignment(Qt::AlignCenter);
-    label->setStyleSheet("background: #202020;");
+    label->setStyleSheet("background: #202020; color: #a0a0a0;");
     return label;
 }
 
-QWidget* captioned(QLabel* image, const QString& caption, QWidget* parent) {
-    auto* box = new QWidget(parent);
-    auto* layout = new QVBoxLayout(box);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(image);
-    layout->addWidget(new QLabel(caption, box), 0, Qt::AlignHCenter);
-    return box;
+QLabel* textLabel(const QString& name, QWidget* parent) {
+    auto* label = new QLabel(parent);
+    label->setObjectName(name);
+    label->setWordWrap(true);
+    label->setFixedWidth(kColumnWidth);
+    label->setAlignment(Qt::AlignTop | Qt::AlignHCenter);
+    return label;
+}
+
+QString joined(const std::vector<std::string>& items) {
+    QStringList out;
+    for (const auto& item : items) out << QString::fromStdString(item);
+    return out.join(", ");
 }
 
 }  // namespace
 
 WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new ReconstructionRunner(this)) {
     setObjectName("workbench");
-    auto* layout = new QHBoxLayout(this);
+    m_rerunTimer = new QTimer(this);
+    m_rerunTimer->setSingleShot(true);
+    m_rerunTimer->setInterval(kRerunDelayMs);
+    connect(m_rerunTimer, &QTimer::timeout, this, &WorkbenchPanel::rerun);
 
-    // The trial browser.
-    auto* browser = new QVBoxLayout;
-    m_search = new QLineEdit(this);
+    auto* layout = new QHBoxLayout(this);
+    layout->addWidget(buildBrowser());
+    auto* middle = new QVBoxLayout;
+    middle->addWidget(buildComparison());
+    middle->addWidget(buildSettings());
+    m_status = new QLabel(tr("Opening the model ..."), this);
+    m_status->setObjectName("workbenchStatus");
+    m_status->setWordWrap(true);
+    middle->addWidget(m_status);
+    middle->addStretch();
+    layout->addLayout(middle);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName("workbenchTabs");
+    m_tabs->addTab(buildTimeline(), tr("Denoising"));
+    m_tabs->addTab(buildContributions(), tr("Stream contributions"));
+    m_tabs->addTab(buildTour(), tr("Guided tour"));
+    layout->addWidget(m_tabs, 1);
+
+    connect(m_runner, &ReconstructionRunner::opened, this, [this](bool ok, const QString& message) {
+        if (!ok) {
+            m_status->setText(message);
+            Q_EMIT sessionReady(false, message);
+            return;
+        }
+        const soul::PreparedDataset& dataset = m_runner->engine()->dataset();
+        constexpr int64_t kTrainingEvery = 10;   // a browsable sample of the training rows
+        m_catalog = std::make_unique<TrialCatalog>(dataset, kTrainingEvery);
+        int32_t mostRepeats = 1;
+        for (const TrialEntry& e : m_catalog->entries()) mostRepeats = std::max(mostRepeats, e.repeats);
+        m_minRepeats->setMaximum(mostRepeats);
+        const auto groups = m_runner->engine()->stream_groups();
+        for (auto& [group, box] : m_streamToggles) box->setEnabled(std::find(groups.begin(), groups.end(), group) != groups.end());
+        m_baselineColumn.title->setText(tr("baseline: %1").arg(QString::fromStdString(m_runner->engine()->baseline_name())));
+        m_tuning.reset();
+        QString truth;
+        const std::string root = dataset.manifest().source_root;
+        if (TuningMaps::available(root)) {
+            try {
+                m_tuning = std::make_unique<TuningMaps>(root);
+            } catch (const soul::Error& e) {
+                truth = tr("; the phantom's ground truth is unreadable: %1").arg(QString::fromStdString(e.what()));
+            }
+        }
+        m_status->setText(tr("%1 trials; device %2%3")
+                              .arg(m_catalog->entries().size())
+                              .arg(QString::fromStdString(m_runner->engine()->device()), truth));
+        refilter();
+        Q_EMIT sessionReady(true, QString());
+    });
+    connect(m_runner, &ReconstructionRunner::stepPreview, this, [this](int request, int step, int steps, const QImage& noisy, const QImage& predicted) {
+        if (request != m_runner->latestRequest()) return;
+        if (step == 0) m_frames.clear();
+        m_frames.emplace_back(noisy, predicted);
+        m_timeline->setRange(0, static_cast<int>(m_frames.size()) - 1);
+        m_timeline->setValue(static_cast<int>(m_frames.size()) - 1);   // follow the engine live
+        m_status->setText(tr("denoising: step %1 of %2").arg(step + 1).arg(steps));
+    });
+    connect(m_runner, &ReconstructionRunner::finished, this, &WorkbenchPanel::showResult);
+    connect(m_runner, &ReconstructionRunner::variantFinished, this, &WorkbenchPanel::showVariant);
+    connect(m_runner, &ReconstructionRunner::contributionsReady, this, [this](int request) {
+        if (request != m_contributionsRequest) return;
+        m_contributions = m_runner->contributions(request);
+        const QString current = m_preferredOutput.empty() ? m_output->currentText() : QString::fromStdString(m_preferredOutput);
+        m_output->blockSignals(true);
+        m_output->clear();
+        for (const auto& [output, shares] : m_contributions.attribution) m_output->addItem(QString::fromStdString(output));
+        const int keep = m_output->findText(current);
+        m_output->setCurrentIndex(keep >= 0 ? keep : 0);
+        m_output->blockSignals(false);
+        m_status->setText(tr("stream contributions of this trial: ablations and integrated gradients"));
+        showContributions();
+        Q_EMIT contributionsShown();
+    });
+    connect(m_runner, &ReconstructionRunner::failed, this, [this](int, const QString& message) { m_status->setText(message); });
+}
+
+WorkbenchPanel::~WorkbenchPanel() = default;
+
+QWidget* WorkbenchPanel::buildBrowser() {
+    auto* box = new QWidget(this);
+    auto* browser = new QVBoxLayout(box);
+    browser->setContentsMargins(0, 0, 0, 0);
+    m_search = new QLineEdit(box);
     m_search->setObjectName("trialSearch");
     m_search->setPlaceholderText(tr("caption words, e.g. red dress"));
-    m_split = new QComboBox(this);
+    m_split = new QComboBox(box);
     m_split->setObjectName("trialSplit");
     m_split->addItems({tr("test trials"), tr("training trials"), tr("all")});
-    m_list = new QListWidget(this);
+    m_minRepeats = new QSpinBox(box);
+    m_minRepeats->setObjectName("trialRepeats");
+    m_minRepeats->setRange(0, 1);
+    m_minRepeats->setPrefix(tr("repeats ≥ "));
+    m_minRepeats->setSpecialValueText(tr("any repeat count"));
+    m_minRepeats->setToolTip(tr("Test trials average the presentations of their image; more repeats, less noise."));
+    m_list = new QListWidget(box);
     m_list->setObjectName("trialList");
     m_list->setIconSize(QSize(kThumbnailSide, kThumbnailSide));
-    m_list->setMinimumWidth(260);
+    m_list->setMinimumWidth(240);
+    auto* filters = new QHBoxLayout;
+    filters->addWidget(m_split, 1);
+    filters->addWidget(m_minRepeats, 1);
     browser->addWidget(m_search);
-    browser->addWidget(m_split);
+    browser->addLayout(filters);
     browser->addWidget(m_list, 1);
-    layout->addLayout(browser);
+    connect(m_search, &QLineEdit::textChanged, this, &WorkbenchPanel::refilter);
+    connect(m_split, &QComboBox::currentIndexChanged, this, &WorkbenchPanel::refilter);
+    connect(m_minRepeats, &QSpinBox::valueChanged, this, &WorkbenchPanel::refilter);
+    connect(m_list, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row >= 0 && row < static_cast<int>(m_shown.size())) selectTrial(static_cast<int>(m_shown[static_cast<size_t>(row)]));
+    });
+    return box;
+}
 
-    // Stimulus | reconstruction and what the encoders read.
-    auto* right = new QVBoxLayout;
-    auto* images = new QHBoxLayout;
-    m_stimulusLabel = imageLabel("stimulusImage", this);
-    m_reconstructionLabel = imageLabel("reconstructionImage", this);
-    m_lowLevelLabel = imageLabel("lowLevelImage", this);
-    m_paletteLabel = imageLabel("paletteImage", this);
-    m_edgesLabel = imageLabel("edgesImage", this);
-    images->addWidget(captioned(m_stimulusLabel, tr("stimulus"), this));
-    images->addWidget(captioned(m_reconstructionLabel, tr("reconstruction"), this));
-    images->addWidget(captioned(m_lowLevelLabel, tr("low-level (SSMNet)"), this));
-    images->addWidget(captioned(m_paletteLabel, tr("palette (EdgeColorNet)"), this));
-    images->addWidget(captioned(m_edgesLabel, tr("edges (EdgeColorNet)"), this));
-    right->addLayout(images);
-    m_caption = new QLabel(this);
-    m_caption->setObjectName("captionLabel");
-    m_caption->setWordWrap(true);
-    right->addWidget(m_caption);
+WorkbenchPanel::Column WorkbenchPanel::makeColumn(const QString& name, const QString& title) {
+    Column c;
+    c.title = textLabel(name + "Title", this);
+    c.title->setText(title);
+    c.image = imageLabel(name + "Image", kImageSide, this);
+    c.caption = textLabel(name == "reconstruction" ? QString("captionLabel") : name + "Caption", this);
+    // The reconstruction column keeps the short names the first workbench gave its parts.
+    const QString prefix = name == "reconstruction" ? QString() : name;
+    auto part = [&](const QString& what) {
+        return imageLabel(prefix.isEmpty() ? what.at(0).toLower() + what.mid(1) + "Image" : prefix + what, kPartSide, this);
+    };
+    c.lowLevel = part("LowLevel");
+    c.palette = part("Palette");
+    c.edges = part("Edges");
+    c.lowLevel->setToolTip(tr("low-level image (SSMNet): the img2img start"));
+    c.palette->setToolTip(tr("palette (EdgeColorNet or the baseline)"));
+    c.edges->setToolTip(tr("edge map (EdgeColorNet or the baseline)"));
+    return c;
+}
 
-    // The denoising timeline.
-    auto* timeline = new QGroupBox(tr("Denoising step by step"), this);
-    auto* timelineLayout = new QHBoxLayout(timeline);
-    m_noisyLabel = imageLabel("noisyImage", timeline);
-    m_predictedLabel = imageLabel("predictedImage", timeline);
-    timelineLayout->addWidget(captioned(m_noisyLabel, tr("noisy latent, decoded"), timeline));
-    timelineLayout->addWidget(captioned(m_predictedLabel, tr("predicted clean image"), timeline));
-    auto* controls = new QVBoxLayout;
-    m_timeline = new QSlider(Qt::Horizontal, timeline);
-    m_timeline->setObjectName("timelineSlider");
-    m_timeline->setRange(0, 0);
-    m_play = new QPushButton(tr("Play"), timeline);
-    m_play->setObjectName("timelinePlay");
-    m_stepLabel = new QLabel(timeline);
-    m_stepLabel->setObjectName("timelineStep");
-    controls->addWidget(m_timeline);
-    controls->addWidget(m_play);
-    controls->addWidget(m_stepLabel);
-    controls->addStretch();
-    timelineLayout->addLayout(controls, 1);
-    right->addWidget(timeline);
+QWidget* WorkbenchPanel::buildComparison() {
+    auto* box = new QGroupBox(tr("Side by side"), this);
+    auto* grid = new QGridLayout(box);
+    m_stimulusLabel = imageLabel("stimulusImage", kImageSide, box);
+    auto* stimulusTitle = textLabel("stimulusTitle", box);
+    stimulusTitle->setText(tr("<b>stimulus</b>"));
+    m_trueCaption = textLabel("trueCaptionLabel", box);
+    m_main = makeColumn("reconstruction", tr("<b>SoulDiffuser</b>"));
+    m_ablated = makeColumn("ablation", QString());
+    m_baselineColumn = makeColumn("baseline", tr("<b>baseline</b>"));
+    grid->addWidget(stimulusTitle, 0, 0);
+    grid->addWidget(m_stimulusLabel, 1, 0, Qt::AlignHCenter);
+    grid->addWidget(m_trueCaption, 3, 0);
+    int column = 1;
+    for (Column* c : {&m_main, &m_ablated, &m_baselineColumn}) {
+        grid->addWidget(c->title, 0, column);
+        grid->addWidget(c->image, 1, column, Qt::AlignHCenter);
+        auto* parts = new QHBoxLayout;
+        parts->addWidget(c->lowLevel);
+        parts->addWidget(c->palette);
+        parts->addWidget(c->edges);
+        grid->addLayout(parts, 2, column, Qt::AlignHCenter);
+        grid->addWidget(c->caption, 3, column);
+        ++column;
+    }
+    clearColumn(m_ablated, tr("<b>streams off:</b> none (switch one off below)"));
+    auto* samples = new QHBoxLayout;
+    samples->addWidget(new QLabel(tr("samples:"), box));
+    for (int k = 0; k < kMaxSamples; ++k) {
+        QLabel* label = imageLabel(QString("sampleImage-%1").arg(k), kSampleSide, box);
+        label->setToolTip(tr("sample %1: the same trial from another start noise").arg(k + 1));
+        m_sampleLabels.push_back(label);
+        samples->addWidget(label);
+    }
+    samples->addStretch();
+    grid->addLayout(samples, 4, 0, 1, 4);
+    return box;
+}
 
-    // Settings and the teaching toggles.
-    auto* settingsRow = new QHBoxLayout;
-    auto* sampler = new QGroupBox(tr("Sampler"), this);
+QWidget* WorkbenchPanel::buildSettings() {
+    auto* row = new QWidget(this);
+    auto* settingsRow = new QHBoxLayout(row);
+    settingsRow->setContentsMargins(0, 0, 0, 0);
+    auto* sampler = new QGroupBox(tr("Sampler"), row);
     auto* form = new QFormLayout(sampler);
     auto spin = [&](const QString& name, int low, int high, int value) {
         auto* s = new QSpinBox(sampler);
         s->setObjectName(name);
         s->setRange(low, high);
         s->setValue(value);
+        connect(s, &QSpinBox::valueChanged, m_rerunTimer, qOverload<>(&QTimer::start));
         return s;
     };
     auto dspin = [&](const QString& name, double low, double high, double value, double step) {
@@ -135,6 +270,7 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         s->setRange(low, high);
         s->setSingleStep(step);
         s->setValue(value);
+        connect(s, &QDoubleSpinBox::valueChanged, m_rerunTimer, qOverload<>(&QTimer::start));
         return s;
     };
     const soul::ReconstructionSettings defaults;
@@ -144,15 +280,23 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
     m_colorWeight = dspin("colorWeightSpin", 0, 3, defaults.w_color, 0.1);
     m_edgeWeight = dspin("edgeWeightSpin", 0, 3, defaults.w_edge, 0.1);
     m_seed = spin("seedSpin", 0, 1000000, static_cast<int>(defaults.seed));
+    m_sampleCount = spin("samplesSpin", 1, kMaxSamples, static_cast<int>(defaults.samples));
     form->addRow(tr("steps"), m_steps);
     form->addRow(tr("guidance"), m_cfg);
     form->addRow(tr("strength (img2img)"), m_strength);
     form->addRow(tr("ω1 colour"), m_colorWeight);
     form->addRow(tr("ω2 edges"), m_edgeWeight);
     form->addRow(tr("seed"), m_seed);
+    form->addRow(tr("samples"), m_sampleCount);
     settingsRow->addWidget(sampler);
-    auto* teaching = new QGroupBox(tr("Streams (teaching: switch one off)"), this);
+    auto* teaching = new QGroupBox(tr("Streams (teaching)"), row);
     auto* teachingLayout = new QVBoxLayout(teaching);
+    auto* hint = new QLabel(tr("Switch a pathway off: its voxels are set to their training mean, "
+                               "and the streams-off column shows what is lost."),
+                            teaching);
+    hint->setWordWrap(true);
+    hint->setMaximumWidth(220);
+    teachingLayout->addWidget(hint);
     for (const char* group : kToggleGroups) {
         auto* box = new QCheckBox(QString::fromLatin1(group), teaching);
         box->setObjectName(QString("streamToggle-") + group);
@@ -160,51 +304,39 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         box->setEnabled(false);
         teachingLayout->addWidget(box);
         m_streamToggles.emplace_back(group, box);
-        connect(box, &QCheckBox::toggled, this, [this] { m_rerunTimer->start(); });
+        connect(box, &QCheckBox::toggled, m_rerunTimer, qOverload<>(&QTimer::start));
     }
     teachingLayout->addStretch();
     settingsRow->addWidget(teaching);
-    auto* contributions = new QGroupBox(tr("Stream contributions"), this);
-    auto* contributionsLayout = new QVBoxLayout(contributions);
-    auto* contributionsControls = new QHBoxLayout;
-    m_contributionsButton = new QPushButton(tr("Compute"), contributions);
-    m_contributionsButton->setObjectName("contributionsButton");
-    m_contributionsButton->setEnabled(false);
-    m_output = new QComboBox(contributions);
-    m_output->setObjectName("contributionOutput");
-    contributionsControls->addWidget(m_contributionsButton);
-    contributionsControls->addWidget(m_output, 1);
-    contributionsLayout->addLayout(contributionsControls);
-    auto chart = [&](const QString& name, const QString& label) {
-        auto* plot = new QCustomPlot(contributions);
-        plot->setObjectName(name);
-        plot->setMinimumSize(260, 150);
-        plot->yAxis->setLabel(label);
-        QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-        for (int i = 0; i < static_cast<int>(std::size(kToggleGroups)); ++i) ticker->addTick(i, QString::fromLatin1(kToggleGroups[i]));
-        plot->xAxis->setTicker(ticker);
-        plot->xAxis->setRange(-0.6, std::size(kToggleGroups) - 0.4);
-        new QCPBars(plot->xAxis, plot->yAxis);
-        contributionsLayout->addWidget(plot);
-        return plot;
-    };
-    m_shareChart = chart("contributionChart", tr("share of attribution"));
-    m_ablationChart = chart("ablationChart", tr("ablation effect"));
-    settingsRow->addWidget(contributions, 1);
-    right->addLayout(settingsRow);
-    m_status = new QLabel(tr("Opening the model ..."), this);
-    m_status->setObjectName("workbenchStatus");
-    right->addWidget(m_status);
-    right->addStretch();
-    layout->addLayout(right, 1);
+    return row;
+}
 
-    m_rerunTimer = new QTimer(this);
-    m_rerunTimer->setSingleShot(true);
-    m_rerunTimer->setInterval(kRerunDelayMs);
-    connect(m_rerunTimer, &QTimer::timeout, this, &WorkbenchPanel::rerun);
-    for (QSpinBox* s : {m_steps, m_seed}) connect(s, &QSpinBox::valueChanged, m_rerunTimer, qOverload<>(&QTimer::start));
-    for (QDoubleSpinBox* s : {m_cfg, m_strength, m_colorWeight, m_edgeWeight})
-        connect(s, &QDoubleSpinBox::valueChanged, m_rerunTimer, qOverload<>(&QTimer::start));
+QWidget* WorkbenchPanel::buildTimeline() {
+    auto* timeline = new QWidget(this);
+    auto* layout = new QVBoxLayout(timeline);
+    auto* images = new QHBoxLayout;
+    m_noisyLabel = imageLabel("noisyImage", kImageSide, timeline);
+    m_predictedLabel = imageLabel("predictedImage", kImageSide, timeline);
+    for (auto [label, caption] : {std::pair{m_noisyLabel, tr("noisy latent, decoded")}, std::pair{m_predictedLabel, tr("predicted clean image")}}) {
+        auto* column = new QVBoxLayout;
+        column->addWidget(label);
+        column->addWidget(new QLabel(caption, timeline), 0, Qt::AlignHCenter);
+        images->addLayout(column);
+    }
+    images->addStretch();
+    layout->addLayout(images);
+    m_timeline = new QSlider(Qt::Horizontal, timeline);
+    m_timeline->setObjectName("timelineSlider");
+    m_timeline->setRange(0, 0);
+    m_play = new QPushButton(tr("Play"), timeline);
+    m_play->setObjectName("timelinePlay");
+    m_stepLabel = new QLabel(timeline);
+    m_stepLabel->setObjectName("timelineStep");
+    layout->addWidget(m_timeline);
+    layout->addWidget(m_play);
+    layout->addWidget(m_stepLabel);
+    layout->addStretch();
+
     m_playTimer = new QTimer(this);
     m_playTimer->setInterval(kPlayIntervalMs);
     connect(m_playTimer, &QTimer::timeout, this, [this] {
@@ -226,56 +358,101 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         m_play->setText(tr("Pause"));
     });
     connect(m_timeline, &QSlider::valueChanged, this, &WorkbenchPanel::showFrame);
-    connect(m_search, &QLineEdit::textChanged, this, &WorkbenchPanel::refilter);
-    connect(m_split, &QComboBox::currentIndexChanged, this, &WorkbenchPanel::refilter);
-    connect(m_list, &QListWidget::currentRowChanged, this, [this](int row) {
-        if (row >= 0 && row < static_cast<int>(m_shown.size())) selectTrial(static_cast<int>(m_shown[static_cast<size_t>(row)]));
-    });
-
-    connect(m_runner, &ReconstructionRunner::opened, this, [this](bool ok, const QString& message) {
-        if (!ok) {
-            m_status->setText(message);
-            Q_EMIT sessionReady(false, message);
-            return;
-        }
-        const soul::PreparedDataset& dataset = m_runner->engine()->dataset();
-        constexpr int64_t kTrainingEvery = 10;   // a browsable sample of the training rows
-        m_catalog = std::make_unique<TrialCatalog>(dataset, kTrainingEvery);
-        const auto groups = m_runner->engine()->stream_groups();
-        for (auto& [group, box] : m_streamToggles) box->setEnabled(std::find(groups.begin(), groups.end(), group) != groups.end());
-        m_status->setText(tr("%1 trials; device %2").arg(m_catalog->entries().size()).arg(QString::fromStdString(m_runner->engine()->device())));
-        refilter();
-        Q_EMIT sessionReady(true, QString());
-    });
-    connect(m_runner, &ReconstructionRunner::stepPreview, this, [this](int request, int step, int steps, const QImage& noisy, const QImage& predicted) {
-        if (request != m_runner->latestRequest()) return;
-        if (step == 0) m_frames.clear();
-        m_frames.emplace_back(noisy, predicted);
-        m_timeline->setRange(0, static_cast<int>(m_frames.size()) - 1);
-        m_timeline->setValue(static_cast<int>(m_frames.size()) - 1);   // follow the engine live
-        m_status->setText(tr("denoising: step %1 of %2").arg(step + 1).arg(steps));
-    });
-    connect(m_runner, &ReconstructionRunner::finished, this, &WorkbenchPanel::showResult);
-    connect(m_contributionsButton, &QPushButton::clicked, this, &WorkbenchPanel::requestContributions);
-    connect(m_output, &QComboBox::currentIndexChanged, this, &WorkbenchPanel::showContributions);
-    connect(m_runner, &ReconstructionRunner::contributionsReady, this, [this](int request) {
-        if (request != m_contributionsRequest) return;
-        m_contributions = m_runner->contributions(request);
-        const QString current = m_output->currentText();
-        m_output->blockSignals(true);
-        m_output->clear();
-        for (const auto& [output, shares] : m_contributions.attribution) m_output->addItem(QString::fromStdString(output));
-        const int keep = m_output->findText(current);
-        m_output->setCurrentIndex(keep >= 0 ? keep : 0);
-        m_output->blockSignals(false);
-        m_status->setText(tr("stream contributions of this trial: ablations and integrated gradients"));
-        showContributions();
-        Q_EMIT contributionsShown();
-    });
-    connect(m_runner, &ReconstructionRunner::failed, this, [this](int, const QString& message) { m_status->setText(message); });
+    return timeline;
 }
 
-WorkbenchPanel::~WorkbenchPanel() = default;
+QWidget* WorkbenchPanel::buildContributions() {
+    auto* contributions = new QWidget(this);
+    auto* layout = new QVBoxLayout(contributions);
+    auto* controls = new QHBoxLayout;
+    m_contributionsButton = new QPushButton(tr("Compute"), contributions);
+    m_contributionsButton->setObjectName("contributionsButton");
+    m_contributionsButton->setEnabled(false);
+    m_output = new QComboBox(contributions);
+    m_output->setObjectName("contributionOutput");
+    controls->addWidget(m_contributionsButton);
+    controls->addWidget(new QLabel(tr("output:"), contributions));
+    controls->addWidget(m_output, 1);
+    layout->addLayout(controls);
+    auto chart = [&](const QString& name, const QString& label) {
+        auto* plot = new QCustomPlot(contributions);
+        plot->setObjectName(name);
+        plot->setMinimumSize(260, 130);
+        plot->yAxis->setLabel(label);
+        QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+        for (int i = 0; i < static_cast<int>(std::size(kToggleGroups)); ++i) ticker->addTick(i, QString::fromLatin1(kToggleGroups[i]));
+        plot->xAxis->setTicker(ticker);
+        plot->xAxis->setRange(-0.6, std::size(kToggleGroups) - 0.4);
+        new QCPBars(plot->xAxis, plot->yAxis);
+        layout->addWidget(plot, 1);
+        return plot;
+    };
+    m_shareChart = chart("contributionChart", tr("share of attribution"));
+    m_ablationChart = chart("ablationChart", tr("ablation effect"));
+    auto* truth = new QGroupBox(tr("Learned attribution | the phantom's ground truth (seen from above)"), contributions);
+    truth->setObjectName("groundTruthBox");
+    auto* truthLayout = new QGridLayout(truth);
+    m_attributionMap = new QLabel(truth);
+    m_attributionMap->setObjectName("attributionMap");
+    m_truthMap = new QLabel(truth);
+    m_truthMap->setObjectName("truthMap");
+    m_truthShare = new QLabel(tr("Compute the contributions of a trial of the phantom subject to compare them with its known tuning."), truth);
+    m_truthShare->setObjectName("truthShare");
+    m_truthShare->setWordWrap(true);
+    truthLayout->addWidget(m_attributionMap, 0, 0, Qt::AlignHCenter);
+    truthLayout->addWidget(m_truthMap, 0, 1, Qt::AlignHCenter);
+    truthLayout->addWidget(m_truthShare, 1, 0, 1, 2);
+    layout->addWidget(truth);
+    connect(m_contributionsButton, &QPushButton::clicked, this, &WorkbenchPanel::requestContributions);
+    connect(m_output, &QComboBox::currentIndexChanged, this, &WorkbenchPanel::showContributions);
+    return contributions;
+}
+
+QWidget* WorkbenchPanel::buildTour() {
+    auto* tour = new QWidget(this);
+    auto* layout = new QVBoxLayout(tour);
+    m_tourText = new QTextBrowser(tour);
+    m_tourText->setObjectName("tourText");
+    m_tourText->setOpenLinks(false);
+    layout->addWidget(m_tourText, 1);
+    auto* buttons = new QHBoxLayout;
+    m_tourBack = new QPushButton(tr("Back"), tour);
+    m_tourBack->setObjectName("tourBack");
+    m_tourNext = new QPushButton(tr("Next"), tour);
+    m_tourNext->setObjectName("tourNext");
+    m_tourStepLabel = new QLabel(tour);
+    m_tourStepLabel->setObjectName("tourStep");
+    buttons->addWidget(m_tourBack);
+    buttons->addWidget(m_tourStepLabel, 1, Qt::AlignHCenter);
+    buttons->addWidget(m_tourNext);
+    layout->addLayout(buttons);
+    connect(m_tourBack, &QPushButton::clicked, this, [this] { showTourStep(m_tourStep - 1); });
+    connect(m_tourNext, &QPushButton::clicked, this, [this] { showTourStep(m_tourStep + 1); });
+    // The first page only reads; switching streams starts when the class presses Next.
+    const TourStep& first = guidedTour().front();
+    m_tourText->setHtml(QString("<h3>%1</h3>%2").arg(QString::fromStdString(first.title), QString::fromStdString(first.text)));
+    m_tourStepLabel->setText(tr("step 1 of %1").arg(guidedTour().size()));
+    m_tourBack->setEnabled(false);
+    return tour;
+}
+
+void WorkbenchPanel::showTourStep(int index) {
+    const auto& steps = guidedTour();
+    if (index < 0 || index >= static_cast<int>(steps.size())) return;
+    m_tourStep = index;
+    const TourStep& step = steps[static_cast<size_t>(index)];
+    m_tourText->setHtml(QString("<h3>%1</h3>%2").arg(QString::fromStdString(step.title), QString::fromStdString(step.text)));
+    m_tourStepLabel->setText(tr("step %1 of %2").arg(index + 1).arg(steps.size()));
+    m_tourBack->setEnabled(index > 0);
+    m_tourNext->setEnabled(index + 1 < static_cast<int>(steps.size()));
+    for (auto& [group, box] : m_streamToggles)
+        box->setChecked(std::find(step.streamsOff.begin(), step.streamsOff.end(), group) == step.streamsOff.end());
+    m_preferredOutput = step.output;
+    if (!step.output.empty() && m_output->findText(QString::fromStdString(step.output)) >= 0)
+        m_output->setCurrentIndex(m_output->findText(QString::fromStdString(step.output)));
+    if (step.tab == "denoising") m_tabs->setCurrentIndex(0);
+    if (step.tab == "contributions") m_tabs->setCurrentIndex(1);
+}
 
 void WorkbenchPanel::openSession(const QString& run, const QString& data) {
     m_run = run;
@@ -287,7 +464,8 @@ void WorkbenchPanel::openSession(const QString& run, const QString& data) {
 void WorkbenchPanel::refilter() {
     if (!m_catalog) return;
     const int split = m_split->currentIndex();
-    m_shown = m_catalog->filter(m_search->text().toStdString(), split < 2, split == 1 ? soul::Split::Train : soul::Split::Test);
+    m_shown = m_catalog->filter(m_search->text().toStdString(), split < 2, split == 1 ? soul::Split::Train : soul::Split::Test,
+                                m_minRepeats->value());
     const soul::PreparedDataset& dataset = m_runner->engine()->dataset();
     const int side = static_cast<int>(dataset.manifest().image_size);
     m_list->blockSignals(true);
@@ -295,8 +473,9 @@ void WorkbenchPanel::refilter() {
     for (size_t i : m_shown) {
         const TrialEntry& e = m_catalog->entries()[i];
         const QImage thumbnail(dataset.image(e.image), side, side, side * 3, QImage::Format_RGB888);
-        auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(thumbnail.scaled(kThumbnailSide, kThumbnailSide))), QString::fromStdString(e.title));
-        m_list->addItem(item);
+        const QString repeats = e.split == soul::Split::Test ? tr(" · %1×").arg(e.repeats) : QString();
+        m_list->addItem(new QListWidgetItem(QIcon(QPixmap::fromImage(thumbnail.scaled(kThumbnailSide, kThumbnailSide))),
+                                            QString::fromStdString(e.title) + repeats));
     }
     m_list->blockSignals(false);
 }
@@ -309,10 +488,14 @@ bool WorkbenchPanel::selectTrial(int entry) {
     m_contributionsButton->setEnabled(true);
     m_contributions = {};
     m_output->clear();
+    m_attributionMap->clear();
+    m_truthMap->clear();
     const soul::PreparedDataset& dataset = m_runner->engine()->dataset();
     const int side = static_cast<int>(dataset.manifest().image_size);
     m_stimulus = QImage(dataset.image(e.image), side, side, side * 3, QImage::Format_RGB888).copy();
-    setImage(m_stimulusLabel, m_stimulus);
+    setImage(m_stimulusLabel, m_stimulus, kImageSide);
+    const auto& captions = dataset.captions(e.image);
+    m_trueCaption->setText(tr("<i>%1</i>").arg(QString::fromStdString(captions.empty() ? std::string("–") : captions.front()).toHtmlEscaped()));
     Q_EMIT trialSelected(m_trial);
     rerun();
     return true;
@@ -326,9 +509,15 @@ soul::ReconstructionSettings WorkbenchPanel::settings() const {
     s.w_color = m_colorWeight->value();
     s.w_edge = m_edgeWeight->value();
     s.seed = static_cast<uint64_t>(m_seed->value());
-    for (const auto& [group, box] : m_streamToggles)
-        if (box->isEnabled() && !box->isChecked()) s.ablate.push_back(group);
+    s.samples = m_sampleCount->value();
     return s;
+}
+
+std::vector<std::string> WorkbenchPanel::streamsOff() const {
+    std::vector<std::string> off;
+    for (const auto& [group, box] : m_streamToggles)
+        if (box->isEnabled() && !box->isChecked()) off.push_back(group);
+    return off;
 }
 
 void WorkbenchPanel::rerun() {
@@ -337,14 +526,45 @@ void WorkbenchPanel::rerun() {
     m_frames.clear();
     m_status->setText(tr("reconstructing ..."));
     m_onScreenSettings = settings();
-    m_runner->request(m_trial, m_onScreenSettings);
+    // The comparison columns, one sample each, after the reconstruction itself.
+    std::vector<soul::ReconstructionSettings> variants;
+    soul::ReconstructionSettings single = m_onScreenSettings;
+    single.samples = 1;
+    m_ablationVariant = -1;
+    const std::vector<std::string> off = streamsOff();
+    if (!off.empty()) {
+        soul::ReconstructionSettings ablated = single;
+        ablated.ablate = off;
+        m_ablationVariant = static_cast<int>(variants.size());
+        variants.push_back(ablated);
+    }
+    soul::ReconstructionSettings baseline = single;
+    baseline.decoder = "baseline";
+    m_baselineVariant = static_cast<int>(variants.size());
+    variants.push_back(baseline);
+    m_variants = static_cast<int>(variants.size());
+    m_runner->request(m_trial, m_onScreenSettings, variants);
 }
 
 void WorkbenchPanel::showFrame(int index) {
     if (index < 0 || index >= static_cast<int>(m_frames.size())) return;
-    setImage(m_noisyLabel, m_frames[static_cast<size_t>(index)].first);
-    setImage(m_predictedLabel, m_frames[static_cast<size_t>(index)].second);
+    setImage(m_noisyLabel, m_frames[static_cast<size_t>(index)].first, kImageSide);
+    setImage(m_predictedLabel, m_frames[static_cast<size_t>(index)].second, kImageSide);
     m_stepLabel->setText(tr("step %1 of %2").arg(index + 1).arg(m_frames.size()));
+}
+
+void WorkbenchPanel::showColumn(const Column& column, const soul::Reconstruction& r) {
+    setImage(column.image, toQImage(r.samples.front()), kImageSide);
+    setImage(column.lowLevel, toQImage(r.low_level), kPartSide);
+    setImage(column.palette, toQImage(r.palette), kPartSide);
+    setImage(column.edges, toQImage(r.edges), kPartSide);
+    column.caption->setText(QString::fromStdString(r.caption).toHtmlEscaped());
+}
+
+void WorkbenchPanel::clearColumn(const Column& column, const QString& title) {
+    column.title->setText(title);
+    for (QLabel* label : {column.image, column.lowLevel, column.palette, column.edges}) label->clear();
+    column.caption->clear();
 }
 
 void WorkbenchPanel::showResult(int request, double seconds) {
@@ -353,15 +573,44 @@ void WorkbenchPanel::showResult(int request, double seconds) {
     if (r.samples.empty()) return;
     m_onScreen = r;
     m_reconstruction = toQImage(r.samples.front());
-    setImage(m_reconstructionLabel, m_reconstruction);
-    setImage(m_lowLevelLabel, toQImage(r.low_level));
-    setImage(m_paletteLabel, toQImage(r.palette));
-    setImage(m_edgesLabel, toQImage(r.edges));
-    m_caption->setText(tr("<b>predicted caption:</b> %1<br><b>true caption:</b> %2")
-                           .arg(QString::fromStdString(r.caption).toHtmlEscaped(),
-                                QString::fromStdString(r.true_captions.empty() ? std::string("–") : r.true_captions.front()).toHtmlEscaped()));
-    m_status->setText(tr("reconstructed in %1 s").arg(seconds, 0, 'f', 2));
+    showColumn(m_main, r);
+    m_samples.clear();
+    for (size_t k = 0; k < m_sampleLabels.size(); ++k) {
+        const bool shown = r.samples.size() > 1 && k < r.samples.size();
+        m_sampleLabels[k]->setVisible(shown);
+        if (shown) {
+            m_samples.push_back(toQImage(r.samples[k]));
+            setImage(m_sampleLabels[k], m_samples.back(), kSampleSide);
+        }
+    }
+    if (m_ablationVariant < 0) {
+        m_ablation = QImage();
+        clearColumn(m_ablated, tr("<b>streams off:</b> none (switch one off below)"));
+    }
+    const bool fitting = m_baseline.isNull() && m_runner->engine()->baseline_name() == "ridge regression";
+    m_status->setText(tr("reconstructed in %1 s%2")
+                          .arg(seconds, 0, 'f', 2)
+                          .arg(fitting ? tr("; fitting the ridge baseline on the training rows (once per session) ...") : QString()));
     Q_EMIT reconstructionShown(seconds);
+}
+
+void WorkbenchPanel::showVariant(int request, int index) {
+    if (request != m_runner->latestRequest()) return;
+    const soul::Reconstruction r = m_runner->variant(request, index);
+    if (r.samples.empty()) return;
+    if (index == m_ablationVariant) {
+        m_ablation = toQImage(r.samples.front());
+        showColumn(m_ablated, r);
+        m_ablated.title->setText(tr("<b>streams off:</b> %1").arg(joined(streamsOff())));
+    } else if (index == m_baselineVariant) {
+        m_baseline = toQImage(r.samples.front());
+        showColumn(m_baselineColumn, r);
+        m_baselineColumn.title->setText(tr("<b>baseline:</b> %1").arg(QString::fromStdString(r.decoder)));
+    }
+    if (index + 1 == m_variants) {
+        m_status->setText(tr("reconstructed; the comparison columns are up to date"));
+        Q_EMIT comparisonShown();
+    }
 }
 
 void WorkbenchPanel::requestContributions() {
@@ -397,8 +646,39 @@ void WorkbenchPanel::showContributions() {
         const auto it = per_stream->second.find(output);
         return it == per_stream->second.end() ? 0.0 : std::max(0.0, it->second);
     });
+    showGroundTruth(output);
     const auto volume = m_contributions.volumes.find(output);
     if (volume != m_contributions.volumes.end()) Q_EMIT attributionVolume(volume->second, QString::fromStdString(output));
+}
+
+void WorkbenchPanel::showGroundTruth(const std::string& output) {
+    m_attributionMap->clear();
+    m_truthMap->clear();
+    const auto volume = m_contributions.volumes.find(output);
+    if (!m_tuning) {
+        m_truthShare->setText(tr("Ground truth is known for the phantom subject only; this dataset was not prepared from one."));
+        return;
+    }
+    if (volume == m_contributions.volumes.end() || !m_tuning->covers(output)) {
+        m_truthShare->setText(tr("The phantom's ground truth does not say which voxels carry '%1'.").arg(QString::fromStdString(output)));
+        return;
+    }
+    try {
+        auto show = [](QLabel* label, const soul::RgbImage& image) {
+            const QImage q = toQImage(image);
+            label->setPixmap(QPixmap::fromImage(q.scaled(q.size() * kMapScale, Qt::IgnoreAspectRatio, Qt::FastTransformation)));
+        };
+        show(m_attributionMap, m_tuning->attributionProjection(volume->second));
+        show(m_truthMap, m_tuning->truthProjection(output));
+        const auto [inside, base] = m_tuning->share(output, volume->second);
+        m_truthShare->setText(tr("<b>%1 %</b> of the attribution for <i>%2</i> falls on the %3, which are %4 % of the visual voxels "
+                                 "(a model blind to the streams would put about %4 % there).")
+                                  .arg(100 * inside, 0, 'f', 0)
+                                  .arg(QString::fromStdString(output), QString::fromStdString(m_tuning->description(output)))
+                                  .arg(100 * base, 0, 'f', 0));
+    } catch (const soul::Error& e) {
+        m_truthShare->setText(QString::fromStdString(e.what()));
+    }
 }
 
 bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int scale, QString* error) {
@@ -441,8 +721,8 @@ bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int 
     }
 }
 
-void WorkbenchPanel::setImage(QLabel* label, const QImage& image) {
-    label->setPixmap(QPixmap::fromImage(image.scaled(kImageSide, kImageSide, Qt::IgnoreAspectRatio, Qt::FastTransformation)));
+void WorkbenchPanel::setImage(QLabel* label, const QImage& image, int side) {
+    label->setPixmap(QPixmap::fromImage(image.scaled(side, side, Qt::IgnoreAspectRatio, Qt::FastTransformation)));
 }
 
 }  // namespace soului

@@ -1,8 +1,11 @@
-// WorkbenchPanel: single trials, from brain to image. A searchable trial browser with thumbnails;
-// for the selected trial its stimulus beside the reconstruction, the predicted caption, palette,
-// edge map and low-level image; the denoising timeline (slider and play) filled in live while the
-// engine runs; the sampler's settings and the teaching toggles (a stream switched off is set to
-// its training mean), each change re-running the reconstruction in the background.
+// WorkbenchPanel: single trials, from brain to image. A searchable trial browser with thumbnails
+// (caption words, split, repeat count); for the selected trial, side by side: the stimulus | the
+// reconstruction (several samples) | the same with the chosen streams switched off (set to their
+// training mean) | the baseline decoder feeding the same generator, each with its caption,
+// low-level image, palette and edge map. Tabs: the denoising timeline (slider and play) filled in
+// live while the engine runs; the stream contributions (charts, the attribution in the brain
+// views and, on the phantom, beside its ground-truth tuning); the guided tour for a class. Every
+// change re-runs in the background; the GUI thread never waits on the engine.
 #pragma once
 
 #include "soul/reconstruct.h"
@@ -23,12 +26,15 @@ class QListWidget;
 class QPushButton;
 class QSlider;
 class QSpinBox;
+class QTabWidget;
+class QTextBrowser;
 class QTimer;
 
 namespace soului {
 
 class ReconstructionRunner;
 class TrialCatalog;
+class TuningMaps;
 
 class WorkbenchPanel : public QWidget {
     Q_OBJECT
@@ -40,68 +46,109 @@ public:
     void openSession(const QString& run, const QString& data);
     ReconstructionRunner* runner() const { return m_runner; }
     const TrialCatalog* catalog() const { return m_catalog.get(); }
+    // The phantom's ground truth, when the session's dataset was prepared from a phantom.
+    const TuningMaps* tuningMaps() const { return m_tuning.get(); }
     bool selectTrial(int entry);
+    // The reconstruction's settings (all streams on) and the streams switched off for the
+    // comparison column.
     soul::ReconstructionSettings settings() const;
+    std::vector<std::string> streamsOff() const;
     // The denoising frames of the latest reconstruction (sample 0), in step order.
     const std::vector<std::pair<QImage, QImage>>& frames() const { return m_frames; }
     // Ablations and attributions of the selected trial, in the background; contributionsShown()
     // follows with the charts drawn and the chosen output's attribution volume sent to the views.
     void requestContributions();
     const soul::StreamContributions& contributions() const { return m_contributions; }
+    // The guided tour: shows step `index`, switching the streams and the tab it names.
+    void showTourStep(int index);
+    int tourStep() const { return m_tourStep; }
 
-    // Figures of what is on screen: "comparison" (stimulus | reconstruction | low-level | palette |
-    // edges) and "denoising" (the strip of steps) as PNG at 1–4×, with a view description beside
-    // it (<file>.view.json) from which `souldiffuser export` makes the same figure headless;
+    // Figures of what is on screen: "comparison" (stimulus | reconstruction samples | low-level |
+    // palette | edges) and "denoising" (the strip of steps) as PNG at 1–4×, with a view description
+    // beside it (<file>.view.json) from which `souldiffuser export` makes the same figure headless;
     // "chart" (the attribution-share chart) as PDF, or PNG at 1–4×. False, with `error`, on failure.
     bool exportFigure(const QString& kind, const QString& file, int scale, QString* error = nullptr);
     QImage stimulusImage() const { return m_stimulus; }
     QImage reconstructionImage() const { return m_reconstruction; }
+    QImage ablationImage() const { return m_ablation; }
+    QImage baselineImage() const { return m_baseline; }
+    std::vector<QImage> sampleImages() const { return m_samples; }
 
 Q_SIGNALS:
     void sessionReady(bool ok, const QString& message);
     // The selected trial's betas scattered into the subject's grid (for the brain views).
     void trialSelected(const soul::TrialRef& trial);
     void reconstructionShown(double seconds);
+    // The streams-off and baseline columns of the latest reconstruction are filled in too.
+    void comparisonShown();
     void contributionsShown();
     // An output's attribution volume, in the subject's grid, for the brain views.
     void attributionVolume(const soul::Volume& volume, const QString& output);
 
 private:
+    // One reconstruction column: its image and what its decoder read from the betas.
+    struct Column {
+        QLabel *title, *image, *caption, *lowLevel, *palette, *edges;
+    };
+    Column makeColumn(const QString& name, const QString& title);
+    void showColumn(const Column& column, const soul::Reconstruction& r);
+    void clearColumn(const Column& column, const QString& title);
+    QWidget* buildBrowser();
+    QWidget* buildComparison();
+    QWidget* buildSettings();
+    QWidget* buildTimeline();
+    QWidget* buildContributions();
+    QWidget* buildTour();
+
     void refilter();
     void rerun();
     void showFrame(int index);
     void showResult(int request, double seconds);
-    void setImage(QLabel* label, const QImage& image);
+    void showVariant(int request, int index);
+    void setImage(QLabel* label, const QImage& image, int side);
     void showContributions();
+    void showGroundTruth(const std::string& output);
 
     ReconstructionRunner* m_runner;
     std::unique_ptr<TrialCatalog> m_catalog;
+    std::unique_ptr<TuningMaps> m_tuning;
     std::vector<size_t> m_shown;                     // catalog entries in the list, in order
     soul::TrialRef m_trial;
     bool m_hasTrial = false;
     QString m_run, m_data;
     soul::Reconstruction m_onScreen;                    // the reconstruction on screen
     soul::ReconstructionSettings m_onScreenSettings;    // and the settings that made it
+    int m_ablationVariant = -1, m_baselineVariant = -1, m_variants = 0;   // of the latest request
     std::vector<std::pair<QImage, QImage>> m_frames; // (noisy, predicted) per step
-    QImage m_stimulus, m_reconstruction;
+    QImage m_stimulus, m_reconstruction, m_ablation, m_baseline;
+    std::vector<QImage> m_samples;
 
     QLineEdit* m_search;
     QComboBox* m_split;
+    QSpinBox* m_minRepeats;
     QListWidget* m_list;
-    QLabel *m_stimulusLabel, *m_reconstructionLabel, *m_lowLevelLabel, *m_paletteLabel, *m_edgesLabel;
-    QLabel *m_caption, *m_status;
+    QLabel *m_stimulusLabel, *m_trueCaption, *m_status;
+    Column m_main, m_ablated, m_baselineColumn;
+    std::vector<QLabel*> m_sampleLabels;
+    QTabWidget* m_tabs;
     QSlider* m_timeline;
     QPushButton* m_play;
     QLabel *m_noisyLabel, *m_predictedLabel, *m_stepLabel;
     QTimer *m_playTimer, *m_rerunTimer;
-    QSpinBox *m_steps, *m_seed;
+    QSpinBox *m_steps, *m_seed, *m_sampleCount;
     QDoubleSpinBox *m_cfg, *m_strength, *m_colorWeight, *m_edgeWeight;
     std::vector<std::pair<std::string, QCheckBox*>> m_streamToggles;
     QPushButton* m_contributionsButton;
     QComboBox* m_output;
     QCustomPlot *m_shareChart, *m_ablationChart;
+    QLabel *m_attributionMap, *m_truthMap, *m_truthShare;
     soul::StreamContributions m_contributions;
     int m_contributionsRequest = 0;
+    std::string m_preferredOutput;                   // the output the tour asked to chart
+    QTextBrowser* m_tourText;
+    QPushButton *m_tourBack, *m_tourNext;
+    QLabel* m_tourStepLabel;
+    int m_tourStep = 0;
 };
 
 }  // namespace soului

@@ -78,10 +78,11 @@ int ReconstructionRunner::submit(const std::function<void(const soul::Progress&,
     return number;
 }
 
-int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings) {
+int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings,
+                                  const std::vector<soul::ReconstructionSettings>& variants) {
     soul::ReconstructionEngine* engine = m_engine.get();
     QPointer<ReconstructionRunner> self(this);
-    return submit([self, engine, trial, settings](const soul::Progress& progress, int number) {
+    return submit([self, engine, trial, settings, variants](const soul::Progress& progress, int number) {
         soul::ReconstructionSettings s = settings;
         s.previews = true;
         auto results = engine->reconstruct({trial}, s, progress, [&](size_t, const soul::DenoisePreview& p) {
@@ -98,10 +99,23 @@ int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::Recon
             std::lock_guard<std::mutex> lock(self->m_mutex);
             self->m_resultRequest = number;
             self->m_result = std::move(results.front());
+            self->m_variants.clear();
         }
         QMetaObject::invokeMethod(self, [self, number, seconds] {
             if (self) Q_EMIT self->finished(number, seconds);
         }, Qt::QueuedConnection);
+        for (size_t i = 0; i < variants.size(); ++i) {
+            soul::Reconstruction variant = engine->reconstruct({trial}, variants[i], progress).front();
+            if (!self) return;
+            {
+                std::lock_guard<std::mutex> lock(self->m_mutex);
+                self->m_variants.push_back(std::move(variant));
+            }
+            const int index = static_cast<int>(i);
+            QMetaObject::invokeMethod(self, [self, number, index] {
+                if (self) Q_EMIT self->variantFinished(number, index);
+            }, Qt::QueuedConnection);
+        }
     });
 }
 
@@ -136,6 +150,12 @@ bool ReconstructionRunner::busy() const { return m_pool.activeThreadCount() > 0;
 soul::Reconstruction ReconstructionRunner::result(int request) const {
     std::lock_guard<std::mutex> lock(m_mutex);
     return m_resultRequest == request ? m_result : soul::Reconstruction{};
+}
+
+soul::Reconstruction ReconstructionRunner::variant(int request, int index) const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    const bool there = m_resultRequest == request && index >= 0 && index < static_cast<int>(m_variants.size());
+    return there ? m_variants[static_cast<size_t>(index)] : soul::Reconstruction{};
 }
 
 void ReconstructionRunner::waitForIdle() { m_pool.waitForDone(); }

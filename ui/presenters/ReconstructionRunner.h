@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace soului {
 
@@ -35,7 +36,10 @@ public:
     const soul::ReconstructionEngine* engine() const { return m_engine.get(); }
 
     // Starts a reconstruction and returns its request number; the previous one is cancelled.
-    int request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings);
+    // `variants` (the same trial with other settings: stream ablations, the baseline decoder) run
+    // after it in order, each announced by variantFinished(); cancelling covers them too.
+    int request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings,
+                const std::vector<soul::ReconstructionSettings>& variants = {});
     // Stream ablations and attributions of a trial (a few seconds); contributionsReady() follows.
     int requestContributions(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings);
     soul::StreamContributions contributions(int request) const;
@@ -44,6 +48,8 @@ public:
     int latestRequest() const { return m_latest; }
     // The result of a finished request (empty samples if it is not the latest finished one).
     soul::Reconstruction result(int request) const;
+    // A variant of the latest finished request (empty samples if it is not there).
+    soul::Reconstruction variant(int request, int index) const;
     // Blocks until the worker is idle (tests, shutdown).
     void waitForIdle();
 
@@ -51,6 +57,7 @@ Q_SIGNALS:
     void opened(bool ok, const QString& message);
     void stepPreview(int request, int step, int steps, const QImage& noisy, const QImage& predicted);
     void finished(int request, double seconds);
+    void variantFinished(int request, int index);
     void failed(int request, const QString& message);
     void contributionsReady(int request);
 
@@ -66,6 +73,7 @@ private:
     mutable std::mutex m_mutex;
     int m_resultRequest = 0;
     soul::Reconstruction m_result;
+    std::vector<soul::Reconstruction> m_variants;   // of m_resultRequest, in order
     int m_contributionsRequest = 0;
     soul::StreamContributions m_contributions;
 };

@@ -20,6 +20,7 @@ enum class Split { Train, Test };
 
 struct PreparedManifest {
     std::string path;                 // the dataset folder
+    std::string source_root;          // the NSD (or phantom) root it was prepared from, if recorded
     int subject = 1;
     int64_t voxels = 0, train_trials = 0, test_images = 0, images = 0, image_size = 0;
     std::array<int64_t, 3> crop_dims{0, 0, 0};        // bounding box of nsdgeneral

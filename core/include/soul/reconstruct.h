@@ -37,6 +37,10 @@ struct ReconstructionSettings {
     // Streams or groups (stream_groups()) whose voxels are replaced by their training mean.
     std::vector<std::string> ablate;
     bool previews = false;             // decode every step for the on_step callback
+    // Which decoder reads the betas: "souldiffuser" (SSMNet, SemBERT, EdgeColorNet), or
+    // "baseline": the flattened MLP when the run has it, else ridge regression from voxels to the
+    // same conditions (fitted on the training rows on first use, a few seconds).
+    std::string decoder = "souldiffuser";
 };
 
 // A row of a prepared dataset's split: test rows are held-out images (repeats averaged).
@@ -56,6 +60,7 @@ struct Reconstruction {
     RgbImage edges;                     // EdgeColorNet's edge map (grey)
     RgbImage low_level;                 // SSMNet's low-level image (the img2img start)
     double seconds = 0;                 // encoders + denoising, this trial
+    std::string decoder;                // what decoded the betas, e.g. "ridge regression"
 };
 
 // What each stream contributes to one trial's outputs.
@@ -94,6 +99,8 @@ public:
     // The streams of the dataset, then the groups (early, ventral, lateral, dorsal).
     std::vector<std::string> stream_groups() const;
     bool has_baseline() const;
+    // What the "baseline" decoder is for this run: "flattened baseline (MLP)" or "ridge regression".
+    std::string baseline_name() const;
 
     // Reconstructs trials in batches; on_step gets (trial index in `trials`, the step's preview).
     // Throws soul::Cancelled when progress.cancel asks.
