@@ -6,7 +6,10 @@
 #include "soul/runtime.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDockWidget>
+#include <QTabWidget>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QTimer>
@@ -66,7 +69,9 @@ int main(int argc, char** argv) {
     QCommandLineOption size("size", "Window size WxH.", "WxH", "1280x860");
     QCommandLineOption trial("trial", "With the default session: select this test trial and wait for its reconstruction.", "row");
     QCommandLineOption contributions("contributions", "With --trial: also compute the stream contributions and show this output's.", "output");
-    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions});
+    QCommandLineOption streamsOff("streams-off", "With --trial: switch these streams off first (comma-separated, e.g. early,dorsal).", "groups");
+    QCommandLineOption tab("tab", "Bring a tab forward: denoising, contributions, tour or training.", "name");
+    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, tab});
     parser.process(app);
 
     MainWindow window;
@@ -94,17 +99,41 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (ok && frameIndex != 0) ok = window.setFrame(frameIndex);
+    if (parser.isSet(tab)) {
+        static const QStringList tabs = {"denoising", "contributions", "tour", "training"};
+        const int index = static_cast<int>(tabs.indexOf(parser.value(tab)));
+        if (index < 0) {
+            std::fprintf(stderr, "souldiffuser-studio: unknown --tab '%s' (denoising, contributions, tour, training)\n", qPrintable(parser.value(tab)));
+            return 1;
+        }
+        if (index < 3) window.workbench()->findChild<QTabWidget*>("workbenchTabs")->setCurrentIndex(index);
+        else window.findChild<QDockWidget*>("trainingDock")->raise();
+    }
     if (ok && parser.isSet(trial)) {
-        // Wait (at most a minute) for the session, select the trial, wait for its reconstruction.
+        // Wait (at most a minute) for the session, select the trial, wait for its reconstruction
+        // and its comparison columns.
         soului::WorkbenchPanel* workbench = window.workbench();
         bool ready = false, shown = false;
         QObject::connect(workbench, &soului::WorkbenchPanel::sessionReady, [&](bool good, const QString&) { ready = good; });
-        QObject::connect(workbench, &soului::WorkbenchPanel::reconstructionShown, [&](double) { shown = true; });
+        QObject::connect(workbench, &soului::WorkbenchPanel::comparisonShown, [&] { shown = true; });
         QElapsedTimer timer;
         timer.start();
         while (!ready && timer.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
-        if (!ready || !workbench->selectTrial(parser.value(trial).toInt())) {
+        if (!ready) {
             std::fprintf(stderr, "souldiffuser-studio: --trial: no reconstruction session (run tools/studio.sh once to prepare the phantom)\n");
+            return 1;
+        }
+        for (const QString& group : parser.value(streamsOff).split(',', Qt::SkipEmptyParts)) {
+            auto* toggle = workbench->findChild<QCheckBox*>("streamToggle-" + group);
+            if (!toggle) {
+                std::fprintf(stderr, "souldiffuser-studio: --streams-off: unknown stream group '%s' (early, ventral-all, lateral-all, dorsal)\n",
+                             qPrintable(group));
+                return 1;
+            }
+            toggle->setChecked(false);
+        }
+        if (!workbench->selectTrial(parser.value(trial).toInt())) {
+            std::fprintf(stderr, "souldiffuser-studio: --trial: no trial %s in the session\n", qPrintable(parser.value(trial)));
             return 1;
         }
         while (!shown && timer.elapsed() < 120000) QApplication::processEvents(QEventLoop::AllEvents, 50);

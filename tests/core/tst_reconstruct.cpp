@@ -74,17 +74,11 @@ class TestReconstruct : public QObject {
         }
     }
 
-private Q_SLOTS:
-    void initTestCase() {
-        m_dir = soultest::tempFolder("reconstruct");
-        m_data = soultest::prepared_default_phantom(m_dir);   // as the shipped model's card says
-        m_engine = std::make_unique<soul::ReconstructionEngine>(kModel, m_data, "cpu");
-    }
-
-    void shippedModelReconstructsAboveBars() {
+    // Reconstructs test trials 0–19 and checks they resemble their stimuli: mean PixCorr above
+    // 0.3 and pixel 2-way identification above 0.8 (chance 0.5).
+    void reconstructsAboveBars(const soul::ReconstructionSettings& s, const char* what) {
         std::vector<soul::TrialRef> trials;
         for (int64_t r = 0; r < 20; ++r) trials.push_back({soul::Split::Test, r});
-        soul::ReconstructionSettings s;
         const auto results = m_engine->reconstruct(trials, s);
         QCOMPARE(results.size(), trials.size());
         double mean_r = 0;
@@ -106,9 +100,32 @@ private Q_SLOTS:
                 }
         }
         const double two_way = static_cast<double>(wins) / static_cast<double>(pairs);
-        qInfo("shipped model, 20 test trials: PixCorr %.3f, pixel 2-way %.3f", mean_r, two_way);
+        qInfo("%s, 20 test trials: PixCorr %.3f, pixel 2-way %.3f", what, mean_r, two_way);
         QVERIFY2(mean_r > 0.3, "reconstructions do not resemble the stimuli (mean PixCorr)");
         QVERIFY2(two_way > 0.8, "reconstructions do not identify their stimuli (pixel 2-way, chance 0.5)");
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        m_dir = soultest::tempFolder("reconstruct");
+        m_data = soultest::prepared_default_phantom(m_dir);   // as the shipped model's card says
+        m_engine = std::make_unique<soul::ReconstructionEngine>(kModel, m_data, "cpu");
+    }
+
+    void shippedModelReconstructsAboveBars() {
+        reconstructsAboveBars(soul::ReconstructionSettings{}, "shipped model");
+    }
+
+    // The studio's baseline column: the shipped model has no flattened MLP, so ridge regression
+    // is fitted on the training rows and feeds the same generator.
+    void theRidgeBaselineReconstructsAboveBars() {
+        QCOMPARE(m_engine->baseline_name(), std::string("ridge regression"));
+        soul::ReconstructionSettings s;
+        s.decoder = "baseline";
+        reconstructsAboveBars(s, "ridge baseline");
+        const auto one = m_engine->reconstruct({{soul::Split::Test, 0}}, s);
+        QCOMPARE(one[0].decoder, std::string("ridge regression"));
+        QVERIFY(one[0].samples[0].pixels != m_engine->reconstruct({{soul::Split::Test, 0}}, {})[0].samples[0].pixels);
     }
 
     void aTrialIsTheSameAloneOrInABatch() {
@@ -253,6 +270,9 @@ private Q_SLOTS:
         o.settings.steps = 0;
         expectError(run(o), "--steps");
         o.settings.steps = 25;
+        o.settings.decoder = "mlp";
+        expectError(run(o), "--decoder");
+        o.settings.decoder = "souldiffuser";
         // Another dataset: the same subject's first three sessions have other splits.
         soul::PrepareOptions one;
         one.nsd_root = m_dir + "/phantom";

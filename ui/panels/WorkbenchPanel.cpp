@@ -10,7 +10,6 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
-#include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -37,7 +36,7 @@ constexpr int kImageSide = 128;      // on-screen size of the 64×64 images
 constexpr int kPartSide = 40;        // low-level, palette and edges under each column
 constexpr int kSampleSide = 64;
 constexpr int kMaxSamples = 4;       // samples per trial shown side by side
-constexpr int kMapScale = 2;         // ground-truth and attribution projections, px per voxel
+constexpr int kMapScale = 3;         // ground-truth and attribution projections, px per voxel
 constexpr int kThumbnailSide = 40;
 constexpr int kRerunDelayMs = 250;   // settings changes within this are one re-run
 constexpr int kPlayIntervalMs = 120;
@@ -237,16 +236,19 @@ QWidget* WorkbenchPanel::buildComparison() {
         ++column;
     }
     clearColumn(m_ablated, tr("<b>streams off:</b> none (switch one off below)"));
-    auto* samples = new QHBoxLayout;
-    samples->addWidget(new QLabel(tr("samples:"), box));
+    m_samplesRow = new QWidget(box);
+    auto* samples = new QHBoxLayout(m_samplesRow);
+    samples->setContentsMargins(0, 0, 0, 0);
+    samples->addWidget(new QLabel(tr("samples:"), m_samplesRow));
     for (int k = 0; k < kMaxSamples; ++k) {
-        QLabel* label = imageLabel(QString("sampleImage-%1").arg(k), kSampleSide, box);
+        QLabel* label = imageLabel(QString("sampleImage-%1").arg(k), kSampleSide, m_samplesRow);
         label->setToolTip(tr("sample %1: the same trial from another start noise").arg(k + 1));
         m_sampleLabels.push_back(label);
         samples->addWidget(label);
     }
     samples->addStretch();
-    grid->addLayout(samples, 4, 0, 1, 4);
+    m_samplesRow->hide();
+    grid->addWidget(m_samplesRow, 4, 0, 1, 4);
     return box;
 }
 
@@ -255,7 +257,7 @@ QWidget* WorkbenchPanel::buildSettings() {
     auto* settingsRow = new QHBoxLayout(row);
     settingsRow->setContentsMargins(0, 0, 0, 0);
     auto* sampler = new QGroupBox(tr("Sampler"), row);
-    auto* form = new QFormLayout(sampler);
+    auto* form = new QGridLayout(sampler);
     auto spin = [&](const QString& name, int low, int high, int value) {
         auto* s = new QSpinBox(sampler);
         s->setObjectName(name);
@@ -281,22 +283,21 @@ QWidget* WorkbenchPanel::buildSettings() {
     m_edgeWeight = dspin("edgeWeightSpin", 0, 3, defaults.w_edge, 0.1);
     m_seed = spin("seedSpin", 0, 1000000, static_cast<int>(defaults.seed));
     m_sampleCount = spin("samplesSpin", 1, kMaxSamples, static_cast<int>(defaults.samples));
-    form->addRow(tr("steps"), m_steps);
-    form->addRow(tr("guidance"), m_cfg);
-    form->addRow(tr("strength (img2img)"), m_strength);
-    form->addRow(tr("ω1 colour"), m_colorWeight);
-    form->addRow(tr("ω2 edges"), m_edgeWeight);
-    form->addRow(tr("seed"), m_seed);
-    form->addRow(tr("samples"), m_sampleCount);
+    // Two columns of label and field: the dock is wider than it is tall.
+    const std::pair<QString, QWidget*> fields[] = {{tr("steps"), m_steps},          {tr("ω1 colour"), m_colorWeight},
+                                                   {tr("guidance"), m_cfg},         {tr("ω2 edges"), m_edgeWeight},
+                                                   {tr("strength"), m_strength},    {tr("seed"), m_seed},
+                                                   {QString(), nullptr},            {tr("samples"), m_sampleCount}};
+    for (int i = 0; i < static_cast<int>(std::size(fields)); ++i) {
+        if (!fields[i].second) continue;
+        form->addWidget(new QLabel(fields[i].first, sampler), i / 2, (i % 2) * 2);
+        form->addWidget(fields[i].second, i / 2, (i % 2) * 2 + 1);
+    }
+    m_strength->setToolTip(tr("img2img strength: the share of the denoising run from SSMNet's low-level image"));
     settingsRow->addWidget(sampler);
-    auto* teaching = new QGroupBox(tr("Streams (teaching)"), row);
+    auto* teaching = new QGroupBox(tr("Streams on / off"), row);
     auto* teachingLayout = new QVBoxLayout(teaching);
-    auto* hint = new QLabel(tr("Switch a pathway off: its voxels are set to their training mean, "
-                               "and the streams-off column shows what is lost."),
-                            teaching);
-    hint->setWordWrap(true);
-    hint->setMaximumWidth(220);
-    teachingLayout->addWidget(hint);
+    teaching->setToolTip(tr("Switch a pathway off: its voxels are set to their training mean, and the streams-off column shows what is lost."));
     for (const char* group : kToggleGroups) {
         auto* box = new QCheckBox(QString::fromLatin1(group), teaching);
         box->setObjectName(QString("streamToggle-") + group);
@@ -575,6 +576,7 @@ void WorkbenchPanel::showResult(int request, double seconds) {
     m_reconstruction = toQImage(r.samples.front());
     showColumn(m_main, r);
     m_samples.clear();
+    m_samplesRow->setVisible(r.samples.size() > 1);
     for (size_t k = 0; k < m_sampleLabels.size(); ++k) {
         const bool shown = r.samples.size() > 1 && k < r.samples.size();
         m_sampleLabels[k]->setVisible(shown);

@@ -129,6 +129,7 @@ private:
     QListWidget* m_list;
     QLabel *m_stimulusLabel, *m_trueCaption, *m_status;
     Column m_main, m_ablated, m_baselineColumn;
+    QWidget* m_samplesRow;
     std::vector<QLabel*> m_sampleLabels;
     QTabWidget* m_tabs;
     QSlider* m_timeline;

@@ -14,6 +14,7 @@ namespace {
 
 constexpr uint8_t kSilhouette = 70;   // grey of visual voxels that carry nothing
 constexpr float kVisible = 0.02f;     // values below this show the silhouette
+constexpr double kTopPercentile = 0.99;   // |attribution| at this percentile is drawn at full scale
 
 fs::path truthDir(const std::string& root) { return fs::path(root) / "phantom" / "groundtruth"; }
 
@@ -127,12 +128,20 @@ soul::RgbImage TuningMaps::truthProjection(const std::string& output) const {
 
 soul::RgbImage TuningMaps::attributionProjection(const soul::Volume& attribution) const {
     if (attribution.dims != m_dims) throw soul::Error(attribution.path, "is not on the grid of the phantom's ground truth");
-    float top = 0;
+    // Scaled to a high percentile, not the maximum: a few voxels with large gradients would
+    // otherwise leave the rest black.
+    std::vector<float> magnitudes;
     for (size_t i = 0; i < m_visual.size(); ++i)
-        if (m_visual[i]) top = std::max(top, std::abs(attribution.voxels[i]));
+        if (m_visual[i]) magnitudes.push_back(std::abs(attribution.voxels[i]));
+    float top = 0;
+    if (!magnitudes.empty()) {
+        auto at = magnitudes.begin() + static_cast<std::ptrdiff_t>(kTopPercentile * static_cast<double>(magnitudes.size() - 1));
+        std::nth_element(magnitudes.begin(), at, magnitudes.end());
+        top = *at;
+    }
     std::vector<float> value(m_visual.size(), 0.0f);
     for (size_t i = 0; i < value.size(); ++i)
-        if (m_visual[i] && top > 0) value[i] = std::abs(attribution.voxels[i]) / top;
+        if (m_visual[i] && top > 0) value[i] = std::min(1.0f, std::abs(attribution.voxels[i]) / top);
     return project(value);
 }
 
