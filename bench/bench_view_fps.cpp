@@ -1,13 +1,16 @@
 // Benchmark: frames per second of the studio's 3D view while it rotates, under Xvfb (Mesa
-// llvmpipe on this machine), on the embedded default (Colin27 + AAL visual-stream labels).
+// llvmpipe on this machine), on the embedded default: the phantom with its streams when it is there
+// (tools/studio.sh makes it), else Colin27 with the AAL visual-stream labels.
 // Run: xvfb-run -a -s "-screen 0 1600x1200x24" build/bin/bench_view_fps [--frames N] [--size WxH]
 #include "BrainScene.h"
 #include "BrainView.h"
 #include "MainWindow.h"
+#include "VolumeDocument.h"
 #include "VtkGLWidget.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QMouseEvent>
 #include <QOpenGLContext>
 #include <QOpenGLFunctions>
@@ -73,7 +76,10 @@ int main(int argc, char** argv) {
     const char* renderer = reinterpret_cast<const char*>(view->context()->functions()->glGetString(0x1F01));
     std::printf("3D view %dx%d, %d frames of a left-button drag rotation, OpenGL renderer: %s\n", size.width(), size.height(), frames,
                 renderer ? renderer : "?");
-    std::printf("  volume rendering + 20 label surfaces: %6.1f frames/s\n", withVolume);
-    std::printf("  label surfaces only:                  %6.1f frames/s\n", surfacesOnly);
+    const QString volume = QFileInfo(window.document()->volumePath()).fileName(), labels = QFileInfo(window.document()->labelsPath()).fileName();
+    const int surfaces = static_cast<int>(window.document()->labelVoxelCounts().size());
+    std::printf("  scene: %s with %d labels from %s (the visible ones as surfaces), the workbench and training docks open\n", qPrintable(volume), surfaces, qPrintable(labels));
+    std::printf("  volume rendering + label surfaces: %6.1f frames/s\n", withVolume);
+    std::printf("  label surfaces only:               %6.1f frames/s\n", surfacesOnly);
     return 0;
 }

@@ -1,5 +1,6 @@
 // souldiffuser-studio — the desktop application.
 #include "MainWindow.h"
+#include "TrainingPanel.h"
 #include "WorkbenchPanel.h"
 #include "VolumeDocument.h"
 #include "VtkGLWidget.h"
@@ -9,6 +10,8 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QLabel>
+#include <QLineEdit>
 #include <QTabWidget>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -70,8 +73,9 @@ int main(int argc, char** argv) {
     QCommandLineOption trial("trial", "With the default session: select this test trial and wait for its reconstruction.", "row");
     QCommandLineOption contributions("contributions", "With --trial: also compute the stream contributions and show this output's.", "output");
     QCommandLineOption streamsOff("streams-off", "With --trial: switch these streams off first (comma-separated, e.g. early,dorsal).", "groups");
+    QCommandLineOption trainingRun("training-run", "Show this run folder's loss curves in the Training tab.", "folder");
     QCommandLineOption tab("tab", "Bring a tab forward: denoising, contributions, tour or training.", "name");
-    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, tab});
+    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, tab, trainingRun});
     parser.process(app);
 
     MainWindow window;
@@ -108,6 +112,13 @@ int main(int argc, char** argv) {
         }
         if (index < 3) window.workbench()->findChild<QTabWidget*>("workbenchTabs")->setCurrentIndex(index);
         else window.findChild<QDockWidget*>("trainingDock")->raise();
+    }
+    if (parser.isSet(trainingRun)) {
+        window.findChild<QLineEdit*>("trainOut")->setText(parser.value(trainingRun));
+        if (!window.training()->showRun(parser.value(trainingRun))) {
+            std::fprintf(stderr, "souldiffuser-studio: --training-run: %s\n", qPrintable(window.findChild<QLabel*>("trainStatus")->text()));
+            return 1;
+        }
     }
     if (ok && parser.isSet(trial)) {
         // Wait (at most a minute) for the session, select the trial, wait for its reconstruction

@@ -73,13 +73,16 @@ public:
 private:
     void fit_ridge(const Progress& progress);
     // Standardised betas (X − μ)·s times the standardised training betas, transposed: (B, N).
-    torch::Tensor ridge_kernel(const torch::Tensor& betas, const Progress& progress = {}) const;
+    torch::Tensor ridge_kernel(const torch::Tensor& betas) const;
+    torch::Tensor standardised_block(const torch::Tensor& betas, int64_t first, int64_t width) const;
 
     // Ridge in its dual form (Saunders et al. 1998, "Ridge regression learning algorithm in dual
     // variables"): with far more voxels than training rows the (N, N) kernel is small, and the
     // prediction is kernel × alpha, so no (V, K) weight matrix is ever held.
     torch::Tensor ridge_mean_, ridge_scale_;   // (V) training statistics of the betas
     torch::Tensor ridge_alpha_, ridge_y_mean_; // (N, K), (K)
+    torch::Tensor ridge_gram_;                 // (N, N) the training kernel while it is summed
+    int64_t ridge_gram_voxels_ = 0;            // voxels summed into it so far
     double ridge_lambda_ = 0;
 
     std::vector<std::string> names_;

@@ -11,7 +11,7 @@
 // - figures export at the asked size, and `souldiffuser export` remakes them headless from their
 //   view description;
 // - training from the studio: the loss plot gains points, Stop checkpoints within a step, Start
-//   resumes to the end, a bad config is named;
+//   resumes to the end, the run's curves come back from its log, a bad config or log is named;
 // - a newer request cancels an older one; a missing model is reported, naming it.
 #include "MainWindow.h"
 #include "NiftiFixture.h"
@@ -338,6 +338,19 @@ private Q_SLOTS:
         QFile runJson(dir + "/run/run.json");
         QVERIFY(runJson.open(QIODevice::ReadOnly));
         QVERIFY(runJson.readAll().contains("\"done\": true"));
+        // A finished run's curves come back from its metrics.jsonl, one point per step logged.
+        QFile log(dir + "/run/metrics.jsonl");
+        QVERIFY(log.open(QIODevice::ReadOnly));
+        const int logged = static_cast<int>(log.readAll().count('\n'));
+        QVERIFY(training->showRun(dir + "/run"));
+        QCOMPARE(training->plottedPoints(), logged);
+        QFile broken(dir + "/broken/metrics.jsonl");
+        QVERIFY(QDir().mkpath(dir + "/broken") && broken.open(QIODevice::WriteOnly));
+        broken.write("{\"stage\": \"embedding\", \"step\": 1, \"loss\": 2.5}\nnot json\n");
+        broken.close();
+        QVERIFY(!training->showRun(dir + "/broken"));
+        QVERIFY(m_window->findChild<QLabel*>("trainStatus")->text().contains("line 2"));
+        QCOMPARE(training->plottedPoints(), logged);   // the curves on screen are kept
         // A bad config is reported, naming it.
         m_window->findChild<QCheckBox*>("trainResume")->setChecked(false);
         m_window->findChild<QLineEdit*>("trainConfig")->setText(dir + "/no-such-config.json");

@@ -3,6 +3,11 @@
 #include "soul/error.h"
 
 #include <QCheckBox>
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonParseError>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -55,8 +60,12 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     m_stop = new QPushButton(tr("Stop (checkpoint)"), this);
     m_stop->setObjectName("trainStop");
     m_stop->setEnabled(false);
+    m_showRun = new QPushButton(tr("Show the run's curves"), this);
+    m_showRun->setObjectName("trainShowRun");
+    m_showRun->setToolTip(tr("Plot the loss curves of the run folder's metrics.jsonl (a finished or stopped run)"));
     buttons->addWidget(m_start);
     buttons->addWidget(m_stop);
+    buttons->addWidget(m_showRun);
     left->addLayout(buttons);
     m_progress = new QProgressBar(this);
     m_progress->setObjectName("trainProgress");
@@ -80,6 +89,7 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     connect(m_refresh, &QTimer::timeout, this, &TrainingPanel::drainMetrics);
     connect(m_start, &QPushButton::clicked, this, &TrainingPanel::start);
     connect(m_stop, &QPushButton::clicked, this, &TrainingPanel::stop);
+    connect(m_showRun, &QPushButton::clicked, this, [this] { showRun(m_out->text().trimmed()); });
     connect(&m_watcher, &QFutureWatcher<QString>::finished, this, [this] {
         m_refresh->stop();
         drainMetrics();
@@ -166,6 +176,46 @@ bool TrainingPanel::start() {
 
 void TrainingPanel::stop() {
     if (m_token) m_token->cancel();
+}
+
+bool TrainingPanel::showRun(const QString& folder) {
+    if (running()) return false;
+    const QString path = QDir(folder).filePath("metrics.jsonl");
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly | QIODevice::Text)) {
+        m_status->setText(tr("%1: cannot be read (is %2 a run folder?)").arg(path, folder));
+        return false;
+    }
+    std::vector<soul::TrainMetrics> metrics;
+    int line = 0;
+    while (!file.atEnd()) {
+        ++line;
+        const QByteArray text = file.readLine().trimmed();
+        if (text.isEmpty()) continue;
+        QJsonParseError error;
+        const QJsonObject o = QJsonDocument::fromJson(text, &error).object();
+        if (error.error != QJsonParseError::NoError || !o.contains("stage") || !o.contains("loss")) {
+            m_status->setText(tr("%1, line %2: not a metrics record (stage, step, loss)").arg(path).arg(line));
+            return false;
+        }
+        soul::TrainMetrics m;
+        m.stage = o.value("stage").toString().toStdString();
+        m.step = o.value("step").toInteger();
+        m.steps = o.value("steps").toInteger();
+        m.values["loss"] = o.value("loss").toDouble();
+        metrics.push_back(std::move(m));
+    }
+    m_plot->clearGraphs();
+    m_graphOfStage.clear();
+    m_x = 0;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_pending = std::move(metrics);
+        m_step = m_steps = 0;
+    }
+    drainMetrics();
+    m_status->setText(tr("%1: %2 steps over %3 stages").arg(folder).arg(m_x).arg(m_graphOfStage.size()));
+    return true;
 }
 
 void TrainingPanel::drainMetrics() {

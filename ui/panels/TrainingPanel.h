@@ -37,6 +37,9 @@ public:
     bool start();
     void stop();   // the engine checkpoints and stops at its next step
     bool running() const;
+    // Plots the loss curves of a run folder's metrics.jsonl; false (and the status says why) when
+    // it cannot be read or a line is not a metrics record.
+    bool showRun(const QString& folder);
     int plottedPoints() const;
 
 Q_SIGNALS:
@@ -48,7 +51,7 @@ private:
 
     QLineEdit *m_data, *m_config, *m_out, *m_stages;
     QCheckBox* m_resume;
-    QPushButton *m_start, *m_stop;
+    QPushButton *m_start, *m_stop, *m_showRun;
     QProgressBar* m_progress;
     QLabel* m_status;
     QCustomPlot* m_plot;
