@@ -30,11 +30,9 @@ json read_json(const std::string& path) {
 namespace {
 
 // The raw root a prepared dataset came from, when it is a phantom (its ground truth is there).
-std::string phantom_root_of(const std::string& prepared) {
-    const json m = read_json((fs::path(prepared) / "manifest.json").string());
-    if (!m.contains("source") || !m["source"].contains("nsd_root")) return {};
-    const std::string root = m["source"]["nsd_root"];
-    return fs::exists(fs::path(root) / "phantom" / "phantom.json") ? root : std::string();
+std::string phantom_root_of(const PreparedDataset& prepared) {
+    const std::string& root = prepared.manifest().source_root;
+    return !root.empty() && fs::exists(fs::path(root) / "phantom" / "phantom.json") ? root : std::string();
 }
 
 }  // namespace
@@ -100,7 +98,7 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     t.captions = captions.to(device);
     t.caption_count = count.to(device);
     t.category = torch::full({n_images}, -1, torch::kLong);
-    if (const std::string root = phantom_root_of(path); !root.empty()) {
+    if (const std::string root = phantom_root_of(d); !root.empty()) {
         const std::string scenes = (fs::path(root) / "phantom" / "scenes.csv").string();
         const CsvTable table = read_csv(scenes);
         const int c_id = table.require("nsdId", scenes), c_cat = table.require("category", scenes);
@@ -128,7 +126,7 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
 
 torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed) {
     if (count <= 0) return {};
-    const std::string root = phantom_root_of(data.dataset->manifest().path);
+    const std::string root = phantom_root_of(*data.dataset);
     if (!root.empty()) {
         // More scenes of the same phantom world, with ids far beyond the subject's images.
         const json info = read_json((fs::path(root) / "phantom" / "phantom.json").string());
