@@ -120,8 +120,10 @@ int main(int argc, char** argv) {
     const auto ssm_layout = model::make_token_layout(model::stream_regions(d.stream), d.ijk, d.stream, c.ssm_patch);
     const auto sem_layout = model::make_token_layout({model::sembert_region()}, d.ijk, d.stream, c.sem_patch);
     nlohmann::json shapes = {{"batch", B}, {"voxels", d.dataset->voxels()}, {"image_size", c.image_size}, {"embed_dim", c.embed_dim},
-                             {"ssm", {{"width", c.ssm_width}, {"state", c.ssm_state}, {"expand", c.ssm_expand}, {"patch", c.ssm_patch}, {"global_layers", c.ssm_global_layers}}},
-                             {"sem", {{"width", c.sem_width}, {"heads", c.sem_heads}, {"layers", c.sem_layers}, {"patch", c.sem_patch}}},
+                             {"ssm", {{"width", c.ssm_width}, {"state", c.ssm_state}, {"expand", c.ssm_expand}, {"patch", c.ssm_patch}, {"global_layers", c.ssm_global_layers},
+                                      {"token_readout", c.ssm_token_readout}, {"per_patch_weights", c.ssm_per_patch_weights}}},
+                             {"sem", {{"width", c.sem_width}, {"heads", c.sem_heads}, {"layers", c.sem_layers}, {"patch", c.sem_patch},
+                                      {"token_readout", c.sem_token_readout}, {"per_patch_weights", c.sem_per_patch_weights}}},
                              {"ec", {{"hidden", c.ec_hidden}, {"voxels", model::edgecolor_voxels(d.stream).size(0)}}},
                              {"flat_hidden", c.flat_hidden}, {"steps", steps}, {"threads", threads}};
     shapes["ssm"]["region_tokens"] = nlohmann::json::array();

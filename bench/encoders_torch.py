@@ -70,16 +70,22 @@ class Mamba(nn.Module):
 
 
 class Tokenizer(nn.Module):
-    def __init__(self, patch, width):
+    def __init__(self, patch, width, tokens=0):
         super().__init__()
-        self.conv = nn.Conv1d(1, width, patch, stride=patch)
+        self.patch, self.tokens = patch, tokens
+        groups = max(tokens, 1)
+        self.conv = nn.Conv1d(groups, groups * width, patch, stride=patch, groups=groups)
         self.position = nn.Linear(24, width)
 
     def forward(self, padded, gather, centre):
-        seq = padded.index_select(1, gather.reshape(-1)).unsqueeze(1)
+        seq = padded.index_select(1, gather.reshape(-1))
         freqs = (2.0 ** torch.arange(4)) * math.pi
         ang = (centre.unsqueeze(-1) * freqs).reshape(centre.shape[0], -1)
-        return self.conv(seq).transpose(1, 2) + self.position(torch.cat([ang.sin(), ang.cos()], -1))
+        if self.tokens:
+            t = self.conv(seq.view(seq.shape[0], self.tokens, self.patch)).view(seq.shape[0], self.tokens, -1)
+        else:
+            t = self.conv(seq.unsqueeze(1)).transpose(1, 2)
+        return t + self.position(torch.cat([ang.sin(), ang.cos()], -1))
 
 
 class SSMNet(nn.Module):
@@ -88,12 +94,16 @@ class SSMNet(nn.Module):
         w, self.image = s["width"], image
         self.gathers = [torch.randint(0, voxels + 1, (t, s["patch"])) for t in s["region_tokens"]]
         self.centres = [torch.rand(t, 3) * 2 - 1 for t in s["region_tokens"]]
-        self.tok = nn.ModuleList(Tokenizer(s["patch"], w) for _ in self.gathers)
+        self.tok = nn.ModuleList(Tokenizer(s["patch"], w, t if s["per_patch_weights"] else 0) for t in s["region_tokens"])
         self.reg = nn.ModuleList(Mamba(w, s["state"], s["expand"]) for _ in self.gathers)
         self.glob = nn.ModuleList(Mamba(w, s["state"], s["expand"]) for _ in range(s["global_layers"]))
         self.region_embedding = nn.Parameter(torch.randn(len(self.gathers), w) * 0.02)
         self.norm = nn.LayerNorm(w)
         self.embed = nn.Sequential(nn.Linear(w * len(self.gathers), 2 * embed), nn.GELU(), nn.Linear(2 * embed, embed))
+        self.readout = s["token_readout"]
+        if self.readout:
+            self.embed_token_proj = nn.Linear(w, self.readout)
+            self.embed_token_readout = nn.Linear(sum(s["region_tokens"]) * self.readout, 2 * embed)
         self.token_proj = nn.Linear(w, 4)
         self.image_head = nn.Linear(sum(s["region_tokens"]) * 4, 3 * 16 * 16)
 
@@ -109,7 +119,10 @@ class SSMNet(nn.Module):
         for p in parts:
             pooled.append(x[:, start:start + p.shape[1]].mean(1))
             start += p.shape[1]
-        emb = F.normalize(self.embed(torch.cat(pooled, 1)), dim=1)
+        hidden = self.embed[0](torch.cat(pooled, 1))
+        if self.readout:
+            hidden = hidden + self.embed_token_readout(self.embed_token_proj(x).flatten(1))
+        emb = F.normalize(self.embed[2](self.embed[1](hidden)), dim=1)
         seed = self.image_head(self.token_proj(x).flatten(1)).view(-1, 3, 16, 16)
         return emb, torch.sigmoid(F.interpolate(seed, size=(self.image, self.image), mode="bilinear", align_corners=False))
 
@@ -147,7 +160,11 @@ class SemBERT(nn.Module):
         w = s["width"]
         self.gather = torch.randint(0, voxels + 1, (s["tokens"], s["patch"]))
         self.centre = torch.rand(s["tokens"], 3) * 2 - 1
-        self.tok = Tokenizer(s["patch"], w)
+        self.tok = Tokenizer(s["patch"], w, s["tokens"] if s["per_patch_weights"] else 0)
+        self.readout = s["token_readout"]
+        if self.readout:
+            self.token_proj = nn.Linear(w, self.readout)
+            self.token_readout = nn.Linear(s["tokens"] * self.readout, w)
         self.blocks = nn.ModuleList(Block(w, s["heads"], 2 * w, 0.1) for _ in range(s["layers"]))
         self.cls, self.mask = nn.Parameter(torch.zeros(1, 1, w)), nn.Parameter(torch.zeros(1, 1, w))
         self.norm, self.head = nn.LayerNorm(w), nn.Linear(w, embed)
@@ -160,7 +177,10 @@ class SemBERT(nn.Module):
         x = torch.cat([self.cls.expand(t.shape[0], 1, -1), t], 1)
         for b in self.blocks:
             x = b(x)
-        return F.normalize(self.head(self.norm(x[:, 0])), dim=1)
+        r = x[:, 0]
+        if self.readout:
+            r = r + self.token_readout(self.token_proj(x[:, 1:]).flatten(1))
+        return F.normalize(self.head(self.norm(r)), dim=1)
 
 
 def main():

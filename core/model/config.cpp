@@ -47,11 +47,11 @@ json EncoderConfig::to_json() const {
     auto st = [](const StageSchedule& s) { return json{{"epochs", s.epochs}, {"lr", s.lr}}; };
     return {{"name", name}, {"seed", seed}, {"image_size", image_size}, {"embed_dim", embed_dim}, {"batch_size", batch_size},
             {"weight_decay", weight_decay}, {"checkpoint_every", checkpoint_every}, {"text_width", text_width},
-            {"text_layers", text_layers}, {"max_tokens", max_tokens}, {"embedding", st(embedding)}, {"ssm_width", ssm_width},
+            {"text_layers", text_layers}, {"max_tokens", max_tokens}, {"embedding_caption_weight", embedding_caption_weight}, {"embedding", st(embedding)}, {"ssm_width", ssm_width},
             {"ssm_state", ssm_state}, {"ssm_expand", ssm_expand}, {"ssm_patch", ssm_patch}, {"ssm_global_layers", ssm_global_layers},
-            {"ssm_image_weight", ssm_image_weight}, {"ssm_regression_weight", ssm_regression_weight}, {"ssmnet", st(ssmnet)},
+            {"ssm_image_weight", ssm_image_weight}, {"ssm_regression_weight", ssm_regression_weight}, {"ssm_token_readout", ssm_token_readout}, {"ssm_per_patch_weights", ssm_per_patch_weights}, {"ssmnet", st(ssmnet)},
             {"sem_width", sem_width}, {"sem_heads", sem_heads}, {"sem_layers", sem_layers}, {"sem_patch", sem_patch},
-            {"sem_mask_ratio", sem_mask_ratio}, {"sembert", st(sembert)}, {"ec_hidden", ec_hidden}, {"ec_extra_images", ec_extra_images},
+            {"sem_mask_ratio", sem_mask_ratio}, {"sem_token_readout", sem_token_readout}, {"sem_per_patch_weights", sem_per_patch_weights}, {"sembert", st(sembert)}, {"ec_hidden", ec_hidden}, {"ec_extra_images", ec_extra_images},
             {"ec_encoder", st(ec_encoder)}, {"ec_decoder", st(ec_decoder)}, {"ec_cycle", st(ec_cycle)}, {"flat_hidden", flat_hidden},
             {"baseline", st(baseline)}, {"gen_image_size", gen_image_size}, {"vae_width", vae_width},
             {"latent_channels", latent_channels}, {"vae_extra_images", vae_extra_images}, {"vae_kl_weight", vae_kl_weight}, {"vae", st(vae)},
@@ -79,6 +79,7 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.get("text_width", c.text_width, 4, 4096);
     r.get("text_layers", c.text_layers, 1, 64);
     r.get("max_tokens", c.max_tokens, 2, 512);
+    r.get("embedding_caption_weight", c.embedding_caption_weight, 0, 1000);
     r.stage("embedding", c.embedding);
     r.get("ssm_width", c.ssm_width, 4, 4096);
     r.get("ssm_state", c.ssm_state, 1, 256);
@@ -87,12 +88,16 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.get("ssm_global_layers", c.ssm_global_layers, 0, 64);
     r.get("ssm_image_weight", c.ssm_image_weight, 0, 1000);
     r.get("ssm_regression_weight", c.ssm_regression_weight, 0, 1000);
+    r.get("ssm_token_readout", c.ssm_token_readout, 0, 64);
+    r.get("ssm_per_patch_weights", c.ssm_per_patch_weights, 0, 1);
     r.stage("ssmnet", c.ssmnet);
     r.get("sem_width", c.sem_width, 4, 4096);
     r.get("sem_heads", c.sem_heads, 1, 64);
     r.get("sem_layers", c.sem_layers, 1, 64);
     r.get("sem_patch", c.sem_patch, 1, 65536);
     r.get("sem_mask_ratio", c.sem_mask_ratio, 0, 0.95);
+    r.get("sem_token_readout", c.sem_token_readout, 0, 64);
+    r.get("sem_per_patch_weights", c.sem_per_patch_weights, 0, 1);
     r.stage("sembert", c.sembert);
     r.get("ec_hidden", c.ec_hidden, 4, 65536);
     r.get("ec_extra_images", c.ec_extra_images, 0, 1e7);

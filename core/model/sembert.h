@@ -16,6 +16,12 @@ namespace soul::model {
 struct SemBERTOptions {
     int64_t width = 64, heads = 4, layers = 2, embed_dim = 64;
     double mask_ratio = 0.25;
+    // The readout: [CLS]'s output alone (BERT) when 0; otherwise plus a linear map of this many
+    // features of every token's output, in sequence order. Which patch of cortex is active is
+    // what carries the category (category-selective patches), and [CLS] attention alone learns
+    // that "where" slowly from a few thousand trials.
+    int64_t token_readout = 0;
+    bool per_patch_weights = false;   // the tokenizer's filters: shared by all patches, or one bank each
 };
 
 class SemBERTImpl : public torch::nn::Module {
@@ -29,7 +35,7 @@ private:
     torch::nn::ModuleList tokenizers_{nullptr}, blocks_{nullptr};
     torch::Tensor cls_, mask_token_;
     torch::nn::LayerNorm norm_{nullptr};
-    torch::nn::Linear head_{nullptr};
+    torch::nn::Linear head_{nullptr}, token_proj_{nullptr}, token_readout_{nullptr};
 };
 TORCH_MODULE(SemBERT);
 

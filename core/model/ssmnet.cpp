@@ -16,7 +16,7 @@ SSMNetImpl::SSMNetImpl(const TokenLayout& layout, const SSMNetOptions& o) : opti
     for (size_t r = 0; r < layout.gather.size(); ++r) {
         gather_.push_back(register_buffer("gather" + std::to_string(r), layout.gather[r]));
         centre_.push_back(register_buffer("centre" + std::to_string(r), layout.centre[r]));
-        tokenizers_->push_back(VoxelTokenizer(layout.patch, o.width));
+        tokenizers_->push_back(VoxelTokenizer(layout.patch, o.width, o.per_patch_weights ? layout.gather[r].size(0) : 0));
         region_blocks_->push_back(MambaBlock(mamba));
     }
     for (int64_t i = 0; i < o.global_layers; ++i) global_blocks_->push_back(MambaBlock(mamba));
@@ -25,6 +25,10 @@ SSMNetImpl::SSMNetImpl(const TokenLayout& layout, const SSMNetOptions& o) : opti
     const int64_t pooled = o.width * static_cast<int64_t>(layout.gather.size());
     embed_head_ = register_module("embed_head", torch::nn::Sequential(torch::nn::Linear(pooled, 2 * o.embed_dim), torch::nn::GELU(),
                                                                       torch::nn::Linear(2 * o.embed_dim, o.embed_dim)));
+    if (o.token_readout > 0) {
+        embed_token_proj_ = register_module("embed_token_proj", torch::nn::Linear(o.width, o.token_readout));
+        embed_token_readout_ = register_module("embed_token_readout", torch::nn::Linear(layout.tokens() * o.token_readout, 2 * o.embed_dim));
+    }
     token_proj_ = register_module("token_proj", torch::nn::Linear(o.width, kTokenChannels));
     image_head_ = register_module("image_head", torch::nn::Linear(layout.tokens() * kTokenChannels, 3 * kImageSeed * kImageSeed));
 }
@@ -49,7 +53,10 @@ SSMNetOutput SSMNetImpl::forward(const torch::Tensor& betas) {
         start += n;
     }
     SSMNetOutput out;
-    out.embedding = torch::nn::functional::normalize(embed_head_->forward(torch::cat(pooled, 1)), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    torch::Tensor hidden = embed_head_[0]->as<torch::nn::LinearImpl>()->forward(torch::cat(pooled, 1));
+    if (options_.token_readout > 0) hidden = hidden + embed_token_readout_(embed_token_proj_(all).flatten(1));
+    for (auto layer = std::next(embed_head_->begin()); layer != embed_head_->end(); ++layer) hidden = layer->forward(hidden);
+    out.embedding = torch::nn::functional::normalize(hidden, torch::nn::functional::NormalizeFuncOptions().dim(1));
     const torch::Tensor seed = image_head_(token_proj_(all).flatten(1)).view({-1, 3, kImageSeed, kImageSeed});
     out.image = torch::sigmoid(torch::nn::functional::interpolate(
         seed, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{options_.image_size, options_.image_size}).mode(torch::kBilinear).align_corners(false)));

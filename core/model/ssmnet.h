@@ -13,6 +13,11 @@ namespace soul::model {
 
 struct SSMNetOptions {
     int64_t width = 48, state = 8, expand = 2, global_layers = 1, embed_dim = 64, image_size = 32;
+    // The embedding head reads each region's mean token; when > 0 it also reads this many
+    // features of every token, in sequence order, so that where in a region the activity lies
+    // (retinotopic position, category patches) reaches the head without being pooled away.
+    int64_t token_readout = 0;
+    bool per_patch_weights = false;   // the tokenizer's filters: shared by all patches, or one bank each
 };
 
 struct SSMNetOutput {
@@ -32,7 +37,7 @@ private:
     torch::Tensor region_embedding_;
     torch::nn::LayerNorm norm_{nullptr};
     torch::nn::Sequential embed_head_{nullptr};
-    torch::nn::Linear token_proj_{nullptr}, image_head_{nullptr};
+    torch::nn::Linear token_proj_{nullptr}, image_head_{nullptr}, embed_token_proj_{nullptr}, embed_token_readout_{nullptr};
 };
 TORCH_MODULE(SSMNet);
 

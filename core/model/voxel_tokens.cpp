@@ -105,14 +105,16 @@ TokenLayout make_token_layout(const std::vector<Region>& regions, const std::vec
     return layout;
 }
 
-VoxelTokenizerImpl::VoxelTokenizerImpl(int64_t patch, int64_t width) : patch_(patch) {
-    conv_ = register_module("conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(1, width, patch).stride(patch)));
+VoxelTokenizerImpl::VoxelTokenizerImpl(int64_t patch, int64_t width, int64_t tokens) : patch_(patch), tokens_(tokens) {
+    const int64_t groups = std::max<int64_t>(tokens, 1);
+    conv_ = register_module("conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(groups, groups * width, patch).stride(patch).groups(groups)));
     position_ = register_module("position", torch::nn::Linear(3 * 2 * kPositionFrequencies, width));
 }
 
 torch::Tensor VoxelTokenizerImpl::forward(const torch::Tensor& padded, const torch::Tensor& gather, const torch::Tensor& centre) {
-    const torch::Tensor seq = padded.index_select(1, gather.reshape({-1})).unsqueeze(1);     // B 1 T·P
-    const torch::Tensor tokens = conv_(seq).transpose(1, 2);                                // B T W
+    const torch::Tensor seq = padded.index_select(1, gather.reshape({-1}));                 // B T·P
+    const torch::Tensor tokens = tokens_ > 0 ? conv_(seq.view({seq.size(0), tokens_, patch_})).view({seq.size(0), tokens_, -1})   // B T W
+                                             : conv_(seq.unsqueeze(1)).transpose(1, 2);
     const torch::Tensor freqs = torch::pow(2.0, torch::arange(kPositionFrequencies, centre.options())) * M_PI;
     const torch::Tensor angles = (centre.unsqueeze(-1) * freqs).reshape({centre.size(0), -1});
     const torch::Tensor fourier = torch::cat({torch::sin(angles), torch::cos(angles)}, -1);

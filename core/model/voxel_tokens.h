@@ -44,13 +44,17 @@ TokenLayout make_token_layout(const std::vector<Region>& regions, const std::vec
                               int64_t patch);
 
 // Region → tokens: (B, voxels) betas → (B, tokens, width), conv tokeniser + position embedding.
+// With `tokens` = 0 one filter bank slides over the whole sequence (weights shared by all
+// patches); with `tokens` = the region's token count the convolution is grouped, one filter bank
+// per patch, so that each patch of cortex is read with its own weights, as a voxel-wise linear
+// model reads it, while the sequence, the 3D position embedding and what follows stay the same.
 class VoxelTokenizerImpl : public torch::nn::Module {
 public:
-    VoxelTokenizerImpl(int64_t patch, int64_t width);
+    VoxelTokenizerImpl(int64_t patch, int64_t width, int64_t tokens = 0);
     torch::Tensor forward(const torch::Tensor& padded_betas, const torch::Tensor& gather, const torch::Tensor& centre);
 
 private:
-    int64_t patch_;
+    int64_t patch_, tokens_;
     torch::nn::Conv1d conv_{nullptr};
     torch::nn::Linear position_{nullptr};
 };

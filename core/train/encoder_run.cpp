@@ -169,9 +169,9 @@ RunModels build_models(const model::EncoderConfig& c, const TrainData& data, int
     RunModels m;
     build_generator_models(c, vocabulary, data.device, m);
     const auto ssm_layout = model::make_token_layout(model::stream_regions(data.stream), data.ijk, data.stream, c.ssm_patch);
-    m.ssmnet = model::SSMNet(ssm_layout, model::SSMNetOptions{c.ssm_width, c.ssm_state, c.ssm_expand, c.ssm_global_layers, c.embed_dim, c.image_size});
+    m.ssmnet = model::SSMNet(ssm_layout, model::SSMNetOptions{c.ssm_width, c.ssm_state, c.ssm_expand, c.ssm_global_layers, c.embed_dim, c.image_size, c.ssm_token_readout, c.ssm_per_patch_weights != 0});
     const auto sem_layout = model::make_token_layout({model::sembert_region()}, data.ijk, data.stream, c.sem_patch);
-    m.sembert = model::SemBERT(sem_layout, model::SemBERTOptions{c.sem_width, c.sem_heads, c.sem_layers, c.embed_dim, c.sem_mask_ratio});
+    m.sembert = model::SemBERT(sem_layout, model::SemBERTOptions{c.sem_width, c.sem_heads, c.sem_layers, c.embed_dim, c.sem_mask_ratio, c.sem_token_readout, c.sem_per_patch_weights != 0});
     m.edgecolor = model::EdgeColorNet(model::edgecolor_voxels(data.stream), c.ec_hidden, c.image_size);
     m.baseline = model::FlatBaseline(data.dataset->voxels(), c.flat_hidden, c.embed_dim, c.image_size);
     m.classifier = model::CategoryClassifier(c.classifier_width, data.categories);

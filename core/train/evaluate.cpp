@@ -4,8 +4,10 @@
 //     own image (and the reverse), among all test images; chance 1/N.
 //   2-way identification: how often the true image is closer than one other test image, averaged
 //     over all pairs (Takagi & Nishimoto 2023; MindEye); chance 50%.
-//   category: majority of the 10 training images nearest to the predicted embedding (phantom
-//     ground truth); chance 1/categories.
+//   category: a linear probe (Radford et al. 2021, §3.2: a linear classifier on frozen
+//     embeddings), here a ridge classifier fit on the training images' true embeddings and their
+//     phantom ground-truth category, applied to the predicted embedding; and, as a second reading,
+//     the majority of the 10 training images nearest to it; chance 1/categories.
 //   caption retrieval: SemBERT's embedding's nearest test image by mean caption embedding is its
 //     own; chance 1/N. The retrieved caption (nearest in the training caption bank) is shown.
 //   palette ΔE: CIE76 between predicted and true 8×8 palettes; the reference is the training mean.
@@ -69,6 +71,24 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         train_cat = d.category.index_select(0, train_images);
     }
     const torch::Tensor test_category = d.category.index_select(0, d.test_image);
+    // Linear probes: one-hot least squares with a bias and a small ridge (unit-norm inputs), fit on
+    // the training images' true image embeddings and, for the caption side, their true mean caption
+    // embeddings.
+    auto fit_probe = [&](const torch::Tensor& x_train) {
+        constexpr double kProbeRidge = 1.0;
+        const torch::Tensor x = torch::cat({x_train, torch::ones({x_train.size(0), 1})}, 1).to(torch::kDouble);
+        const torch::Tensor y = torch::one_hot(train_cat.clamp_min(0), d.categories).to(torch::kDouble) * (train_cat >= 0).unsqueeze(1);
+        return torch::linalg_solve(torch::matmul(x.t(), x) + kProbeRidge * torch::eye(x.size(1), torch::kDouble), torch::matmul(x.t(), y)).to(torch::kFloat);
+    };
+    torch::Tensor image_probe, caption_probe;
+    if (d.categories > 0) {
+        image_probe = fit_probe(train_emb);
+        caption_probe = fit_probe(mean_caption_embedding(m.embedding, d, training_images(d)));
+    }
+    auto probe_accuracy = [&](const torch::Tensor& probe, const torch::Tensor& predicted) {
+        const torch::Tensor scores = torch::matmul(torch::cat({predicted, torch::ones({predicted.size(0), 1})}, 1), probe);
+        return (scores.argmax(1) == test_category).to(torch::kFloat).mean().item<double>();
+    };
     auto category_accuracy = [&](const torch::Tensor& predicted) {
         constexpr int64_t kNeighbours = 10;
         const torch::Tensor nearest = std::get<1>(torch::matmul(predicted, train_emb.t()).topk(kNeighbours, 1));
@@ -83,7 +103,10 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         rows.push_back({"fMRI→image top-1", module, top1(predicted, image_emb), chance_top1});
         rows.push_back({"image→fMRI top-1", module, top1(image_emb, predicted), chance_top1});
         rows.push_back({"2-way identification", module, two_way(predicted, image_emb), 0.5});
-        if (d.categories > 0) rows.push_back({"category accuracy", module, category_accuracy(predicted), 1.0 / static_cast<double>(d.categories)});
+        if (d.categories > 0) {
+            rows.push_back({"category accuracy (linear probe)", module, probe_accuracy(image_probe, predicted), 1.0 / static_cast<double>(d.categories)});
+            rows.push_back({"category accuracy (10 nearest)", module, category_accuracy(predicted), 1.0 / static_cast<double>(d.categories)});
+        }
     };
     const torch::Tensor test_palette = d.palettes.index_select(0, d.test_image), test_edges = d.edges.index_select(0, d.test_image);
     const torch::Tensor train_images_all = d.images.index_select(0, d.train_image);
@@ -110,6 +133,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         const torch::Tensor sem = batched([&](const torch::Tensor& x) { return m.sembert->forward(x); }, d.test_betas);
         rows.push_back({"caption retrieval top-1", "SemBERT", top1(sem, caption_emb), chance_top1});
         rows.push_back({"caption 2-way", "SemBERT", two_way(sem, caption_emb), 0.5});
+        if (d.categories > 0) rows.push_back({"category accuracy (caption, linear probe)", "SemBERT", probe_accuracy(caption_probe, sem), 1.0 / static_cast<double>(d.categories)});
         // The caption bank: every caption of the training images; SemBERT's caption is the nearest.
         std::vector<std::string> bank = training_captions(*d.dataset);
         std::vector<torch::Tensor> bank_emb;
@@ -149,13 +173,19 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         rows.push_back({"low-level image r (PixCorr)", "flattened MLP", mean_pearson(cat(&model::FlatOutput::image), test_images), mean_pearson(mean_image, test_images)});
         rows.push_back({"caption retrieval top-1", "flattened MLP", top1(cat(&model::FlatOutput::caption), caption_emb), chance_top1});
         rows.push_back({"caption 2-way", "flattened MLP", two_way(cat(&model::FlatOutput::caption), caption_emb), 0.5});
+        if (d.categories > 0)
+            rows.push_back({"category accuracy (caption, linear probe)", "flattened MLP", probe_accuracy(caption_probe, cat(&model::FlatOutput::caption)), 1.0 / static_cast<double>(d.categories)});
         rows.push_back({"palette ΔE (lower is better)", "flattened MLP", model::delta_e(cat(&model::FlatOutput::palette), test_palette).mean().item<double>(),
                         model::delta_e(mean_palette, test_palette).mean().item<double>()});
         rows.push_back({"edge-map r", "flattened MLP", mean_pearson(cat(&model::FlatOutput::edges), test_edges), mean_pearson(mean_edges, test_edges)});
     }
     // The embedding space itself: image↔caption retrieval on the held-out images, and the category
     // its true image embeddings give (the ceiling of the fMRI modules' category accuracy).
-    if (d.categories > 0) rows.push_back({"category accuracy (true image embedding)", "embedding space", category_accuracy(image_emb), 1.0 / static_cast<double>(d.categories)});
+    if (d.categories > 0) {
+        rows.push_back({"category accuracy (linear probe, true image embedding)", "embedding space", probe_accuracy(image_probe, image_emb), 1.0 / static_cast<double>(d.categories)});
+        rows.push_back({"category accuracy (10 nearest, true image embedding)", "embedding space", category_accuracy(image_emb), 1.0 / static_cast<double>(d.categories)});
+        rows.push_back({"category accuracy (caption, linear probe, true captions)", "embedding space", probe_accuracy(caption_probe, caption_emb), 1.0 / static_cast<double>(d.categories)});
+    }
     rows.push_back({"image→caption top-1 (embedding space)", "embedding space", top1(image_emb, caption_emb), chance_top1});
     rows.push_back({"caption→image top-1 (embedding space)", "embedding space", top1(caption_emb, image_emb), chance_top1});
 

@@ -96,6 +96,7 @@ private:
     void run_stage(const Stage& stage);
     void write_run_json();
     torch::Tensor pick_captions(const torch::Tensor& images);
+    std::pair<torch::Tensor, torch::Tensor> pick_two_captions(const torch::Tensor& images);
     void need(const std::string& stage, const std::string& before);
     const torch::Tensor& training_latents();
 
@@ -112,11 +113,29 @@ private:
     TrainSummary summary_;
 };
 
+namespace {
+torch::Tensor caption_rows(const torch::Tensor& captions, const torch::Tensor& which, int64_t max_tokens) {
+    return captions.gather(1, which.view({-1, 1, 1}).expand({-1, 1, max_tokens})).squeeze(1);
+}
+}  // namespace
+
 torch::Tensor Trainer::pick_captions(const torch::Tensor& images) {
     // One of each image's captions, drawn with the step's seeded generator.
     const torch::Tensor count = data_.caption_count.index_select(0, images).clamp_min(1);
     const torch::Tensor which = (torch::rand({images.size(0)}, torch::TensorOptions().device(data_.device)) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
-    return data_.captions.index_select(0, images).gather(1, which.view({-1, 1, 1}).expand({-1, 1, config_.max_tokens})).squeeze(1);
+    return caption_rows(data_.captions.index_select(0, images), which, config_.max_tokens);
+}
+
+std::pair<torch::Tensor, torch::Tensor> Trainer::pick_two_captions(const torch::Tensor& images) {
+    // Two captions per image, different wherever the image has more than one: the first drawn as
+    // pick_captions does, the second among the others.
+    const torch::TensorOptions on = torch::TensorOptions().device(data_.device);
+    const torch::Tensor count = data_.caption_count.index_select(0, images).clamp(1, kMaxCaptions);
+    const torch::Tensor first = (torch::rand({images.size(0)}, on) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
+    const torch::Tensor shift = 1 + (torch::rand({images.size(0)}, on) * (count - 1).clamp_min(1)).to(torch::kLong);
+    const torch::Tensor second = torch::where(count > 1, (first + shift).remainder(count), first);
+    const torch::Tensor all = data_.captions.index_select(0, images);
+    return {caption_rows(all, first, config_.max_tokens), caption_rows(all, second, config_.max_tokens)};
 }
 
 void Trainer::need(const std::string& stage, const std::string& before) {
@@ -329,8 +348,14 @@ TrainSummary Trainer::run() {
             s.step = [&, train_images](const torch::Tensor& rows) {
                 const torch::Tensor images = train_images.index_select(0, rows);
                 const torch::Tensor a = emb->image(data_.images.index_select(0, images));
-                const torch::Tensor b = emb->text(pick_captions(images));
-                return Losses{{"loss", model::clip_loss(a, b, emb->logit_scale)}};
+                if (config_.embedding_caption_weight <= 0) return Losses{{"loss", model::clip_loss(a, emb->text(pick_captions(images)), emb->logit_scale)}};
+                const auto [first, second] = pick_two_captions(images);
+                const torch::Tensor b = emb->text(torch::cat({first, second}, 0));
+                const torch::Tensor b1 = b.narrow(0, 0, images.size(0)), b2 = b.narrow(0, images.size(0), images.size(0));
+                const torch::Tensor image_caption = model::clip_loss(a, b1, emb->logit_scale);
+                const torch::Tensor caption_caption = model::clip_loss(b1, b2, emb->logit_scale);
+                return Losses{{"loss", image_caption + config_.embedding_caption_weight * caption_caption},
+                              {"image_caption", image_caption}, {"caption_caption", caption_caption}};
             };
             s.set_training = trainable(*emb);
         } else if (name == "ssmnet") {
