@@ -33,14 +33,14 @@ struct EncoderConfig {
     // fMRI-SSMNet
     int64_t ssm_width = 48, ssm_state = 8, ssm_expand = 2, ssm_patch = 128, ssm_global_layers = 1;
     double ssm_image_weight = 1.0, ssm_regression_weight = 1.0;
-    int64_t ssm_token_readout = 0;
-    int64_t ssm_per_patch_weights = 0;   // 1: the tokenizer reads each patch with its own filters    // features per token in SSMNet's spatial embedding readout; 0 = pooled only
+    int64_t ssm_token_readout = 0;       // features per token in SSMNet's spatial embedding readout; 0 = pooled only
+    int64_t ssm_per_patch_weights = 0;   // 1: the tokenizer reads each patch with its own filters
     StageSchedule ssmnet{15, 1e-3};
     // fMRI-SemBERT
     int64_t sem_width = 64, sem_heads = 4, sem_layers = 2, sem_patch = 32;
     double sem_mask_ratio = 0.25;
-    int64_t sem_token_readout = 0;
-    int64_t sem_per_patch_weights = 0;   // 1: the tokenizer reads each patch with its own filters    // features per token in SemBERT's spatial readout; 0 = [CLS] only
+    int64_t sem_token_readout = 0;       // features per token in SemBERT's spatial readout; 0 = [CLS] only
+    int64_t sem_per_patch_weights = 0;   // 1: the tokenizer reads each patch with its own filters
     StageSchedule sembert{15, 1e-3};
     // fMRI-EdgeColorNet
     int64_t ec_hidden = 256, ec_extra_images = 2000;

@@ -180,7 +180,8 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         rows.push_back({"edge-map r", "flattened MLP", mean_pearson(cat(&model::FlatOutput::edges), test_edges), mean_pearson(mean_edges, test_edges)});
     }
     // The embedding space itself: image↔caption retrieval on the held-out images, and the category
-    // its true image embeddings give (the ceiling of the fMRI modules' category accuracy).
+    // its true image and caption embeddings give (what an fMRI module that predicted them exactly
+    // would score).
     if (d.categories > 0) {
         rows.push_back({"category accuracy (linear probe, true image embedding)", "embedding space", probe_accuracy(image_probe, image_emb), 1.0 / static_cast<double>(d.categories)});
         rows.push_back({"category accuracy (10 nearest, true image embedding)", "embedding space", category_accuracy(image_emb), 1.0 / static_cast<double>(d.categories)});
