@@ -71,6 +71,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         train_cat = d.category.index_select(0, train_images);
     }
     const torch::Tensor test_category = d.category.index_select(0, d.test_image);
+    const double chance_category = d.categories > 0 ? 1.0 / static_cast<double>(d.categories) : 0.0;
     // Linear probes: one-hot least squares with a bias and a small ridge (unit-norm inputs), fit on
     // the training images' true image embeddings and, for the caption side, their true mean caption
     // embeddings.
@@ -104,8 +105,8 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         rows.push_back({"image→fMRI top-1", module, top1(image_emb, predicted), chance_top1});
         rows.push_back({"2-way identification", module, two_way(predicted, image_emb), 0.5});
         if (d.categories > 0) {
-            rows.push_back({"category accuracy (linear probe)", module, probe_accuracy(image_probe, predicted), 1.0 / static_cast<double>(d.categories)});
-            rows.push_back({"category accuracy (10 nearest)", module, category_accuracy(predicted), 1.0 / static_cast<double>(d.categories)});
+            rows.push_back({"category accuracy (linear probe)", module, probe_accuracy(image_probe, predicted), chance_category});
+            rows.push_back({"category accuracy (10 nearest)", module, category_accuracy(predicted), chance_category});
         }
     };
     const torch::Tensor test_palette = d.palettes.index_select(0, d.test_image), test_edges = d.edges.index_select(0, d.test_image);
@@ -133,7 +134,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         const torch::Tensor sem = batched([&](const torch::Tensor& x) { return m.sembert->forward(x); }, d.test_betas);
         rows.push_back({"caption retrieval top-1", "SemBERT", top1(sem, caption_emb), chance_top1});
         rows.push_back({"caption 2-way", "SemBERT", two_way(sem, caption_emb), 0.5});
-        if (d.categories > 0) rows.push_back({"category accuracy (caption, linear probe)", "SemBERT", probe_accuracy(caption_probe, sem), 1.0 / static_cast<double>(d.categories)});
+        if (d.categories > 0) rows.push_back({"category accuracy (caption, linear probe)", "SemBERT", probe_accuracy(caption_probe, sem), chance_category});
         // The caption bank: every caption of the training images; SemBERT's caption is the nearest.
         std::vector<std::string> bank = training_captions(*d.dataset);
         std::vector<torch::Tensor> bank_emb;
@@ -174,7 +175,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         rows.push_back({"caption retrieval top-1", "flattened MLP", top1(cat(&model::FlatOutput::caption), caption_emb), chance_top1});
         rows.push_back({"caption 2-way", "flattened MLP", two_way(cat(&model::FlatOutput::caption), caption_emb), 0.5});
         if (d.categories > 0)
-            rows.push_back({"category accuracy (caption, linear probe)", "flattened MLP", probe_accuracy(caption_probe, cat(&model::FlatOutput::caption)), 1.0 / static_cast<double>(d.categories)});
+            rows.push_back({"category accuracy (caption, linear probe)", "flattened MLP", probe_accuracy(caption_probe, cat(&model::FlatOutput::caption)), chance_category});
         rows.push_back({"palette ΔE (lower is better)", "flattened MLP", model::delta_e(cat(&model::FlatOutput::palette), test_palette).mean().item<double>(),
                         model::delta_e(mean_palette, test_palette).mean().item<double>()});
         rows.push_back({"edge-map r", "flattened MLP", mean_pearson(cat(&model::FlatOutput::edges), test_edges), mean_pearson(mean_edges, test_edges)});
@@ -183,9 +184,9 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
     // its true image and caption embeddings give (what an fMRI module that predicted them exactly
     // would score).
     if (d.categories > 0) {
-        rows.push_back({"category accuracy (linear probe, true image embedding)", "embedding space", probe_accuracy(image_probe, image_emb), 1.0 / static_cast<double>(d.categories)});
-        rows.push_back({"category accuracy (10 nearest, true image embedding)", "embedding space", category_accuracy(image_emb), 1.0 / static_cast<double>(d.categories)});
-        rows.push_back({"category accuracy (caption, linear probe, true captions)", "embedding space", probe_accuracy(caption_probe, caption_emb), 1.0 / static_cast<double>(d.categories)});
+        rows.push_back({"category accuracy (linear probe, true image embedding)", "embedding space", probe_accuracy(image_probe, image_emb), chance_category});
+        rows.push_back({"category accuracy (10 nearest, true image embedding)", "embedding space", category_accuracy(image_emb), chance_category});
+        rows.push_back({"category accuracy (caption, linear probe, true captions)", "embedding space", probe_accuracy(caption_probe, caption_emb), chance_category});
     }
     rows.push_back({"image→caption top-1 (embedding space)", "embedding space", top1(image_emb, caption_emb), chance_top1});
     rows.push_back({"caption→image top-1 (embedding space)", "embedding space", top1(caption_emb, image_emb), chance_top1});

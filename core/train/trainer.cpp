@@ -117,22 +117,24 @@ namespace {
 torch::Tensor caption_rows(const torch::Tensor& captions, const torch::Tensor& which, int64_t max_tokens) {
     return captions.gather(1, which.view({-1, 1, 1}).expand({-1, 1, max_tokens})).squeeze(1);
 }
+
+// One caption index per image, drawn with the step's seeded generator among its `count` captions.
+torch::Tensor draw_caption(const torch::Tensor& count) {
+    return (torch::rand({count.size(0)}, torch::TensorOptions().device(count.device())) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
+}
 }  // namespace
 
 torch::Tensor Trainer::pick_captions(const torch::Tensor& images) {
-    // One of each image's captions, drawn with the step's seeded generator.
     const torch::Tensor count = data_.caption_count.index_select(0, images).clamp_min(1);
-    const torch::Tensor which = (torch::rand({images.size(0)}, torch::TensorOptions().device(data_.device)) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
-    return caption_rows(data_.captions.index_select(0, images), which, config_.max_tokens);
+    return caption_rows(data_.captions.index_select(0, images), draw_caption(count), config_.max_tokens);
 }
 
 std::pair<torch::Tensor, torch::Tensor> Trainer::pick_two_captions(const torch::Tensor& images) {
     // Two captions per image, different wherever the image has more than one: the first drawn as
     // pick_captions does, the second among the others.
-    const torch::TensorOptions on = torch::TensorOptions().device(data_.device);
     const torch::Tensor count = data_.caption_count.index_select(0, images).clamp(1, kMaxCaptions);
-    const torch::Tensor first = (torch::rand({images.size(0)}, on) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
-    const torch::Tensor shift = 1 + (torch::rand({images.size(0)}, on) * (count - 1).clamp_min(1)).to(torch::kLong);
+    const torch::Tensor first = draw_caption(count);
+    const torch::Tensor shift = 1 + (torch::rand({images.size(0)}, torch::TensorOptions().device(data_.device)) * (count - 1).clamp_min(1)).to(torch::kLong);
     const torch::Tensor second = torch::where(count > 1, (first + shift).remainder(count), first);
     const torch::Tensor all = data_.captions.index_select(0, images);
     return {caption_rows(all, first, config_.max_tokens), caption_rows(all, second, config_.max_tokens)};
