@@ -27,7 +27,14 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# LibTorch 2.x headers (Debian 13's, unpacked into a private folder, never installed) for the
+# libtorch2_api test, which compiles the engine against them.
+fetch_libtorch2() { "$(dirname "$0")/fetch-libtorch2-headers.sh" >/dev/null; }
+
+if [ ${#missing[@]} -eq 0 ]; then
+  fetch_libtorch2
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
@@ -38,4 +45,5 @@ echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fetch_libtorch2
 echo "setup: done"

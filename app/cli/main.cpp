@@ -137,7 +137,7 @@ int run_train(soul::TrainOptions options, const std::string& stages) {
     progress.cancel = &g_interrupt;
     try {
         const soul::TrainSummary s = soul::train_encoders(options, progress);
-        std::printf("trained on %s in %.1f s:", s.device.c_str(), s.seconds);
+        std::printf("trained on %s%s in %.1f s:", s.device.c_str(), s.mixed_precision ? " (bfloat16 autocast)" : "", s.seconds);
         for (const auto& stage : s.stages_trained) std::printf(" %s", stage.c_str());
         if (!s.stages_skipped.empty()) {
             std::printf("; already done or skipped:");
@@ -219,8 +219,6 @@ int main(int argc, char** argv) {
     phantom->add_option("--snr", phantom_options.snr, "Mean over visual voxels of signal SD / single-trial noise SD (default 0.4)");
     phantom->add_option("--size", phantom_options.size, "small (100 shared images) or full (1000 shared, ~10k images)");
     phantom->add_option("--image-size", phantom_options.image_size, "Stimulus side in pixels (default 128)");
-    if (const char* dir = std::getenv("SOUL_MRICRON_DIR")) phantom_options.mricron_dir = dir;
-    if (const char* dir = std::getenv("SOUL_FASHION_MNIST_DIR")) phantom_options.fashion_mnist_dir = dir;
 
     auto* prepare = app.add_subcommand("prepare", "Prepare an NSD subject, the phantom or a generic-layout dataset for training: z-scored, cropped, split, memory-mapped");
     soul::PrepareOptions prepare_options;
@@ -247,6 +245,7 @@ int main(int argc, char** argv) {
     train->add_option("--out", train_options.out, "The run folder")->required();
     train->add_option("--stages", train_stages, "Comma-separated: embedding,ssmnet,sembert,edgecolor,baseline,vae,unet,adapters,classifier (default: all)");
     train->add_option("--device", train_options.device, "auto (default), cpu or cuda");
+    train->add_option("--precision", train_options.precision, "auto (default: bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16");
     train->add_flag("--resume", train_options.resume, "Continue the run from its checkpoints");
 
     auto* evaluate = app.add_subcommand("evaluate-encoders", "Score a run's encoders and the flattened baseline on the held-out test images");
@@ -254,6 +253,7 @@ int main(int argc, char** argv) {
     evaluate->add_option("run", evaluate_options.run, "The run folder")->required();
     evaluate->add_option("--data", evaluate_options.data, "Prepared dataset (default: the one the run was trained on)");
     evaluate->add_option("--out", evaluate_options.out, "Report folder (default RUN/evaluation)");
+    evaluate->add_option("--device", evaluate_options.device, "auto (default), cpu or cuda");
 
     auto* generate = app.add_subcommand("generate", "Generate images with a run's diffusion generator from a caption, a palette, an edge map and a start image");
     soul::GenerateOptions generate_options;
@@ -334,7 +334,7 @@ int main(int argc, char** argv) {
     export_figure->add_option("--out", export_out, "The PNG to write")->required();
     export_figure->add_option("--scale", export_scale, "1–4 (default: the description's)");
 
-    auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch version, threads, device)");
+    auto* env = app.add_subcommand("env", "Print the compute environment: LibTorch and its CUDA/cuDNN, GPUs with their memory, threads, device, build flags");
 
     try {
         app.parse(argc, argv);
@@ -394,9 +394,7 @@ int main(int argc, char** argv) {
             std::cout << soul::export_figure(view, export_out, terminal_progress()) << "\n";
         });
     if (*env) {
-        const int threads = soul::init_compute_threads();  // idempotent: reports the count
-        std::cout << "souldiffuser " << SOUL_VERSION << "\nLibTorch " << soul::torch_version()
-                  << "\nCPU threads " << threads << "\ndevice " << soul::default_device_name() << "\n";
+        std::cout << soul::describe(soul::compute_environment());
         return 0;
     }
     return 0;

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -22,6 +23,16 @@
 namespace fs = std::filesystem;
 
 namespace soul {
+
+namespace {
+std::string environment_or(const char* name, const char* fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? value : fallback;
+}
+}  // namespace
+
+std::string default_mricron_dir() { return environment_or("SOUL_MRICRON_DIR", "/usr/share/mricron/templates"); }
+std::string default_fashion_mnist_dir() { return environment_or("SOUL_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"); }
 namespace {
 
 using phantom::key;

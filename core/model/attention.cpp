@@ -25,8 +25,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
 }
 
 TransformerBlockImpl::TransformerBlockImpl(int64_t width, int64_t heads, int64_t hidden, double dropout) {
-    norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
-    norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+    norm1_ = register_module("norm1", layer_norm(width));
+    norm2_ = register_module("norm2", layer_norm(width));
     attention_ = register_module("attention", Attention(width, heads));
     mlp_ = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(width, hidden), torch::nn::GELU(), torch::nn::Linear(hidden, width)));
     dropout_ = register_module("dropout", torch::nn::Dropout(dropout));

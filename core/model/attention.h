@@ -3,6 +3,8 @@
 // Used by SemBERT, the text encoder, and the generator's UNet.
 #pragma once
 
+#include "norms.h"
+
 #include <torch/torch.h>
 
 namespace soul::model {
@@ -27,7 +29,7 @@ public:
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask = {});
 
 private:
-    torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
+    LayerNorm32 norm1_{nullptr}, norm2_{nullptr};
     Attention attention_{nullptr};
     torch::nn::Sequential mlp_{nullptr};
     torch::nn::Dropout dropout_{nullptr};

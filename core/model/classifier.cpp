@@ -24,6 +24,12 @@ CategoryClassifierImpl::CategoryClassifierImpl(int64_t width, int64_t categories
     head_ = register_module("head", torch::nn::Linear(4 * width, std::max<int64_t>(1, categories)));
 }
 
-torch::Tensor CategoryClassifierImpl::forward(const torch::Tensor& images) { return head_(features_->forward(images * 2 - 1).flatten(1)); }
+torch::Tensor CategoryClassifierImpl::forward(const torch::Tensor& images) {
+    torch::Tensor x = images * 2 - 1;
+    // BatchNorm in float32 whatever its input's type, as norms.h's layers (LibTorch 1.13 exports
+    // no BatchNorm base to derive a float32 one from).
+    for (auto& layer : *features_) x = layer.forward(layer.ptr()->as<torch::nn::BatchNorm2dImpl>() ? x.to(torch::kFloat) : x);
+    return head_(x.flatten(1));
+}
 
 }  // namespace soul::model

@@ -3,7 +3,7 @@
 
 namespace soul::model {
 
-torch::nn::GroupNorm group_norm(int64_t channels) { return torch::nn::GroupNorm(torch::nn::GroupNormOptions(kNormGroups, channels)); }
+GroupNorm32 group_norm(int64_t channels, int64_t groups) { return GroupNorm32(torch::nn::GroupNormOptions(groups, channels)); }
 
 torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
     return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));

@@ -15,10 +15,16 @@ NoiseSchedule::NoiseSchedule(int64_t steps, double beta_start, double beta_end) 
         product *= 1.0 - s * s;
         alpha_bar_.push_back(product);
     }
+    alpha_bar_table_ = torch::tensor(alpha_bar_, torch::kDouble);
+}
+
+NoiseSchedule& NoiseSchedule::to(torch::Device device) {
+    alpha_bar_table_ = alpha_bar_table_.to(device);
+    return *this;
 }
 
 torch::Tensor NoiseSchedule::add_noise(const torch::Tensor& x0, const torch::Tensor& noise, const torch::Tensor& t) const {
-    const torch::Tensor ab = torch::tensor(alpha_bar_, torch::kDouble).index_select(0, t.cpu()).to(x0.device(), x0.scalar_type());
+    const torch::Tensor ab = alpha_bar_table_.to(t.device()).index_select(0, t).to(x0.device(), x0.scalar_type());
     const auto shape = std::vector<int64_t>{-1, 1, 1, 1};
     return ab.sqrt().view(shape) * x0 + (1 - ab).sqrt().view(shape) * noise;
 }
@@ -38,7 +44,7 @@ torch::Tensor ddim_sample(const NoiseSchedule& schedule, const NoisePredictor& p
         const int64_t kept = std::clamp<int64_t>(static_cast<int64_t>(std::llround(static_cast<double>(o.steps) * o.strength)), 0, o.steps);
         ts.erase(ts.begin(), ts.end() - kept);
         if (ts.empty()) return start;
-        x = schedule.add_noise(start, noise, torch::full({start.size(0)}, ts.front(), torch::kLong));
+        x = schedule.add_noise(start, noise, torch::full({start.size(0)}, ts.front(), torch::TensorOptions().dtype(torch::kLong).device(start.device())));
     }
     for (size_t i = 0; i < ts.size(); ++i) {
         const int64_t t = ts[i], prev = i + 1 < ts.size() ? ts[i + 1] : -1;

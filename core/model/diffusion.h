@@ -22,11 +22,15 @@ public:
     int64_t steps() const { return static_cast<int64_t>(alpha_bar_.size()); }
     double alpha_bar(int64_t t) const { return t < 0 ? 1.0 : alpha_bar_[static_cast<size_t>(t)]; }   // t = −1: clean
     double beta(int64_t t) const { return beta_[static_cast<size_t>(t)]; }
-    // x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε for a batch of timesteps t (B).
+    // x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε for a batch of timesteps t (B). ᾱ is looked up on t's device:
+    // after to(device), a training step on that device needs no copy from or to the host.
     torch::Tensor add_noise(const torch::Tensor& x0, const torch::Tensor& noise, const torch::Tensor& t) const;
+    // Keeps the ᾱ table (float64) on `device`, where add_noise reads it.
+    NoiseSchedule& to(torch::Device device);
 
 private:
     std::vector<double> beta_, alpha_bar_;
+    torch::Tensor alpha_bar_table_;   // alpha_bar_ as a tensor, on the device last asked for
 };
 
 // ε̂(x_t, t): the model, with guidance and conditions already applied.

@@ -1,6 +1,8 @@
 // The built-in embedding space (see embedding_space.h).
 #include "embedding_space.h"
 
+#include "conv_blocks.h"
+
 #include "soul/error.h"
 
 #include <cmath>
@@ -10,13 +12,14 @@ namespace soul::model {
 namespace {
 constexpr double kInitialTemperature = 0.07;   // CLIP's initial τ
 constexpr int64_t kTextHeads = 4;
+constexpr int64_t kImageNormGroups = 8;   // GroupNorm groups of the image encoder
 }
 
 ImageEncoderImpl::ImageEncoderImpl(int64_t image_size, int64_t embed_dim) {
     features_ = register_module("features", torch::nn::Sequential());
     for (auto [in, out] : {std::pair<int64_t, int64_t>{3, 32}, {32, 64}, {64, 128}}) {   // three stride-2 stages
         features_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(2).padding(1)));
-        features_->push_back(torch::nn::GroupNorm(torch::nn::GroupNormOptions(8, out)));
+        features_->push_back(group_norm(out, kImageNormGroups));
         features_->push_back(torch::nn::SiLU());
         features_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1)));
         features_->push_back(torch::nn::SiLU());
@@ -35,7 +38,7 @@ TextEncoderImpl::TextEncoderImpl(int64_t vocabulary, int64_t max_tokens, int64_t
     positions_ = register_module("positions", torch::nn::Embedding(max_tokens, width));
     blocks_ = register_module("blocks", torch::nn::ModuleList());
     for (int64_t i = 0; i < layers; ++i) blocks_->push_back(TransformerBlock(width, kTextHeads, 2 * width));
-    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+    norm_ = register_module("norm", layer_norm(width));
     head_ = register_module("head", torch::nn::Linear(width, embed_dim));
 }
 

@@ -33,7 +33,7 @@ public:
 private:
     torch::nn::Embedding words_{nullptr}, positions_{nullptr};
     torch::nn::ModuleList blocks_{nullptr};
-    torch::nn::LayerNorm norm_{nullptr};
+    LayerNorm32 norm_{nullptr};
     torch::nn::Linear head_{nullptr};
 };
 TORCH_MODULE(TextEncoder);

@@ -1,5 +1,6 @@
 // The flattened baseline (see flat_baseline.h).
 #include "flat_baseline.h"
+#include "norms.h"
 
 #include "targets.h"
 
@@ -13,9 +14,9 @@ torch::Tensor unit(const torch::Tensor& x) { return torch::nn::functional::norma
 
 FlatBaselineImpl::FlatBaselineImpl(int64_t voxels, int64_t hidden, int64_t embed_dim, int64_t image_size) : image_size_(image_size) {
     trunk_ = register_module("trunk", torch::nn::Sequential(torch::nn::Dropout(kDropout), torch::nn::Linear(voxels, hidden),
-                                                            torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})), torch::nn::GELU()));
+                                                            layer_norm(hidden), torch::nn::GELU()));
     residual_ = register_module("residual", torch::nn::Sequential(torch::nn::Linear(hidden, hidden),
-                                                                  torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})), torch::nn::GELU()));
+                                                                  layer_norm(hidden), torch::nn::GELU()));
     embedding_ = register_module("embedding", torch::nn::Linear(hidden, embed_dim));
     caption_ = register_module("caption", torch::nn::Linear(hidden, embed_dim));
     image_ = register_module("image", torch::nn::Linear(hidden, 3 * kSeed * kSeed));

@@ -1,6 +1,7 @@
 // Mamba block (see mamba.h). Initialisation as the reference: A = −[1..N] per channel (S4D-real),
 // Δ's bias so that softplus(bias) is log-uniform in [0.001, 0.1], D = 1.
 #include "mamba.h"
+#include "norms.h"
 
 #include "selective_scan.h"
 
@@ -15,7 +16,7 @@ constexpr double kDeltaMin = 0.001, kDeltaMax = 0.1;   // range of the initial s
 MambaBlockImpl::MambaBlockImpl(const MambaOptions& o) : options(o) {
     inner_ = o.expand * o.width;
     dt_rank_ = (o.width + 15) / 16;   // the reference's "auto": ceil(d_model / 16)
-    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+    norm_ = register_module("norm", layer_norm(o.width));
     in_proj_ = register_module("in_proj", torch::nn::Linear(torch::nn::LinearOptions(o.width, 2 * inner_).bias(false)));
     conv_ = register_module("conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(inner_, inner_, o.conv).groups(inner_).padding(o.conv - 1)));
     x_proj_ = register_module("x_proj", torch::nn::Linear(torch::nn::LinearOptions(inner_, dt_rank_ + 2 * o.state).bias(false)));
@@ -43,8 +44,9 @@ torch::Tensor MambaBlockImpl::forward(const torch::Tensor& x) {
     // On CPU the step-by-step recurrence (vectorised over batch, channels and state) measured faster
     // than the parallel scan, which does log2(chunk) times the work (bench/RESULTS.md); the
     // parallel scan is for GPUs, where the number of kernel launches dominates.
-    const bool sequential = options.reference_scan || !x.is_cuda();
-    const torch::Tensor y = sequential ? selective_scan_reference(u, delta, A, Bm, Cm, D_) : selective_scan(u, delta, A, Bm, Cm, D_);
+    using Scan = MambaOptions::Scan;
+    const bool sequential = options.scan == Scan::sequential || (options.scan == Scan::automatic && !x.is_cuda());
+    const torch::Tensor y = sequential ? selective_scan_reference(u, delta, A, Bm, Cm, D_) : selective_scan(u, delta, A, Bm, Cm, D_, options.scan_chunk);
     return x + out_proj_(y * torch::silu(z));
 }
 

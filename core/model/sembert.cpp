@@ -1,5 +1,6 @@
 // fMRI-SemBERT (see sembert.h).
 #include "sembert.h"
+#include "norms.h"
 
 namespace soul::model {
 
@@ -20,7 +21,7 @@ SemBERTImpl::SemBERTImpl(const TokenLayout& layout, const SemBERTOptions& o) : o
     for (int64_t i = 0; i < o.layers; ++i) blocks_->push_back(TransformerBlock(o.width, o.heads, 2 * o.width, 0.1));
     cls_ = register_parameter("cls", torch::randn({1, 1, o.width}) * 0.02);
     mask_token_ = register_parameter("mask_token", torch::randn({1, 1, o.width}) * 0.02);
-    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+    norm_ = register_module("norm", layer_norm(o.width));
     head_ = register_module("head", torch::nn::Linear(o.width, o.embed_dim));
     if (o.token_readout > 0) {
         token_proj_ = register_module("token_proj", torch::nn::Linear(o.width, o.token_readout));
@@ -34,7 +35,10 @@ torch::Tensor SemBERTImpl::forward(const torch::Tensor& betas) {
     for (size_t r = 0; r < gather_.size(); ++r) parts.push_back(tokenizers_[r]->as<VoxelTokenizerImpl>()->forward(padded, gather_[r], centre_[r]));
     torch::Tensor tokens = torch::cat(parts, 1);
     if (is_training() && options_.mask_ratio > 0) {
-        const torch::Tensor masked = (torch::rand({tokens.size(0), tokens.size(1), 1}, tokens.options()) < options_.mask_ratio).to(tokens.dtype());
+        // Drawn in float32 whatever the tokens' type: under bfloat16 autocast a bf16 draw has
+        // 8 bits of mantissa, too coarse for the ratio.
+        const torch::Tensor draw = torch::rand({tokens.size(0), tokens.size(1), 1}, tokens.options().dtype(torch::kFloat));
+        const torch::Tensor masked = (draw < options_.mask_ratio).to(tokens.dtype());
         tokens = tokens * (1 - masked) + mask_token_ * masked;
     }
     torch::Tensor x = torch::cat({cls_.expand({tokens.size(0), 1, options_.width}), tokens}, 1);

@@ -34,7 +34,7 @@ private:
     std::vector<torch::Tensor> gather_, centre_;
     torch::nn::ModuleList tokenizers_{nullptr}, blocks_{nullptr};
     torch::Tensor cls_, mask_token_;
-    torch::nn::LayerNorm norm_{nullptr};
+    LayerNorm32 norm_{nullptr};
     torch::nn::Linear head_{nullptr}, token_proj_{nullptr}, token_readout_{nullptr};
 };
 TORCH_MODULE(SemBERT);

@@ -1,5 +1,6 @@
 // fMRI-SSMNet (see ssmnet.h).
 #include "ssmnet.h"
+#include "norms.h"
 
 namespace soul::model {
 
@@ -21,7 +22,7 @@ SSMNetImpl::SSMNetImpl(const TokenLayout& layout, const SSMNetOptions& o) : opti
     }
     for (int64_t i = 0; i < o.global_layers; ++i) global_blocks_->push_back(MambaBlock(mamba));
     region_embedding_ = register_parameter("region_embedding", torch::randn({static_cast<int64_t>(layout.gather.size()), o.width}) * 0.02);
-    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+    norm_ = register_module("norm", layer_norm(o.width));
     const int64_t pooled = o.width * static_cast<int64_t>(layout.gather.size());
     embed_head_ = register_module("embed_head", torch::nn::Sequential(torch::nn::Linear(pooled, 2 * o.embed_dim), torch::nn::GELU(),
                                                                       torch::nn::Linear(2 * o.embed_dim, o.embed_dim)));

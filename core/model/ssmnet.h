@@ -35,7 +35,7 @@ private:
     std::vector<torch::Tensor> gather_, centre_;
     torch::nn::ModuleList tokenizers_{nullptr}, region_blocks_{nullptr}, global_blocks_{nullptr};
     torch::Tensor region_embedding_;
-    torch::nn::LayerNorm norm_{nullptr};
+    LayerNorm32 norm_{nullptr};
     torch::nn::Sequential embed_head_{nullptr};
     torch::nn::Linear token_proj_{nullptr}, image_head_{nullptr}, embed_token_proj_{nullptr}, embed_token_readout_{nullptr};
 };

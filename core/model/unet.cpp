@@ -1,5 +1,6 @@
 // The denoising UNet (see unet.h).
 #include "unet.h"
+#include "norms.h"
 
 #include <cmath>
 
@@ -29,9 +30,9 @@ torch::Tensor timestep_embedding(const torch::Tensor& t, int64_t dim) {
 SpatialTransformerImpl::SpatialTransformerImpl(int64_t channels, int64_t heads, int64_t context_width) {
     norm_ = register_module("norm", group_norm(channels));
     in_ = register_module("conv_in", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 1)));
-    norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels})));
-    norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels})));
-    norm3_ = register_module("norm3", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels})));
+    norm1_ = register_module("norm1", layer_norm(channels));
+    norm2_ = register_module("norm2", layer_norm(channels));
+    norm3_ = register_module("norm3", layer_norm(channels));
     self_ = register_module("self_attention", Attention(channels, heads));
     cross_ = register_module("cross_attention", Attention(channels, heads, context_width));
     mlp_ = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(channels, kMlpMultiplier * channels), torch::nn::GELU(),

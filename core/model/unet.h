@@ -34,9 +34,9 @@ public:
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& key_mask);
 
 private:
-    torch::nn::GroupNorm norm_{nullptr};
+    GroupNorm32 norm_{nullptr};
     torch::nn::Conv2d in_{nullptr}, out_{nullptr};
-    torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr};
+    LayerNorm32 norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr};
     Attention self_{nullptr}, cross_{nullptr};
     torch::nn::Sequential mlp_{nullptr};
 };
@@ -61,7 +61,7 @@ private:
     torch::nn::Conv2d in_{nullptr}, down0_{nullptr}, down1_{nullptr}, out_{nullptr};
     ResBlock res0_{nullptr}, res1_{nullptr}, mid0_{nullptr}, mid1_{nullptr}, up1_{nullptr}, up0_{nullptr};
     SpatialTransformer attn1_{nullptr}, attn_mid_{nullptr}, attn_up1_{nullptr};
-    torch::nn::GroupNorm out_norm_{nullptr};
+    GroupNorm32 out_norm_{nullptr};
 };
 TORCH_MODULE(UNet);
 

@@ -5,6 +5,7 @@
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/phantom.h"
+#include "soul/runtime.h"
 #include "soul/train.h"
 
 #include <filesystem>
@@ -334,7 +335,7 @@ int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch
 torch::Device choose_device(const std::string& name) {
     if (name == "cpu") return torch::kCPU;
     if (name == "cuda") {
-        if (!torch::cuda::is_available()) throw Error("--device cuda: LibTorch sees no CUDA device here (this build: " + std::string(torch::cuda::is_available() ? "cuda" : "CPU only") + ")");
+        if (!torch::cuda::is_available()) throw Error("--device cuda: " + cuda_unavailable_reason() + "; `souldiffuser env` lists what it sees");
         return torch::kCUDA;
     }
     if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);

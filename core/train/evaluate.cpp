@@ -47,7 +47,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
     torch::NoGradGuard no_grad;
     Steps report(progress, 4);
     report("loading the run");
-    LoadedRun run = load_run(o.run, o.data, torch::kCPU);
+    LoadedRun run = load_run(o.run, o.data, choose_device(o.device));
     auto& m = run.models;
     auto& d = run.data;
     auto has = [&](const std::string& s) { return std::count(run.trained.begin(), run.trained.end(), s) > 0; };
@@ -77,9 +77,9 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
     // embeddings.
     auto fit_probe = [&](const torch::Tensor& x_train) {
         constexpr double kProbeRidge = 1.0;
-        const torch::Tensor x = torch::cat({x_train, torch::ones({x_train.size(0), 1})}, 1).to(torch::kDouble);
+        const torch::Tensor x = torch::cat({x_train, torch::ones({x_train.size(0), 1}, x_train.options())}, 1).to(torch::kDouble);
         const torch::Tensor y = torch::one_hot(train_cat.clamp_min(0), d.categories).to(torch::kDouble) * (train_cat >= 0).unsqueeze(1);
-        return torch::linalg_solve(torch::matmul(x.t(), x) + kProbeRidge * torch::eye(x.size(1), torch::kDouble), torch::matmul(x.t(), y)).to(torch::kFloat);
+        return torch::linalg_solve(torch::matmul(x.t(), x) + kProbeRidge * torch::eye(x.size(1), x.options()), torch::matmul(x.t(), y)).to(torch::kFloat);
     };
     torch::Tensor image_probe, caption_probe;
     if (d.categories > 0) {
@@ -87,7 +87,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         caption_probe = fit_probe(mean_caption_embedding(m.embedding, d, training_images(d)));
     }
     auto probe_accuracy = [&](const torch::Tensor& probe, const torch::Tensor& predicted) {
-        const torch::Tensor scores = torch::matmul(torch::cat({predicted, torch::ones({predicted.size(0), 1})}, 1), probe);
+        const torch::Tensor scores = torch::matmul(torch::cat({predicted, torch::ones({predicted.size(0), 1}, predicted.options())}, 1), probe);
         return (scores.argmax(1) == test_category).to(torch::kFloat).mean().item<double>();
     };
     auto category_accuracy = [&](const torch::Tensor& predicted) {
@@ -145,7 +145,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
                 const auto t = run.tokenizer.encode(bank[j], run.config.max_tokens);
                 ids.insert(ids.end(), t.begin(), t.end());
             }
-            bank_emb.push_back(m.embedding->text(torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(end - i), run.config.max_tokens})));
+            bank_emb.push_back(m.embedding->text(torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(end - i), run.config.max_tokens}).to(d.device)));
         }
         const torch::Tensor nearest = torch::matmul(sem, torch::cat(bank_emb, 0).t()).argmax(1);
         for (int64_t i = 0; i < std::min<int64_t>(5, n); ++i) {

@@ -5,14 +5,14 @@
 #include "soul/train.h"
 
 #include "encoder_run.h"
+#include "metrics_log.h"
+#include "../util/torch_compat.h"
 #include "../model/diffusion.h"
 #include "../model/targets.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/runtime.h"
 #include "soul/version.h"
-
-#include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <chrono>
@@ -40,32 +40,29 @@ using Losses = std::map<std::string, torch::Tensor>;
 constexpr double kGradientClip = 1.0;
 constexpr double kFinalLearningRate = 0.1;   // cosine decay to this fraction of the peak
 
-// Mixed precision on CUDA: bfloat16 autocast (needs no loss scaling). A no-op on CPU.
-class Autocast {
-public:
-    explicit Autocast(torch::Device device) : on_(device.is_cuda()) {
-        if (!on_) return;
-#if TORCH_VERSION_MAJOR >= 2
-        at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-        at::autocast::set_autocast_enabled(at::kCUDA, true);
-#else
-        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-        at::autocast::set_enabled(true);
-#endif
+// torch::nn::utils::clip_grad_norm_ with the same arithmetic (the 2-norm of the per-tensor 2-norms,
+// gradients scaled by min(1, max / (norm + 1e-6))), less its final .item(): LibTorch's returns the
+// norm as a double, which waits for the device on every step.
+void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
+    std::vector<torch::Tensor> gradients, norms;
+    for (const auto& p : parameters) {
+        if (!p.grad().defined()) continue;
+        gradients.push_back(p.grad().data());
+        norms.push_back(gradients.back().norm(2));
     }
-    ~Autocast() {
-        if (!on_) return;
-#if TORCH_VERSION_MAJOR >= 2
-        at::autocast::set_autocast_enabled(at::kCUDA, false);
-#else
-        at::autocast::set_enabled(false);
-#endif
-        at::autocast::clear_cache();
-    }
+    if (gradients.empty()) return;
+    const torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
+    const torch::Tensor scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
+    for (auto& g : gradients) g.mul_(scale);
+}
 
-private:
-    bool on_;
-};
+// bfloat16 autocast in the forward pass: on CUDA by default, on the CPU when asked for.
+bool mixed_precision(const std::string& precision, torch::Device device) {
+    if (precision == "auto") return device.is_cuda();
+    if (precision == "bf16") return true;
+    if (precision == "fp32") return false;
+    throw Error("--precision must be auto, fp32 or bf16, not " + precision);
+}
 
 std::string duration_text(double seconds) {
     char text[32];
@@ -190,43 +187,51 @@ void Trainer::run_stage(const Stage& s) {
         write_file_atomically(metrics_path.string(), all.str());
     }
     std::ofstream metrics(metrics_path, std::ios::app);
+    MetricsLog log(metrics, on_metrics_);
     run_["stages"][s.name] = {{"done", false}, {"step", step}, {"steps", total}};
     write_run_json();
     s.set_training(true);
     const uint64_t stage_seed = config_.seed * 1000003ull + std::hash<std::string>{}(s.name) % 100003ull;
     const auto stage_started = std::chrono::steady_clock::now();
     const int64_t first = step;
-    std::vector<int64_t> order;
+    const bool autocast = mixed_precision(options_.precision, data_.device);
+    // The epoch's order of items, on the device: a step takes its rows with narrow, no copy.
+    torch::Tensor order;
     int64_t order_epoch = -1;
+    auto checkpoint_now = [&] {
+        log.flush();
+        save_checkpoint(checkpoint, *s.module, &optimizer, step);
+        run_["stages"][s.name]["step"] = step;
+        write_run_json();
+    };
     while (step < total) {
         if (progress_.cancel && progress_.cancel->cancelled()) {
-            save_checkpoint(checkpoint, *s.module, &optimizer, step);
-            run_["stages"][s.name]["step"] = step;
-            write_run_json();
+            checkpoint_now();
             throw Cancelled();
         }
         const int64_t epoch = step / per_epoch, b = step % per_epoch;
         if (epoch != order_epoch) {
-            order.resize(static_cast<size_t>(s.items));
-            for (int64_t i = 0; i < s.items; ++i) order[static_cast<size_t>(i)] = i;
+            std::vector<int64_t> shuffled(static_cast<size_t>(s.items));
+            for (int64_t i = 0; i < s.items; ++i) shuffled[static_cast<size_t>(i)] = i;
             std::mt19937_64 rng(stage_seed + static_cast<uint64_t>(epoch));
-            std::shuffle(order.begin(), order.end(), rng);
+            std::shuffle(shuffled.begin(), shuffled.end(), rng);
+            order = torch::tensor(shuffled, torch::kLong).to(data_.device);
             order_epoch = epoch;
         }
         const int64_t n = std::min(batch, s.items - b * batch);
-        const torch::Tensor rows = torch::tensor(std::vector<int64_t>(order.begin() + b * batch, order.begin() + b * batch + n), torch::kLong).to(data_.device);
+        const torch::Tensor rows = order.narrow(0, b * batch, n);
         torch::manual_seed(stage_seed * 7919ull + static_cast<uint64_t>(step));
         const double t = static_cast<double>(step) / std::max<int64_t>(1, total);
         const double lr = s.schedule.lr * (kFinalLearningRate + (1 - kFinalLearningRate) * 0.5 * (1 + std::cos(M_PI * t)));
         for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         Losses losses;
         {
-            Autocast autocast(data_.device);
+            AutocastGuard guard(data_.device, autocast);
             losses = s.step(rows);
         }
         optimizer.zero_grad();
         losses.at("loss").backward();
-        torch::nn::utils::clip_grad_norm_(s.parameters, kGradientClip);
+        clip_gradients(s.parameters, kGradientClip);
         optimizer.step();
         ++step;
 
@@ -236,23 +241,20 @@ void Trainer::run_stage(const Stage& s) {
         m.steps = total;
         m.epoch = epoch + 1;
         m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-        for (const auto& [k, v] : losses) m.values[k] = v.item<double>();
         m.values["lr"] = lr;
-        json line = {{"stage", m.stage}, {"step", m.step}, {"steps", m.steps}, {"epoch", m.epoch}, {"time", m.seconds}};
-        for (const auto& [k, v] : m.values) line[k] = v;
-        metrics << line.dump() << "\n" << std::flush;
-        if (on_metrics_) on_metrics_(m);
+        log.add(std::move(m), losses);
+        if (log.due()) log.flush();
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count();
         const double eta = elapsed / static_cast<double>(step - first) * static_cast<double>(total - step);
         char message[160];
-        std::snprintf(message, sizeof message, "%s epoch %lld/%lld loss %.4f  ETA %s", s.name.c_str(), static_cast<long long>(epoch + 1),
-                      static_cast<long long>(s.schedule.epochs), m.values["loss"], duration_text(eta).c_str());
+        if (const TrainMetrics* read = log.last())
+            std::snprintf(message, sizeof message, "%s epoch %lld/%lld loss %.4f  ETA %s", s.name.c_str(), static_cast<long long>(epoch + 1),
+                          static_cast<long long>(s.schedule.epochs), read->values.at("loss"), duration_text(eta).c_str());
+        else
+            std::snprintf(message, sizeof message, "%s epoch %lld/%lld  ETA %s", s.name.c_str(), static_cast<long long>(epoch + 1),
+                          static_cast<long long>(s.schedule.epochs), duration_text(eta).c_str());
         progress_(step, total, message);
-        if (step % config_.checkpoint_every == 0 || step == total) {
-            save_checkpoint(checkpoint, *s.module, &optimizer, step);
-            run_["stages"][s.name]["step"] = step;
-            write_run_json();
-        }
+        if (step % config_.checkpoint_every == 0 || step == total) checkpoint_now();
     }
     s.set_training(false);
     if (s.on_done) {
@@ -270,6 +272,7 @@ TrainSummary Trainer::run() {
     if (options_.data.empty() || options_.out.empty() || options_.config.empty()) throw Error("train: --data, --config and --out are required");
     const torch::Device device = choose_device(options_.device);
     summary_.device = device.is_cuda() ? "cuda" : "cpu";
+    summary_.mixed_precision = mixed_precision(options_.precision, device);
     config_ = model::read_encoder_config(options_.config);
     std::vector<std::string> stages = options_.stages.empty() ? training_stages() : std::vector<std::string>{};
     for (const auto& s : options_.stages) {
@@ -508,7 +511,8 @@ TrainSummary Trainer::run() {
             auto& unet = models_.unet;
             auto& adapters = models_.adapters;
             const bool adapter_stage = name == "adapters";
-            const model::NoiseSchedule schedule(config_.diffusion_steps);
+            model::NoiseSchedule schedule(config_.diffusion_steps);
+            schedule.to(data_.device);
             s.module = adapter_stage ? static_cast<torch::nn::Module*>(adapters.get()) : unet.get();
             s.parameters = adapter_stage ? params(*adapters) : params(*unet);
             s.schedule = adapter_stage ? config_.adapters : config_.unet;

@@ -1,4 +1,4 @@
-// Runs the real `souldiffuser` program: info as text and JSON, labels, and its bad-input exits.
+// Runs the real `souldiffuser` program: info as text and JSON, labels, env, and its bad-input exits.
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
 #include "soul/volume.h"
@@ -7,6 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QtTest>
 
 #include <filesystem>
@@ -113,6 +114,33 @@ private Q_SLOTS:
         const Run nothing = run({"inspect", path("nowhere")});
         QCOMPARE(nothing.code, 1);
         QVERIFY(nothing.err.contains("no such file"));
+    }
+
+    void environment() {
+        const Run r = run({"env"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains("LibTorch ") && r.out.contains("CPU threads ") && r.out.contains("\ndevice "), qPrintable(r.out));
+        QVERIFY2(r.out.contains(QRegularExpression("C\\+\\+(17|20)")), qPrintable(r.out));     // the build's standard
+        QVERIFY2(r.out.contains("LibTorch build configuration:"), qPrintable(r.out));   // at::show_config()
+        // This machine kind has no GPU: the device is the CPU and no GPU is listed, with the reason.
+        if (r.out.contains("device cpu")) QVERIFY2(r.out.contains("GPUs: none ("), qPrintable(r.out));
+    }
+
+    void cudaUnavailableSaysWhy() {
+        const Run probe = run({"env"});
+        if (!probe.out.contains("device cpu")) QSKIP("a CUDA device is usable here");
+        // The device is chosen before anything is read: the message names what is missing.
+        for (const QStringList& args : {QStringList{"train", "--data", path("none"), "--config", path("none.json"), "--out", path("run-cuda"), "--device", "cuda"},
+                                        QStringList{"evaluate-encoders", path("no-run"), "--device", "cuda"}}) {
+            const Run r = run(args);
+            QCOMPARE(r.code, 1);
+            QVERIFY2(r.err.contains("--device cuda: this") && r.err.contains("souldiffuser env"), qPrintable(r.err));
+            QVERIFY2(r.err.contains(probe.out.contains("CPU only") ? "CPU only" : "sees no usable CUDA device"), qPrintable(r.err));
+        }
+        const Run precision = run({"train", "--data", path("none"), "--config", path("none.json"), "--out", path("run-fp16"), "--device", "cpu", "--precision", "fp16"});
+        QCOMPARE(precision.code, 1);
+        QVERIFY2(precision.err.contains("--precision must be auto, fp32 or bf16, not fp16"), qPrintable(precision.err));
+        QVERIFY(!std::filesystem::exists(m_dir + "/run-fp16"));
     }
 
     void badInputExitsNonZero() {

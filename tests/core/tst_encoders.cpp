@@ -1,9 +1,13 @@
-// The encoders: the selective scan against its sequential definition, the Hilbert order, and
-// training on a tiny phantom — every stage's loss falls, a seed gives the same weights, a run
-// cancelled mid-stage and resumed ends with exactly the weights of an uninterrupted one, the
-// held-out scores beat chance, and bad configs and mismatched datasets are refused clearly.
+// The encoders: the selective scan against its sequential definition (at CUDA's chunk, in float32
+// and bfloat16), bfloat16 autocast against float32, the metrics log, the Hilbert order, and
+// training on a tiny phantom — every stage's loss falls (also under bfloat16 autocast), a seed
+// gives the same weights, a run cancelled mid-stage and resumed ends with exactly the weights of
+// an uninterrupted one, the held-out scores beat chance, and bad configs and mismatched datasets
+// are refused clearly.
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
+#include "model/attention.h"
+#include "model/embedding_space.h"
 #include "model/mamba.h"
 #include "model/selective_scan.h"
 #include "model/voxel_tokens.h"
@@ -12,12 +16,15 @@
 #include "soul/prepare.h"
 #include "soul/train.h"
 #include "train/encoder_run.h"
+#include "train/metrics_log.h"
+#include "util/torch_compat.h"
 
 #include <QtTest>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -46,6 +53,29 @@ std::map<std::string, std::vector<double>> losses_of(const std::string& run) {
     }
     return out;
 }
+
+// The steps of each stage in metrics.jsonl, in file order.
+std::map<std::string, std::vector<int64_t>> steps_of(const std::string& run) {
+    std::map<std::string, std::vector<int64_t>> out;
+    std::ifstream in(fs::path(run) / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+        const json j = json::parse(line);
+        out[j["stage"]].push_back(j["step"]);
+    }
+    return out;
+}
+
+// max |a − b| / max |b|: the error of a low-precision result relative to the float32 one's scale.
+double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+    const torch::Tensor a32 = a.to(torch::kFloat), b32 = b.to(torch::kFloat);
+    return ((a32 - b32).abs().max() / b32.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+// bfloat16 keeps 8 bits of mantissa (relative rounding 2^-9 ≈ 0.002); these bound what a chain of
+// such roundings may add up to in the tests below: about 3× what was measured (in comments).
+constexpr double kBf16ScanValueTolerance = 0.05;      // all-bf16 parallel scan's values (0.0125)
+constexpr double kBf16ScanGradientTolerance = 0.15;   // its gradients (0.040): the backward pass compounds the rounding
+constexpr double kBf16AutocastTolerance = 0.05;       // a block's output and gradients under autocast (0.017 at most)
 
 double mean(const std::vector<double>& v, size_t from, size_t to) {
     double s = 0;
@@ -107,13 +137,151 @@ private Q_SLOTS:
             const auto g_fast = torch::autograd::grad({fast.sum()}, {u, delta, A});
             for (size_t i = 0; i < g_ref.size(); ++i) QVERIFY(torch::allclose(g_ref[i], g_fast[i], 1e-3, 1e-4));
         }
-        // A whole Mamba block gives the same output with either scan.
-        soul::model::MambaBlock fast_block(soul::model::MambaOptions{16, 4, 2, 4, false});
-        soul::model::MambaBlock ref_block(soul::model::MambaOptions{16, 4, 2, 4, true});
+    }
+
+    void parallelScanAtTheCudaChunkInFloat32AndBFloat16() {
+        // The chunk CUDA runs, on sequences that end inside a chunk, fill exactly one, and span
+        // several; values and gradients against the sequential definition.
+        const int64_t chunk = soul::model::MambaOptions{}.scan_chunk;
+        QCOMPARE(chunk, int64_t(32));
+        torch::manual_seed(1);
+        double worst_value = 0, worst_gradient = 0;
+        for (int64_t length : {31, 32, 33, 100, 257}) {
+            const int64_t B = 2, E = 8, N = 4;
+            const torch::Tensor u0 = torch::randn({B, length, E}), delta0 = torch::softplus(torch::randn({B, length, E})) * 0.5;
+            const torch::Tensor A0 = -torch::rand({E, N}) * 3, Bm = torch::randn({B, length, N}), Cm = torch::randn({B, length, N});
+            const torch::Tensor D = torch::randn({E});
+            for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+                // Both scans read the same (rounded) inputs; the reference computes in float32.
+                const torch::Tensor u = u0.to(dtype).requires_grad_(true), delta = delta0.to(dtype).requires_grad_(true);
+                const torch::Tensor A = A0.to(dtype).requires_grad_(true);
+                const torch::Tensor u32 = u.detach().to(torch::kFloat).requires_grad_(true), delta32 = delta.detach().to(torch::kFloat).requires_grad_(true);
+                const torch::Tensor A32 = A.detach().to(torch::kFloat).requires_grad_(true);
+                const torch::Tensor fast = soul::model::selective_scan(u, delta, A, Bm.to(dtype), Cm.to(dtype), D.to(dtype), chunk);
+                const torch::Tensor ref = soul::model::selective_scan_reference(u32, delta32, A32, Bm.to(dtype).to(torch::kFloat), Cm.to(dtype).to(torch::kFloat),
+                                                                                D.to(dtype).to(torch::kFloat));
+                QCOMPARE(fast.scalar_type(), dtype);
+                const torch::Tensor weight = torch::randn_like(ref);   // a loss that weighs every output
+                const auto g_fast = torch::autograd::grad({(fast.to(torch::kFloat) * weight).sum()}, {u, delta, A});
+                const auto g_ref = torch::autograd::grad({(ref * weight).sum()}, {u32, delta32, A32});
+                const QString where = QString("length %1, %2").arg(length).arg(dtype == torch::kFloat ? "float32" : "bfloat16");
+                if (dtype == torch::kFloat) {
+                    QVERIFY2(torch::allclose(fast, ref, 1e-4, 1e-5), qPrintable(where));
+                    for (size_t i = 0; i < g_ref.size(); ++i) QVERIFY2(torch::allclose(g_fast[i], g_ref[i], 1e-3, 1e-4), qPrintable(where));
+                    continue;
+                }
+                const double value = relative_error(fast, ref);
+                worst_value = std::max(worst_value, value);
+                QVERIFY2(value < kBf16ScanValueTolerance, qPrintable(where + QString(": values off by %1").arg(value)));
+                for (size_t i = 0; i < g_ref.size(); ++i) {
+                    const double gradient = relative_error(g_fast[i], g_ref[i]);
+                    worst_gradient = std::max(worst_gradient, gradient);
+                    QVERIFY2(gradient < kBf16ScanGradientTolerance, qPrintable(where + QString(": gradient %1 off by %2").arg(i).arg(gradient)));
+                }
+            }
+        }
+        qInfo("bfloat16 parallel scan, chunk %lld: worst relative error %.4f (values), %.4f (gradients)", static_cast<long long>(chunk),
+              worst_value, worst_gradient);
+        // A whole Mamba block gives the same output with the parallel scan (CUDA's path) as with the sequential one.
+        soul::model::MambaOptions parallel{16, 4, 2, 4}, sequential{16, 4, 2, 4};
+        parallel.scan = soul::model::MambaOptions::Scan::parallel;
+        sequential.scan = soul::model::MambaOptions::Scan::sequential;
+        soul::model::MambaBlock a(parallel), b(sequential);
         torch::NoGradGuard no_grad;
-        for (size_t i = 0; i < fast_block->parameters().size(); ++i) ref_block->parameters()[i].copy_(fast_block->parameters()[i]);
-        const torch::Tensor x = torch::randn({2, 50, 16});
-        QVERIFY(torch::allclose(fast_block->forward(x), ref_block->forward(x), 1e-4, 1e-5));
+        for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+        const torch::Tensor x = torch::randn({2, 70, 16});
+        QVERIFY(torch::allclose(a->forward(x), b->forward(x), 1e-4, 1e-5));
+    }
+
+    void bfloat16AutocastStaysNearFloat32() {
+        // The switch training uses (--precision bf16 on the CPU; the default on CUDA).
+        torch::manual_seed(2);
+        torch::nn::Linear probe(4, 4);
+        {
+            soul::AutocastGuard guard(torch::kCPU, true);
+            QCOMPARE(probe(torch::randn({2, 4})).scalar_type(), torch::kBFloat16);
+        }
+        QCOMPARE(probe(torch::randn({2, 4})).scalar_type(), torch::kFloat);   // the guard restores float32
+        {
+            soul::AutocastGuard off(torch::kCPU, false);
+            QCOMPARE(probe(torch::randn({2, 4})).scalar_type(), torch::kFloat);
+        }
+        auto compare = [&](const char* what, torch::nn::Module& module, const std::function<torch::Tensor()>& forward) {
+            const torch::Tensor weight = torch::randn_like(forward());
+            auto run = [&](bool autocast) {
+                module.zero_grad();
+                torch::Tensor y;
+                {
+                    soul::AutocastGuard guard(torch::kCPU, autocast);
+                    y = forward();
+                }
+                (y.to(torch::kFloat) * weight).sum().backward();
+                std::vector<torch::Tensor> grads;
+                for (const auto& p : module.parameters())
+                    if (p.grad().defined()) grads.push_back(p.grad().flatten().clone());
+                return std::make_pair(y.detach().to(torch::kFloat), torch::cat(grads));
+            };
+            const auto [y32, g32] = run(false);
+            const auto [y16, g16] = run(true);
+            const double value = relative_error(y16, y32), gradient = relative_error(g16, g32);
+            qInfo("%s under bfloat16 autocast: relative error %.4f (output), %.4f (gradients)", what, value, gradient);
+            QVERIFY2(value < kBf16AutocastTolerance && gradient < kBf16AutocastTolerance, what);
+        };
+        soul::model::MambaOptions mamba{16, 4, 2, 4};
+        mamba.scan = soul::model::MambaOptions::Scan::parallel;
+        soul::model::MambaBlock block(mamba);
+        const torch::Tensor x = torch::randn({2, 70, 16});
+        compare("Mamba block (parallel scan)", *block, [&] { return block->forward(x); });
+        soul::model::TransformerBlock transformer(32, 4, 64);
+        transformer->eval();
+        const torch::Tensor tokens = torch::randn({2, 20, 32});
+        const torch::Tensor mask = torch::arange(20).unsqueeze(0).expand({2, 20}) < torch::tensor({20, 13}).unsqueeze(1);
+        compare("transformer block (attention)", *transformer, [&] { return transformer->forward(tokens, mask); });
+        // The contrastive loss of two linear heads, as the embedding and SSMNet stages compute it.
+        torch::nn::Linear head_a(24, 16), head_b(24, 16);
+        torch::nn::Sequential heads(head_a, head_b);
+        const torch::Tensor inputs = torch::randn({32, 24}), logit_scale = torch::tensor(static_cast<float>(std::log(1 / 0.07)));
+        compare("CLIP loss", *heads, [&] {
+            return soul::model::clip_loss(torch::nn::functional::normalize(head_a(inputs), torch::nn::functional::NormalizeFuncOptions().dim(1)),
+                                          torch::nn::functional::normalize(head_b(inputs), torch::nn::functional::NormalizeFuncOptions().dim(1)), logit_scale);
+        });
+    }
+
+    void metricsAreReadInBlocksWithEveryStepOnce() {
+        using soul::train::MetricsLog;
+        std::ostringstream out;
+        std::vector<int64_t> seen;
+        MetricsLog log(out, [&](const soul::TrainMetrics& m) { seen.push_back(m.step); });
+        QVERIFY(!log.due() && log.last() == nullptr);
+        const int64_t total = 2 * static_cast<int64_t>(MetricsLog::kBlockSteps) + 50;
+        for (int64_t step = 1; step <= total; ++step) {
+            soul::TrainMetrics m;
+            m.stage = "stage";
+            m.step = step;
+            m.values["lr"] = 0.25;
+            log.add(m, {{"loss", torch::tensor(static_cast<float>(step) / 3)}, {"part", torch::full({1}, static_cast<float>(step))}});
+            if (log.due()) log.flush();
+        }
+        // Full blocks were read; what is left waits for its block or the end.
+        QVERIFY2(seen.size() >= 2 * MetricsLog::kBlockSteps, qPrintable(QString::number(seen.size())));
+        log.flush();
+        QCOMPARE(static_cast<int64_t>(seen.size()), total);
+        QCOMPARE(log.last()->step, total);
+        std::istringstream lines(out.str());
+        int64_t step = 0;
+        for (std::string line; std::getline(lines, line);) {
+            const json j = json::parse(line);
+            ++step;
+            QCOMPARE(j["step"].get<int64_t>(), step);
+            QCOMPARE(seen[static_cast<size_t>(step - 1)], step);
+            // Exactly what a per-step .item<double>() read.
+            QCOMPARE(j["loss"].get<double>(), torch::tensor(static_cast<float>(step) / 3).item<double>());
+            QCOMPARE(j["part"].get<double>(), static_cast<double>(step));
+            QCOMPARE(j["lr"].get<double>(), 0.25);
+        }
+        QCOMPARE(step, total);
+        log.flush();   // nothing pending: nothing written
+        QCOMPARE(static_cast<int64_t>(seen.size()), total);
     }
 
     void hilbertOrderKeepsNeighbours() {
@@ -156,6 +324,10 @@ private Q_SLOTS:
     void trainsLearnsAndEvaluates() {
         const soul::TrainSummary s = soul::train_encoders(options("run"));
         QCOMPARE(s.stages_trained.size(), size_t(7));
+        QVERIFY(!s.mixed_precision);   // the CPU's default: float32
+        // metrics.jsonl, written in blocks, has every step of every stage once and in order.
+        for (const auto& [stage, steps] : steps_of(m_dir + "/run"))
+            for (size_t i = 0; i < steps.size(); ++i) QVERIFY2(steps[i] == static_cast<int64_t>(i) + 1, stage.c_str());
         const auto losses = losses_of(m_dir + "/run");
         for (const auto& [stage, v] : losses) {
             QVERIFY2(v.size() >= 4, stage.c_str());
@@ -182,6 +354,34 @@ private Q_SLOTS:
         for (const char* key : {"category accuracy (linear probe)/SSMNet", "category accuracy (caption, linear probe)/SemBERT",
                                 "category accuracy (linear probe)/flattened MLP", "category accuracy (caption, linear probe)/flattened MLP"})
             QVERIFY2(value.count(key), key);
+    }
+
+    void trainsUnderBFloat16Autocast() {
+        // The CUDA default's precision, on the CPU: the embedding space and SSMNet still learn.
+        // Emulated bfloat16 is slow on a CPU without bf16 instructions: two epochs each.
+        json config = tiny_config();
+        config["embedding"]["epochs"] = 2;
+        const std::string bf16_config = m_dir + "/tiny-bf16.json";
+        std::ofstream(bf16_config) << config.dump(2);
+        soul::TrainOptions o = options("bf16", {"embedding", "ssmnet"});
+        o.config = bf16_config;
+        o.precision = "bf16";
+        const soul::TrainSummary s = soul::train_encoders(o);
+        QVERIFY(s.mixed_precision);
+        for (const auto& [stage, v] : losses_of(m_dir + "/bf16")) {
+            const size_t k = std::max<size_t>(2, v.size() / 5);
+            const double first = mean(v, 0, k), last = mean(v, v.size() - k, v.size());
+            qInfo("%s (bfloat16 autocast): loss %.4f -> %.4f over %zu steps", stage.c_str(), first, last, v.size());
+            QVERIFY2(std::isfinite(last) && last < first * 0.97, qPrintable(QString("%1: loss %2 -> %3").arg(stage.c_str()).arg(first).arg(last)));
+        }
+        o = options("bad-precision", {"embedding"});
+        o.precision = "fp16";
+        try {
+            soul::train_encoders(o);
+            QFAIL("no error");
+        } catch (const soul::Error& e) {
+            QVERIFY2(QString(e.what()).contains("--precision must be auto, fp32 or bf16, not fp16"), e.what());
+        }
     }
 
     void seedGivesTheSameWeights() {

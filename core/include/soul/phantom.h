@@ -14,6 +14,12 @@
 
 namespace soul {
 
+// Where the phantom's inputs are: $SOUL_MRICRON_DIR and $SOUL_FASHION_MNIST_DIR when set, else
+// where Debian's mricron-data and dataset-fashion-mnist install them. Every reader of these files
+// (the phantom, training's images without fMRI) starts from these.
+std::string default_mricron_dir();
+std::string default_fashion_mnist_dir();
+
 struct PhantomOptions {
     std::string out;                 // the NSD root to write
     uint64_t seed = 1;
@@ -22,8 +28,8 @@ struct PhantomOptions {
     std::string size = "small";      // small | full
     int image_size = 128;            // stimuli are image_size × image_size RGB
     int subject = 1;                 // written as subjNN
-    std::string mricron_dir = "/usr/share/mricron/templates";
-    std::string fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
+    std::string mricron_dir = default_mricron_dir();
+    std::string fashion_mnist_dir = default_fashion_mnist_dir();
 };
 
 // Checks options and the data the phantom needs; throws soul::Error saying what is wrong.

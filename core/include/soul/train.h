@@ -4,7 +4,8 @@
 //
 // A run folder holds run.json (config, dataset fingerprint, stage states), vocab.json (the caption
 // tokenizer), one checkpoint per stage (<stage>.pt: model, optimizer, step; written atomically)
-// and metrics.jsonl (one JSON object per training step: the studio plots it).
+// and metrics.jsonl (one JSON object per training step, written in blocks of up to 100 steps or
+// one second: the studio plots it).
 #pragma once
 
 #include "soul/progress.h"
@@ -27,6 +28,8 @@ struct TrainOptions {
     std::string out;                     // the run folder
     std::vector<std::string> stages;     // empty: all, in order
     std::string device = "auto";         // auto | cpu | cuda
+    // auto: bfloat16 autocast on CUDA, float32 on the CPU; bf16: autocast on either; fp32: never.
+    std::string precision = "auto";
     bool resume = false;                 // continue from the run's checkpoints
 };
 
@@ -41,6 +44,7 @@ struct TrainMetrics {
 struct TrainSummary {
     std::vector<std::string> stages_trained, stages_skipped;
     std::string device;
+    bool mixed_precision = false;        // the forward passes ran under bfloat16 autocast
     double seconds = 0;
 };
 
@@ -53,6 +57,7 @@ struct EvaluateEncodersOptions {
     std::string run;
     std::string data;    // default: the dataset the run was trained on
     std::string out;     // default: RUN/evaluation
+    std::string device = "auto";   // auto | cpu | cuda
 };
 
 // Scores the encoders and the flattened baseline on the held-out test images and writes

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Compiles every source that includes LibTorch against LibTorch 2.x headers (syntax and types only).
+
+The engine is built and tested against Debian 12's LibTorch 1.13; the GPU machine has 2.x. This
+check takes each LibTorch-using entry of a build's compile_commands.json, swaps the 1.13 headers
+for the 2.x ones (tools/fetch-libtorch2-headers.sh), drops the 1.13 precompiled header, and runs
+the compiler with -fsyntax-only: every API difference is an error here, before a GPU run finds it.
+One precompiled 2.x <torch/torch.h> per distinct set of flags keeps it to minutes.
+
+Usage: tools/check-libtorch2.py BUILD_DIR [--headers DIR] [--std c++17|c++20] [--jobs N]
+Exit status 0 when every source compiles; 1 with the compiler's errors otherwise.
+"""
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+TORCH_API_INCLUDE = "/torch/csrc/api/include"
+
+
+def default_headers():
+    cache = os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
+    return os.environ.get("SOUL_LIBTORCH2_DIR", os.path.join(cache, "souldiffuser", "libtorch-2.6"))
+
+
+def torch_version(root):
+    version = {}
+    with open(os.path.join(root, "usr/include/torch/csrc/api/include/torch/version.h")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("TORCH_VERSION_"):
+                version[parts[1]] = parts[2]
+    return "{}.{}.{}".format(version.get("TORCH_VERSION_MAJOR"), version.get("TORCH_VERSION_MINOR"), version.get("TORCH_VERSION_PATCH"))
+
+
+def rewrite(entry, root, std):
+    """The entry's compiler and flags with the 2.x headers first and no PCH, output and source."""
+    args = shlex.split(entry["command"]) if "command" in entry else list(entry["arguments"])
+    compiler, flags, i = args[0], [], 1
+    while i < len(args):
+        a = args[i]
+        if a in ("-o", "-c"):
+            i += 2
+            continue
+        if a == "-include" and args[i + 1].endswith(("cmake_pch.hxx", "cmake_pch.h")):
+            i += 2
+            continue
+        if a == "-Winvalid-pch" or a.startswith(("-O", "-g", "-std=")) or a == entry["file"]:
+            i += 1
+            continue
+        if a == "-isystem" and args[i + 1].endswith(TORCH_API_INCLUDE):
+            # The 2.x headers come before every other folder, /usr/include's 1.13 ATen and c10 included.
+            flags += ["-isystem", os.path.join(root, "usr/include"), "-isystem", os.path.join(root, "usr/include") + TORCH_API_INCLUDE]
+            i += 2
+            continue
+        flags.append(a)
+        i += 1
+    return compiler, flags + ["-std=" + std]
+
+
+def run(command, cwd):
+    started = time.monotonic()
+    p = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return p.returncode, p.stdout, time.monotonic() - started
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build_dir")
+    ap.add_argument("--headers", default=default_headers())
+    ap.add_argument("--std", default="c++17")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--only", default="", help="check only sources whose path contains this")
+    o = ap.parse_args()
+
+    database = os.path.join(o.build_dir, "compile_commands.json")
+    if not os.path.isfile(database):
+        sys.exit(f"check-libtorch2: {database} is missing: configure the build first (tools/build.sh)")
+    if not os.path.isfile(os.path.join(o.headers, "usr/include/torch/csrc/api/include/torch/version.h")):
+        sys.exit(f"check-libtorch2: no LibTorch 2.x headers in {o.headers}: run tools/fetch-libtorch2-headers.sh (tools/setup.sh does)")
+    with open(database) as f:
+        entries = [e for e in json.load(f) if TORCH_API_INCLUDE in (e.get("command") or " ".join(e.get("arguments", []))) and o.only in e["file"]]
+    if not entries:
+        sys.exit(f"check-libtorch2: {database} names no source that includes LibTorch")
+    version = torch_version(o.headers)
+    print(f"check-libtorch2: {len(entries)} sources against LibTorch {version} headers ({o.headers}), -std={o.std}", flush=True)
+
+    work = tempfile.mkdtemp(prefix="soul-libtorch2-")
+    # One PCH of <torch/torch.h> per distinct flag set (a PCH is only valid for the flags it was made with).
+    groups = {}
+    for e in entries:
+        compiler, flags = rewrite(e, o.headers, o.std)
+        key = hashlib.sha1(" ".join([compiler] + flags).encode()).hexdigest()[:12]
+        groups.setdefault(key, (compiler, flags, e["directory"], []))[3].append(e["file"])
+
+    def make_pch(key):
+        compiler, flags, cwd, _ = groups[key]
+        header = os.path.join(work, key, "torch_all.h")
+        os.makedirs(os.path.dirname(header))
+        with open(header, "w") as f:
+            f.write("#pragma once\n#include <torch/torch.h>\n")
+        return run([compiler] + flags + ["-x", "c++-header", header, "-o", header + ".gch"], cwd)
+
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=o.jobs) as pool:
+        for key, (rc, out, _) in zip(groups, pool.map(make_pch, groups)):
+            if rc != 0:   # the sources are still checked, without the PCH, and report the same errors in place
+                print(f"check-libtorch2: the precompiled <torch/torch.h> failed for one flag set:\n{out}", flush=True)
+        jobs = []
+        for key, (compiler, flags, cwd, files) in groups.items():
+            pch = os.path.join(work, key, "torch_all.h")
+            use_pch = ["-include", pch] if os.path.exists(pch + ".gch") else []
+            for source in files:
+                jobs.append((source, pool.submit(run, [compiler] + flags + use_pch + ["-fsyntax-only", source], cwd)))
+        for source, job in jobs:
+            rc, out, seconds = job.result()
+            status = "ok" if rc == 0 else "FAILED"
+            print(f"  {status:6} {seconds:5.1f} s  {os.path.relpath(source)}", flush=True)
+            if rc != 0:
+                failures.append((source, out))
+    for source, out in failures:
+        print(f"\n=== {source}\n{out}")
+    print(f"check-libtorch2: {len(entries) - len(failures)} of {len(entries)} sources compile against LibTorch {version}")
+    subprocess.run(["rm", "-rf", work])
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
