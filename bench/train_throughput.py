@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--keep", default="", help="keep the run folders in this folder (default: a temporary one, removed)")
     ap.add_argument("builds", nargs="+", help="NAME=path/to/souldiffuser")
     o = ap.parse_args()
     stages = o.stages.split(",")
@@ -70,7 +71,9 @@ def main():
         manifest = json.load(f)
     items = manifest["train_trials"]
     results = {}   # (build, stage) -> [samples/s]
-    with tempfile.TemporaryDirectory(prefix="train-throughput-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="train-throughput-") as scratch:
+        tmp = o.keep or scratch
+        os.makedirs(tmp, exist_ok=True)
         cfg = os.path.join(tmp, "config.json")
         with open(cfg, "w") as f:
             json.dump(shrunk_config(config, stages, o.steps, items), f)
@@ -91,7 +94,7 @@ def main():
                     if stage in stages:
                         results.setdefault((name, stage), []).append(sps)
     names = [n for n, _ in builds]
-    print(f"samples/s per stage (batch {config['batch_size']}, {o.steps} steps per stage, device {o.device}, "
+    print(f"samples/s per stage (batch {config['batch_size']}, at least {o.steps} steps and one epoch per stage, device {o.device}, "
           f"median of {o.repeats}; higher is better)\n")
     print("| stage | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))

@@ -22,6 +22,8 @@ import tempfile
 import time
 
 TORCH_API_INCLUDE = "/torch/csrc/api/include"
+# A precompiled <torch/torch.h> costs about two plain compiles: worth it from three sources on.
+PCH_MIN_SOURCES = 3
 
 
 def default_headers():
@@ -86,6 +88,9 @@ def main():
         sys.exit(f"check-libtorch2: no LibTorch 2.x headers in {o.headers}: run tools/fetch-libtorch2-headers.sh (tools/setup.sh does)")
     with open(database) as f:
         entries = [e for e in json.load(f) if TORCH_API_INCLUDE in (e.get("command") or " ".join(e.get("arguments", []))) and o.only in e["file"]]
+    # Sources of the project only: not what the build generated (moc files, CMake's PCH source).
+    build_root = os.path.realpath(o.build_dir) + os.sep
+    entries = [e for e in entries if not os.path.realpath(os.path.join(e["directory"], e["file"])).startswith(build_root)]
     if not entries:
         sys.exit(f"check-libtorch2: {database} names no source that includes LibTorch")
     version = torch_version(o.headers)
@@ -100,7 +105,9 @@ def main():
         groups.setdefault(key, (compiler, flags, e["directory"], []))[3].append(e["file"])
 
     def make_pch(key):
-        compiler, flags, cwd, _ = groups[key]
+        compiler, flags, cwd, files = groups[key]
+        if len(files) < PCH_MIN_SOURCES:
+            return 0, "", 0.0
         header = os.path.join(work, key, "torch_all.h")
         os.makedirs(os.path.dirname(header))
         with open(header, "w") as f:

@@ -13,7 +13,7 @@ namespace {
 // Solves (A + λI) W = B for symmetric positive semi-definite A by Cholesky.
 torch::Tensor solve_regularised(const torch::Tensor& A, const torch::Tensor& B, double lambda) {
     const auto I = torch::eye(A.size(0), A.options());
-    const auto L = torch::linalg::cholesky(A + lambda * I);
+    const auto L = torch::linalg_cholesky(A + lambda * I);
     return torch::cholesky_solve(B, L);
 }
 

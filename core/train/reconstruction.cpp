@@ -187,7 +187,7 @@ void Pipeline::fit_ridge(const Progress& progress) {
     ridge_y_mean_ = y.mean(0);
     const torch::Tensor centred = y - ridge_y_mean_;
     auto solve = [](const torch::Tensor& k, const torch::Tensor& target, double lambda) {
-        const torch::Tensor l = torch::linalg::cholesky(k + lambda * torch::eye(k.size(0), k.options()));
+        const torch::Tensor l = torch::linalg_cholesky(k + lambda * torch::eye(k.size(0), k.options()));
         return torch::cholesky_solve(target, l);
     };
     const int64_t held = static_cast<int64_t>(static_cast<double>(n) * kRidgeValidation), fit = n - held;

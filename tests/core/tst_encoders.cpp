@@ -44,26 +44,18 @@ json tiny_config() {
             {"flat_hidden", 64}, {"baseline", {{"epochs", 2}, {"lr", 0.002}}}};
 }
 
-std::map<std::string, std::vector<double>> losses_of(const std::string& run) {
+// One field of metrics.jsonl per stage, in file order ("loss", "step", ...).
+std::map<std::string, std::vector<double>> metric_of(const std::string& run, const std::string& field) {
     std::map<std::string, std::vector<double>> out;
     std::ifstream in(fs::path(run) / "metrics.jsonl");
     for (std::string line; std::getline(in, line);) {
         const json j = json::parse(line);
-        out[j["stage"]].push_back(j["loss"]);
+        out[j["stage"]].push_back(j[field]);
     }
     return out;
 }
 
-// The steps of each stage in metrics.jsonl, in file order.
-std::map<std::string, std::vector<int64_t>> steps_of(const std::string& run) {
-    std::map<std::string, std::vector<int64_t>> out;
-    std::ifstream in(fs::path(run) / "metrics.jsonl");
-    for (std::string line; std::getline(in, line);) {
-        const json j = json::parse(line);
-        out[j["stage"]].push_back(j["step"]);
-    }
-    return out;
-}
+std::map<std::string, std::vector<double>> losses_of(const std::string& run) { return metric_of(run, "loss"); }
 
 // max |a − b| / max |b|: the error of a low-precision result relative to the float32 one's scale.
 double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
@@ -326,8 +318,8 @@ private Q_SLOTS:
         QCOMPARE(s.stages_trained.size(), size_t(7));
         QVERIFY(!s.mixed_precision);   // the CPU's default: float32
         // metrics.jsonl, written in blocks, has every step of every stage once and in order.
-        for (const auto& [stage, steps] : steps_of(m_dir + "/run"))
-            for (size_t i = 0; i < steps.size(); ++i) QVERIFY2(steps[i] == static_cast<int64_t>(i) + 1, stage.c_str());
+        for (const auto& [stage, steps] : metric_of(m_dir + "/run", "step"))
+            for (size_t i = 0; i < steps.size(); ++i) QVERIFY2(steps[i] == static_cast<double>(i + 1), stage.c_str());
         const auto losses = losses_of(m_dir + "/run");
         for (const auto& [stage, v] : losses) {
             QVERIFY2(v.size() >= 4, stage.c_str());
