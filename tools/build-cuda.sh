@@ -106,7 +106,8 @@ cmake --build "$BUILD" --target souldiffuser bench_encoders bench_generator benc
 {
   echo '#!/usr/bin/env bash'
   echo "# souldiffuser as built by tools/build-cuda.sh, with the bundle's libraries and data."
-  [ -n "$LIBDIRS$TORCH_LIB" ] && echo "export LD_LIBRARY_PATH=\"${LIBDIRS:+$LIBDIRS:}${TORCH_LIB}\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
+  paths=$(printf '%s\n' "$LIBDIRS" "$TORCH_LIB" | grep . | paste -sd: || true)
+  [ -n "$paths" ] && echo "export LD_LIBRARY_PATH=\"$paths\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
   [ -n "$DATA" ] && echo "export SOUL_MRICRON_DIR=\"\${SOUL_MRICRON_DIR:-$DATA/mricron}\" SOUL_FASHION_MNIST_DIR=\"\${SOUL_FASHION_MNIST_DIR:-$DATA/fashion-mnist}\""
   echo "exec \"$BUILD/bin/\${SOUL_PROGRAM:-souldiffuser}\" \"\$@\""
 } > "$BUILD/sd"
