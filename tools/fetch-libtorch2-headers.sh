@@ -5,7 +5,8 @@
 # the headers serve for compiling only, not linking. Idempotent; prints the folder.
 # Usage: tools/fetch-libtorch2-headers.sh [DIR]   (default: $SOUL_LIBTORCH2_DIR or ~/.cache/souldiffuser/libtorch-2.6)
 set -euo pipefail
-DIR=${1:-${SOUL_LIBTORCH2_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/souldiffuser/libtorch-2.6}}
+HOME_DIR=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+DIR=${1:-${SOUL_LIBTORCH2_DIR:-${XDG_CACHE_HOME:-$HOME_DIR/.cache}/souldiffuser/libtorch-2.6}}
 VERSION_H="$DIR/usr/include/torch/csrc/api/include/torch/version.h"
 if [ -f "$VERSION_H" ]; then
   echo "$DIR"
