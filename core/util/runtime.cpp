@@ -52,25 +52,40 @@ struct CudaDriver {
     static constexpr int kComputeMajor = 75, kComputeMinor = 76;   // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_*
 };
 
+// One entry point of the driver library, as the function type F (nullptr when it lacks it).
+template <typename F>
+F driver_symbol(void* library, const char* name) {
+    return reinterpret_cast<F>(dlsym(library, name));
+}
+
+// Whether LibTorch's CUDA library is loaded: a CPU-only LibTorch's CUDA hooks throw on every query
+// (and so does a CUDA build whose libtorch_cuda the linker dropped). Its runtime version, or 0.
+long torch_cuda_runtime() {
+    try {
+        return at::detail::getCUDAHooks().versionCUDART();
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
 void query_driver(ComputeEnvironment& e) {
     void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         e.driver_error = "no CUDA driver (libcuda.so.1) on this machine";
         return;
     }
-    auto sym = [&](const char* name) { return dlsym(lib, name); };
-    const auto init = reinterpret_cast<CudaDriver::Init>(sym("cuInit"));
-    const auto version = reinterpret_cast<CudaDriver::DriverVersion>(sym("cuDriverGetVersion"));
-    const auto count = reinterpret_cast<CudaDriver::DeviceCount>(sym("cuDeviceGetCount"));
-    const auto get = reinterpret_cast<CudaDriver::DeviceGet>(sym("cuDeviceGet"));
-    const auto name = reinterpret_cast<CudaDriver::DeviceName>(sym("cuDeviceGetName"));
-    const auto total = reinterpret_cast<CudaDriver::TotalMem>(sym("cuDeviceTotalMem_v2"));
-    const auto attribute = reinterpret_cast<CudaDriver::Attribute>(sym("cuDeviceGetAttribute"));
-    const auto retain = reinterpret_cast<CudaDriver::RetainContext>(sym("cuDevicePrimaryCtxRetain"));
-    const auto release = reinterpret_cast<CudaDriver::ReleaseContext>(sym("cuDevicePrimaryCtxRelease_v2"));
-    const auto push = reinterpret_cast<CudaDriver::PushContext>(sym("cuCtxPushCurrent_v2"));
-    const auto pop = reinterpret_cast<CudaDriver::PopContext>(sym("cuCtxPopCurrent_v2"));
-    const auto meminfo = reinterpret_cast<CudaDriver::MemInfo>(sym("cuMemGetInfo_v2"));
+    const auto init = driver_symbol<CudaDriver::Init>(lib, "cuInit");
+    const auto version = driver_symbol<CudaDriver::DriverVersion>(lib, "cuDriverGetVersion");
+    const auto count = driver_symbol<CudaDriver::DeviceCount>(lib, "cuDeviceGetCount");
+    const auto get = driver_symbol<CudaDriver::DeviceGet>(lib, "cuDeviceGet");
+    const auto name = driver_symbol<CudaDriver::DeviceName>(lib, "cuDeviceGetName");
+    const auto total = driver_symbol<CudaDriver::TotalMem>(lib, "cuDeviceTotalMem_v2");
+    const auto attribute = driver_symbol<CudaDriver::Attribute>(lib, "cuDeviceGetAttribute");
+    const auto retain = driver_symbol<CudaDriver::RetainContext>(lib, "cuDevicePrimaryCtxRetain");
+    const auto release = driver_symbol<CudaDriver::ReleaseContext>(lib, "cuDevicePrimaryCtxRelease_v2");
+    const auto push = driver_symbol<CudaDriver::PushContext>(lib, "cuCtxPushCurrent_v2");
+    const auto pop = driver_symbol<CudaDriver::PopContext>(lib, "cuCtxPopCurrent_v2");
+    const auto meminfo = driver_symbol<CudaDriver::MemInfo>(lib, "cuMemGetInfo_v2");
     if (!init || !version || !count || !get || !name || !total || !attribute) {
         e.driver_error = "libcuda.so.1 lacks the driver API's entry points";
         return;   // the library stays loaded: unloading a driver library mid-process is not safe
@@ -125,15 +140,9 @@ std::string cudnn_version_text(long v) {
 ComputeEnvironment compute_environment() {
     ComputeEnvironment e;
     e.torch_version = torch_version();
-    // A CPU-only LibTorch has no CUDA hooks: their queries throw. A CUDA build whose libtorch_cuda
-    // was dropped by the linker (--as-needed) looks the same, hence "loaded" in the messages.
-    try {
-        e.cuda_runtime = at::detail::getCUDAHooks().versionCUDART();
-        e.torch_cuda = true;
-        if (at::detail::getCUDAHooks().compiledWithCuDNN()) e.cudnn = at::detail::getCUDAHooks().versionCuDNN();
-    } catch (const std::exception&) {
-        e.torch_cuda = false;
-    }
+    e.cuda_runtime = torch_cuda_runtime();
+    e.torch_cuda = e.cuda_runtime > 0;
+    if (e.torch_cuda && at::detail::getCUDAHooks().compiledWithCuDNN()) e.cudnn = at::detail::getCUDAHooks().versionCuDNN();
     e.cuda_available = torch::cuda::is_available();
     query_driver(e);
     e.cpu_threads = init_compute_threads();
@@ -167,13 +176,7 @@ std::string describe(const ComputeEnvironment& e) {
 
 std::string cuda_unavailable_reason() {
     if (torch::cuda::is_available()) return {};
-    bool loaded = false;
-    try {
-        at::detail::getCUDAHooks().versionCUDART();
-        loaded = true;
-    } catch (const std::exception&) {
-    }
-    if (loaded) return "this LibTorch has CUDA, but it sees no usable CUDA device (driver, CUDA_VISIBLE_DEVICES, or a GPU too old for this build)";
+    if (torch_cuda_runtime() > 0) return "this LibTorch has CUDA, but it sees no usable CUDA device (driver, CUDA_VISIBLE_DEVICES, or a GPU too old for this build)";
     return "this build's LibTorch is CPU only (or its CUDA library was not linked: build with tools/build-cuda.sh, which links it with "
            "--no-as-needed)";
 }
