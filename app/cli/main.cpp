@@ -1,6 +1,8 @@
 // souldiffuser — the command line of SoulDiffuser Studio.
 // Every subcommand prints bad-input problems as one line on stderr, naming the file and what is
 // wrong, and exits non-zero.
+#include "soul/data_paths.h"
+#include "soul/default_subject.h"
 #include "soul/error.h"
 #include "soul/generate.h"
 #include "soul/figure.h"
@@ -23,6 +25,7 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <fstream>
 #include <iostream>
 #include <unistd.h>
 
@@ -193,6 +196,67 @@ int run_prepare(const soul::PrepareOptions& options) {
     }
 }
 
+// `default-subject`: the phantom and its preparation for the shipped model, made once (what the
+// studio does on first start).
+int run_default_subject(soul::DefaultSubject subject) {
+    const soul::DefaultSubject defaults = soul::default_subject();
+    if (subject.prepared.empty())
+        subject.prepared = subject.phantom.empty() ? defaults.prepared : subject.phantom + "-prepared-" + std::to_string(soul::kDefaultSubjectImageSize);
+    if (subject.phantom.empty()) subject.phantom = defaults.phantom;
+    std::signal(SIGINT, on_interrupt);
+    soul::Progress progress = terminal_progress();
+    progress.cancel = &g_interrupt;
+    try {
+        const bool made = !soul::prepared_complete(subject.prepared) || !soul::phantom_complete(subject.phantom);
+        if (made) soul::make_default_subject(subject, progress);
+        std::printf("%s the default subject\n  phantom:  %s\n  prepared: %s (for the shipped model)\n", made ? "made" : "already made:",
+                    subject.phantom.c_str(), subject.prepared.c_str());
+        return 0;
+    } catch (const soul::Cancelled&) {
+        std::fprintf(stderr, "\nsouldiffuser default-subject: interrupted; nothing half-written was left\n");
+        return 130;
+    } catch (const soul::Error& e) {
+        std::fprintf(stderr, "\nsouldiffuser default-subject: %s\n", e.what());
+        return 1;
+    }
+}
+
+// --model's default: the shipped model (data_paths.h); a miss says where it looked.
+std::string model_or_shipped(const std::string& flag) {
+    const soul::DataLookup model = soul::shipped_model(flag);
+    if (!model.found())
+        throw soul::Error("no model given and the shipped model (models/phantom-small) was not found: " + model.places() +
+                          "; give --model RUN");
+    return model.path;
+}
+
+// --data's default: the dataset the run was trained on; a shipped model names none, and takes the
+// default subject once it is made.
+std::string data_or_default(const std::string& run, const std::string& flag) {
+    if (!flag.empty()) return flag;
+    std::ifstream in(run + "/run.json");
+    const nlohmann::json info = nlohmann::json::parse(in, nullptr, false);
+    if (!info.is_discarded() && !info.value(nlohmann::json::json_pointer("/dataset/path"), std::string()).empty()) return "";
+    const soul::DefaultSubject subject = soul::default_subject();
+    if (soul::prepared_complete(subject.prepared)) return subject.prepared;
+    throw soul::Error(run, "names no dataset (a shipped model) and the default subject (" + subject.prepared +
+                               ") is not made yet: run `souldiffuser default-subject` once, or give --data");
+}
+
+std::string describe_data_paths() {
+    std::string text = "data (flag → environment → user data dir → install prefix → source tree, build tree only):\n";
+    text += "  user data dir:  " + soul::user_data_dir() + "\n";
+    text += "  install prefix: " + soul::install_data_dir() + "\n";
+    const std::string source = soul::source_data_dir();
+    text += "  source tree:    " + (source.empty() ? std::string("(not used: this program is not in its build tree)") : source) + "\n";
+    const soul::DataLookup model = soul::shipped_model();
+    text += "  shipped model:  " + (model.found() ? model.path + " (" + model.from + ")" : "not found; " + model.places()) + "\n";
+    const soul::DefaultSubject subject = soul::default_subject();
+    text += "  default subject: " + subject.phantom + (soul::phantom_complete(subject.phantom) ? "" : " (not made yet)") + "\n";
+    text += "                   " + subject.prepared + (soul::prepared_complete(subject.prepared) ? "" : " (not made yet)") + "\n";
+    return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -241,7 +305,7 @@ int main(int argc, char** argv) {
     soul::TrainOptions train_options;
     std::string train_stages;
     train->add_option("--data", train_options.data, "A prepared dataset (souldiffuser prepare)")->required();
-    train->add_option("--config", train_options.config, "Training config, e.g. models/configs/phantom-small.json")->required();
+    train->add_option("--config", train_options.config, "Training config: a file, or a shipped config's name (phantom-small, nsd-subj01)")->required();
     train->add_option("--out", train_options.out, "The run folder")->required();
     train->add_option("--stages", train_stages, "Comma-separated: embedding,ssmnet,sembert,edgecolor,baseline,vae,unet,adapters,classifier (default: all)");
     train->add_option("--device", train_options.device, "auto (default), cpu or cuda");
@@ -289,8 +353,8 @@ int main(int argc, char** argv) {
     auto* reconstruct = app.add_subcommand("reconstruct", "Reconstruct the images seen in trials of a prepared dataset with a trained run (SoulDiffuser's full pipeline)");
     soul::ReconstructOptions reconstruct_options;
     std::string reconstruct_ablate;
-    reconstruct->add_option("--data", reconstruct_options.data, "Prepared dataset (default: the one the run was trained on)");
-    reconstruct->add_option("--model", reconstruct_options.run, "The run folder (souldiffuser train) or a shipped model")->required();
+    reconstruct->add_option("--data", reconstruct_options.data, "Prepared dataset (default: the one the run was trained on; the default subject for the shipped model)");
+    reconstruct->add_option("--model", reconstruct_options.run, "The run folder (souldiffuser train) or a model (default: the shipped one)");
     reconstruct->add_option("--out", reconstruct_options.out, "Folder for one trial-<split>-<row>/ folder per trial")->required();
     reconstruct->add_option("--trials", reconstruct_options.trials, "Test rows, e.g. 0,4,10-19; train:N for a training row (default: test row 0)");
     reconstruct->add_flag("--test", reconstruct_options.test, "Every test row");
@@ -334,7 +398,12 @@ int main(int argc, char** argv) {
     export_figure->add_option("--out", export_out, "The PNG to write")->required();
     export_figure->add_option("--scale", export_scale, "1–4 (default: the description's)");
 
-    auto* env = app.add_subcommand("env", "Print the compute environment: LibTorch and its CUDA/cuDNN, GPUs with their memory, threads, device, build flags");
+    auto* env = app.add_subcommand("env", "Print the compute environment (LibTorch, CUDA/cuDNN, GPUs, threads, build flags) and where the data is found");
+
+    auto* default_subject = app.add_subcommand("default-subject", "Make the default subject once: the phantom and its preparation for the shipped model (what the studio does on first start)");
+    soul::DefaultSubject default_subject_dirs;
+    default_subject->add_option("--phantom", default_subject_dirs.phantom, "Phantom folder (default: $SOUL_PHANTOM_DIR, else the user data dir's phantom)");
+    default_subject->add_option("--prepared", default_subject_dirs.prepared, "Prepared folder (default: $SOUL_PREPARED_DIR, else <phantom>-prepared-64)");
 
     try {
         app.parse(argc, argv);
@@ -362,7 +431,15 @@ int main(int argc, char** argv) {
         return run_prepare(prepare_options);
     }
     if (*inspect) return reporting_errors("inspect", false, [&] { std::cout << soul::inspect_dataset(inspect_path); });
-    if (*train) return run_train(train_options, train_stages);
+    if (*train) {
+        const soul::DataLookup config = soul::training_config(train_options.config);
+        if (!config.found()) {
+            std::fprintf(stderr, "souldiffuser train: no training config named '%s': %s\n", train_options.config.c_str(), config.places().c_str());
+            return 1;
+        }
+        train_options.config = config.path;
+        return run_train(train_options, train_stages);
+    }
     if (*evaluate)
         return reporting_errors("evaluate-encoders", true, [&] { std::cout << soul::evaluate_encoders(evaluate_options, terminal_progress()); });
     if (*generate)
@@ -378,6 +455,8 @@ int main(int argc, char** argv) {
                 if (comma > start) reconstruct_options.settings.ablate.push_back(reconstruct_ablate.substr(start, comma - start));
                 start = comma + 1;
             }
+            reconstruct_options.run = model_or_shipped(reconstruct_options.run);
+            reconstruct_options.data = data_or_default(reconstruct_options.run, reconstruct_options.data);
             for (const auto& folder : soul::reconstruct_trials(reconstruct_options, terminal_progress())) std::cout << folder << "\n";
         });
     if (*evaluate_rec)
@@ -394,8 +473,11 @@ int main(int argc, char** argv) {
             std::cout << soul::export_figure(view, export_out, terminal_progress()) << "\n";
         });
     if (*env) {
-        std::cout << soul::describe(soul::compute_environment());
+        std::cout << soul::describe(soul::compute_environment()) << describe_data_paths();
         return 0;
+    }
+    if (*default_subject) {
+        return run_default_subject(default_subject_dirs);
     }
     return 0;
 }

@@ -4,23 +4,21 @@
 #include <QFile>
 #include <QTextStream>
 
+#include "soul/data_paths.h"
+#include "soul/default_subject.h"
 #include "soul/nsd_layout.h"
 
-QString defaultPhantomDir() {
-    const QString dir = qEnvironmentVariable("SOUL_PHANTOM_DIR");
-    if (!dir.isEmpty()) return dir;
-    const QString data = qEnvironmentVariable("XDG_DATA_HOME", QDir::homePath() + "/.local/share");
-    return data + "/souldiffuser/phantom";
-}
+QString defaultPhantomDir() { return QString::fromStdString(soul::default_subject().phantom); }
 
-QString defaultModelDir() {
-    const QString dir = qEnvironmentVariable("SOUL_MODEL_DIR");
-    return dir.isEmpty() ? QStringLiteral(SOUL_SOURCE_DIR "/models/phantom-small") : dir;
-}
+QString defaultModelDir() { return QString::fromStdString(soul::shipped_model().path); }
 
-QString defaultPreparedDir() {
-    const QString dir = qEnvironmentVariable("SOUL_PREPARED_DIR");
-    return dir.isEmpty() ? defaultPhantomDir() + "-prepared-64" : dir;
+QString defaultPreparedDir() { return QString::fromStdString(soul::default_subject().prepared); }
+
+QString defaultTrainingConfig() { return QString::fromStdString(soul::training_config("phantom-small").path); }
+
+bool defaultSubjectMade() {
+    const soul::DefaultSubject subject = soul::default_subject();
+    return soul::phantom_complete(subject.phantom) && soul::prepared_complete(subject.prepared);
 }
 
 DefaultData defaultData() {
@@ -28,7 +26,8 @@ DefaultData defaultData() {
     const QDir phantom(defaultPhantomDir());
     if (QFile::exists(phantom.filePath(QString::fromStdString(soul::nsd::stimuli_file())))) {
         d.phantom = true;
-        if (QFile::exists(defaultModelDir() + "/run.json") && QFile::exists(defaultPreparedDir() + "/manifest.json")) {
+        if (!defaultModelDir().isEmpty() && QFile::exists(defaultModelDir() + "/run.json") &&
+            QFile::exists(defaultPreparedDir() + "/manifest.json")) {
             d.model = defaultModelDir();
             d.prepared = defaultPreparedDir();
         }

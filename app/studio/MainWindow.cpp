@@ -27,18 +27,25 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPainter>
+#include <QProgressDialog>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTimer>
 #include <QTextStream>
 
+#include "soul/default_subject.h"
+#include "soul/error.h"
+
+#include <QEventLoop>
+
 #include <cstdio>
+#include <thread>
 
 bool parseExportView(const QString& name, ExportView* view) {
     static const QMap<QString, ExportView> names = {{"3d", ExportView::View3D}, {"axial", ExportView::Axial},
                                                     {"coronal", ExportView::Coronal}, {"sagittal", ExportView::Sagittal},
-                                                    {"window", ExportView::Window}};
+                                                    {"window", ExportView::Window}, {"workbench", ExportView::Workbench}};
     if (!names.contains(name.toLower())) return false;
     *view = names.value(name.toLower());
     return true;
@@ -81,7 +88,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     auto* trainingDock = new QDockWidget(tr("Training"), this);
     trainingDock->setObjectName("trainingDock");
     m_training = new soului::TrainingPanel(trainingDock);
-    m_training->setDefaults(defaultPreparedDir(), QStringLiteral(SOUL_SOURCE_DIR "/models/configs/phantom-small.json"),
+    m_training->setDefaults(defaultPreparedDir(), defaultTrainingConfig(),
                             QDir::homePath() + "/souldiffuser-runs/phantom-small");
     trainingDock->setWidget(m_training);
     tabifyDockWidget(workbenchDock, trainingDock);
@@ -250,6 +257,60 @@ bool MainWindow::openDefault() {
     return true;
 }
 
+bool MainWindow::makeDefaultSubject() {
+    const soul::DefaultSubject subject = soul::default_subject();
+    if (soul::phantom_complete(subject.phantom) && soul::prepared_complete(subject.prepared)) return true;
+    QProgressDialog dialog(tr("Making the default subject (once): the phantom and its preparation for the shipped model\n%1")
+                               .arg(QString::fromStdString(subject.phantom)),
+                           tr("Cancel"), 0, 1000, this);
+    dialog.setObjectName("defaultSubjectProgress");
+    dialog.setWindowTitle(tr("SoulDiffuser Studio: first start"));
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setMinimumDuration(0);
+    dialog.setAutoClose(false);
+    dialog.setAutoReset(false);
+    dialog.setValue(0);
+
+    soul::CancelToken cancel;
+    connect(&dialog, &QProgressDialog::canceled, &dialog, [&cancel] { cancel.cancel(); });
+    soul::Progress progress;
+    progress.cancel = &cancel;
+    progress.report = [&dialog](int64_t step, int64_t steps, const std::string& message) {
+        const int value = steps > 0 ? static_cast<int>(1000 * step / steps) : 0;
+        const QString text = QString::fromStdString(message);
+        QMetaObject::invokeMethod(&dialog, [&dialog, value, text] {
+            dialog.setValue(value);
+            dialog.setLabelText(text);
+        }, Qt::QueuedConnection);
+    };
+    // The worker turns every exception into a message: nothing it throws can end the studio.
+    QString error;
+    bool cancelled = false;
+    QEventLoop loop;
+    std::thread worker([&] {
+        try {
+            soul::make_default_subject(subject, progress);
+        } catch (const soul::Cancelled&) {
+            cancelled = true;
+        } catch (const std::exception& e) {
+            error = QString::fromStdString(e.what());
+        }
+        QMetaObject::invokeMethod(&loop, &QEventLoop::quit, Qt::QueuedConnection);
+    });
+    loop.exec();
+    worker.join();
+    dialog.close();
+    if (cancelled) {
+        statusBar()->showMessage(tr("The default subject was not made (cancelled); it is made on the next start."), 10000);
+        return false;
+    }
+    if (!error.isEmpty()) {
+        showError(tr("The default subject could not be made: %1").arg(error));
+        return false;
+    }
+    return true;
+}
+
 void MainWindow::chooseVolume() {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open volume"), m_lastFolder,
                                                       tr("NIfTI (*.nii *.nii.gz);;All files (*)"));
@@ -280,8 +341,9 @@ bool MainWindow::exportScreenshot(ExportView view, const QString& file, int scal
         case ExportView::Axial: image = m_slices[0]->renderImage(scale, transparent); break;
         case ExportView::Coronal: image = m_slices[1]->renderImage(scale, transparent); break;
         case ExportView::Sagittal: image = m_slices[2]->renderImage(scale, transparent); break;
-        case ExportView::Window: {
-            const QImage shot = grab().toImage();
+        case ExportView::Window:
+        case ExportView::Workbench: {
+            const QImage shot = (view == ExportView::Window ? grab() : m_workbench->grab()).toImage();
             image = shot.scaled(shot.size() * scale, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
             break;
         }

@@ -25,7 +25,7 @@ class WorkbenchPanel;
 }  // namespace soului
 
 // Which view an export takes.
-enum class ExportView { View3D, Axial, Coronal, Sagittal, Window };
+enum class ExportView { View3D, Axial, Coronal, Sagittal, Window, Workbench };
 bool parseExportView(const QString& name, ExportView* view);
 
 class MainWindow : public QMainWindow {
@@ -49,9 +49,16 @@ public:
     bool openLabels(const QString& path, const QList<int>& initiallyVisible = {});
     bool setFrame(int index);
 
-    // Opens the embedded default: Colin27 from mricron-data with the AAL atlas, visual-cortex
+    // Opens the embedded default: the phantom with the shipped model's session when the default
+    // subject has been made, else Colin27 from mricron-data with the AAL atlas, visual-cortex
     // labels shown.
     bool openDefault();
+
+    // First start: makes the default subject (the phantom and its preparation for the shipped
+    // model) in the user's data dir, in the background behind a progress dialog that can cancel.
+    // True when it is there afterwards. Cancelled: nothing half-written is left. Failed: the error
+    // names the missing Debian package or the folder that cannot be written, and how to fix it.
+    bool makeDefaultSubject();
 
     // Writes a PNG of `view` at `scale` × (1..4); returns false and sets `error` on failure.
     bool exportScreenshot(ExportView view, const QString& file, int scale, bool transparent, QString* error = nullptr);

@@ -1,8 +1,10 @@
 // souldiffuser-studio — the desktop application.
+#include "DefaultData.h"
 #include "MainWindow.h"
 #include "TrainingPanel.h"
 #include "WorkbenchPanel.h"
 #include "VolumeDocument.h"
+#include "Colormap.h"
 #include "VtkGLWidget.h"
 #include "soul/runtime.h"
 
@@ -15,6 +17,7 @@
 #include <QTabWidget>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QIcon>
 #include <QTimer>
 
 #include <cstdio>
@@ -34,6 +37,45 @@ bool displayAvailable(int argc, char** argv) {
     return (display && *display) || (wayland && *wayland);
 }
 
+// The command line, declared once for the studio and for --help without a display.
+struct StudioOptions {
+    QCommandLineOption labels{{"l", "labels"}, "Label volume to overlay (NIfTI).", "file"};
+    QCommandLineOption frame{"frame", "Volume index of a 4D series to show.", "index", "0"};
+    QCommandLineOption screenshot{"screenshot", "Render, write a PNG and exit (headless use under xvfb-run).", "file"};
+    QCommandLineOption view{"view", "View for --screenshot: 3d, axial, coronal, sagittal, window, workbench.", "name", "3d"};
+    QCommandLineOption scale{"scale", "Screenshot resolution factor, 1 to 4.", "n", "1"};
+    QCommandLineOption transparent{"transparent", "Screenshot with a transparent background."};
+    QCommandLineOption size{"size", "Window size WxH.", "WxH", "1280x860"};
+    QCommandLineOption trial{"trial", "With the default session: select this test trial and wait for its reconstruction.", "row"};
+    QCommandLineOption contributions{"contributions", "With --trial: also compute the stream contributions and show this output's.", "output"};
+    QCommandLineOption streamsOff{"streams-off", "With --trial: switch these streams off first (comma-separated, e.g. early,dorsal).", "groups"};
+    QCommandLineOption trainingRun{"training-run", "Show this run folder's loss curves in the Training tab.", "folder"};
+    QCommandLineOption tab{"tab", "Bring a tab forward: denoising, contributions, tour or training.", "name"};
+    QCommandLineOption noFirstStart{"no-first-start", "Do not make the default subject when it is missing (open Colin27 instead)."};
+
+    explicit StudioOptions(QCommandLineParser& parser) {
+        parser.setApplicationDescription("SoulDiffuser Studio: fMRI volumes, ROI masks and reconstructions");
+        parser.addHelpOption();
+        parser.addVersionOption();
+        parser.addPositionalArgument("volume", "NIfTI volume to open (default: the phantom subject, else Colin27 from mricron-data)");
+        parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, trainingRun, tab, noFirstStart});
+    }
+};
+
+void setApplicationNames() {
+    QCoreApplication::setOrganizationName("SoulDiffuser");
+    QCoreApplication::setApplicationName("SoulDiffuser Studio");
+    QCoreApplication::setApplicationVersion(SOUL_STUDIO_VERSION);
+}
+
+bool asksForHelpOrVersion(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version") return true;
+    }
+    return false;
+}
+
 void waitForPaint(int milliseconds) {
     QElapsedTimer timer;
     timer.start();
@@ -43,84 +85,77 @@ void waitForPaint(int milliseconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (!displayAvailable(argc, argv) && asksForHelpOrVersion(argc, argv)) {
+        QCoreApplication core(argc, argv);   // help and version need no window
+        setApplicationNames();
+        QCommandLineParser parser;
+        const StudioOptions o(parser);
+        parser.process(core);   // prints and exits
+        return 0;
+    }
     if (!displayAvailable(argc, argv)) {
         std::fprintf(stderr,
                      "souldiffuser-studio: no display (DISPLAY is not set).\n"
                      "  The studio needs an X display. To render without one, run it under Xvfb:\n"
-                     "    xvfb-run -a souldiffuser-studio --screenshot view.png [--view 3d|axial|coronal|sagittal|window]\n"
+                     "    xvfb-run -a souldiffuser-studio --screenshot view.png [--view 3d|axial|coronal|sagittal|window|workbench]\n"
                      "  (xvfb-run is in Debian's xvfb package; tools/setup.sh installs it.)\n");
         return 2;
     }
     soul::init_compute_threads();  // LibTorch's CPU threads = the cores
     soului::VtkGLWidget::setDefaultSurfaceFormat();
     QApplication app(argc, argv);
-    QApplication::setOrganizationName("SoulDiffuser");
-    QApplication::setApplicationName("SoulDiffuser Studio");
-    QApplication::setApplicationVersion(SOUL_STUDIO_VERSION);
+    setApplicationNames();
+    soului::registerResources();
+    QApplication::setWindowIcon(QIcon::fromTheme("souldiffuser-studio", QIcon(":/soul/icons/souldiffuser-studio.svg")));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription("SoulDiffuser Studio: fMRI volumes, ROI masks and reconstructions");
-    parser.addHelpOption();
-    parser.addVersionOption();
-    parser.addPositionalArgument("volume", "NIfTI volume to open (default: Colin27 from mricron-data)");
-    QCommandLineOption labels({"l", "labels"}, "Label volume to overlay (NIfTI).", "file");
-    QCommandLineOption frame("frame", "Volume index of a 4D series to show.", "index", "0");
-    QCommandLineOption screenshot("screenshot", "Render, write a PNG and exit (headless use under xvfb-run).", "file");
-    QCommandLineOption view("view", "View for --screenshot: 3d, axial, coronal, sagittal, window.", "name", "3d");
-    QCommandLineOption scale("scale", "Screenshot resolution factor, 1 to 4.", "n", "1");
-    QCommandLineOption transparent("transparent", "Screenshot with a transparent background.");
-    QCommandLineOption size("size", "Window size WxH.", "WxH", "1280x860");
-    QCommandLineOption trial("trial", "With the default session: select this test trial and wait for its reconstruction.", "row");
-    QCommandLineOption contributions("contributions", "With --trial: also compute the stream contributions and show this output's.", "output");
-    QCommandLineOption streamsOff("streams-off", "With --trial: switch these streams off first (comma-separated, e.g. early,dorsal).", "groups");
-    QCommandLineOption trainingRun("training-run", "Show this run folder's loss curves in the Training tab.", "folder");
-    QCommandLineOption tab("tab", "Bring a tab forward: denoising, contributions, tour or training.", "name");
-    parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, tab, trainingRun});
+    const StudioOptions o(parser);
     parser.process(app);
 
     MainWindow window;
-    const bool headless = parser.isSet(screenshot);
+    const bool headless = parser.isSet(o.screenshot);
     window.setErrorDialogsEnabled(!headless);
-    const QStringList wh = parser.value(size).split('x');
+    const QStringList wh = parser.value(o.size).split('x');
     if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0) window.resize(wh[0].toInt(), wh[1].toInt());
     window.show();
 
     bool ok = true;
     const QStringList positional = parser.positionalArguments();
-    if (positional.isEmpty() && !parser.isSet(labels)) {
+    if (positional.isEmpty() && !parser.isSet(o.labels)) {
+        if (!defaultSubjectMade() && !parser.isSet(o.noFirstStart)) window.makeDefaultSubject();
         ok = window.openDefault();
     } else if (positional.isEmpty()) {
         std::fprintf(stderr, "souldiffuser-studio: --labels needs a volume to overlay; give one first\n");
         return 1;
     } else {
         ok = window.openVolume(positional.first());
-        if (ok && parser.isSet(labels)) ok = window.openLabels(parser.value(labels));
+        if (ok && parser.isSet(o.labels)) ok = window.openLabels(parser.value(o.labels));
     }
     bool frameOk = false;
-    const int frameIndex = parser.value(frame).toInt(&frameOk);
+    const int frameIndex = parser.value(o.frame).toInt(&frameOk);
     if (!frameOk) {
-        std::fprintf(stderr, "souldiffuser-studio: --frame needs an integer, not '%s'\n", qPrintable(parser.value(frame)));
+        std::fprintf(stderr, "souldiffuser-studio: --frame needs an integer, not '%s'\n", qPrintable(parser.value(o.frame)));
         return 1;
     }
     if (ok && frameIndex != 0) ok = window.setFrame(frameIndex);
-    if (parser.isSet(tab)) {
+    if (parser.isSet(o.tab)) {
         static const QStringList tabs = {"denoising", "contributions", "tour", "training"};
-        const int index = static_cast<int>(tabs.indexOf(parser.value(tab)));
+        const int index = static_cast<int>(tabs.indexOf(parser.value(o.tab)));
         if (index < 0) {
-            std::fprintf(stderr, "souldiffuser-studio: unknown --tab '%s' (denoising, contributions, tour, training)\n", qPrintable(parser.value(tab)));
+            std::fprintf(stderr, "souldiffuser-studio: unknown --tab '%s' (denoising, contributions, tour, training)\n", qPrintable(parser.value(o.tab)));
             return 1;
         }
         if (index < 3) window.workbench()->findChild<QTabWidget*>("workbenchTabs")->setCurrentIndex(index);
         else window.findChild<QDockWidget*>("trainingDock")->raise();
     }
-    if (parser.isSet(trainingRun)) {
-        window.findChild<QLineEdit*>("trainOut")->setText(parser.value(trainingRun));
-        if (!window.training()->showRun(parser.value(trainingRun))) {
+    if (parser.isSet(o.trainingRun)) {
+        window.findChild<QLineEdit*>("trainOut")->setText(parser.value(o.trainingRun));
+        if (!window.training()->showRun(parser.value(o.trainingRun))) {
             std::fprintf(stderr, "souldiffuser-studio: --training-run: %s\n", qPrintable(window.findChild<QLabel*>("trainStatus")->text()));
             return 1;
         }
     }
-    if (ok && parser.isSet(trial)) {
+    if (ok && parser.isSet(o.trial)) {
         // Wait (at most a minute) for the session, select the trial, wait for its reconstruction
         // and its comparison columns.
         soului::WorkbenchPanel* workbench = window.workbench();
@@ -131,10 +166,10 @@ int main(int argc, char** argv) {
         timer.start();
         while (!ready && timer.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
         if (!ready) {
-            std::fprintf(stderr, "souldiffuser-studio: --trial: no reconstruction session (run tools/studio.sh once to prepare the phantom)\n");
+            std::fprintf(stderr, "souldiffuser-studio: --trial: no reconstruction session (the default subject or the shipped model is missing: `souldiffuser env` says where it looked)\n");
             return 1;
         }
-        for (const QString& group : parser.value(streamsOff).split(',', Qt::SkipEmptyParts)) {
+        for (const QString& group : parser.value(o.streamsOff).split(',', Qt::SkipEmptyParts)) {
             auto* toggle = workbench->findChild<QCheckBox*>("streamToggle-" + group);
             if (!toggle) {
                 std::fprintf(stderr, "souldiffuser-studio: --streams-off: unknown stream group '%s' (early, ventral-all, lateral-all, dorsal)\n",
@@ -143,20 +178,20 @@ int main(int argc, char** argv) {
             }
             toggle->setChecked(false);
         }
-        if (!workbench->selectTrial(parser.value(trial).toInt())) {
-            std::fprintf(stderr, "souldiffuser-studio: --trial: no trial %s in the session\n", qPrintable(parser.value(trial)));
+        if (!workbench->selectTrial(parser.value(o.trial).toInt())) {
+            std::fprintf(stderr, "souldiffuser-studio: --trial: no trial %s in the session\n", qPrintable(parser.value(o.trial)));
             return 1;
         }
         while (!shown && timer.elapsed() < 120000) QApplication::processEvents(QEventLoop::AllEvents, 50);
         ok = shown;
-        if (ok && parser.isSet(contributions)) {
+        if (ok && parser.isSet(o.contributions)) {
             bool charted = false;
             QObject::connect(workbench, &soului::WorkbenchPanel::contributionsShown, [&] { charted = true; });
             workbench->requestContributions();
             while (!charted && timer.elapsed() < 180000) QApplication::processEvents(QEventLoop::AllEvents, 50);
             auto* output = workbench->findChild<QComboBox*>("contributionOutput");
-            ok = charted && output->findText(parser.value(contributions)) >= 0;
-            if (ok) output->setCurrentIndex(output->findText(parser.value(contributions)));
+            ok = charted && output->findText(parser.value(o.contributions)) >= 0;
+            if (ok) output->setCurrentIndex(output->findText(parser.value(o.contributions)));
             waitForPaint(500);
         }
     }
@@ -164,18 +199,18 @@ int main(int argc, char** argv) {
     if (headless) {
         if (!ok) return 1;
         ExportView which;
-        if (!parseExportView(parser.value(view), &which)) {
-            std::fprintf(stderr, "souldiffuser-studio: unknown --view '%s' (3d, axial, coronal, sagittal, window)\n",
-                         qPrintable(parser.value(view)));
+        if (!parseExportView(parser.value(o.view), &which)) {
+            std::fprintf(stderr, "souldiffuser-studio: unknown --view '%s' (3d, axial, coronal, sagittal, window, workbench)\n",
+                         qPrintable(parser.value(o.view)));
             return 1;
         }
         waitForPaint(300);
         QString error;
-        if (!window.exportScreenshot(which, parser.value(screenshot), parser.value(scale).toInt(), parser.isSet(transparent), &error)) {
+        if (!window.exportScreenshot(which, parser.value(o.screenshot), parser.value(o.scale).toInt(), parser.isSet(o.transparent), &error)) {
             std::fprintf(stderr, "souldiffuser-studio: %s\n", qPrintable(error));
             return 1;
         }
-        std::printf("wrote %s\n", qPrintable(parser.value(screenshot)));
+        std::printf("wrote %s\n", qPrintable(parser.value(o.screenshot)));
         return 0;
     }
     return app.exec();

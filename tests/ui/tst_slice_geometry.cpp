@@ -1,5 +1,6 @@
 // The slice presenter: which voxel axis each view shows, flips, orientation letters, and the
 // pixel ↔ voxel mapping, for RAS-, LPS- and permuted-stored volumes.
+#include "Colormap.h"
 #include "SliceGeometry.h"
 
 #include <QtTest>
@@ -75,6 +76,19 @@ private Q_SLOTS:
                     QCOMPARE(p[1], row);
                 }
         }
+    }
+
+    // The colour maps are compiled into the ui library; a program linking it reads them, not the
+    // grey fallback (the resource object is dropped by the linker unless registered).
+    void colourMapsAreCompiledIn() {
+        const ColormapTable hot = colormap("hot"), coolwarm = colormap("coolwarm"), grey = colormap("grey");
+        QCOMPARE(int(hot[93][0]), 255);   // 0.365 of the way: red
+        QVERIFY(hot[93][1] < 5);
+        QVERIFY(coolwarm[0][2] > coolwarm[0][0] + 100);   // cool end: blue
+        QCOMPARE(int(grey[128][0]), int(grey[128][2]));
+        QFile icon(":/soul/icons/souldiffuser-studio.svg");
+        QVERIFY(icon.open(QIODevice::ReadOnly));
+        QVERIFY(icon.readAll().contains("<svg"));
     }
 };
 

@@ -6,7 +6,15 @@
 #include <algorithm>
 #include <vector>
 
+// Q_INIT_RESOURCE must be used outside a namespace.
+static void initSoulResources() { Q_INIT_RESOURCE(resources); }
+
 namespace soului {
+
+void registerResources() {
+    static const bool registered = (initSoulResources(), true);
+    Q_UNUSED(registered);
+}
 
 QStringList colormapNames() { return {"grey", "hot", "viridis", "coolwarm"}; }
 
@@ -16,6 +24,7 @@ ColormapTable colormap(const QString& name) {
         double rgb[3];
     };
     std::vector<Point> points;
+    registerResources();
     QFile file(":/soul/colormaps/" + (colormapNames().contains(name) ? name : QString("grey")) + ".txt");
     if (file.open(QIODevice::ReadOnly | QIODevice::Text)) {
         QTextStream in(&file);
