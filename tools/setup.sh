@@ -17,6 +17,8 @@ PACKAGES=(
   mricron-data dataset-fashion-mnist
   # display for GUI tests and headless screenshots
   xvfb xauth libgl1-mesa-dri
+  # the Debian package: building it, its man pages and icons, and checking it (tools/package.sh)
+  dpkg-dev fakeroot help2man librsvg2-bin lintian desktop-file-utils appstream
   # benchmarks compare against these
   python3-nibabel python3-numpy python3-h5py python3-torch
 )

@@ -6,22 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh
-# The default subject: the phantom, generated once (about 15 s) where the studio looks for it.
-PHANTOM_DIR=${SOUL_PHANTOM_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/souldiffuser/phantom}
-if [ ! -f "$PHANTOM_DIR/nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5" ]; then
-  echo "Generating the phantom subject in $PHANTOM_DIR (once) ..."
-  build/bin/souldiffuser phantom --out "$PHANTOM_DIR"
-fi
-# The main job on the default: the shipped model (models/phantom-small) reconstructs held-out
-# trials of the phantom, prepared once as the model card says (about 10 s).
-PREPARED_DIR=${SOUL_PREPARED_DIR:-$PHANTOM_DIR-prepared-64}
-if [ ! -f "$PREPARED_DIR/manifest.json" ]; then
-  echo "Preparing the phantom subject for the shipped model in $PREPARED_DIR (once) ..."
-  build/bin/souldiffuser prepare --nsd "$PHANTOM_DIR" --out "$PREPARED_DIR" --image-size 64 >/dev/null
-fi
+# The default subject: the phantom, generated once into the user's data dir and prepared once for
+# the shipped model (about a minute; what the studio does itself on first start).
+build/bin/souldiffuser default-subject
 mkdir -p out
 echo "Reconstructing test trials 0-3 with the shipped model into out/reconstruction ..."
-build/bin/souldiffuser reconstruct --model models/phantom-small --data "$PREPARED_DIR" --trials 0-3 --samples 2 \
+build/bin/souldiffuser reconstruct --model models/phantom-small --trials 0-3 --samples 2 \
   --contributions --out out/reconstruction >/dev/null
 for trial in out/reconstruction/trial-*; do
   echo "  $trial: \"$(cat "$trial/caption.txt")\" (stimulus.png, reconstruction-0.png, -1.png, attribution-*.nii.gz)"

@@ -236,7 +236,14 @@ std::string data_or_default(const std::string& run, const std::string& flag) {
     if (!flag.empty()) return flag;
     std::ifstream in(run + "/run.json");
     const nlohmann::json info = nlohmann::json::parse(in, nullptr, false);
-    if (!info.is_discarded() && !info.value(nlohmann::json::json_pointer("/dataset/path"), std::string()).empty()) return "";
+    // A missing or broken run.json is for the engine to name; only a run that names no dataset
+    // falls back to the default subject.
+    try {
+        if (info.is_discarded() || !info.is_object() || !info.value(nlohmann::json::json_pointer("/dataset/path"), std::string()).empty())
+            return "";
+    } catch (const nlohmann::json::exception&) {
+        return "";
+    }
     const soul::DefaultSubject subject = soul::default_subject();
     if (soul::prepared_complete(subject.prepared)) return subject.prepared;
     throw soul::Error(run, "names no dataset (a shipped model) and the default subject (" + subject.prepared +

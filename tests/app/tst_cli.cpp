@@ -24,8 +24,9 @@ class TestCli : public QObject {
         int code;
         QString out, err;
     };
-    Run run(const QStringList& args) {
+    Run run(const QStringList& args, const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
         QProcess p;
+        p.setProcessEnvironment(env);
         p.start(SOUL_CLI, args);
         p.waitForFinished(60000);
         return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
@@ -124,6 +125,43 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains("LibTorch build configuration:"), qPrintable(r.out));   // at::show_config()
         // This machine kind has no GPU: the device is the CPU and no GPU is listed, with the reason.
         if (r.out.contains("device cpu")) QVERIFY2(r.out.contains("GPUs: none ("), qPrintable(r.out));
+    }
+
+    // data_paths.h: flag → environment → user data dir → install prefix → (build tree) source tree.
+    void dataLookupOrder() {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove("SOUL_MODEL_DIR");
+        env.insert("XDG_DATA_HOME", path("xdg"));
+        Run r = run({"env"}, env);
+        QCOMPARE(r.code, 0);
+        // This program is in its build tree: the source tree's model is the last resort.
+        QVERIFY2(r.out.contains("shipped model:  " SOUL_SOURCE_DIR "/models/phantom-small (source tree)"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("user data dir:  " + path("xdg/souldiffuser")), qPrintable(r.out));
+        // A model in the user's data dir comes before it.
+        const QString userModel = path("xdg/souldiffuser/models/phantom-small");
+        QVERIFY(QDir().mkpath(userModel));
+        QFile(userModel + "/run.json").open(QIODevice::WriteOnly);
+        r = run({"env"}, env);
+        QVERIFY2(r.out.contains("shipped model:  " + userModel + " (user data dir)"), qPrintable(r.out));
+        // The environment variable before both, and the flag before everything.
+        env.insert("SOUL_MODEL_DIR", path("elsewhere"));
+        r = run({"env"}, env);
+        QVERIFY2(r.out.contains("shipped model:  " + path("elsewhere") + " ($SOUL_MODEL_DIR)"), qPrintable(r.out));
+        r = run({"reconstruct", "--model", path("flagged"), "--out", path("out-flagged")}, env);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(path("flagged")), qPrintable(r.err));
+        // A shipped model without --data and without the default subject says how to make it.
+        r = run({"reconstruct", "--out", path("out-default")}, env);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("souldiffuser default-subject"), qPrintable(r.err));
+        // Training configs by name; an unknown name lists where it looked.
+        r = run({"train", "--data", path("none"), "--config", "no-such-config", "--out", path("run")}, env);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("no training config named 'no-such-config'") && r.err.contains(SOUL_SOURCE_DIR "/models/configs/no-such-config.json"),
+                 qPrintable(r.err));
+        r = run({"train", "--data", path("none"), "--config", "phantom-small", "--out", path("run")}, env);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(!r.err.contains("no training config") && r.err.contains(path("none")), qPrintable(r.err));   // found; the data is what is missing
     }
 
     void cudaUnavailableSaysWhy() {

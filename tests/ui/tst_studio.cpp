@@ -15,6 +15,8 @@
 #include <QLabel>
 #include <qcustomplot.h>
 #include <QMessageBox>
+#include <QProgressDialog>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QtTest>
 
@@ -336,6 +338,47 @@ private Q_SLOTS:
         const soul::LabelTable t = soul::nsd_streams_table();
         QVERIFY(countNear(image, t.colour_of(soul::nsd::kParietal)) > 200);
         QVERIFY(window.setFrame(749));
+        qunsetenv("SOUL_PHANTOM_DIR");
+    }
+
+    // First start: the progress dialog reports, Cancel stops it, and nothing half-written is left.
+    void firstStartCancelLeavesNothing() {
+        const QString phantom = path("first-start/phantom");
+        qputenv("SOUL_PHANTOM_DIR", phantom.toUtf8());
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        bool sawProgress = false;
+        QTimer poll;
+        connect(&poll, &QTimer::timeout, &window, [&] {
+            auto* dialog = window.findChild<QProgressDialog*>("defaultSubjectProgress");
+            if (dialog && dialog->value() > 0 && !sawProgress) {
+                sawProgress = true;
+                dialog->cancel();
+            }
+        });
+        poll.start(20);
+        QVERIFY(!window.makeDefaultSubject());
+        poll.stop();
+        QVERIFY(sawProgress);
+        QVERIFY(window.statusBar()->currentMessage().contains("cancelled"));
+        QVERIFY(!QDir(phantom).exists());
+        QVERIFY(!QDir(phantom + ".partial").exists());
+        QVERIFY(!QDir(phantom + "-prepared-64.partial").exists());
+        qunsetenv("SOUL_PHANTOM_DIR");
+    }
+
+    // A missing data package: the error names it and how to install it; nothing is written.
+    void firstStartNamesAMissingPackage() {
+        const QString phantom = path("first-start-2/phantom");
+        qputenv("SOUL_PHANTOM_DIR", phantom.toUtf8());
+        qputenv("SOUL_MRICRON_DIR", path("no-mricron").toUtf8());
+        MainWindow window;
+        window.setErrorDialogsEnabled(false);
+        QVERIFY(!window.makeDefaultSubject());
+        QVERIFY2(window.lastError().contains("mricron-data") && window.lastError().contains("apt-get install"), qPrintable(window.lastError()));
+        QVERIFY(!QDir(phantom).exists());
+        qunsetenv("SOUL_MRICRON_DIR");
         qunsetenv("SOUL_PHANTOM_DIR");
     }
 
