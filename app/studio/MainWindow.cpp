@@ -275,10 +275,11 @@ bool MainWindow::makeDefaultSubject() {
     connect(&dialog, &QProgressDialog::canceled, &dialog, [&cancel] { cancel.cancel(); });
     soul::Progress progress;
     progress.cancel = &cancel;
-    progress.report = [&dialog](int64_t step, int64_t steps, const std::string& message) {
+    progress.report = [&dialog, &cancel](int64_t step, int64_t steps, const std::string& message) {
         const int value = steps > 0 ? static_cast<int>(1000 * step / steps) : 0;
         const QString text = QString::fromStdString(message);
-        QMetaObject::invokeMethod(&dialog, [&dialog, value, text] {
+        QMetaObject::invokeMethod(&dialog, [&dialog, &cancel, value, text] {
+            if (dialog.wasCanceled()) cancel.cancel();   // closed or cancelled without the signal
             dialog.setValue(value);
             dialog.setLabelText(text);
         }, Qt::QueuedConnection);

@@ -151,7 +151,11 @@ private Q_SLOTS:
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains(path("flagged")), qPrintable(r.err));
         // A shipped model without --data and without the default subject says how to make it.
-        r = run({"reconstruct", "--out", path("out-default")}, env);
+        QProcessEnvironment fresh = QProcessEnvironment::systemEnvironment();
+        fresh.remove("SOUL_MODEL_DIR");
+        fresh.remove("SOUL_PREPARED_DIR");
+        fresh.insert("SOUL_PHANTOM_DIR", path("no-subject/phantom"));
+        r = run({"reconstruct", "--out", path("out-default")}, fresh);
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains("souldiffuser default-subject"), qPrintable(r.err));
         // Training configs by name; an unknown name lists where it looked.
