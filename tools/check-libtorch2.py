@@ -15,6 +15,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -41,9 +42,51 @@ def torch_version(root):
     return "{}.{}.{}".format(version.get("TORCH_VERSION_MAJOR"), version.get("TORCH_VERSION_MINOR"), version.get("TORCH_VERSION_PATCH"))
 
 
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+INCLUDE_LINE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+
+
+def arguments(entry):
+    return shlex.split(entry["command"]) if "command" in entry else list(entry["arguments"])
+
+
+def includes_torch(path, include_dirs, seen):
+    """Whether the file reaches a LibTorch header, directly or through the project's own headers."""
+    if path in seen:
+        return False
+    seen.add(path)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return False
+    for name in INCLUDE_LINE.findall(text):
+        if name.startswith(("torch/", "ATen/", "c10/")):
+            return True
+        for folder in [os.path.dirname(path)] + include_dirs:
+            candidate = os.path.realpath(os.path.join(folder, name))
+            if candidate.startswith(PROJECT_ROOT + os.sep) and os.path.isfile(candidate):
+                if includes_torch(candidate, include_dirs, seen):
+                    return True
+                break
+    return False
+
+
+def uses_libtorch(entry):
+    """Sources built with the engine's <torch/torch.h> precompiled header may lean on it; the others
+    count when they include LibTorch (the readers and dataset code skip the header and use none)."""
+    args = arguments(entry)
+    if any(a.endswith(("cmake_pch.hxx", "cmake_pch.h")) for a in args):
+        return True
+    include_dirs = [a[2:] for a in args if a.startswith("-I") and len(a) > 2]
+    include_dirs += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-I", "-isystem", "-iquote")]
+    include_dirs = [d for d in include_dirs if os.path.realpath(d).startswith(PROJECT_ROOT + os.sep)]
+    return includes_torch(os.path.realpath(os.path.join(entry["directory"], entry["file"])), include_dirs, set())
+
+
 def rewrite(entry, root, std):
     """The entry's compiler and flags with the 2.x headers first and no PCH, output and source."""
-    args = shlex.split(entry["command"]) if "command" in entry else list(entry["arguments"])
+    args = arguments(entry)
     compiler, flags, i = args[0], [], 1
     while i < len(args):
         a = args[i]
@@ -91,6 +134,7 @@ def main():
     # Sources of the project only: not what the build generated (moc files, CMake's PCH source).
     build_root = os.path.realpath(o.build_dir) + os.sep
     entries = [e for e in entries if not os.path.realpath(os.path.join(e["directory"], e["file"])).startswith(build_root)]
+    entries = [e for e in entries if uses_libtorch(e)]
     if not entries:
         sys.exit(f"check-libtorch2: {database} names no source that includes LibTorch")
     version = torch_version(o.headers)

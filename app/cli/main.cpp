@@ -133,12 +133,26 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
-int run_train(soul::TrainOptions options, const std::string& stages) {
-    options.stages = split_list(stages);
+// Like reporting_errors, for long work that Ctrl-C stops cleanly: exit 130, saying what was kept.
+int reporting_interrupts(const char* command, const char* after_interrupt, const std::function<void(const soul::Progress&)>& work) {
     std::signal(SIGINT, on_interrupt);
     soul::Progress progress = terminal_progress();
     progress.cancel = &g_interrupt;
     try {
+        work(progress);
+        return 0;
+    } catch (const soul::Cancelled&) {
+        std::fprintf(stderr, "\nsouldiffuser %s: interrupted; %s\n", command, after_interrupt);
+        return 130;
+    } catch (const soul::Error& e) {
+        std::fprintf(stderr, "\nsouldiffuser %s: %s\n", command, e.what());
+        return 1;
+    }
+}
+
+int run_train(soul::TrainOptions options, const std::string& stages) {
+    options.stages = split_list(stages);
+    return reporting_interrupts("train", "a checkpoint was written, continue with --resume", [&](const soul::Progress& progress) {
         const soul::TrainSummary s = soul::train_encoders(options, progress);
         std::printf("trained on %s%s in %.1f s:", s.device.c_str(), s.mixed_precision ? " (bfloat16 autocast)" : "", s.seconds);
         for (const auto& stage : s.stages_trained) std::printf(" %s", stage.c_str());
@@ -147,14 +161,7 @@ int run_train(soul::TrainOptions options, const std::string& stages) {
             for (const auto& stage : s.stages_skipped) std::printf(" %s", stage.c_str());
         }
         std::printf("\nrun: %s (metrics.jsonl, run.json, one checkpoint per stage)\n", options.out.c_str());
-        return 0;
-    } catch (const soul::Cancelled&) {
-        std::fprintf(stderr, "\nsouldiffuser train: interrupted; a checkpoint was written, continue with --resume\n");
-        return 130;
-    } catch (const soul::Error& e) {
-        std::fprintf(stderr, "\nsouldiffuser train: %s\n", e.what());
-        return 1;
-    }
+    });
 }
 
 int run_phantom(const soul::PhantomOptions& options) {
@@ -203,22 +210,12 @@ int run_default_subject(soul::DefaultSubject subject) {
     if (subject.prepared.empty())
         subject.prepared = subject.phantom.empty() ? defaults.prepared : subject.phantom + "-prepared-" + std::to_string(soul::kDefaultSubjectImageSize);
     if (subject.phantom.empty()) subject.phantom = defaults.phantom;
-    std::signal(SIGINT, on_interrupt);
-    soul::Progress progress = terminal_progress();
-    progress.cancel = &g_interrupt;
-    try {
+    return reporting_interrupts("default-subject", "nothing half-written was left", [&](const soul::Progress& progress) {
         const bool made = !soul::prepared_complete(subject.prepared) || !soul::phantom_complete(subject.phantom);
         if (made) soul::make_default_subject(subject, progress);
         std::printf("%s the default subject\n  phantom:  %s\n  prepared: %s (for the shipped model)\n", made ? "made" : "already made:",
                     subject.phantom.c_str(), subject.prepared.c_str());
-        return 0;
-    } catch (const soul::Cancelled&) {
-        std::fprintf(stderr, "\nsouldiffuser default-subject: interrupted; nothing half-written was left\n");
-        return 130;
-    } catch (const soul::Error& e) {
-        std::fprintf(stderr, "\nsouldiffuser default-subject: %s\n", e.what());
-        return 1;
-    }
+    });
 }
 
 // --model's default: the shipped model (data_paths.h); a miss says where it looked.

@@ -158,6 +158,13 @@ private Q_SLOTS:
         QVERIFY(!env.out.contains(SOUL_SOURCE_DIR "/models"));
         const Result help = runProgram(installed("bin/souldiffuser-studio"), {"--help"}, userEnvironment(path("xdg")), path("work"), 60);
         QVERIFY2(help.code == 0 && help.out.contains("--screenshot"), qPrintable(help.out));   // no display needed
+        // Bash completion of a subcommand's options, read from the installed program.
+        const Result completion = runProgram(
+            "/bin/bash",
+            {"-c", QString("source '%1'; COMP_WORDS=('%2' reconstruct --st); COMP_CWORD=2; _souldiffuser; echo \"${COMPREPLY[*]}\"")
+                       .arg(installed("share/bash-completion/completions/souldiffuser"), installed("bin/souldiffuser"))},
+            userEnvironment(path("xdg")), path("work"), 60);
+        QVERIFY2(completion.code == 0 && completion.out.trimmed() == "--steps --strength", qPrintable(completion.out));
     }
 
     // First start: the studio makes the default subject in the user's data dir, opens the shipped
