@@ -12,4 +12,8 @@ shoot() { xvfb-run -a -s "-screen 0 1600x1200x24" "$STUDIO" --screenshot "$@" 2>
 shoot docs/images/studio-default.png --view window --size 1280x860
 shoot docs/images/studio-3d.png --view 3d --scale 2 --size 1280x860
 shoot docs/images/studio-axial.png --view axial --size 1280x860
+# With the shipped model's session (the studio makes the subject's preparation on first start):
+# test trial 3 with the early stream off and the guided tour, then its stream contributions for position.
+shoot docs/images/studio-workbench.png --view window --size 1500x1150 --trial 3 --streams-off early --tab tour
+shoot docs/images/studio-contributions.png --view window --size 1500x1150 --trial 3 --contributions position --tab contributions
 build/bin/souldiffuser-figures phantom "$PHANTOM" docs/images/phantom.png 2>/dev/null

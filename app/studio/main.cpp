@@ -119,11 +119,19 @@ int main(int argc, char** argv) {
     if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0) window.resize(wh[0].toInt(), wh[1].toInt());
     window.show();
 
+    // The reconstruction session opens in the background: known from here on, whatever opens it.
+    bool sessionSettled = false, ready = false;
+    QObject::connect(window.workbench(), &soului::WorkbenchPanel::sessionReady, [&](bool good, const QString&) {
+        sessionSettled = true;
+        ready = good;
+    });
     bool ok = true;
+    bool sessionRequested = false;
     const QStringList positional = parser.positionalArguments();
     if (positional.isEmpty() && !parser.isSet(o.labels)) {
         if (!defaultSubjectMade() && !parser.isSet(o.noFirstStart)) window.makeDefaultSubject();
         ok = window.openDefault();
+        sessionRequested = ok && !defaultData().model.isEmpty();
     } else if (positional.isEmpty()) {
         std::fprintf(stderr, "souldiffuser-studio: --labels needs a volume to overlay; give one first\n");
         return 1;
@@ -159,12 +167,11 @@ int main(int argc, char** argv) {
         // Wait (at most a minute) for the session, select the trial, wait for its reconstruction
         // and its comparison columns.
         soului::WorkbenchPanel* workbench = window.workbench();
-        bool ready = false, shown = false;
-        QObject::connect(workbench, &soului::WorkbenchPanel::sessionReady, [&](bool good, const QString&) { ready = good; });
+        bool shown = false;
         QObject::connect(workbench, &soului::WorkbenchPanel::comparisonShown, [&] { shown = true; });
         QElapsedTimer timer;
         timer.start();
-        while (!ready && timer.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+        while (!sessionSettled && timer.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
         if (!ready) {
             std::fprintf(stderr, "souldiffuser-studio: --trial: no reconstruction session (the default subject or the shipped model is missing: `souldiffuser env` says where it looked)\n");
             return 1;
@@ -204,6 +211,10 @@ int main(int argc, char** argv) {
                          qPrintable(parser.value(o.view)));
             return 1;
         }
+        // A screenshot shows the session opened (or its error), not "Opening…" (at most a minute).
+        QElapsedTimer opening;
+        opening.start();
+        while (sessionRequested && !sessionSettled && opening.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
         waitForPaint(300);
         QString error;
         if (!window.exportScreenshot(which, parser.value(o.screenshot), parser.value(o.scale).toInt(), parser.isSet(o.transparent), &error)) {

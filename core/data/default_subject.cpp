@@ -116,7 +116,9 @@ void make_default_subject(const DefaultSubject& subject, const Progress& progres
         phantom.out = partial.string();
         with_cleanup(partial, [&] {
             generate_phantom(phantom, part(0, kPhantomSteps, "generating the phantom subject"));
-            fs::rename(partial, subject.phantom);
+            std::error_code renamed;
+            fs::rename(partial, subject.phantom, renamed);
+            if (renamed) throw Error(subject.phantom, "the finished phantom could not be moved here: " + renamed.message());
         });
     }
     if (!prepared_complete(subject.prepared)) {
