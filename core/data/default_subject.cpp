@@ -76,18 +76,7 @@ void make_default_subject(const DefaultSubject& subject, const Progress& progres
     // What the phantom needs from Debian is checked before anything is written.
     PhantomOptions phantom;
     phantom.out = subject.phantom;
-    if (!phantom_complete(subject.phantom)) {
-        for (const char* file : {"ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt"})
-            if (!fs::exists(fs::path(phantom.mricron_dir) / file))
-                throw Error((fs::path(phantom.mricron_dir) / file).string(),
-                            "is missing: the default subject's anatomy comes from Debian's mricron-data "
-                            "(apt-get install mricron-data), or set SOUL_MRICRON_DIR");
-        for (const char* file : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"})
-            if (!fs::exists(fs::path(phantom.fashion_mnist_dir) / file))
-                throw Error((fs::path(phantom.fashion_mnist_dir) / file).string(),
-                            "is missing: the default subject's objects come from Debian's dataset-fashion-mnist "
-                            "(apt-get install dataset-fashion-mnist), or set SOUL_FASHION_MNIST_DIR");
-    }
+    if (!phantom_complete(subject.phantom)) check_phantom_inputs(phantom);
     require_writable(fs::path(subject.phantom).parent_path());
     require_writable(fs::path(subject.prepared).parent_path());
 

@@ -67,6 +67,21 @@ void ensure_parent(const std::string& path) {
 
 }  // namespace
 
+void check_phantom_inputs(const PhantomOptions& o) {
+    for (const char* file : {"ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt"}) {
+        const fs::path p = fs::path(o.mricron_dir) / file;
+        if (!fs::exists(p))
+            throw Error(p.string(), "is missing: the phantom's anatomy comes from Debian's mricron-data "
+                                    "(apt-get install mricron-data, or set SOUL_MRICRON_DIR)");
+    }
+    for (const char* file : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}) {
+        const fs::path p = fs::path(o.fashion_mnist_dir) / file;
+        if (!fs::exists(p))
+            throw Error(p.string(), "is missing: the phantom's objects come from Debian's dataset-fashion-mnist "
+                                    "(apt-get install dataset-fashion-mnist, or set SOUL_FASHION_MNIST_DIR)");
+    }
+}
+
 void validate_phantom_options(const PhantomOptions& o) {
     if (o.out.empty()) throw Error("phantom: --out is required (the folder to write the subject to)");
     if (o.size != "small" && o.size != "full") throw Error("phantom: unknown --size '" + o.size + "' (small or full)");
@@ -78,16 +93,7 @@ void validate_phantom_options(const PhantomOptions& o) {
     if (trials <= static_cast<int64_t>(kRepeats) * shared_count(o))
         throw Error("phantom: " + std::to_string(session_count(o)) + " session(s) hold " + std::to_string(trials) +
                     " trials, too few for " + std::to_string(shared_count(o)) + " shared images shown 3 times; use more sessions");
-    for (const char* file : {"ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt"}) {
-        const fs::path p = fs::path(o.mricron_dir) / file;
-        if (!fs::exists(p))
-            throw Error(p.string(), "is missing: the phantom's anatomy comes from Debian's mricron-data (apt-get install mricron-data)");
-    }
-    for (const char* file : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}) {
-        const fs::path p = fs::path(o.fashion_mnist_dir) / file;
-        if (!fs::exists(p))
-            throw Error(p.string(), "is missing: the phantom's objects come from Debian's dataset-fashion-mnist");
-    }
+    check_phantom_inputs(o);
     std::error_code ec;
     fs::create_directories(o.out, ec);
     if (ec || !fs::is_directory(o.out)) throw Error(o.out, "cannot be created as the output folder" + (ec ? ": " + ec.message() : std::string()));

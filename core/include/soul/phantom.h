@@ -32,6 +32,9 @@ struct PhantomOptions {
     std::string fashion_mnist_dir = default_fashion_mnist_dir();
 };
 
+// The Debian data the phantom is made from is there; else soul::Error naming the file and package.
+// Writes nothing.
+void check_phantom_inputs(const PhantomOptions& options);
 // Checks options and the data the phantom needs; throws soul::Error saying what is wrong.
 void validate_phantom_options(const PhantomOptions& options);
 
