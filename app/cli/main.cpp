@@ -379,13 +379,15 @@ int main(int argc, char** argv) {
     auto* evaluate_rec = app.add_subcommand("evaluate", "Score reconstructions on the test images against the flattened baseline, ridge regression and ablations");
     soul::EvaluateOptions evaluate_rec_options;
     evaluate_rec->add_option("run", evaluate_rec_options.run, "The run folder")->required();
-    evaluate_rec->add_option("--data", evaluate_rec_options.data, "Prepared dataset (default: the one the run was trained on)");
+    evaluate_rec->add_option("--data", evaluate_rec_options.data, "Prepared dataset (default: the one the run was trained on; the default subject for a shipped model)");
     evaluate_rec->add_option("--out", evaluate_rec_options.out, "Report folder (default RUN/evaluation-reconstruction)");
     evaluate_rec->add_option("--steps", evaluate_rec_options.steps, "DDIM steps (default 25)");
     evaluate_rec->add_option("--cfg", evaluate_rec_options.cfg, "Guidance scale (default 3)");
     evaluate_rec->add_option("--strength", evaluate_rec_options.strength, "img2img strength (default 0.75)");
     evaluate_rec->add_option("--seed", evaluate_rec_options.seed, "Random seed (default 1)");
     evaluate_rec->add_option("--limit", evaluate_rec_options.limit, "Score only the first N test images");
+    evaluate_rec->add_option("--split", evaluate_rec_options.split, "test (default; the final numbers) or validation (the training images a run held out, to choose settings on)")
+        ->check(CLI::IsMember({"test", "validation"}));
     evaluate_rec->add_option("--device", evaluate_rec_options.device, "auto (default), cpu or cuda");
 
     auto* export_model = app.add_subcommand("export-model", "Make a finished run small for shipping: inference weights only, half precision");
@@ -464,7 +466,10 @@ int main(int argc, char** argv) {
             for (const auto& folder : soul::reconstruct_trials(reconstruct_options, terminal_progress())) std::cout << folder << "\n";
         });
     if (*evaluate_rec)
-        return reporting_errors("evaluate", true, [&] { std::cout << soul::evaluate_reconstructions(evaluate_rec_options, terminal_progress()); });
+        return reporting_errors("evaluate", true, [&] {
+            evaluate_rec_options.data = data_or_default(evaluate_rec_options.run, evaluate_rec_options.data);
+            std::cout << soul::evaluate_reconstructions(evaluate_rec_options, terminal_progress());
+        });
     if (*export_model)
         return reporting_errors("export-model", true, [&] {
             export_options.half = !export_float;

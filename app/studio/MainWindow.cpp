@@ -9,6 +9,7 @@
 #include "DisplayPanel.h"
 #include "LabelPanel.h"
 #include "SliceView.h"
+#include "ProgressJob.h"
 #include "VolumeDocument.h"
 
 #include <QAction>
@@ -27,7 +28,6 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPainter>
-#include <QProgressDialog>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -37,10 +37,7 @@
 #include "soul/default_subject.h"
 #include "soul/error.h"
 
-#include <QEventLoop>
-
 #include <cstdio>
-#include <thread>
 
 bool parseExportView(const QString& name, ExportView* view) {
     static const QMap<QString, ExportView> names = {{"3d", ExportView::View3D}, {"axial", ExportView::Axial},
@@ -260,53 +257,16 @@ bool MainWindow::openDefault() {
 bool MainWindow::makeDefaultSubject() {
     const soul::DefaultSubject subject = soul::default_subject();
     if (soul::phantom_complete(subject.phantom) && soul::prepared_complete(subject.prepared)) return true;
-    QProgressDialog dialog(tr("Making the default subject (once): the phantom and its preparation for the shipped model\n%1")
-                               .arg(QString::fromStdString(subject.phantom)),
-                           tr("Cancel"), 0, 1000, this);
-    dialog.setObjectName("defaultSubjectProgress");
-    dialog.setWindowTitle(tr("SoulDiffuser Studio: first start"));
-    dialog.setWindowModality(Qt::WindowModal);
-    dialog.setMinimumDuration(0);
-    dialog.setAutoClose(false);
-    dialog.setAutoReset(false);
-    dialog.setValue(0);
-
-    soul::CancelToken cancel;
-    connect(&dialog, &QProgressDialog::canceled, &dialog, [&cancel] { cancel.cancel(); });
-    soul::Progress progress;
-    progress.cancel = &cancel;
-    progress.report = [&dialog, &cancel](int64_t step, int64_t steps, const std::string& message) {
-        const int value = steps > 0 ? static_cast<int>(1000 * step / steps) : 0;
-        const QString text = QString::fromStdString(message);
-        QMetaObject::invokeMethod(&dialog, [&dialog, &cancel, value, text] {
-            if (dialog.wasCanceled()) cancel.cancel();   // closed or cancelled without the signal
-            dialog.setValue(value);
-            dialog.setLabelText(text);
-        }, Qt::QueuedConnection);
-    };
-    // The worker turns every exception into a message: nothing it throws can end the studio.
-    QString error;
-    bool cancelled = false;
-    QEventLoop loop;
-    std::thread worker([&] {
-        try {
-            soul::make_default_subject(subject, progress);
-        } catch (const soul::Cancelled&) {
-            cancelled = true;
-        } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
-        }
-        QMetaObject::invokeMethod(&loop, &QEventLoop::quit, Qt::QueuedConnection);
-    });
-    loop.exec();
-    worker.join();
-    dialog.close();
-    if (cancelled) {
+    const soului::ProgressJobResult job =
+        soului::runWithProgress(this, tr("SoulDiffuser Studio: first start"),
+                        tr("Making the default subject (once): the phantom and its preparation for the shipped model\n%1").arg(QString::fromStdString(subject.phantom)),
+                        "defaultSubjectProgress", [&subject](const soul::Progress& progress) { soul::make_default_subject(subject, progress); });
+    if (job.cancelled) {
         statusBar()->showMessage(tr("The default subject was not made (cancelled); it is made on the next start."), 10000);
         return false;
     }
-    if (!error.isEmpty()) {
-        showError(tr("The default subject could not be made: %1").arg(error));
+    if (!job.error.isEmpty()) {
+        showError(tr("The default subject could not be made: %1").arg(job.error));
         return false;
     }
     return true;
@@ -363,6 +323,7 @@ void MainWindow::chooseFigure() {
     kind->setObjectName("figureKind");
     kind->addItem(tr("Comparison: stimulus | reconstruction | low-level | palette | edges"), "comparison");
     kind->addItem(tr("Denoising strip"), "denoising");
+    kind->addItem(tr("Dissociation: the trial with each pathway off"), "dissociation");
     kind->addItem(tr("Stream contribution chart"), "chart");
     auto* scale = new QSpinBox(&dialog);
     scale->setObjectName("figureScale");

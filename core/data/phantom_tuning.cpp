@@ -36,6 +36,12 @@ constexpr uint64_t kPreferenceFields = 17;
 constexpr double kGainLogSd = 0.7;
 // Weight of the exemplar-specific shape tuning in ventral and lateral cortex.
 constexpr float kShapeWeight = 0.5f;
+// Nominal tuning weights of each stream (docs/phantom.md, "Forward model").
+constexpr float kEarlyLuminance = 1.0f, kEarlyContrast = 0.3f, kEarlyEdges = 0.3f, kEarlyOpponent = 0.4f;
+constexpr float kMidventralMaps = 0.2f, kMidventralOpponent = 0.8f, kMidventralColour = 0.8f, kMidventralCategory = 0.3f;
+constexpr float kVentralCategory = 0.35f, kVentralColour = 0.25f;
+constexpr float kLateralCategory = 0.6f, kLateralPosition = 0.6f;
+constexpr float kParietalPosition = 0.7f, kParietalSize = 0.5f;
 
 std::array<double, 3> ras_of(const Volume& grid, int64_t n) {
     const auto [i, j, k] = grid.ijk(n);
@@ -273,26 +279,27 @@ Tuning build_tuning(const Anatomy& an, uint64_t seed) {
         }
         switch (stream) {
             case nsd::kEarly:
-                t.feature_weight[v] = {1.0f + 0.2f * F(0, n), 0.3f + 0.1f * F(1, n), 0.3f + 0.1f * F(2, n), 0.4f * F(3, n), 0.4f * F(4, n)};
+                t.feature_weight[v] = {kEarlyLuminance + 0.2f * F(0, n), kEarlyContrast + 0.1f * F(1, n), kEarlyEdges + 0.1f * F(2, n),
+                                       kEarlyOpponent * F(3, n), kEarlyOpponent * F(4, n)};
                 break;
             case nsd::kMidventral:
-                t.feature_weight[v] = {0.2f, 0.2f, 0.2f, 0.8f * F(3, n), 0.8f * F(4, n)};
-                t.colour_weight[v] = 0.8f;
-                t.category_weight[v] = 0.3f;
+                t.feature_weight[v] = {kMidventralMaps, kMidventralMaps, kMidventralMaps, kMidventralOpponent * F(3, n), kMidventralOpponent * F(4, n)};
+                t.colour_weight[v] = kMidventralColour;
+                t.category_weight[v] = kMidventralCategory;
                 break;
             case nsd::kVentral:
-                t.category_weight[v] = 0.35f;
-                t.colour_weight[v] = 0.25f;
+                t.category_weight[v] = kVentralCategory;
+                t.colour_weight[v] = kVentralColour;
                 break;
             case nsd::kMidlateral:
             case nsd::kLateral:
-                t.category_weight[v] = 0.6f;
-                t.position_weight[v] = 0.6f;
+                t.category_weight[v] = kLateralCategory;
+                t.position_weight[v] = kLateralPosition;
                 break;
             case nsd::kMidparietal:
             case nsd::kParietal:
-                t.position_weight[v] = 0.7f;
-                t.size_weight[v] = 0.5f * F(9, n);
+                t.position_weight[v] = kParietalPosition;
+                t.size_weight[v] = kParietalSize * F(9, n);
                 break;
             default:
                 break;
@@ -378,3 +385,34 @@ void raw_response(const Tuning& t, const Features& f, float* out) {
 }
 
 }  // namespace soul::phantom
+
+namespace soul {
+
+double phantom_carrying_weight(int stream, PhantomFeature feature) {
+    using namespace phantom;
+    // Exemplar shape (ventral, lateral) predicts the category, so it counts towards it.
+    switch (feature) {
+        case PhantomFeature::Category:
+            return stream == nsd::kMidventral ? kMidventralCategory
+                 : stream == nsd::kVentral    ? kVentralCategory + kShapeWeight
+                 : stream == nsd::kMidlateral || stream == nsd::kLateral ? kLateralCategory + kShapeWeight
+                 : 0.0;
+        // The retinotopic maps show where the object is as well as what it looks like.
+        case PhantomFeature::Position:
+            return stream == nsd::kEarly      ? kEarlyLuminance + kEarlyContrast + kEarlyEdges
+                 : stream == nsd::kMidventral ? 3 * kMidventralMaps
+                 : stream == nsd::kMidlateral || stream == nsd::kLateral ? kLateralPosition
+                 : stream == nsd::kMidparietal || stream == nsd::kParietal ? kParietalPosition
+                 : 0.0;
+        case PhantomFeature::Colour:
+            return stream == nsd::kEarly      ? 2 * kEarlyOpponent
+                 : stream == nsd::kMidventral ? 2 * kMidventralOpponent + kMidventralColour
+                 : stream == nsd::kVentral    ? kVentralColour
+                 : 0.0;
+        case PhantomFeature::Edges:
+            return stream == nsd::kEarly ? kEarlyLuminance + kEarlyEdges : stream == nsd::kMidventral ? 2 * kMidventralMaps : 0.0;
+    }
+    return 0.0;
+}
+
+}  // namespace soul

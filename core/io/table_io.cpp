@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,6 +25,16 @@ int CsvTable::require(const std::string& name, const std::string& path) const {
     const int c = column(name);
     if (c < 0) throw Error(path, "has no column '" + name + "'");
     return c;
+}
+
+double CsvTable::number(size_t row, int column, const std::string& path) const {
+    const std::string where = "row " + std::to_string(row + 2) + ", column '" + columns.at(static_cast<size_t>(column)) + "'";
+    if (row >= rows.size() || static_cast<size_t>(column) >= rows[row].size()) throw Error(path, where + " is missing");
+    const std::string& text = rows[row][static_cast<size_t>(column)];
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) throw Error(path, where + ": '" + text + "' is not a number");
+    return value;
 }
 
 namespace {

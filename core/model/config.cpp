@@ -57,7 +57,8 @@ json EncoderConfig::to_json() const {
             {"latent_channels", latent_channels}, {"vae_extra_images", vae_extra_images}, {"vae_kl_weight", vae_kl_weight}, {"vae", st(vae)},
             {"unet_width", unet_width}, {"unet_heads", unet_heads}, {"diffusion_steps", diffusion_steps},
             {"unet_caption_drop", unet_caption_drop}, {"unet", st(unet)}, {"adapter_drop", adapter_drop}, {"adapters", st(adapters)},
-            {"classifier_width", classifier_width}, {"classifier", st(classifier)}};
+            {"classifier_width", classifier_width}, {"validation_fraction", validation_fraction},
+            {"classifier_extra_images", classifier_extra_images}, {"classifier_position", classifier_position}, {"classifier_stages", classifier_stages}, {"classifier", st(classifier)}};
 }
 
 EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
@@ -120,6 +121,10 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.get("adapter_drop", c.adapter_drop, 0, 1);
     r.stage("adapters", c.adapters);
     r.get("classifier_width", c.classifier_width, 4, 1024);
+    r.get("validation_fraction", c.validation_fraction, 0, 0.5);
+    r.get("classifier_extra_images", c.classifier_extra_images, 0, 1e6);
+    r.get("classifier_position", c.classifier_position, 0, 1);
+    r.get("classifier_stages", c.classifier_stages, 1, 5);
     r.stage("classifier", c.classifier);
     for (const auto& [k, _] : j.items())
         if (!r.seen.count(k)) throw Error(path, "key '" + k + "' is not a known setting (see models/configs/README.md)");

@@ -17,6 +17,7 @@ struct StageSchedule {
 struct EncoderConfig {
     std::string name;
     uint64_t seed = 1;
+    double validation_fraction = 0;   // training images held out to choose settings on (evaluate --split validation)
     int64_t image_size = 32;          // side of images inside the encoders and their targets
     int64_t embed_dim = 64;           // the shared image/text embedding space
     int64_t batch_size = 32;
@@ -59,6 +60,9 @@ struct EncoderConfig {
     double adapter_drop = 0.5;        // each condition is left out of a training row with this chance
     StageSchedule adapters{15, 5e-4};
     int64_t classifier_width = 16;
+    int64_t classifier_extra_images = 0;   // phantom scenes without fMRI added to the judge's training (test garments left out)
+    int64_t classifier_position = 0;       // 1: the judge also regresses the object's position
+    int64_t classifier_stages = 3;         // convolution stages (each halves the side)
     StageSchedule classifier{10, 2e-3};
 
     nlohmann::json to_json() const;

@@ -36,6 +36,38 @@ std::string phantom_root_of(const PreparedDataset& prepared) {
     return !root.empty() && fs::exists(fs::path(root) / "phantom" / "phantom.json") ? root : std::string();
 }
 
+// The validation split: a fraction of the training images, drawn by a hash of (seed, image), with
+// all their trials; kept out of every stage and averaged over repeats like the test images.
+void hold_out_validation(TrainData& t, const model::EncoderConfig& config) {
+    auto chosen = [&](int64_t image) {
+        uint64_t x = config.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(image) + 0x632be59bd9b4e019ULL;   // SplitMix64
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+        return static_cast<double>((x ^ (x >> 31)) >> 11) / 9007199254740992.0 < config.validation_fraction;
+    };
+    const torch::Tensor image = t.train_image.cpu();
+    std::vector<int64_t> keep, held;
+    std::map<int64_t, std::vector<int64_t>> rows_of;
+    for (int64_t r = 0; r < image.size(0); ++r) {
+        const int64_t i = image[r].item<int64_t>();
+        if (chosen(i)) rows_of[i].push_back(r);
+        else keep.push_back(r);
+    }
+    if (rows_of.empty() || keep.size() < 2) throw Error(t.dataset->manifest().path, "validation_fraction " + std::to_string(config.validation_fraction) +
+                                                        " leaves no validation image or fewer than 2 training rows");
+    std::vector<torch::Tensor> averaged;
+    std::vector<int64_t> images;
+    for (const auto& [i, rows] : rows_of) {
+        averaged.push_back(t.train_betas.index_select(0, torch::tensor(rows, torch::kLong).to(t.device)).mean(0));
+        images.push_back(i);
+    }
+    t.validation_betas = torch::stack(averaged);
+    t.validation_image = torch::tensor(images, torch::kLong).to(t.device);
+    const torch::Tensor kept = torch::tensor(keep, torch::kLong).to(t.device);
+    t.train_betas = t.train_betas.index_select(0, kept);
+    t.train_image = t.train_image.index_select(0, kept);
+}
+
 }  // namespace
 
 json dataset_fingerprint(const PreparedDataset& d) {
@@ -61,6 +93,23 @@ std::vector<std::string> training_captions(const PreparedDataset& d) {
     return out;
 }
 
+std::vector<std::string> training_captions(const TrainData& t, std::vector<int32_t>* images) {
+    const PreparedDataset& d = *t.dataset;
+    std::vector<bool> seen(static_cast<size_t>(d.manifest().images), false);
+    std::vector<std::string> out;
+    const torch::Tensor rows = t.train_image.cpu();
+    for (int64_t r = 0; r < rows.size(0); ++r) {
+        const auto image = static_cast<int32_t>(rows[r].item<int64_t>());
+        if (seen[static_cast<size_t>(image)]) continue;
+        seen[static_cast<size_t>(image)] = true;
+        for (const auto& c : d.captions(image)) {
+            out.push_back(c);
+            if (images) images->push_back(image);
+        }
+    }
+    return out;
+}
+
 TrainData load_train_data(const std::string& path, const model::EncoderConfig& config, const model::CaptionTokenizer& tokenizer,
                           torch::Device device) {
     TrainData t;
@@ -79,6 +128,7 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     for (int64_t i = 0; i < n_test; ++i) test_image[static_cast<size_t>(i)] = d.image_of(Split::Test, i);
     t.train_image = torch::tensor(train_image, torch::kLong).to(device);
     t.test_image = torch::tensor(test_image, torch::kLong).to(device);
+    if (config.validation_fraction > 0) hold_out_validation(t, config);
     const int64_t side = d.manifest().image_size;
     const torch::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(d.image(0)), {n_images, side, side, 3}, torch::kUInt8);
     t.images = model::images_to_tensor(pixels, config.image_size).to(device);
@@ -104,16 +154,16 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
         const CsvTable table = read_csv(scenes);
         const int c_id = table.require("nsdId", scenes), c_cat = table.require("category", scenes);
         const int c_x = table.require("x", scenes), c_y = table.require("y", scenes);
-        std::map<int64_t, const std::vector<std::string>*> row_of;
-        for (const auto& row : table.rows) row_of[std::stoll(row[static_cast<size_t>(c_id)])] = &row;
+        std::map<int64_t, size_t> row_of;
+        for (size_t r = 0; r < table.rows.size(); ++r) row_of[static_cast<int64_t>(table.number(r, c_id, scenes))] = r;
         t.position = torch::zeros({n_images, 2});
         for (int32_t i = 0; i < n_images; ++i) {
             auto it = row_of.find(d.nsd_id(i));
             if (it == row_of.end()) continue;
-            const auto& row = *it->second;
-            t.category[i] = static_cast<int64_t>(std::stoll(row[static_cast<size_t>(c_cat)]));
-            t.position[i][0] = std::stod(row[static_cast<size_t>(c_x)]);
-            t.position[i][1] = std::stod(row[static_cast<size_t>(c_y)]);
+            const size_t r = it->second;
+            t.category[i] = static_cast<int64_t>(table.number(r, c_cat, scenes));
+            t.position[i][0] = table.number(r, c_x, scenes);
+            t.position[i][1] = table.number(r, c_y, scenes);
         }
         t.position = t.position.to(device);
         t.categories = kCategories;
@@ -125,26 +175,48 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     return t;
 }
 
+LabelledImages phantom_scenes_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed, bool leave_out_test_objects) {
+    const std::string root = phantom_root_of(*data.dataset);
+    if (root.empty() || count <= 0) return {};
+    // More scenes of the same phantom world, with ids far beyond the subject's images.
+    const json info = read_json((fs::path(root) / "phantom" / "phantom.json").string());
+    const uint64_t phantom_seed = info.value("seed", uint64_t(1));
+    const PhantomOptions defaults;
+    const IdxImages objects = read_idx_images((fs::path(defaults.fashion_mnist_dir) / "train-images-idx3-ubyte.gz").string());
+    const std::vector<uint8_t> labels = read_idx_labels((fs::path(defaults.fashion_mnist_dir) / "train-labels-idx1-ubyte.gz").string());
+    std::set<int> test_objects;
+    if (leave_out_test_objects) {
+        const std::string scenes = (fs::path(root) / "phantom" / "scenes.csv").string();
+        const CsvTable table = read_csv(scenes);
+        const int c_id = table.require("nsdId", scenes), c_object = table.require("fmnist_index", scenes);
+        std::set<int64_t> test_ids;
+        const PreparedDataset& d = *data.dataset;
+        for (int64_t i = 0; i < d.size(Split::Test); ++i) test_ids.insert(d.nsd_id(d.image_of(Split::Test, i)));
+        for (size_t r = 0; r < table.rows.size(); ++r)
+            if (test_ids.count(static_cast<int64_t>(table.number(r, c_id, scenes))))
+                test_objects.insert(static_cast<int>(table.number(r, c_object, scenes)));
+    }
+    constexpr int64_t kFirstUnseenId = 1000000;   // phantom image ids the subject never sees
+    constexpr int kRenderSize = 64;
+    torch::Tensor out = torch::empty({count, kRenderSize, kRenderSize, 3}, torch::kUInt8);
+    torch::Tensor category = torch::empty({count}, torch::kLong), position = torch::empty({count, 2});
+    int64_t id = kFirstUnseenId + static_cast<int64_t>(seed % 1000) * count;
+    for (int64_t i = 0; i < count; ++id) {
+        const Scene scene = phantom_scene(phantom_seed, id, labels);
+        if (test_objects.count(scene.fmnist_index)) continue;
+        const auto pixels = render_scene(scene, objects, kRenderSize);
+        std::memcpy(out[i].data_ptr<uint8_t>(), pixels.data(), pixels.size());
+        category[i] = scene.category;
+        position[i][0] = scene.x;
+        position[i][1] = scene.y;
+        ++i;
+    }
+    return {model::images_to_tensor(out, size).to(data.device), category.to(data.device), position.to(data.device)};
+}
+
 torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed) {
     if (count <= 0) return {};
-    const std::string root = phantom_root_of(*data.dataset);
-    if (!root.empty()) {
-        // More scenes of the same phantom world, with ids far beyond the subject's images.
-        const json info = read_json((fs::path(root) / "phantom" / "phantom.json").string());
-        const uint64_t phantom_seed = info.value("seed", uint64_t(1));
-        const PhantomOptions defaults;
-        const IdxImages objects = read_idx_images((fs::path(defaults.fashion_mnist_dir) / "train-images-idx3-ubyte.gz").string());
-        const std::vector<uint8_t> labels = read_idx_labels((fs::path(defaults.fashion_mnist_dir) / "train-labels-idx1-ubyte.gz").string());
-        constexpr int64_t kFirstUnseenId = 1000000;   // phantom image ids the subject never sees
-        constexpr int kRenderSize = 64;
-        torch::Tensor out = torch::empty({count, kRenderSize, kRenderSize, 3}, torch::kUInt8);
-        for (int64_t i = 0; i < count; ++i) {
-            const Scene scene = phantom_scene(phantom_seed, kFirstUnseenId + static_cast<int64_t>(seed % 1000) * count + i, labels);
-            const auto pixels = render_scene(scene, objects, kRenderSize);
-            std::memcpy(out[i].data_ptr<uint8_t>(), pixels.data(), pixels.size());
-        }
-        return model::images_to_tensor(out, size).to(data.device);
-    }
+    if (!phantom_root_of(*data.dataset).empty()) return phantom_scenes_without_fmri(data, count, size, seed, false).images;
     const json m = read_json((fs::path(data.dataset->manifest().path) / "manifest.json").string());
     if (m.value("layout", std::string("nsd")) == "nsd" && m.contains("source") && m["source"].contains("stimuli")) {
         // NSD: the 73k images outside this subject's set.
@@ -175,7 +247,7 @@ RunModels build_models(const model::EncoderConfig& c, const TrainData& data, int
     m.sembert = model::SemBERT(sem_layout, model::SemBERTOptions{c.sem_width, c.sem_heads, c.sem_layers, c.embed_dim, c.sem_mask_ratio, c.sem_token_readout, c.sem_per_patch_weights != 0});
     m.edgecolor = model::EdgeColorNet(model::edgecolor_voxels(data.stream), c.ec_hidden, c.image_size);
     m.baseline = model::FlatBaseline(data.dataset->voxels(), c.flat_hidden, c.embed_dim, c.image_size);
-    m.classifier = model::CategoryClassifier(c.classifier_width, data.categories);
+    m.classifier = model::CategoryClassifier(c.classifier_width, data.categories, c.classifier_position != 0, c.classifier_stages);
     for (torch::nn::Module* module : all_modules(m)) module->to(data.device);
     return m;
 }
@@ -359,6 +431,8 @@ LoadedRun load_run(const std::string& run, const std::string& data_path, torch::
     std::set<std::string> loaded;
     for (const std::string& stage : training_stages())
         if (info.contains("stages") && info["stages"].value(stage, json::object()).value("done", false)) {
+            // The judge names the dataset's categories; on data without them it has nothing to name.
+            if (stage == "classifier" && r.data.categories == 0) continue;
             r.trained.push_back(stage);
             const std::string file = info["stages"][stage].value("checkpoint", stage + ".pt");
             if (loaded.insert(file).second) load_checkpoint((fs::path(run) / file).string(), module_for(r.models, stage), nullptr);

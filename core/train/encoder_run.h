@@ -30,6 +30,10 @@ struct TrainData {
     torch::Device device = torch::kCPU;
     torch::Tensor train_betas, test_betas;      // (N, V) float
     torch::Tensor train_image, test_image;      // (N) long: image index of each row
+    // The validation split (config validation_fraction): training images held out of every stage,
+    // their trials averaged per image; undefined without one. train_* then hold the rest, so a
+    // training row's index is not the dataset's: Pipeline reads trials from the dataset.
+    torch::Tensor validation_betas, validation_image;
     torch::Tensor images, palettes, edges;      // per image: (I, 3, S, S), (I, 3, 8, 8), (I, 1, S, S)
     torch::Tensor gen_images;                   // per image at the generator's size: (I, 3, G, G)
     torch::Tensor captions, caption_count;      // (I, C, L) token ids, (I) captions per image
@@ -45,14 +49,27 @@ constexpr int64_t kMaxCaptions = 5;             // captions kept per image (COCO
 
 // The fingerprint alone (cheap): voxels, a hash of the voxel table, split sizes.
 nlohmann::json dataset_fingerprint(const PreparedDataset& dataset);
-// All captions of the training images (the tokenizer's corpus and the caption bank).
+// All captions of the dataset's training images (the tokenizer's corpus).
 std::vector<std::string> training_captions(const PreparedDataset& dataset);
 TrainData load_train_data(const std::string& path, const model::EncoderConfig& config, const model::CaptionTokenizer& tokenizer,
                           torch::Device device);
 
 // Images the subject never saw, for EdgeColorNet's cycle stage: more phantom scenes (a phantom
 // dataset), NSD images outside the subject's set, or none (a generic dataset).
+// The captions of the images a run trains on (the caption bank: no validation or test image), and
+// with `images` each caption's image.
+std::vector<std::string> training_captions(const TrainData& data, std::vector<int32_t>* images = nullptr);
+
 torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed);
+
+struct LabelledImages {
+    torch::Tensor images;     // (N, 3, S, S)
+    torch::Tensor category;   // (N) long
+    torch::Tensor position;   // (N, 2) object x, y
+};
+// More scenes of a phantom dataset's world, with their ground truth (empty for other datasets);
+// with `leave_out_test_objects`, no scene shows a garment that one of the test images shows.
+LabelledImages phantom_scenes_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed, bool leave_out_test_objects);
 
 struct RunModels {
     model::EmbeddingSpace embedding{nullptr};

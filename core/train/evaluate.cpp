@@ -136,7 +136,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         rows.push_back({"caption 2-way", "SemBERT", two_way(sem, caption_emb), 0.5});
         if (d.categories > 0) rows.push_back({"category accuracy (caption, linear probe)", "SemBERT", probe_accuracy(caption_probe, sem), chance_category});
         // The caption bank: every caption of the training images; SemBERT's caption is the nearest.
-        std::vector<std::string> bank = training_captions(*d.dataset);
+        std::vector<std::string> bank = training_captions(d);
         std::vector<torch::Tensor> bank_emb;
         for (size_t i = 0; i < bank.size(); i += 256) {
             std::vector<int64_t> ids;

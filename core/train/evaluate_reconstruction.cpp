@@ -14,6 +14,7 @@
 
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
+#include "dissociation.h"
 #include "image_scores.h"
 #include "reconstruction.h"
 #include "soul/error.h"
@@ -39,6 +40,7 @@ struct Method {
     ReconstructionSettings settings;
     std::vector<std::string> ablate;   // streams at their training mean (SoulDiffuser rows only)
     bool in_figure = false;
+    std::string pathway_off;           // the dissociation row these images are (empty: none)
 };
 
 DecodedConditions batched_decode(const std::function<DecodedConditions(const torch::Tensor&)>& decode, const torch::Tensor& betas) {
@@ -60,29 +62,34 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     init_compute_threads();
     if (o.run.empty()) throw Error("evaluate: the run folder is required");
     const torch::Device device = choose_device(o.device);
-    Steps report(progress, 17);
+    Steps report(progress, 20);
     report("loading the run and its dataset");
     Pipeline p(o.run, o.data, device);
     auto& d = p.run.data;
     auto& m = p.run.models;
-    int64_t n = d.test_image.size(0);
+    if (o.split != "test" && o.split != "validation") throw Error("evaluate: --split must be 'test' or 'validation', not '" + o.split + "'");
+    const bool validation = o.split == "validation";
+    if (validation && !d.validation_image.defined())
+        throw Error(o.run, "has no validation split: train it with a config that sets validation_fraction (e.g. 0.1)");
+    const torch::Tensor& all_images = validation ? d.validation_image : d.test_image;
+    int64_t n = all_images.size(0);
     if (o.limit > 0) n = std::min(n, o.limit);
-    const torch::Tensor images = d.test_image.narrow(0, 0, n);
-    const torch::Tensor betas = d.test_betas.narrow(0, 0, n);
+    const torch::Tensor images = all_images.narrow(0, 0, n);
+    const torch::Tensor betas = (validation ? d.validation_betas : d.test_betas).narrow(0, 0, n);
     std::vector<uint64_t> keys;
-    for (int64_t r = 0; r < n; ++r) keys.push_back(trial_key({Split::Test, r}));
+    for (int64_t r = 0; r < n; ++r) keys.push_back(validation ? validation_key(images[r].item<int64_t>()) : trial_key({Split::Test, r}));
     const ImageScorer score(p.run, images);
 
     report("decoding the conditions: SoulDiffuser");
     c10::InferenceMode inference;
     const DecodedConditions soul_conditions = batched_decode([&](const torch::Tensor& b) { return p.decode(b); }, betas);
-    std::map<std::string, DecodedConditions> ablated;
-    const std::vector<std::string> stream_ablations = {"early", "ventral-all", "dorsal"};
-    for (const auto& group : stream_ablations) {
-        const auto known = p.stream_groups();
-        if (std::find(known.begin(), known.end(), group) != known.end())
-            ablated[group] = batched_decode([&](const torch::Tensor& b) { return p.decode(p.ablate(b, {group})); }, betas);
-    }
+    // The pathways off, one at a time (and the two category streams together): the ablation rows
+    // and the double dissociation.
+    DissociationInput dissociation{images, {{"none", soul_conditions}}, {}};
+    std::vector<std::vector<std::string>> pathways = dissociation_pathways(p.stream_groups());
+    pathways.erase(pathways.begin());
+    for (const auto& groups : pathways)
+        dissociation.conditions[pathway_name(groups)] = batched_decode([&](const torch::Tensor& b) { return p.decode(p.ablate(b, groups)); }, betas);
     DecodedConditions flat_conditions;
     if (p.has("baseline")) {
         report("decoding the conditions: flattened baseline");
@@ -108,14 +115,17 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
         s.*flag = false;
         return s;
     };
-    std::vector<Method> methods = {{"SoulDiffuser", &soul_conditions, full, {}, true}};
+    std::vector<Method> methods = {{"SoulDiffuser", &soul_conditions, full, {}, true, "none"}};
     if (flat_conditions.caption.defined()) methods.push_back({"flattened baseline (MLP) + same generator", &flat_conditions, full, {}, true});
     methods.push_back({"ridge regression + same generator", &ridge, full, {}, true});
     methods.push_back({"SoulDiffuser, no caption", &soul_conditions, without(&ReconstructionSettings::use_caption), {}, true});
     methods.push_back({"SoulDiffuser, no palette", &soul_conditions, without(&ReconstructionSettings::use_palette), {}, true});
     methods.push_back({"SoulDiffuser, no edges", &soul_conditions, without(&ReconstructionSettings::use_edges), {}, true});
     methods.push_back({"SoulDiffuser, no img2img start", &soul_conditions, without(&ReconstructionSettings::use_init), {}, true});
-    for (const auto& [group, conditions] : ablated) methods.push_back({"SoulDiffuser, " + group + " voxels at training mean", &conditions, full, {group}, false});
+    for (const auto& groups : pathways) {
+        const std::string name = pathway_name(groups);
+        methods.push_back({"SoulDiffuser, " + name + " voxels at training mean", &dissociation.conditions.at(name), full, groups, false, name});
+    }
     methods.push_back({"oracle: conditions from the stimulus (upper bound)", &oracle, full, {}, false});
 
     std::vector<ImageScores> scores = {score("stimulus itself (reference)", score.truth())};
@@ -137,6 +147,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
         const torch::Tensor generated = torch::cat(parts, 0);
         scores.push_back(score(method.name, generated));
         if (method.in_figure) columns.push_back(generated);
+        if (!method.pathway_off.empty()) dissociation.generated[method.pathway_off] = generated;
     }
 
     // The conditions themselves, against the stimulus' own: where information is lost.
@@ -161,7 +172,10 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     condition_row("SoulDiffuser (SSMNet, SemBERT, EdgeColorNet)", soul_conditions);
     if (flat_conditions.caption.defined()) condition_row("flattened baseline (MLP)", flat_conditions);
     condition_row("ridge regression", ridge);
-    for (const auto& [group, conditions] : ablated) condition_row("SoulDiffuser, " + group + " voxels at training mean", conditions);
+    for (const auto& groups : pathways) {
+        const std::string name = pathway_name(groups);
+        condition_row("SoulDiffuser, " + name + " voxels at training mean", dissociation.conditions.at(name));
+    }
     {
         const torch::Tensor mean_image = d.images.index_select(0, d.train_image).mean(0, true).expand_as(true_image);
         const torch::Tensor mean_palette = d.palettes.index_select(0, d.train_image).mean(0, true).expand_as(true_palette);
@@ -171,14 +185,20 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
                       << fixed3(model::mean_pearson(mean_edges, true_edges)) << " |\n";
     }
 
+    report("the double dissociation");
+    const DissociationReport dissociated = dissociation_report(p, dissociation, std::max<int64_t>(1, o.figure_rows));
+
     report("writing the report");
     const std::string out = o.out.empty() ? (fs::path(o.run) / "evaluation-reconstruction").string() : o.out;
     const int64_t figure_rows = std::min(n, std::max<int64_t>(1, o.figure_rows));
     fs::create_directories(out);
     write_png((fs::path(out) / "comparison.png").string(), grid_image(columns, figure_rows));
+    write_png((fs::path(out) / "dissociation.png").string(), dissociated.figure);
     std::ostringstream preamble;
     preamble << "# Reconstruction evaluation\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
-             << " held-out test images (repeats averaged). " << o.steps << " DDIM steps, guidance " << o.cfg << ", img2img strength " << o.strength
+             << (validation ? " validation images (training images the run held out, repeats averaged; for choosing settings, not for final numbers). "
+                            : " held-out test images (repeats averaged). ")
+             << o.steps << " DDIM steps, guidance " << o.cfg << ", img2img strength " << o.strength
              << ", seed " << o.seed << "; every method feeds the same generator with the same start noise per trial.\n\n"
              << "Category: the stimulus-only classifier (its accuracy on the stimuli themselves is the first row); chance "
              << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
@@ -187,9 +207,9 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     for (const Method& method : methods)
         if (method.in_figure) figure += " | " + method.name;
     figure += ".\n";
-    json meta = {{"run", o.run}, {"test_images", n}, {"steps", o.steps}, {"cfg", o.cfg}, {"strength", o.strength}, {"seed", o.seed},
-                 {"conditions", conditions_json}};
-    const std::string markdown = write_score_report(out, preamble.str(), scores, figure + conditions_md.str(), meta);
+    json meta = {{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.steps}, {"cfg", o.cfg}, {"strength", o.strength}, {"seed", o.seed},
+                 {"conditions", conditions_json}, {"dissociation", dissociated.json}};
+    const std::string markdown = write_score_report(out, preamble.str(), scores, figure + conditions_md.str() + dissociated.markdown, meta);
     report.done();
     return markdown;
 }

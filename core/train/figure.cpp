@@ -74,6 +74,20 @@ RgbImage compose_denoising(const std::vector<DenoisePreview>& frames, int scale)
     return c;
 }
 
+RgbImage compose_dissociation(const std::vector<std::vector<Reconstruction>>& columns, int scale) {
+    check_scale(scale);
+    if (columns.empty() || columns.front().empty()) throw Error("export: a dissociation figure needs at least one trial");
+    const size_t trials = columns.front().size();
+    RgbImage c = canvas(static_cast<int64_t>(trials), static_cast<int64_t>(columns.size()) + 1, scale);
+    for (size_t t = 0; t < trials; ++t) {
+        draw(c, columns.front()[t].stimulus, static_cast<int64_t>(t), 0, scale);
+        for (size_t k = 0; k < columns.size(); ++k)
+            if (t < columns[k].size() && !columns[k][t].samples.empty())
+                draw(c, columns[k][t].samples.front(), static_cast<int64_t>(t), static_cast<int64_t>(k) + 1, scale);
+    }
+    return c;
+}
+
 ViewDescription read_view_description(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw Error(path, "no such file (a view description)");
@@ -103,7 +117,8 @@ ViewDescription read_view_description(const std::string& path) {
     } catch (const json::exception& e) {
         throw Error(path, std::string("is not a view description: ") + e.what());
     }
-    if (v.kind != "comparison" && v.kind != "denoising") throw Error(path, "kind must be comparison or denoising, not '" + v.kind + "'");
+    if (v.kind != "comparison" && v.kind != "denoising" && v.kind != "dissociation")
+        throw Error(path, "kind must be comparison, denoising or dissociation, not '" + v.kind + "'");
     if (v.trials.empty()) throw Error(path, "names no trial");
     check_scale(v.scale);
     return v;
@@ -131,6 +146,17 @@ std::string export_figure(const ViewDescription& v, const std::string& png, cons
     ReconstructionEngine engine(v.run, v.data);
     report("reconstructing " + std::to_string(v.trials.size()) + " trial(s)");
     ReconstructionSettings s = v.settings;
+    if (v.kind == "dissociation") {
+        // One column per pathway off; the view's own stream settings are replaced by each row's.
+        std::vector<std::vector<Reconstruction>> columns;
+        for (const auto& groups : dissociation_pathways(engine.stream_groups())) {
+            s.ablate = groups;
+            columns.push_back(engine.reconstruct(v.trials, s, progress));
+        }
+        write_png(png, compose_dissociation(columns, v.scale));
+        report.done();
+        return png;
+    }
     std::vector<DenoisePreview> frames;
     if (v.kind == "denoising") s.previews = true;
     const auto rows = engine.reconstruct(v.kind == "denoising" ? std::vector<TrialRef>{v.trials.front()} : v.trials, s, progress,

@@ -28,6 +28,17 @@ std::string split_name(Split s) { return s == Split::Test ? "test" : "train"; }
 
 }  // namespace
 
+std::vector<std::vector<std::string>> dissociation_pathways(const std::vector<std::string>& known) {
+    auto has = [&](const std::string& name) { return std::find(known.begin(), known.end(), name) != known.end(); };
+    std::vector<std::vector<std::string>> rows = {{}};
+    for (const char* group : {"early", "ventral-all", "lateral-all", "dorsal"})
+        if (has(group)) rows.push_back({group});
+    if (has("ventral-all") && has("lateral-all")) rows.push_back({"ventral-all", "lateral-all"});
+    return rows;
+}
+
+std::string pathway_name(const std::vector<std::string>& groups) { return groups.empty() ? "none" : train::join(groups, " + "); }
+
 ReconstructionEngine::ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device) {
     init_compute_threads();
     impl_ = std::make_unique<Impl>(run, data, choose_device(device));

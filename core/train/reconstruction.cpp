@@ -30,6 +30,8 @@ uint64_t mix(uint64_t x) {   // SplitMix64's finaliser: well-spread seeds from s
 
 }  // namespace
 
+uint64_t validation_key(int64_t image) { return 0x4000000000000000ULL | static_cast<uint64_t>(image); }
+
 uint64_t trial_key(const TrialRef& trial) { return (trial.split == Split::Test ? 0x8000000000000000ULL : 0) | static_cast<uint64_t>(trial.row); }
 
 Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch::Device dev)
@@ -39,7 +41,7 @@ Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch
         if (!has(stage)) throw Error(run_folder, std::string("has no trained '") + stage + "' stage; reconstruction needs the encoders and the generator");
     if (!has("ec_decoder")) throw Error(run_folder, "has no trained EdgeColorNet (stage 'ec_decoder'); reconstruction needs it");
     train_mean = run.data.train_betas.mean(0);
-    bank = training_captions(*run.data.dataset);
+    bank = training_captions(run.data, &bank_image);
     std::vector<int64_t> ids;
     ids.reserve(bank.size() * static_cast<size_t>(run.config.max_tokens));
     for (const auto& caption : bank) {
@@ -78,14 +80,15 @@ torch::Tensor Pipeline::voxel_mask(const std::string& name) const {
 
 torch::Tensor Pipeline::betas(const std::vector<TrialRef>& trials) const {
     std::vector<torch::Tensor> rows;
+    const PreparedDataset& d = *run.data.dataset;
     for (const TrialRef& t : trials) {
-        const torch::Tensor& all = t.split == Split::Test ? run.data.test_betas : run.data.train_betas;
-        if (t.row < 0 || t.row >= all.size(0))
-            throw Error(run.data.dataset->manifest().path, "has no " + std::string(t.split == Split::Test ? "test" : "training") + " row " +
-                                                                std::to_string(t.row) + " (it has " + std::to_string(all.size(0)) + ")");
-        rows.push_back(all[t.row]);
+        // The dataset's own rows (a run with a validation split trains on fewer).
+        if (t.row < 0 || t.row >= d.size(t.split))
+            throw Error(d.manifest().path, "has no " + std::string(t.split == Split::Test ? "test" : "training") + " row " + std::to_string(t.row) +
+                                               " (it has " + std::to_string(d.size(t.split)) + ")");
+        rows.push_back(torch::from_blob(const_cast<float*>(d.betas(t.split, t.row)), {d.voxels()}, torch::kFloat));
     }
-    return torch::stack(rows);
+    return torch::stack(rows).to(device);
 }
 
 torch::Tensor Pipeline::ablate(const torch::Tensor& b, const std::vector<std::string>& names) const {
@@ -96,7 +99,7 @@ torch::Tensor Pipeline::ablate(const torch::Tensor& b, const std::vector<std::st
 }
 
 int64_t Pipeline::image_of(const TrialRef& trial) const {
-    return (trial.split == Split::Test ? run.data.test_image : run.data.train_image)[trial.row].item<int64_t>();
+    return run.data.dataset->image_of(trial.split, trial.row);
 }
 
 torch::Tensor Pipeline::stimulus(const std::vector<TrialRef>& trials, bool generator_size) const {

@@ -33,6 +33,7 @@ public:
     torch::Device device;
     torch::Tensor train_mean;                  // (V) each voxel's training mean: the ablation value
     std::vector<std::string> bank;             // the training caption bank
+    std::vector<int32_t> bank_image;           // each bank caption's training image
     torch::Tensor bank_tokens, bank_embedding; // (N, L), (N, D)
     // Linear read-outs of SSMNet's embedding (with a bias column), fitted on the training rows when
     // the dataset has ground truth (the phantom): category one-hot (D+1, K), position (D+1, 2).
@@ -92,6 +93,8 @@ private:
 
 // A stable key of a trial for its noise: split and row.
 uint64_t trial_key(const TrialRef& trial);
+// The same for a validation image (averaged over its trials).
+uint64_t validation_key(int64_t image);
 std::string join(const std::vector<std::string>& items, const std::string& separator);
 GenerationSettings generation_settings(const ReconstructionSettings& settings);
 // Throws soul::Error naming the setting out of range.

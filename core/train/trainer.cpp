@@ -37,6 +37,8 @@ namespace {
 using namespace soul::train;
 using Losses = std::map<std::string, torch::Tensor>;
 
+constexpr int64_t kJudgeValidationImages = 1000;   // phantom scenes that validate the stimulus judge
+
 constexpr double kGradientClip = 1.0;
 constexpr double kFinalLearningRate = 0.1;   // cosine decay to this fraction of the peak
 
@@ -89,6 +91,7 @@ private:
         std::function<Losses(const torch::Tensor& rows)> step;
         std::function<void(bool)> set_training;
         std::function<void()> on_done;   // after the last step, before the final checkpoint
+        std::function<nlohmann::json()> held_out;   // scores on examples it never trained on, kept in run.json
     };
     void run_stage(const Stage& stage);
     void write_run_json();
@@ -263,6 +266,11 @@ void Trainer::run_stage(const Stage& s) {
     }
     run_["stages"][s.name] = {{"done", true}, {"step", total}, {"steps", total},
                               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count()}};
+    if (s.held_out) {
+        torch::NoGradGuard no_grad;
+        run_["stages"][s.name]["held_out"] = s.held_out();
+        progress_(1, 1, s.name + ": held out " + run_["stages"][s.name]["held_out"].dump());
+    }
     write_run_json();
     summary_.stages_trained.push_back(s.name);
 }
@@ -557,21 +565,53 @@ TrainSummary Trainer::run() {
                 continue;
             }
             auto& net = models_.classifier;
+            // The judge's examples: the training stimuli with a known category, then phantom
+            // scenes the subject never saw (none with a test image's garment).
             const torch::Tensor labelled = train_images_.index_select(0, (data_.category.index_select(0, train_images_) >= 0).nonzero().flatten());
+            torch::Tensor images = data_.gen_images.index_select(0, labelled), labels = data_.category.index_select(0, labelled);
+            torch::Tensor positions = data_.position.defined() ? data_.position.index_select(0, labelled) : torch::zeros({labelled.size(0), 2}, images.options());
+            if (config_.classifier_extra_images > 0) {
+                progress_(0, 1, "classifier: making " + std::to_string(config_.classifier_extra_images) + " labelled scenes without fMRI");
+                const LabelledImages extra = phantom_scenes_without_fmri(data_, config_.classifier_extra_images, config_.gen_image_size, config_.seed + 2, true);
+                if (extra.images.defined()) {
+                    images = torch::cat({images, extra.images}, 0);
+                    labels = torch::cat({labels, extra.category}, 0);
+                    positions = torch::cat({positions, extra.position}, 0);
+                }
+            }
+            const bool regress_position = net->reads_position() && data_.position.defined();
             s.module = net.get();
             s.parameters = params(*net);
             s.schedule = config_.classifier;
-            s.items = labelled.size(0);
-            s.step = [&, labelled](const torch::Tensor& rows) {
-                const torch::Tensor images = labelled.index_select(0, rows);
-                torch::Tensor x = data_.gen_images.index_select(0, images);
+            s.items = images.size(0);
+            s.step = [&, images, labels, positions, regress_position](const torch::Tensor& rows) {
+                torch::Tensor x = images.index_select(0, rows), where = positions.index_select(0, rows);
                 // Mirrored half of the time: a garment's category does not depend on its side.
-                const torch::Tensor flip = (torch::rand({x.size(0)}, torch::TensorOptions().device(data_.device)) < 0.5).view({-1, 1, 1, 1});
-                x = torch::where(flip, x.flip({3}), x);
-                const torch::Tensor logits = net->forward(x);
-                const torch::Tensor labels = data_.category.index_select(0, images);
-                const torch::Tensor accuracy = (logits.argmax(1) == labels).to(torch::kFloat).mean();
-                return Losses{{"loss", torch::cross_entropy_loss(logits.to(torch::kFloat), labels)}, {"accuracy", accuracy.detach()}};
+                const torch::Tensor flip = (torch::rand({x.size(0)}, torch::TensorOptions().device(data_.device)) < 0.5);
+                x = torch::where(flip.view({-1, 1, 1, 1}), x.flip({3}), x);
+                where = torch::where(flip.view({-1, 1}), where * torch::tensor({-1.0f, 1.0f}, where.options()), where);
+                const model::JudgeOutput out = net->judge(x);
+                const torch::Tensor truth = labels.index_select(0, rows);
+                const torch::Tensor accuracy = (out.logits.argmax(1) == truth).to(torch::kFloat).mean();
+                torch::Tensor loss = torch::cross_entropy_loss(out.logits.to(torch::kFloat), truth);
+                Losses losses{{"accuracy", accuracy.detach()}};
+                if (regress_position) {
+                    const torch::Tensor lp = torch::mse_loss(out.position.to(torch::kFloat), where);
+                    loss = loss + lp;
+                    losses["position"] = lp.detach();
+                }
+                losses["loss"] = loss;
+                return losses;
+            };
+            s.held_out = [&, regress_position]() {
+                // Validation: phantom scenes of another seed, none with a test image's garment.
+                const LabelledImages check = phantom_scenes_without_fmri(data_, kJudgeValidationImages, config_.gen_image_size, config_.seed + 3, true);
+                if (!check.images.defined()) return nlohmann::json::object();
+                const model::JudgeOutput out = net->judge(check.images);
+                nlohmann::json scores = {{"images", check.images.size(0)},
+                                         {"category_accuracy", (out.logits.argmax(1) == check.category).to(torch::kFloat).mean().item<double>()}};
+                if (regress_position) scores["position_error"] = (out.position - check.position).norm(2, 1).mean().item<double>();
+                return scores;
             };
             s.set_training = trainable(*net);
         }

@@ -351,6 +351,21 @@ private Q_SLOTS:
         QVERIFY(rx > 0.6 && ry > 0.6);
     }
 
+    // The dissociation table's predictions come from these weights: what each stream carries.
+    void carriersFollowTheForwardModel() {
+        using soul::PhantomFeature;
+        namespace nsd = soul::nsd;
+        auto w = [](int stream, PhantomFeature f) { return soul::phantom_carrying_weight(stream, f); };
+        for (int s : {nsd::kMidventral, nsd::kVentral, nsd::kMidlateral, nsd::kLateral}) QVERIFY(w(s, PhantomFeature::Category) > 0);
+        for (int s : {nsd::kEarly, nsd::kMidparietal, nsd::kParietal, nsd::kUnknown}) QCOMPARE(w(s, PhantomFeature::Category), 0.0);
+        for (int s : {nsd::kEarly, nsd::kMidventral, nsd::kLateral, nsd::kParietal}) QVERIFY(w(s, PhantomFeature::Position) > 0);
+        QCOMPARE(w(nsd::kVentral, PhantomFeature::Position), 0.0);   // category and shape, no place
+        for (int s : {nsd::kEarly, nsd::kMidventral, nsd::kVentral}) QVERIFY(w(s, PhantomFeature::Colour) > 0);
+        for (int s : {nsd::kLateral, nsd::kParietal}) QCOMPARE(w(s, PhantomFeature::Colour), 0.0);
+        QVERIFY(w(nsd::kEarly, PhantomFeature::Edges) > 2 * w(nsd::kMidventral, PhantomFeature::Edges));
+        for (int s : {nsd::kVentral, nsd::kLateral, nsd::kParietal}) QCOMPARE(w(s, PhantomFeature::Edges), 0.0);
+    }
+
     void sameSeedSameBytes() {
         soul::PhantomOptions o;
         o.sessions = 1;

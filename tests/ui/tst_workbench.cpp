@@ -245,6 +245,10 @@ private Q_SLOTS:
         QTest::mouseClick(next, Qt::LeftButton);
         QVERIFY(text->toPlainText().contains("early"));
         QVERIFY(!m_window->findChild<QCheckBox*>("streamToggle-early")->isChecked());
+        // The page quotes the loaded model's measured dissociation (its evaluation report).
+        QVERIFY2(text->toPlainText().contains("Measured for this model") && text->toPlainText().contains("early off"),
+                 qPrintable(text->toPlainText()));
+        QVERIFY(text->toPlainText().contains("the phantom predicts"));
         QTRY_VERIFY_WITH_TIMEOUT(!workbench()->ablationImage().isNull(), 60000);
         QVERIFY(correlation(workbench()->ablationImage(), workbench()->reconstructionImage()) < 0.98);
         QTest::mouseClick(next, Qt::LeftButton);
@@ -309,6 +313,16 @@ private Q_SLOTS:
         QVERIFY(QFileInfo(dir + "/chart.pdf").size() > 1000);
         QVERIFY2(workbench()->exportFigure("chart", dir + "/chart.png", 3, &error), qPrintable(error));
         QCOMPARE(QImage(dir + "/chart.png").width(), 3 * m_window->findChild<QCustomPlot*>("contributionChart")->width());
+        // The dissociation: the trial on screen with each pathway off, and again headless.
+        QVERIFY2(workbench()->exportFigure("dissociation", dir + "/dissociation.png", 1, &error), qPrintable(error));
+        const QImage dissociation(dir + "/dissociation.png");
+        QCOMPARE(dissociation.size(), QSize(7 * 128 + 8 * 6, 128 + 2 * 6));   // stimulus, all streams, 5 pathways off
+        const auto cell = [&](int column) { return dissociation.copy(6 + column * (128 + 6), 6, 128, 128); };
+        QVERIFY2(correlation(cell(1), cell(2)) < 0.98, "early off looks like all streams on");
+        QVERIFY2(correlation(cell(1), cell(0)) > correlation(cell(2), cell(0)), "early off is closer to the stimulus than all streams");
+        QCOMPARE(soul::read_view_description((dir + "/dissociation.png.view.json").toStdString()).kind, std::string("dissociation"));
+        soul::export_figure(soul::read_view_description((dir + "/dissociation.png.view.json").toStdString()), (dir + "/dissociation-again.png").toStdString());
+        QVERIFY(QImage(dir + "/dissociation-again.png") == dissociation);
         QVERIFY(!workbench()->exportFigure("comparison", dir + "/big.png", 5, &error));
         QVERIFY(error.contains("1 to 4"));
         QVERIFY(!workbench()->exportFigure("comparison", dir + "/no-such-folder/x.png", 1, &error));

@@ -1,6 +1,7 @@
 #include "WorkbenchPanel.h"
 
 #include "GuidedTour.h"
+#include "ProgressJob.h"
 #include "ReconstructionRunner.h"
 #include "TrialCatalog.h"
 #include "TuningMaps.h"
@@ -9,6 +10,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -24,6 +26,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <fstream>
 #include <functional>
 
 #include <qcustomplot.h>
@@ -442,7 +445,9 @@ void WorkbenchPanel::showTourStep(int index) {
     if (index < 0 || index >= static_cast<int>(steps.size())) return;
     m_tourStep = index;
     const TourStep& step = steps[static_cast<size_t>(index)];
-    m_tourText->setHtml(QString("<h3>%1</h3>%2").arg(QString::fromStdString(step.title), QString::fromStdString(step.text)));
+    m_tourText->setHtml(QString("<h3>%1</h3>%2%3")
+                            .arg(QString::fromStdString(step.title), QString::fromStdString(step.text),
+                                 QString::fromStdString(measuredDissociation(m_evaluation, step.streamsOff))));
     m_tourStepLabel->setText(tr("step %1 of %2").arg(index + 1).arg(steps.size()));
     m_tourBack->setEnabled(index > 0);
     m_tourNext->setEnabled(index + 1 < static_cast<int>(steps.size()));
@@ -458,6 +463,9 @@ void WorkbenchPanel::showTourStep(int index) {
 void WorkbenchPanel::openSession(const QString& run, const QString& data) {
     m_run = run;
     m_data = data;
+    // The run's evaluation, when `souldiffuser evaluate` has made one: the tour quotes it.
+    std::ifstream report(QDir(run).filePath("evaluation-reconstruction/report.json").toStdString());
+    m_evaluation = report ? nlohmann::json::parse(report, nullptr, false) : nlohmann::json();
     m_status->setText(tr("Opening %1 ...").arg(run));
     m_runner->open(run, data);
 }
@@ -697,6 +705,25 @@ bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int 
             return ok ? true : fail(file + tr(": cannot be written"));
         }
         if (m_onScreen.samples.empty()) return fail(tr("select a trial and wait for its reconstruction first"));
+        soul::ViewDescription view;
+        view.run = m_run.toStdString();
+        view.data = m_data.toStdString();
+        view.kind = kind.toStdString();
+        view.trials = {m_onScreen.trial};
+        view.settings = m_onScreenSettings;
+        view.scale = scale;
+        if (kind == "dissociation") {
+            // The trial on screen with each pathway off: the engine's own export, on a worker with
+            // its own engine, so the workbench's stays free and the window live.
+            const ProgressJobResult job = runWithProgress(this, tr("Dissociation figure"), tr("Reconstructing the trial with each pathway off"),
+                                                          "dissociationProgress", [&view, &file](const soul::Progress& progress) {
+                                                              soul::export_figure(view, file.toStdString(), progress);
+                                                          });
+            if (job.cancelled) return fail(tr("cancelled"));
+            if (!job.error.isEmpty()) return fail(job.error);
+            soul::write_view_description(view, (file + ".view.json").toStdString());
+            return true;
+        }
         soul::RgbImage figure;
         if (kind == "comparison") {
             figure = soul::compose_comparison({m_onScreen}, scale);
@@ -706,16 +733,9 @@ bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int 
                 frames.push_back({0, static_cast<int64_t>(i), static_cast<int64_t>(m_frames.size()), toRgbImage(m_frames[i].first), toRgbImage(m_frames[i].second)});
             figure = soul::compose_denoising(frames, scale);
         } else {
-            return fail(tr("unknown figure '%1' (comparison, denoising, chart)").arg(kind));
+            return fail(tr("unknown figure '%1' (comparison, denoising, dissociation, chart)").arg(kind));
         }
         soul::write_png(file.toStdString(), figure);
-        soul::ViewDescription view;
-        view.run = m_run.toStdString();
-        view.data = m_data.toStdString();
-        view.kind = kind.toStdString();
-        view.trials = {m_onScreen.trial};
-        view.settings = m_onScreenSettings;
-        view.scale = scale;
         soul::write_view_description(view, (file + ".view.json").toStdString());
         return true;
     } catch (const soul::Error& e) {

@@ -10,6 +10,8 @@
 
 #include "soul/reconstruct.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QImage>
 #include <QWidget>
 
@@ -64,7 +66,8 @@ public:
     int tourStep() const { return m_tourStep; }
 
     // Figures of what is on screen: "comparison" (stimulus | reconstruction samples | low-level |
-    // palette | edges) and "denoising" (the strip of steps) as PNG at 1–4×, with a view description
+    // palette | edges), "denoising" (the strip of steps) and "dissociation" (the trial with each
+    // pathway off, made by the engine on a worker behind a progress dialog) as PNG at 1–4×, with a view description
     // beside it (<file>.view.json) from which `souldiffuser export` makes the same figure headless;
     // "chart" (the attribution-share chart) as PDF, or PNG at 1–4×. False, with `error`, on failure.
     bool exportFigure(const QString& kind, const QString& file, int scale, QString* error = nullptr);
@@ -116,6 +119,7 @@ private:
     soul::TrialRef m_trial;
     bool m_hasTrial = false;
     QString m_run, m_data;
+    nlohmann::json m_evaluation;   // the run's evaluation-reconstruction/report.json (null without one)
     soul::Reconstruction m_onScreen;                    // the reconstruction on screen
     soul::ReconstructionSettings m_onScreenSettings;    // and the settings that made it
     int m_ablationVariant = -1, m_baselineVariant = -1, m_variants = 0;   // of the latest request

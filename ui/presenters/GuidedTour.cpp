@@ -1,5 +1,7 @@
 #include "GuidedTour.h"
 
+#include <cstdio>
+
 namespace soului {
 
 const std::vector<TourStep>& guidedTour() {
@@ -27,13 +29,16 @@ const std::vector<TourStep>& guidedTour() {
          "<p>The <b>ventral</b> pathway runs from the back of the head down along the temporal lobe. It answers "
          "<i>what</i> is seen: a dress, a boot, a bag. SoulDiffuser's caption decoder (SemBERT) reads only these voxels.</p>"
          "<p>With the ventral stream off, the <b>caption</b> in the streams-off column changes, while colours and layout "
-         "stay: those come from the early stream.</p>",
+         "stay: those come from the early stream. Compare with step 3: early off loses the colours and the layout but "
+         "keeps the caption. Each stream loses what the other keeps: a <i>double dissociation</i>, the kind of evidence "
+         "neuropsychology uses to say that two abilities live in different places.</p>",
          {"ventral-all"}, "caption", ""},
         {"5. The dorsal stream: where it is",
          "<p>The <b>dorsal</b> pathway runs up into the parietal lobe. It answers <i>where</i> things are and how to reach "
          "them. In the phantom, parietal voxels are tuned to the object's position.</p>"
-         "<p>With the dorsal stream off, the object's place is what suffers. Open <b>Stream contributions</b> and "
-         "press <b>Compute</b>: for the output <i>position</i>, the dorsal bar is the tallest.</p>",
+         "<p>With the dorsal stream off, the object's place is what can suffer, never what the object is. In the phantom, "
+         "place is also on the early stream's map of the picture, so the loss is small. Open <b>Stream contributions</b> "
+         "and press <b>Compute</b> to see which voxels the model used for the output <i>position</i>.</p>",
          {"dorsal"}, "position", "contributions"},
         {"6. The lateral stream: both",
          "<p>The <b>lateral</b> occipital and temporal areas sit between the two pathways and carry some of each: "
@@ -48,6 +53,43 @@ const std::vector<TourStep>& guidedTour() {
          {}, "palette", "contributions"},
     };
     return steps;
+}
+
+std::string measuredDissociation(const nlohmann::json& report, const std::vector<std::string>& streamsOff) {
+    if (streamsOff.empty()) return "";
+    std::string pathway;
+    for (const auto& group : streamsOff) pathway += (pathway.empty() ? "" : " + ") + group;
+    const nlohmann::json* dissociation = report.is_object() && report.contains("dissociation") ? &report["dissociation"] : nullptr;
+    if (!dissociation || !dissociation->contains("rows") || !(*dissociation)["rows"].is_array())
+        return "<p><i>Measured: this model has no evaluation with the dissociation table yet; <tt>souldiffuser evaluate RUN</tt> "
+               "makes one.</i></p>";
+    const nlohmann::json *none = nullptr, *off = nullptr;
+    for (const auto& row : (*dissociation)["rows"]) {
+        if (!row.is_object() || row.value("part", "") != "images") continue;
+        if (row.value("pathway_off", "") == "none") none = &row;
+        if (row.value("pathway_off", "") == pathway) off = &row;
+    }
+    if (!none || !off) return "<p><i>Measured: this model's evaluation has no row with " + pathway + " off.</i></p>";
+    struct Measure {
+        const char* key;
+        const char* name;
+    };
+    static const Measure measures[] = {{"category", "category"}, {"position_error", "position error"}, {"palette_delta_e", "palette ΔE"}, {"edge_r", "edge r"}};
+    std::string text = "<p><b>Measured for this model</b> (<tt>souldiffuser evaluate</tt>, " + std::to_string(report.value("test_images", 0)) +
+                       " test images), all streams → " + pathway + " off:";
+    for (const Measure& m : measures) {
+        const auto a = none->find(m.key), b = off->find(m.key);
+        if (a == none->end() || b == off->end() || !a->is_number() || !b->is_number()) continue;
+        char numbers[64];
+        std::snprintf(numbers, sizeof numbers, "%.2f → %.2f", a->get<double>(), b->get<double>());
+        text += std::string("<br>") + m.name + " " + numbers;
+        if (off->contains("predicted") && (*off)["predicted"].contains(m.key)) {
+            const nlohmann::json& held = off->value("held", nlohmann::json::object()).value(m.key, nlohmann::json());
+            text += " (the phantom predicts <i>" + (*off)["predicted"][m.key].get<std::string>() + "</i>: " +
+                    (held.is_boolean() ? (held.get<bool>() ? "held" : "did not hold") : "untestable") + ")";
+        }
+    }
+    return text + "</p>";
 }
 
 }  // namespace soului

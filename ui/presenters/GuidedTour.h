@@ -4,6 +4,8 @@
 // which tab to bring forward. Qt-free: the panel applies the steps.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -19,5 +21,11 @@ struct TourStep {
 
 // The tour, in order.
 const std::vector<TourStep>& guidedTour();
+
+// What the loaded model's evaluation measured when the step's pathways were off: a paragraph (HTML)
+// quoting the double dissociation of `report` (report.json of `souldiffuser evaluate`, which the
+// run keeps in evaluation-reconstruction/), each change with what the phantom predicted and
+// whether it held. "" for a step with no pathway off; a pointer to `evaluate` when there is no report.
+std::string measuredDissociation(const nlohmann::json& report, const std::vector<std::string>& streamsOff);
 
 }  // namespace soului

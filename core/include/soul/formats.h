@@ -60,6 +60,8 @@ struct CsvTable {
     int column(const std::string& name) const;   // −1 if absent
     // The column's index; throws soul::Error naming `path` when it is missing.
     int require(const std::string& name, const std::string& path) const;
+    // A cell read as a finite number; throws soul::Error naming `path`, the row and the column.
+    double number(size_t row, int column, const std::string& path) const;
 };
 CsvTable read_csv(const std::string& path);
 void write_csv(const std::string& path, const CsvTable& table);

@@ -86,4 +86,13 @@ std::vector<std::string> scene_captions(const Scene& scene, uint64_t seed, int64
 // "upper left", "center", ... for a position.
 std::string position_words(double x, double y);
 
+// What the phantom's streams carry (docs/phantom.md, "Forward model"): the nominal tuning weight of
+// a voxel of NSD stream `stream` on each thing a reconstruction shows: the category (category
+// patches and exemplar shape), the position (position tuning, and the retinotopic maps, which show
+// where the object is), the colour (colour-opponent maps, hue tuning) and the edges (retinotopic
+// luminance and edge energy). The same constants build the tuning, so predictions made from these
+// follow the forward model.
+enum class PhantomFeature { Category, Position, Colour, Edges };
+double phantom_carrying_weight(int stream, PhantomFeature feature);
+
 }  // namespace soul

@@ -85,6 +85,12 @@ struct StreamContributions {
 // attribution-<output>.nii.gz, into `folder`.
 void write_contributions(const StreamContributions& contributions, const std::string& folder);
 
+// The double dissociation's rows (docs/reconstruction.md): no pathway off, then each pathway group
+// among `stream_groups` (early, ventral-all, lateral-all, dorsal), then the two category streams
+// together; and a row's name ("none", "early", "ventral-all + lateral-all").
+std::vector<std::vector<std::string>> dissociation_pathways(const std::vector<std::string>& stream_groups);
+std::string pathway_name(const std::vector<std::string>& groups);
+
 class ReconstructionEngine {
 public:
     // Opens a run (souldiffuser train, or a shipped model) and a prepared dataset; empty `data`:
@@ -142,6 +148,9 @@ struct EvaluateOptions {
     int64_t limit = 0;                  // the first N test images only (0: all)
     int64_t figure_rows = 6;
     std::string device = "auto";
+    // "test" (the final tables) or "validation": the training images a run with a validation
+    // split (config validation_fraction) held out, to choose settings on.
+    std::string split = "test";
 };
 
 // `souldiffuser evaluate`: SoulDiffuser, the flattened baseline and ridge regression feeding the
