@@ -40,13 +40,11 @@ std::string phantom_root_of(const PreparedDataset& prepared) {
 // all their trials; kept out of every stage and averaged over repeats like the test images.
 void hold_out_validation(TrainData& t, const model::EncoderConfig& config) {
     auto chosen = [&](int64_t image) {
-        uint64_t x = config.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(image) + 0x632be59bd9b4e019ULL;   // SplitMix64
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-        return static_cast<double>((x ^ (x >> 31)) >> 11) / 9007199254740992.0 < config.validation_fraction;
+        const uint64_t x = splitmix64(config.seed ^ splitmix64(static_cast<uint64_t>(image)));
+        return static_cast<double>(x >> 11) / 9007199254740992.0 < config.validation_fraction;   // 53 bits → [0, 1)
     };
     const torch::Tensor image = t.train_image.cpu();
-    std::vector<int64_t> keep, held;
+    std::vector<int64_t> keep;
     std::map<int64_t, std::vector<int64_t>> rows_of;
     for (int64_t r = 0; r < image.size(0); ++r) {
         const int64_t i = image[r].item<int64_t>();
@@ -70,6 +68,13 @@ void hold_out_validation(TrainData& t, const model::EncoderConfig& config) {
 
 }  // namespace
 
+uint64_t splitmix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 json dataset_fingerprint(const PreparedDataset& d) {
     uint64_t hash = 1469598103934665603ull;   // FNV-1a over the voxel table
     auto mix = [&](const void* p, size_t n) {
@@ -81,25 +86,14 @@ json dataset_fingerprint(const PreparedDataset& d) {
             {"images", d.manifest().images}};
 }
 
-std::vector<std::string> training_captions(const PreparedDataset& d) {
-    std::vector<bool> seen(static_cast<size_t>(d.manifest().images), false);
-    std::vector<std::string> out;
-    for (int64_t r = 0; r < d.size(Split::Train); ++r) {
-        const int32_t image = d.image_of(Split::Train, r);
-        if (seen[static_cast<size_t>(image)]) continue;
-        seen[static_cast<size_t>(image)] = true;
-        for (const auto& c : d.captions(image)) out.push_back(c);
-    }
-    return out;
-}
+namespace {
 
-std::vector<std::string> training_captions(const TrainData& t, std::vector<int32_t>* images) {
-    const PreparedDataset& d = *t.dataset;
+// Every caption of the images `row_images` names, each image once, in row order.
+std::vector<std::string> captions_of_rows(const PreparedDataset& d, const std::vector<int64_t>& row_images, std::vector<int32_t>* images) {
     std::vector<bool> seen(static_cast<size_t>(d.manifest().images), false);
     std::vector<std::string> out;
-    const torch::Tensor rows = t.train_image.cpu();
-    for (int64_t r = 0; r < rows.size(0); ++r) {
-        const auto image = static_cast<int32_t>(rows[r].item<int64_t>());
+    for (const int64_t row_image : row_images) {
+        const auto image = static_cast<int32_t>(row_image);
         if (seen[static_cast<size_t>(image)]) continue;
         seen[static_cast<size_t>(image)] = true;
         for (const auto& c : d.captions(image)) {
@@ -108,6 +102,19 @@ std::vector<std::string> training_captions(const TrainData& t, std::vector<int32
         }
     }
     return out;
+}
+
+}  // namespace
+
+std::vector<std::string> training_captions(const PreparedDataset& d) {
+    std::vector<int64_t> row_images;
+    for (int64_t r = 0; r < d.size(Split::Train); ++r) row_images.push_back(d.image_of(Split::Train, r));
+    return captions_of_rows(d, row_images, nullptr);
+}
+
+std::vector<std::string> training_captions(const TrainData& t, std::vector<int32_t>* images) {
+    const torch::Tensor rows = t.train_image.cpu().contiguous();
+    return captions_of_rows(*t.dataset, std::vector<int64_t>(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.size(0)), images);
 }
 
 TrainData load_train_data(const std::string& path, const model::EncoderConfig& config, const model::CaptionTokenizer& tokenizer,

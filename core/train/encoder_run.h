@@ -47,6 +47,9 @@ struct TrainData {
 
 constexpr int64_t kMaxCaptions = 5;             // captions kept per image (COCO has 5)
 
+// SplitMix64's finaliser (Steele et al. 2014): well-spread keys from small integers.
+uint64_t splitmix64(uint64_t x);
+
 // The fingerprint alone (cheap): voxels, a hash of the voxel table, split sizes.
 nlohmann::json dataset_fingerprint(const PreparedDataset& dataset);
 // All captions of the dataset's training images (the tokenizer's corpus).

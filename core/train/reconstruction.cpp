@@ -21,13 +21,6 @@ const std::vector<std::pair<std::string, std::vector<int>>> kGroups = {
     {"dorsal", {4, 7}},         // midparietal + parietal: the "where" pathway
 };
 
-uint64_t mix(uint64_t x) {   // SplitMix64's finaliser: well-spread seeds from small integers
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 }  // namespace
 
 uint64_t validation_key(int64_t image) { return 0x4000000000000000ULL | static_cast<uint64_t>(image); }
@@ -249,7 +242,7 @@ GenerationConditions Pipeline::conditions(const DecodedConditions& d, const Reco
     const int64_t side = g / 4;
     for (uint64_t key : keys)
         for (int64_t k = 0; k < n; ++k) {
-            torch::manual_seed(mix(s.seed ^ mix(key ^ mix(static_cast<uint64_t>(k)))));
+            torch::manual_seed(splitmix64(s.seed ^ splitmix64(key ^ splitmix64(static_cast<uint64_t>(k)))));
             noise.push_back(torch::randn({1, run.config.latent_channels, side, side}));   // on the CPU: the same on every device
         }
     c.noise = torch::cat(noise, 0).to(device);
