@@ -7,7 +7,7 @@
 // Usage: bench_generator [--config models/configs/phantom-small.json] [--steps 10] [--images 5]
 //                        [--python /usr/bin/python3]
 #include "soul/runtime.h"
-#include "train/generator.h"
+#include "infer/generator.h"
 
 #include <chrono>
 #include <cstdio>
@@ -83,12 +83,12 @@ int main(int argc, char** argv) {
     double per_image = 0;
     {
         for (auto* module : train::all_modules(m)) module->eval();
-        train::Generator generator(c, m, torch::kCPU);
-        train::GenerationConditions cond;
+        infer::Generator generator(c, m, torch::kCPU);
+        infer::GenerationConditions cond;
         cond.tokens = torch::randint(2, kVocabulary, {1, L}, torch::kLong);
         cond.palette = torch::rand({1, 3, 8, 8});
         cond.edges = torch::rand({1, 1, c.image_size, c.image_size});
-        train::GenerationSettings s;
+        soul::SamplerSettings s;
         s.steps = kDdimSteps;
         s.cfg = 3.0;
         generator.generate(cond, s);

@@ -8,6 +8,7 @@
 #include "soul/labels.h"
 #include "soul/nsd_layout.h"
 #include "soul/phantom.h"
+#include "soul/phantom_layout.h"
 #include "soul/volume.h"
 
 #include <QFont>
@@ -65,8 +66,8 @@ int phantom_figure(const std::string& root, const QString& out) {
     const soul::Volume t1 = soul::read_nifti(at(root, soul::nsd::t1_file(1)));
     const soul::Volume streams = soul::read_nifti(at(root, soul::nsd::roi_file(1, "streams")));
     const soul::Volume beta = soul::read_nifti_frame(at(root, soul::nsd::betas_file(1, 1)), 0);
-    const soul::Volume prf_x = soul::read_nifti(at(root, "phantom/groundtruth/prf_x.nii.gz"));
-    const soul::Volume prf_y = soul::read_nifti(at(root, "phantom/groundtruth/prf_y.nii.gz"));
+    const soul::Volume prf_x = soul::read_nifti(soul::phantom_layout::ground_truth(root, soul::phantom_layout::kPrfX));
+    const soul::Volume prf_y = soul::read_nifti(soul::phantom_layout::ground_truth(root, soul::phantom_layout::kPrfY));
     const soul::LabelTable table = soul::nsd_streams_table();
     const float t1_high = soul::value_range(t1)[1];
 

@@ -2,6 +2,7 @@
 #include "soul/labels.h"
 
 #include "soul/error.h"
+#include "soul/nsd_layout.h"
 
 #include <algorithm>
 #include <cmath>
@@ -58,13 +59,11 @@ std::array<uint8_t, 3> generated_colour(int value) {
 LabelTable nsd_streams_table() {
     // Ventral "what" in warm colours, dorsal "where" in blues, early in grey-white, lateral green.
     LabelTable t("NSD streams");
-    t.set({1, "early", {230, 230, 230}});
-    t.set({2, "midventral", {255, 170, 60}});
-    t.set({3, "midlateral", {120, 200, 90}});
-    t.set({4, "midparietal", {90, 170, 255}});
-    t.set({5, "ventral", {230, 60, 40}});
-    t.set({6, "lateral", {40, 150, 60}});
-    t.set({7, "parietal", {40, 80, 220}});
+    using namespace nsd;
+    const std::pair<Stream, std::array<uint8_t, 3>> colours[] = {
+        {kEarly, {230, 230, 230}}, {kMidventral, {255, 170, 60}}, {kMidlateral, {120, 200, 90}}, {kMidparietal, {90, 170, 255}},
+        {kVentral, {230, 60, 40}}, {kLateral, {40, 150, 60}},      {kParietal, {40, 80, 220}}};
+    for (const auto& [code, rgb] : colours) t.set({code, kStreamNames[code], rgb});
     return t;
 }
 

@@ -7,6 +7,7 @@
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/nsd_layout.h"
+#include "soul/phantom_layout.h"
 #include "soul/phantom.h"
 #include "../util/parallel.h"
 
@@ -335,8 +336,9 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
             ensure_parent(path);
             write_file_atomically(path, coco[split].dump());
         }
-        ensure_parent(join(root, "phantom/scenes.csv"));
-        write_csv(join(root, "phantom/scenes.csv"), truth);
+        const std::string scenes = phantom_layout::file(root.string(), phantom_layout::kScenesFile);
+        ensure_parent(scenes);
+        write_csv(scenes, truth);
     }
     // Ground-truth tuning maps.
     {
@@ -353,15 +355,15 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
                 posy.voxels[n] = tuning.pos_y[v];
             }
         }
-        const fs::path truth_dir = root / "phantom" / "groundtruth";
+        const fs::path truth_dir = root / phantom_layout::kGroundTruthDir;
         fs::create_directories(truth_dir);
-        write_nifti(px, (truth_dir / "prf_x.nii.gz").string());
-        write_nifti(py, (truth_dir / "prf_y.nii.gz").string());
-        write_nifti(ps, (truth_dir / "prf_size.nii.gz").string());
-        write_nifti(cat, (truth_dir / "preferred_category.nii.gz").string(), StoredType::int16);
-        write_nifti(posx, (truth_dir / "position_x.nii.gz").string());
-        write_nifti(posy, (truth_dir / "position_y.nii.gz").string());
-        write_nifti(anatomy.streams, (truth_dir / "stream.nii.gz").string(), StoredType::uint8);
+        write_nifti(px, (truth_dir / phantom_layout::kPrfX).string());
+        write_nifti(py, (truth_dir / phantom_layout::kPrfY).string());
+        write_nifti(ps, (truth_dir / phantom_layout::kPrfSize).string());
+        write_nifti(cat, (truth_dir / phantom_layout::kPreferredCategory).string(), StoredType::int16);
+        write_nifti(posx, (truth_dir / phantom_layout::kPositionX).string());
+        write_nifti(posy, (truth_dir / phantom_layout::kPositionY).string());
+        write_nifti(anatomy.streams, (truth_dir / phantom_layout::kStream).string(), StoredType::uint8);
     }
 
     PhantomSummary summary;
@@ -403,7 +405,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
     model["feature_grid"] = phantom::kFeatureGrid;
     model["features"] = {"luminance", "contrast", "edge_energy", "red_minus_green", "blue_minus_yellow"};
     model["normalisation_images"] = std::min(images, kNormalisationImages);
-    write_file_atomically((root / "phantom" / "phantom.json").string(), model.dump(2));
+    write_file_atomically(phantom_layout::file(root.string(), phantom_layout::kModelFile), model.dump(2));
 
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     // The stimuli file last: its presence marks a finished subject.

@@ -32,3 +32,16 @@ std::string stim_info_file() { return "nsddata/experiments/nsd/nsd_stim_info_mer
 std::string coco_captions_file(const std::string& split) { return "annotations/captions_" + split + ".json"; }
 
 }  // namespace soul::nsd
+
+#include "soul/phantom_layout.h"
+
+#include <filesystem>
+
+namespace soul::phantom_layout {
+
+std::string file(const std::string& root, const char* relative) { return (std::filesystem::path(root) / relative).string(); }
+std::string ground_truth(const std::string& root, const char* name) {
+    return (std::filesystem::path(root) / kGroundTruthDir / name).string();
+}
+
+}  // namespace soul::phantom_layout

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -180,6 +181,12 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     std::error_code ec;
     fs::rename(temporary, path, ec);
     if (ec) throw Error(path, "could not be written: " + ec.message());
+}
+
+std::string fixed_digits(double value, int digits) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(digits) << value;
+    return s.str();
 }
 
 }  // namespace soul

@@ -1,6 +1,8 @@
 // Hilbert ordering, token layout and tokenizer (see voxel_tokens.h).
 #include "voxel_tokens.h"
 
+#include "soul/nsd_layout.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -9,7 +11,6 @@ namespace soul::model {
 
 namespace {
 constexpr int kPositionFrequencies = 4;   // Fourier features per axis: sin/cos of 2^f π x
-const std::array<const char*, 8> kStreamNames = {"unlabelled", "early", "midventral", "midlateral", "midparietal", "ventral", "lateral", "parietal"};
 }
 
 uint64_t hilbert_index(uint32_t x, uint32_t y, uint32_t z, int bits) {
@@ -43,7 +44,7 @@ std::vector<Region> stream_regions(const std::vector<int8_t>& voxel_stream) {
     for (int8_t s : voxel_stream) ++count[s];
     std::vector<Region> regions;
     for (int code = 1; code <= 7; ++code)
-        if (count[code] > 0) regions.push_back({kStreamNames[static_cast<size_t>(code)], {code}});
+        if (count[code] > 0) regions.push_back({nsd::kStreamNames[static_cast<size_t>(code)], {code}});
     if (count[0] > 0 || regions.empty()) regions.push_back({"unlabelled", {0}});
     return regions;
 }

@@ -5,6 +5,7 @@
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/phantom.h"
+#include "soul/phantom_layout.h"
 #include "soul/runtime.h"
 #include "soul/train.h"
 
@@ -33,7 +34,7 @@ namespace {
 // The raw root a prepared dataset came from, when it is a phantom (its ground truth is there).
 std::string phantom_root_of(const PreparedDataset& prepared) {
     const std::string& root = prepared.manifest().source_root;
-    return !root.empty() && fs::exists(fs::path(root) / "phantom" / "phantom.json") ? root : std::string();
+    return !root.empty() && fs::exists(phantom_layout::file(root, phantom_layout::kModelFile)) ? root : std::string();
 }
 
 // The validation split: a fraction of the training images, drawn by a hash of (seed, image), with
@@ -157,7 +158,7 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     t.caption_count = count.to(device);
     t.category = torch::full({n_images}, -1, torch::kLong);
     if (const std::string root = phantom_root_of(d); !root.empty()) {
-        const std::string scenes = (fs::path(root) / "phantom" / "scenes.csv").string();
+        const std::string scenes = phantom_layout::file(root, phantom_layout::kScenesFile);
         const CsvTable table = read_csv(scenes);
         const int c_id = table.require("nsdId", scenes), c_cat = table.require("category", scenes);
         const int c_x = table.require("x", scenes), c_y = table.require("y", scenes);
@@ -186,14 +187,14 @@ LabelledImages phantom_scenes_without_fmri(const TrainData& data, int64_t count,
     const std::string root = phantom_root_of(*data.dataset);
     if (root.empty() || count <= 0) return {};
     // More scenes of the same phantom world, with ids far beyond the subject's images.
-    const json info = read_json((fs::path(root) / "phantom" / "phantom.json").string());
+    const json info = read_json(phantom_layout::file(root, phantom_layout::kModelFile));
     const uint64_t phantom_seed = info.value("seed", uint64_t(1));
     const PhantomOptions defaults;
     const IdxImages objects = read_idx_images((fs::path(defaults.fashion_mnist_dir) / "train-images-idx3-ubyte.gz").string());
     const std::vector<uint8_t> labels = read_idx_labels((fs::path(defaults.fashion_mnist_dir) / "train-labels-idx1-ubyte.gz").string());
     std::set<int> test_objects;
     if (leave_out_test_objects) {
-        const std::string scenes = (fs::path(root) / "phantom" / "scenes.csv").string();
+        const std::string scenes = phantom_layout::file(root, phantom_layout::kScenesFile);
         const CsvTable table = read_csv(scenes);
         const int c_id = table.require("nsdId", scenes), c_object = table.require("fmnist_index", scenes);
         std::set<int64_t> test_ids;
@@ -421,15 +422,43 @@ torch::Device choose_device(const std::string& name) {
     throw Error("--device must be auto, cpu or cuda, not " + name);
 }
 
+namespace {
+
+// run.json's value at a JSON pointer ("/dataset/path"); a missing key names the file and the key.
+const json& run_key(const json& info, const char* pointer, const std::string& run_json) {
+    const json::json_pointer key(pointer);
+    if (!info.contains(key)) throw Error(run_json, std::string("has no '") + pointer + "' (an incomplete or damaged run.json?)");
+    return info.at(key);
+}
+
+LoadedRun load_described_run(const std::string& run, const std::string& run_json, const json& info, const std::string& data_path,
+                              torch::Device device);
+
+}  // namespace
+
 LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device) {
-    const json info = read_json((fs::path(run) / "run.json").string());
+    const std::string run_json = (fs::path(run) / "run.json").string();
+    const json info = read_json(run_json);
+    if (!info.is_object()) throw Error(run_json, "is not a run description (a JSON object)");
+    try {
+        return load_described_run(run, run_json, info, data_path, device);
+    } catch (const json::exception& e) {
+        // A key of the wrong type: nlohmann's message names it ("[json.exception.type_error.302] ...").
+        throw Error(run_json, std::string("has a value of the wrong type: ") + e.what());
+    }
+}
+
+namespace {
+
+LoadedRun load_described_run(const std::string& run, const std::string& run_json, const json& info, const std::string& data_path,
+                              torch::Device device) {
     LoadedRun r;
-    r.config = model::encoder_config_from_json(info.at("config"), (fs::path(run) / "run.json").string());
+    r.config = model::encoder_config_from_json(run_key(info, "/config", run_json), run_json);
     r.tokenizer = model::CaptionTokenizer::from_json(read_json((fs::path(run) / "vocab.json").string()));
-    const std::string data = data_path.empty() ? info.at("dataset").at("path").get<std::string>() : data_path;
+    const std::string data = data_path.empty() ? run_key(info, "/dataset/path", run_json).get<std::string>() : data_path;
     if (data.empty()) throw Error(run, "names no dataset (an exported model): give the prepared dataset it was trained on with --data");
     r.data = load_train_data(data, r.config, r.tokenizer, device);
-    if (r.data.fingerprint != info.at("dataset").at("fingerprint"))
+    if (r.data.fingerprint != run_key(info, "/dataset/fingerprint", run_json))
         throw Error(data, "is not the dataset " + run + " was trained on (voxels " + r.data.fingerprint["voxels"].dump() + " vs " +
                               info["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split)");
     r.models = build_models(r.config, r.data, r.tokenizer.size());
@@ -447,6 +476,8 @@ LoadedRun load_run(const std::string& run, const std::string& data_path, torch::
     for (torch::nn::Module* module : all_modules(r.models)) module->eval();
     return r;
 }
+
+}  // namespace
 
 GeneratorRun load_generator_run(const std::string& run, torch::Device device) {
     const std::string run_json = (fs::path(run) / "run.json").string();

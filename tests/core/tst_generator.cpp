@@ -13,7 +13,7 @@
 #include "soul/phantom.h"
 #include "soul/prepare.h"
 #include "soul/train.h"
-#include "train/generator.h"
+#include "infer/generator.h"
 
 #include <QtTest>
 
@@ -24,6 +24,7 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace soul::train;
+using namespace soul::infer;
 
 namespace {
 
@@ -158,7 +159,7 @@ private Q_SLOTS:
         Generator generator(m_loaded->config, m_loaded->models, torch::kCPU);
         GenerationConditions with_caption = test_conditions(3);
         with_caption.palette = with_caption.edges = torch::Tensor();
-        GenerationSettings s;
+        soul::SamplerSettings s;
         s.steps = 8;
         s.cfg = 0.0;
         const torch::Tensor unconditional = generator.generate(GenerationConditions{}, s);
@@ -174,7 +175,7 @@ private Q_SLOTS:
         Generator generator(m_loaded->config, m_loaded->models, torch::kCPU);
         GenerationConditions all = test_conditions(2), caption_only = all;
         caption_only.palette = caption_only.edges = torch::Tensor();
-        GenerationSettings s;
+        soul::SamplerSettings s;
         s.steps = 6;
         s.w_color = s.w_edge = 0.0;
         const torch::Tensor base = generator.generate(caption_only, s);
@@ -188,7 +189,7 @@ private Q_SLOTS:
 
     void stepCallbackFiresOncePerStep() {
         Generator generator(m_loaded->config, m_loaded->models, torch::kCPU);
-        GenerationSettings s;
+        soul::SamplerSettings s;
         s.steps = 12;
         std::vector<int64_t> indices, timesteps;
         auto record = [&](const DenoiseFrame& f) {
@@ -226,9 +227,9 @@ private Q_SLOTS:
         o.out = m_dir + "/generated";
         o.caption = d.dataset->captions(static_cast<int32_t>(d.test_image[0].item<int64_t>())).front();
         o.palette_from = o.edges_from = o.init = stimulus;
-        o.strength = 0.8;
-        o.steps = 10;
-        o.samples = 2;
+        o.sampler.strength = 0.8;
+        o.sampler.steps = 10;
+        o.sampler.samples = 2;
         o.previews = true;
         o.device = "cpu";
         int64_t previews = 0;
@@ -247,7 +248,7 @@ private Q_SLOTS:
         soul::generate_images(o);
         QVERIFY(soul::read_rgb_image(o.out + "/sample-0.png").pixels == a.pixels);
         o.out = m_dir + "/generated-seed-2";
-        o.seed = 2;
+        o.sampler.seed = 2;
         soul::generate_images(o);
         QVERIFY(soul::read_rgb_image(o.out + "/sample-0.png").pixels != a.pixels);
     }
@@ -256,7 +257,7 @@ private Q_SLOTS:
         soul::EvaluateGeneratorOptions o;
         o.run = m_run;
         o.out = m_dir + "/oracle";
-        o.steps = 5;
+        o.sampler.steps = 5;
         o.limit = 6;
         o.grid_rows = 3;
         o.device = "cpu";
@@ -295,7 +296,7 @@ private Q_SLOTS:
         o.run = m_run;
         o.out = m_dir + "/bad";
         o.device = "cpu";
-        o.steps = 2;
+        o.sampler.steps = 2;
         // A run with the encoders only.
         soul::TrainOptions t;
         t.data = m_data;
@@ -320,7 +321,7 @@ private Q_SLOTS:
         unknown.caption = "zyzzyva quixotic";
         QVERIFY(fails_with([&] { soul::generate_images(unknown); }, {"vocab.json"}));
         soul::GenerateOptions zero_steps = o;
-        zero_steps.steps = 0;
+        zero_steps.sampler.steps = 0;
         QVERIFY(fails_with([&] { soul::generate_images(zero_steps); }, {"--steps"}));
         QVERIFY(!fs::exists(o.out + "/sample-0.png"));
         // A damaged checkpoint is named.

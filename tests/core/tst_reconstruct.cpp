@@ -11,7 +11,7 @@
 #include "soul/prepare.h"
 #include "soul/reconstruct.h"
 #include "soul/volume.h"
-#include "train/dissociation.h"
+#include "eval/dissociation.h"
 #include "train/encoder_run.h"
 
 #include <QtTest>
@@ -70,7 +70,7 @@ soul::EvaluateOptions evaluation(const std::string& data, const std::string& out
     o.data = data;
     o.out = out;
     o.limit = limit;
-    o.steps = steps;
+    o.sampler.steps = steps;
     o.figure_rows = figure_rows;
     return o;
 }
@@ -148,7 +148,7 @@ private Q_SLOTS:
 
     void aTrialIsTheSameAloneOrInABatch() {
         soul::ReconstructionSettings s;
-        s.samples = 2;
+        s.sampler.samples = 2;
         const auto batch = m_engine->reconstruct({{soul::Split::Test, 2}, {soul::Split::Test, 3}, {soul::Split::Test, 4}}, s);
         const auto alone = m_engine->reconstruct({{soul::Split::Test, 3}}, s);
         QCOMPARE(alone[0].caption, batch[1].caption);
@@ -215,7 +215,7 @@ private Q_SLOTS:
         o.data = m_data;
         o.out = m_dir + "/reconstruct";
         o.trials = "0,5-6";
-        o.settings.steps = 8;
+        o.settings.sampler.steps = 8;
         o.settings.previews = true;
         const auto folders = soul::reconstruct_trials(o);
         QCOMPARE(folders.size(), size_t{3});
@@ -277,7 +277,7 @@ private Q_SLOTS:
 
     // The verdicts of the dissociation table on scores whose answer is known.
     void dissociationVerdicts() {
-        using soul::train::dissociation_verdict;
+        using soul::eval::dissociation_verdict;
         const torch::Tensor none = torch::cat({torch::ones({80}), torch::zeros({20})});   // 0.8 correct
         const torch::Tensor same = none.clone();
         const torch::Tensor chance = torch::cat({torch::ones({10}), torch::zeros({90})});
@@ -297,10 +297,10 @@ private Q_SLOTS:
         // With every stream on at chance, nothing can be lost: untestable, not held.
         const auto at_floor = dissociation_verdict("lost", chance, chance, 0.1, true);
         QVERIFY(!at_floor.testable && !at_floor.held);
-        QCOMPARE(soul::train::dissociation_prediction(0.0), std::string("kept"));
-        QCOMPARE(soul::train::dissociation_prediction(0.3), std::string("may lower"));
-        QCOMPARE(soul::train::dissociation_prediction(0.6), std::string("lowered"));
-        QCOMPARE(soul::train::dissociation_prediction(1.0), std::string("lost"));
+        QCOMPARE(soul::eval::dissociation_prediction(0.0), std::string("kept"));
+        QCOMPARE(soul::eval::dissociation_prediction(0.3), std::string("may lower"));
+        QCOMPARE(soul::eval::dissociation_prediction(0.6), std::string("lowered"));
+        QCOMPARE(soul::eval::dissociation_prediction(1.0), std::string("lost"));
     }
 
     // The validation split holds whole images out of training (all their trials), averaged like
@@ -402,9 +402,9 @@ private Q_SLOTS:
         o.settings.ablate = {"frontal"};
         expectError(run(o), "frontal");
         o.settings.ablate = {};
-        o.settings.steps = 0;
+        o.settings.sampler.steps = 0;
         expectError(run(o), "--steps");
-        o.settings.steps = 25;
+        o.settings.sampler.steps = 25;
         o.settings.decoder = "mlp";
         expectError(run(o), "--decoder");
         o.settings.decoder = "souldiffuser";

@@ -26,6 +26,10 @@
 #include "soul/phantom.h"
 #include "soul/prepare.h"
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QPushButton>
@@ -403,6 +407,36 @@ private Q_SLOTS:
         QVERIFY(ready.wait(30000));
         QCOMPARE(ready.first().at(0).toBool(), false);
         QVERIFY2(ready.first().at(1).toString().contains(missing), qPrintable(ready.first().at(1).toString()));
+    }
+
+    // A damaged run.json (cut short, a key missing, a value of the wrong type) is a message naming
+    // the file and the key; the studio stays up and keeps its session.
+    void aDamagedRunJsonIsReportedAndTheStudioStaysUp() {
+        const std::string model = m_dir + "/damaged-model";
+        fs::remove_all(model);
+        fs::copy(SOUL_MODEL_DIR, model, fs::copy_options::recursive);
+        const std::string run_json = model + "/run.json";
+        std::ifstream in(run_json);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        in.close();
+        nlohmann::json info = nlohmann::json::parse(text);
+        nlohmann::json no_fingerprint = info, wrong_type = info;
+        no_fingerprint["dataset"].erase("fingerprint");
+        wrong_type["stages"]["unet"] = "done";
+        const std::vector<std::pair<std::string, QString>> cases = {
+            {text.substr(0, text.size() / 2), "run.json"}, {no_fingerprint.dump(), "/dataset/fingerprint"}, {wrong_type.dump(), "type"}};
+        for (const auto& [content, expected] : cases) {
+            std::ofstream(run_json, std::ios::trunc) << content;
+            soului::WorkbenchPanel panel;
+            QSignalSpy ready(&panel, &soului::WorkbenchPanel::sessionReady);
+            panel.openSession(QString::fromStdString(model), QString::fromStdString(m_dir) + "/phantom-prepared-64");
+            QVERIFY(ready.wait(60000));
+            QCOMPARE(ready.first().at(0).toBool(), false);
+            const QString message = ready.first().at(1).toString();
+            QVERIFY2(message.contains("run.json") && message.contains(expected), qPrintable(message));
+        }
+        QVERIFY(m_window->isVisible());
+        QVERIFY(!workbench()->reconstructionImage().isNull());
     }
 
     void cleanupTestCase() {

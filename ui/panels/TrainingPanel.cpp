@@ -1,5 +1,7 @@
 #include "TrainingPanel.h"
 
+#include "ErrorMessage.h"
+
 #include "soul/error.h"
 
 #include <QCheckBox>
@@ -166,8 +168,8 @@ bool TrainingPanel::start() {
             });
         } catch (const soul::Cancelled&) {
             m_cancelled = true;
-        } catch (const soul::Error& e) {
-            return QString::fromStdString(e.what());
+        } catch (...) {
+            return currentErrorMessage();
         }
         return QString();
     }));

@@ -1,5 +1,6 @@
 #include "WorkbenchPanel.h"
 
+#include "ErrorMessage.h"
 #include "GuidedTour.h"
 #include "ProgressJob.h"
 #include "ReconstructionRunner.h"
@@ -7,6 +8,7 @@
 #include "TuningMaps.h"
 #include "soul/error.h"
 #include "soul/figure.h"
+#include "soul/nsd_layout.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -38,14 +40,12 @@ namespace {
 constexpr int kImageSide = 128;      // on-screen size of the 64×64 images
 constexpr int kPartSide = 40;        // low-level, palette and edges under each column
 constexpr int kSampleSide = 64;
-constexpr int kMaxSamples = 4;       // samples per trial shown side by side
+constexpr int kSamplesPerRow = 8;    // samples per trial shown side by side, then another row
 constexpr int kMapScale = 3;         // ground-truth and attribution projections, px per voxel
 constexpr int kThumbnailSide = 40;
 constexpr int kRerunDelayMs = 250;   // settings changes within this are one re-run
 constexpr int kPlayIntervalMs = 120;
 constexpr int kColumnWidth = 3 * kPartSide + 16;
-// The teaching toggles: the pathways a class switches off (design.md §4.1 streams).
-const char* const kToggleGroups[] = {"early", "ventral-all", "lateral-all", "dorsal"};
 
 QLabel* imageLabel(const QString& name, int side, QWidget* parent) {
     auto* label = new QLabel(parent);
@@ -119,8 +119,8 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         if (TuningMaps::available(root)) {
             try {
                 m_tuning = std::make_unique<TuningMaps>(root);
-            } catch (const soul::Error& e) {
-                truth = tr("; the phantom's ground truth is unreadable: %1").arg(QString::fromStdString(e.what()));
+            } catch (...) {
+                truth = tr("; the phantom's ground truth is unreadable: %1").arg(currentErrorMessage());
             }
         }
         m_status->setText(tr("%1 trials; device %2%3")
@@ -240,16 +240,16 @@ QWidget* WorkbenchPanel::buildComparison() {
     }
     clearColumn(m_ablated, tr("<b>streams off:</b> none (switch one off below)"));
     m_samplesRow = new QWidget(box);
-    auto* samples = new QHBoxLayout(m_samplesRow);
+    auto* samples = new QGridLayout(m_samplesRow);
     samples->setContentsMargins(0, 0, 0, 0);
-    samples->addWidget(new QLabel(tr("samples:"), m_samplesRow));
-    for (int k = 0; k < kMaxSamples; ++k) {
+    samples->addWidget(new QLabel(tr("samples:"), m_samplesRow), 0, 0, Qt::AlignTop);
+    for (int k = 0; k < static_cast<int>(soul::sampler_bounds::kMaxSamples); ++k) {
         QLabel* label = imageLabel(QString("sampleImage-%1").arg(k), kSampleSide, m_samplesRow);
         label->setToolTip(tr("sample %1: the same trial from another start noise").arg(k + 1));
         m_sampleLabels.push_back(label);
-        samples->addWidget(label);
+        samples->addWidget(label, k / kSamplesPerRow, 1 + k % kSamplesPerRow);
     }
-    samples->addStretch();
+    samples->setColumnStretch(kSamplesPerRow + 1, 1);
     m_samplesRow->hide();
     grid->addWidget(m_samplesRow, 4, 0, 1, 4);
     return box;
@@ -278,14 +278,16 @@ QWidget* WorkbenchPanel::buildSettings() {
         connect(s, &QDoubleSpinBox::valueChanged, m_rerunTimer, qOverload<>(&QTimer::start));
         return s;
     };
-    const soul::ReconstructionSettings defaults;
-    m_steps = spin("stepsSpin", 1, 200, static_cast<int>(defaults.steps));
-    m_cfg = dspin("cfgSpin", 0, 15, defaults.cfg, 0.5);
+    // The engine's one set of bounds (soul/sampler.h).
+    namespace bounds = soul::sampler_bounds;
+    const soul::SamplerSettings defaults;
+    m_steps = spin("stepsSpin", 1, static_cast<int>(bounds::kMaxSteps), static_cast<int>(defaults.steps));
+    m_cfg = dspin("cfgSpin", 0, bounds::kMaxGuidance, defaults.cfg, 0.5);
     m_strength = dspin("strengthSpin", 0, 1, defaults.strength, 0.05);
-    m_colorWeight = dspin("colorWeightSpin", 0, 3, defaults.w_color, 0.1);
-    m_edgeWeight = dspin("edgeWeightSpin", 0, 3, defaults.w_edge, 0.1);
-    m_seed = spin("seedSpin", 0, 1000000, static_cast<int>(defaults.seed));
-    m_sampleCount = spin("samplesSpin", 1, kMaxSamples, static_cast<int>(defaults.samples));
+    m_colorWeight = dspin("colorWeightSpin", 0, bounds::kMaxAdapterWeight, defaults.w_color, 0.1);
+    m_edgeWeight = dspin("edgeWeightSpin", 0, bounds::kMaxAdapterWeight, defaults.w_edge, 0.1);
+    m_seed = spin("seedSpin", 0, static_cast<int>(bounds::kMaxSeed), static_cast<int>(defaults.seed));
+    m_sampleCount = spin("samplesSpin", 1, static_cast<int>(bounds::kMaxSamples), static_cast<int>(defaults.samples));
     // Two columns of label and field: the dock is wider than it is tall.
     const std::pair<QString, QWidget*> fields[] = {{tr("steps"), m_steps},          {tr("ω1 colour"), m_colorWeight},
                                                    {tr("guidance"), m_cfg},         {tr("ω2 edges"), m_edgeWeight},
@@ -301,7 +303,7 @@ QWidget* WorkbenchPanel::buildSettings() {
     auto* teaching = new QGroupBox(tr("Streams on / off"), row);
     auto* teachingLayout = new QVBoxLayout(teaching);
     teaching->setToolTip(tr("Switch a pathway off: its voxels are set to their training mean, and the streams-off column shows what is lost."));
-    for (const char* group : kToggleGroups) {
+    for (const char* group : soul::nsd::kStreamGroups) {
         auto* box = new QCheckBox(QString::fromLatin1(group), teaching);
         box->setObjectName(QString("streamToggle-") + group);
         box->setChecked(true);
@@ -384,9 +386,9 @@ QWidget* WorkbenchPanel::buildContributions() {
         plot->setMinimumSize(260, 130);
         plot->yAxis->setLabel(label);
         QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-        for (int i = 0; i < static_cast<int>(std::size(kToggleGroups)); ++i) ticker->addTick(i, QString::fromLatin1(kToggleGroups[i]));
+        for (int i = 0; i < static_cast<int>(std::size(soul::nsd::kStreamGroups)); ++i) ticker->addTick(i, QString::fromLatin1(soul::nsd::kStreamGroups[i]));
         plot->xAxis->setTicker(ticker);
-        plot->xAxis->setRange(-0.6, std::size(kToggleGroups) - 0.4);
+        plot->xAxis->setRange(-0.6, std::size(soul::nsd::kStreamGroups) - 0.4);
         new QCPBars(plot->xAxis, plot->yAxis);
         layout->addWidget(plot, 1);
         return plot;
@@ -512,13 +514,14 @@ bool WorkbenchPanel::selectTrial(int entry) {
 
 soul::ReconstructionSettings WorkbenchPanel::settings() const {
     soul::ReconstructionSettings s;
-    s.steps = m_steps->value();
-    s.cfg = m_cfg->value();
-    s.strength = m_strength->value();
-    s.w_color = m_colorWeight->value();
-    s.w_edge = m_edgeWeight->value();
-    s.seed = static_cast<uint64_t>(m_seed->value());
-    s.samples = m_sampleCount->value();
+    soul::SamplerSettings& sampler = s.sampler;
+    sampler.steps = m_steps->value();
+    sampler.cfg = m_cfg->value();
+    sampler.strength = m_strength->value();
+    sampler.w_color = m_colorWeight->value();
+    sampler.w_edge = m_edgeWeight->value();
+    sampler.seed = static_cast<uint64_t>(m_seed->value());
+    sampler.samples = m_sampleCount->value();
     return s;
 }
 
@@ -538,7 +541,7 @@ void WorkbenchPanel::rerun() {
     // The comparison columns, one sample each, after the reconstruction itself.
     std::vector<soul::ReconstructionSettings> variants;
     soul::ReconstructionSettings single = m_onScreenSettings;
-    single.samples = 1;
+    single.sampler.samples = 1;
     m_ablationVariant = -1;
     const std::vector<std::string> off = streamsOff();
     if (!off.empty()) {
@@ -637,9 +640,9 @@ void WorkbenchPanel::showContributions() {
         auto* bars = qobject_cast<QCPBars*>(plot->plottable(0));
         QVector<double> keys, values;
         double top = 0;
-        for (int i = 0; i < static_cast<int>(std::size(kToggleGroups)); ++i) {
+        for (int i = 0; i < static_cast<int>(std::size(soul::nsd::kStreamGroups)); ++i) {
             keys << i;
-            values << value(kToggleGroups[i]);
+            values << value(soul::nsd::kStreamGroups[i]);
             top = std::max(top, values.back());
         }
         bars->setData(keys, values);
@@ -686,8 +689,8 @@ void WorkbenchPanel::showGroundTruth(const std::string& output) {
                                   .arg(100 * inside, 0, 'f', 0)
                                   .arg(QString::fromStdString(output), QString::fromStdString(m_tuning->description(output)))
                                   .arg(100 * base, 0, 'f', 0));
-    } catch (const soul::Error& e) {
-        m_truthShare->setText(QString::fromStdString(e.what()));
+    } catch (...) {
+        m_truthShare->setText(currentErrorMessage());
     }
 }
 
@@ -738,8 +741,8 @@ bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int 
         soul::write_png(file.toStdString(), figure);
         soul::write_view_description(view, (file + ".view.json").toStdString());
         return true;
-    } catch (const soul::Error& e) {
-        return fail(QString::fromStdString(e.what()));
+    } catch (...) {
+        return fail(currentErrorMessage());
     }
 }
 

@@ -1,5 +1,7 @@
 #include "GuidedTour.h"
 
+#include "soul/nsd_layout.h"
+
 #include <cstdio>
 
 namespace soului {
@@ -24,7 +26,7 @@ const std::vector<TourStep>& guidedTour() {
          "place of the visual field: a map of the picture, drawn on cortex.</p>"
          "<p>We have switched the early stream off: its voxels are set to their average. Look at the <b>streams off</b> "
          "column: the colours, the edges and the layout of the picture are lost, while the caption can survive.</p>",
-         {"early"}, "palette", ""},
+         {soul::nsd::kEarlyGroup}, "palette", ""},
         {"4. The ventral stream: what it is",
          "<p>The <b>ventral</b> pathway runs from the back of the head down along the temporal lobe. It answers "
          "<i>what</i> is seen: a dress, a boot, a bag. SoulDiffuser's caption decoder (SemBERT) reads only these voxels.</p>"
@@ -32,18 +34,18 @@ const std::vector<TourStep>& guidedTour() {
          "stay: those come from the early stream. Compare with step 3: early off loses the colours and the layout but "
          "keeps the caption. Each stream loses what the other keeps: a <i>double dissociation</i>, the kind of evidence "
          "neuropsychology uses to say that two abilities live in different places.</p>",
-         {"ventral-all"}, "caption", ""},
+         {soul::nsd::kVentralGroup}, "caption", ""},
         {"5. The dorsal stream: where it is",
          "<p>The <b>dorsal</b> pathway runs up into the parietal lobe. It answers <i>where</i> things are and how to reach "
          "them. In the phantom, parietal voxels are tuned to the object's position.</p>"
          "<p>With the dorsal stream off, the object's place is what can suffer, never what the object is. In the phantom, "
          "place is also on the early stream's map of the picture, so the loss is small. Open <b>Stream contributions</b> "
          "and press <b>Compute</b> to see which voxels the model used for the output <i>position</i>.</p>",
-         {"dorsal"}, "position", "contributions"},
+         {soul::nsd::kDorsalGroup}, "position", "contributions"},
         {"6. The lateral stream: both",
          "<p>The <b>lateral</b> occipital and temporal areas sit between the two pathways and carry some of each: "
          "object category and object position. Switch it off and compare with steps 4 and 5.</p>",
-         {"lateral-all"}, "category", ""},
+         {soul::nsd::kLateralGroup}, "category", ""},
         {"7. Checking the model against the truth",
          "<p>Real brains do not tell us which voxels carry what. The phantom subject does: it was built with known "
          "tuning. Under <b>Stream contributions</b>, the left map shows where the model found the evidence for an "

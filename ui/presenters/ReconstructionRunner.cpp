@@ -1,5 +1,7 @@
 #include "ReconstructionRunner.h"
 
+#include "ErrorMessage.h"
+
 #include "soul/error.h"
 
 #include <QMetaObject>
@@ -40,8 +42,8 @@ void ReconstructionRunner::open(const QString& run, const QString& data) {
         QString message;
         try {
             engine = std::make_unique<soul::ReconstructionEngine>(run.toStdString(), data.toStdString(), "auto");
-        } catch (const soul::Error& e) {
-            message = QString::fromStdString(e.what());
+        } catch (...) {
+            message = currentErrorMessage();
         }
         if (!self) return;
         auto* raw = engine.release();
@@ -68,8 +70,8 @@ int ReconstructionRunner::submit(const std::function<void(const soul::Progress&,
         try {
             work(progress, number);
         } catch (const soul::Cancelled&) {
-        } catch (const soul::Error& e) {
-            const QString message = QString::fromStdString(e.what());
+        } catch (...) {
+            const QString message = currentErrorMessage();
             QMetaObject::invokeMethod(self, [self, number, message] {
                 if (self) Q_EMIT self->failed(number, message);
             }, Qt::QueuedConnection);

@@ -1,6 +1,7 @@
 #include "TuningMaps.h"
 
 #include "soul/error.h"
+#include "soul/phantom_layout.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,8 +17,6 @@ constexpr uint8_t kSilhouette = 70;   // grey of visual voxels that carry nothin
 constexpr float kVisible = 0.02f;     // values below this show the silhouette
 constexpr double kTopPercentile = 0.99;   // |attribution| at this percentile is drawn at full scale
 
-fs::path truthDir(const std::string& root) { return fs::path(root) / "phantom" / "groundtruth"; }
-
 // The "hot" colour map: black, red, yellow, white.
 void hot(float t, uint8_t* rgb) {
     const float c[3] = {std::clamp(3 * t, 0.0f, 1.0f), std::clamp(3 * t - 1, 0.0f, 1.0f), std::clamp(3 * t - 2, 0.0f, 1.0f)};
@@ -27,18 +26,20 @@ void hot(float t, uint8_t* rgb) {
 }  // namespace
 
 bool TuningMaps::available(const std::string& root) {
-    return !root.empty() && fs::exists(truthDir(root) / "stream.nii.gz") && fs::exists(truthDir(root) / "prf_size.nii.gz");
+    namespace layout = soul::phantom_layout;
+    return !root.empty() && fs::exists(layout::ground_truth(root, layout::kStream)) && fs::exists(layout::ground_truth(root, layout::kPrfSize));
 }
 
 TuningMaps::TuningMaps(const std::string& root) {
     auto read = [&](const char* name) {
-        const soul::Volume v = soul::read_nifti((truthDir(root) / name).string());
+        const soul::Volume v = soul::read_nifti(soul::phantom_layout::ground_truth(root, name));
         if (m_dims == std::array<int64_t, 3>{0, 0, 0}) m_dims = v.dims;
         if (v.dims != m_dims) throw soul::Error(v.path, "is not on the grid of the other ground-truth maps");
         return v;
     };
-    const soul::Volume stream = read("stream.nii.gz"), size = read("prf_size.nii.gz"), category = read("preferred_category.nii.gz"),
-                       x = read("position_x.nii.gz"), y = read("position_y.nii.gz");
+    namespace layout = soul::phantom_layout;
+    const soul::Volume stream = read(layout::kStream), size = read(layout::kPrfSize), category = read(layout::kPreferredCategory),
+                       x = read(layout::kPositionX), y = read(layout::kPositionY);
     const size_t n = stream.voxels.size();
     m_visual.resize(n);
     m_receptiveField.resize(n);

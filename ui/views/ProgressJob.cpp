@@ -1,5 +1,7 @@
 #include "ProgressJob.h"
 
+#include "ErrorMessage.h"
+
 #include "soul/error.h"
 
 #include <QEventLoop>
@@ -42,10 +44,8 @@ ProgressJobResult runWithProgress(QWidget* parent, const QString& title, const Q
             job(progress);
         } catch (const soul::Cancelled&) {
             result.cancelled = true;
-        } catch (const std::exception& e) {
-            result.error = QString::fromStdString(e.what());
         } catch (...) {
-            result.error = QObject::tr("an unknown error");
+            result.error = currentErrorMessage();
         }
         QMetaObject::invokeMethod(&loop, &QEventLoop::quit, Qt::QueuedConnection);
     });

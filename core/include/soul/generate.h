@@ -6,6 +6,7 @@
 
 #include "soul/formats.h"
 #include "soul/progress.h"
+#include "soul/sampler.h"
 
 #include <cstdint>
 #include <functional>
@@ -19,12 +20,7 @@ struct GenerateOptions {
     std::string out;                  // the folder the PNGs are written to
     std::string caption;              // empty: unconditional
     std::string palette_from, edges_from, init;   // images (PNG/JPEG) the conditions are taken from
-    double strength = 0.75;           // img2img: the fraction of the schedule run from --init
-    double w_color = 1.0, w_edge = 1.0;
-    int64_t steps = 25;
-    double cfg = 3.0, eta = 0.0;
-    uint64_t seed = 1;
-    int64_t samples = 1;
+    SamplerSettings sampler;          // strength: the fraction of the schedule run from --init
     bool previews = false;            // also write each step's decoded latent and predicted image
     std::string device = "auto";
 };
@@ -44,9 +40,7 @@ struct EvaluateGeneratorOptions {
     std::string run;
     std::string data;      // default: the dataset the run was trained on
     std::string out;       // default: RUN/generator-evaluation
-    int64_t steps = 25;
-    double cfg = 3.0, strength = 0.75;
-    uint64_t seed = 1;
+    SamplerSettings sampler;   // strength: the last row's (all + init); sample k uses seed + k
     int64_t limit = 0;     // score only the first N test images (0: all)
     int64_t grid_rows = 8; // test images in the figure
     std::string device = "auto";

@@ -14,6 +14,7 @@
 #include "soul/formats.h"
 #include "soul/generate.h"
 #include "soul/progress.h"
+#include "soul/sampler.h"
 #include "soul/volume.h"
 
 #include <cstdint>
@@ -26,14 +27,7 @@
 namespace soul {
 
 struct ReconstructionSettings {
-    int64_t steps = 25;
-    double cfg = 3.0, eta = 0.0;
-    double strength = 0.75;            // img2img: the fraction of the schedule run from the low-level image
-    double w_color = 1.0, w_edge = 1.0;
-    uint64_t seed = 1;
-    int64_t samples = 1;
-    // Ablations of the pipeline (the evaluation's "no caption", "no palette", ...).
-    bool use_caption = true, use_palette = true, use_edges = true, use_init = true;
+    SamplerSettings sampler;
     // Streams or groups (stream_groups()) whose voxels are replaced by their training mean.
     std::vector<std::string> ablate;
     bool previews = false;             // decode every step for the on_step callback
@@ -142,9 +136,7 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& options, c
 
 struct EvaluateOptions {
     std::string run, data, out;         // out default: RUN/evaluation-reconstruction
-    int64_t steps = 25;
-    double cfg = 3.0, strength = 0.75;
-    uint64_t seed = 1;
+    SamplerSettings sampler;            // every method and ablation; samples: 1 (the first is scored)
     int64_t limit = 0;                  // the first N test images only (0: all)
     int64_t figure_rows = 6;
     std::string device = "auto";

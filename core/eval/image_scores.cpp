@@ -3,7 +3,7 @@
 
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
-#include "generator.h"
+#include "../infer/generator.h"
 
 #include <cmath>
 #include <filesystem>
@@ -13,7 +13,9 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace soul::train {
+namespace soul::eval {
+
+using infer::to_rgb_image;
 
 namespace F = torch::nn::functional;
 
@@ -24,12 +26,6 @@ torch::Tensor at_size(const torch::Tensor& x, int64_t side) {
 }
 
 }  // namespace
-
-std::string fixed_digits(double v, int digits) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(digits) << v;
-    return s.str();
-}
 
 ImageScorer::ImageScorer(LoadedRun& run, const torch::Tensor& images) : run_(run) {
     torch::NoGradGuard no_grad;
@@ -93,4 +89,4 @@ std::string write_score_report(const std::string& folder, const std::string& pre
     return md.str();
 }
 
-}  // namespace soul::train
+}  // namespace soul::eval

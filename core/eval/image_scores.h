@@ -5,13 +5,15 @@
 //   edge r: Pearson r of edge maps; 2-way: identification in the built-in image embedding.
 #pragma once
 
-#include "encoder_run.h"
+#include "../train/encoder_run.h"
 #include "soul/formats.h"
 
 #include <string>
 #include <vector>
 
-namespace soul::train {
+namespace soul::eval {
+
+using train::LoadedRun;
 
 struct ImageScores {
     std::string name;
@@ -40,7 +42,6 @@ RgbImage grid_image(const std::vector<torch::Tensor>& columns, int64_t rows);
 std::string write_score_report(const std::string& folder, const std::string& preamble, const std::vector<ImageScores>& scores,
                                const std::string& epilogue, nlohmann::json meta);
 
-std::string fixed_digits(double value, int digits);
 inline std::string fixed3(double value) { return fixed_digits(value, 3); }
 
-}  // namespace soul::train
+}  // namespace soul::eval

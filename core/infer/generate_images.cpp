@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 
 namespace soul {
 
-namespace train {
+namespace infer {
 
 RgbImage to_rgb_image(const torch::Tensor& image) {
     const torch::Tensor hwc = (image.detach().to(torch::kFloat).cpu().clamp(0, 1) * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
@@ -29,16 +29,15 @@ torch::Tensor read_image_tensor(const std::string& path, int64_t size) {
     return model::images_to_tensor(pixels, size);
 }
 
-}  // namespace train
+}  // namespace infer
 
 std::vector<std::string> generate_images(const GenerateOptions& o, const Progress& progress, const std::function<void(const DenoisePreview&)>& on_step) {
+    using namespace soul::infer;
     using namespace soul::train;
     init_compute_threads();
     if (o.run.empty() || o.out.empty()) throw Error("generate: --model RUN and --out DIR are required");
-    if (o.samples < 1 || o.samples > 64) throw Error("generate: --samples must be in [1, 64]");
-    if (o.steps < 1 || o.steps > 1000) throw Error("generate: --steps must be in [1, 1000]");
-    if (o.strength < 0 || o.strength > 1) throw Error("generate: --strength must be in [0, 1]");
-    if (o.eta < 0 || o.eta > 1) throw Error("generate: --eta must be in [0, 1]");
+    const SamplerSettings& s = o.sampler;
+    validate(s, "generate");
     const torch::Device device = choose_device(o.device);
     Steps report(progress, 2);
     report("loading the generator of " + o.run);
@@ -46,28 +45,20 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
     const bool has_adapters = std::count(run.trained.begin(), run.trained.end(), "adapters") > 0;
     if (!has_adapters && (!o.palette_from.empty() || !o.edges_from.empty()))
         throw Error(o.run, "has no trained 'adapters' stage, so --palette-from and --edges-from cannot be used; train it with --stages adapters");
-    const int64_t n = o.samples;
+    const int64_t n = s.samples;
     GenerationConditions c;
     c.batch = n;
-    if (!o.caption.empty()) {
+    if (!o.caption.empty() && s.use_caption) {
         const auto ids = run.tokenizer.encode(o.caption, run.config.max_tokens);
         if (std::all_of(ids.begin(), ids.end(), [](int64_t id) { return id == model::CaptionTokenizer::kPad || id == model::CaptionTokenizer::kUnknown; }))
             throw Error("generate: --caption \"" + o.caption + "\" has no word the model's vocabulary knows (" + o.run + "/vocab.json)");
         c.tokens = torch::tensor(ids, torch::kLong).unsqueeze(0).expand({n, -1}).contiguous();
     }
     // Conditions are computed as during training: palette and edges from the image at the encoders' size.
-    if (!o.palette_from.empty()) c.palette = model::palette_of(read_image_tensor(o.palette_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
-    if (!o.edges_from.empty()) c.edges = model::edges_of(read_image_tensor(o.edges_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
-    if (!o.init.empty()) c.init = read_image_tensor(o.init, run.config.gen_image_size).expand({n, -1, -1, -1}).contiguous();
-    GenerationSettings s;
-    s.steps = o.steps;
-    s.cfg = o.cfg;
-    s.eta = o.eta;
-    s.strength = o.strength;
-    s.w_color = o.w_color;
-    s.w_edge = o.w_edge;
-    s.seed = o.seed;
-    s.decode_previews = o.previews || static_cast<bool>(on_step);
+    if (!o.palette_from.empty() && s.use_palette) c.palette = model::palette_of(read_image_tensor(o.palette_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
+    if (!o.edges_from.empty() && s.use_edges) c.edges = model::edges_of(read_image_tensor(o.edges_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
+    if (!o.init.empty() && s.use_init) c.init = read_image_tensor(o.init, run.config.gen_image_size).expand({n, -1, -1, -1}).contiguous();
+    const bool decode_previews = o.previews || static_cast<bool>(on_step);
     fs::create_directories(o.out);
     std::vector<std::string> written;
     auto save = [&](const std::string& name, const torch::Tensor& image) {
@@ -75,12 +66,12 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
         write_png(path, to_rgb_image(image));
         written.push_back(path);
     };
-    report("denoising " + std::to_string(n) + " sample(s), " + std::to_string(o.steps) + " steps");
+    report("denoising " + std::to_string(n) + " sample(s), " + std::to_string(s.steps) + " steps");
     Generator generator(run.config, run.models, device);
     const torch::Tensor images = generator.generate(c, s, [&](const DenoiseFrame& f) {
         progress.check();
         progress(f.index + 1, f.count, "step " + std::to_string(f.index + 1) + "/" + std::to_string(f.count) + " (t=" + std::to_string(f.t) + ")");
-        for (int64_t k = 0; k < n && s.decode_previews; ++k) {
+        for (int64_t k = 0; k < n && decode_previews; ++k) {
             if (o.previews) {
                 char name[64];
                 std::snprintf(name, sizeof name, "sample-%lld-step-%03lld-", static_cast<long long>(k), static_cast<long long>(f.index));
@@ -89,7 +80,7 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
             }
             if (on_step) on_step(DenoisePreview{k, f.index, f.count, to_rgb_image(f.noisy[k]), to_rgb_image(f.predicted[k])});
         }
-    });
+    }, decode_previews);
     for (int64_t k = 0; k < n; ++k) save("sample-" + std::to_string(k) + ".png", images[k]);
     report.done();
     return written;

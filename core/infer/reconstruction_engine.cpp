@@ -1,8 +1,10 @@
 // `souldiffuser reconstruct` and the engine's reconstruct call (see soul/reconstruct.h).
 #include "soul/reconstruct.h"
 
-#include "reconstruction.h"
+#include "pipeline.h"
+#include "settings_json.h"
 #include "soul/error.h"
+#include "soul/nsd_layout.h"
 #include "soul/runtime.h"
 
 #include <chrono>
@@ -15,6 +17,7 @@ using json = nlohmann::json;
 
 namespace soul {
 
+using namespace soul::infer;
 using namespace soul::train;
 
 namespace {
@@ -31,13 +34,14 @@ std::string split_name(Split s) { return s == Split::Test ? "test" : "train"; }
 std::vector<std::vector<std::string>> dissociation_pathways(const std::vector<std::string>& known) {
     auto has = [&](const std::string& name) { return std::find(known.begin(), known.end(), name) != known.end(); };
     std::vector<std::vector<std::string>> rows = {{}};
-    for (const char* group : {"early", "ventral-all", "lateral-all", "dorsal"})
+    for (const char* group : nsd::kStreamGroups)
         if (has(group)) rows.push_back({group});
-    if (has("ventral-all") && has("lateral-all")) rows.push_back({"ventral-all", "lateral-all"});
+    // The two category streams together: the ventral stream's loss, unmasked by the lateral one.
+    if (has(nsd::kVentralGroup) && has(nsd::kLateralGroup)) rows.push_back({nsd::kVentralGroup, nsd::kLateralGroup});
     return rows;
 }
 
-std::string pathway_name(const std::vector<std::string>& groups) { return groups.empty() ? "none" : train::join(groups, " + "); }
+std::string pathway_name(const std::vector<std::string>& groups) { return groups.empty() ? "none" : infer::join(groups, " + "); }
 
 ReconstructionEngine::ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device) {
     init_compute_threads();
@@ -57,9 +61,10 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
                                                               const std::function<void(size_t, const DenoisePreview&)>& on_step) {
     check_settings(s);
     Pipeline& p = impl_->pipeline;
+    const SamplerSettings& sampler = s.sampler;
     std::vector<Reconstruction> out;
     const int64_t total = static_cast<int64_t>(trials.size());
-    int64_t count = s.steps;   // denoising steps per trial (fewer with an img2img start)
+    int64_t count = sampler.steps;   // denoising steps per trial (fewer with an img2img start)
     for (int64_t first = 0; first < total; first += kTrialsPerBatch) {
         progress.check();
         const auto started = std::chrono::steady_clock::now();
@@ -72,19 +77,18 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
         }
         std::vector<uint64_t> keys;
         for (const auto& t : batch) keys.push_back(trial_key(t));
-        GenerationSettings g = generation_settings(s);
-        g.decode_previews = s.previews && static_cast<bool>(on_step);
-        const torch::Tensor images = p.generator().generate(p.conditions(decoded, s, keys), g, [&](const DenoiseFrame& f) {
+        const bool decode_previews = s.previews && static_cast<bool>(on_step);
+        const torch::Tensor images = p.generator().generate(p.conditions(decoded, sampler, keys), sampler, [&](const DenoiseFrame& f) {
             progress.check();
             count = f.count;
             progress(first * f.count + (f.index + 1) * b, total * f.count,
                      "trials " + std::to_string(first + 1) + "–" + std::to_string(first + b) + ": step " + std::to_string(f.index + 1) + "/" +
                          std::to_string(f.count));
             if (!on_step || !f.noisy.defined()) return;
-            for (int64_t r = 0; r < b * s.samples; ++r)
-                on_step(static_cast<size_t>(first + r / s.samples),
-                        DenoisePreview{r % s.samples, f.index, f.count, to_rgb_image(f.noisy[r]), to_rgb_image(f.predicted[r])});
-        });
+            for (int64_t r = 0; r < b * sampler.samples; ++r)
+                on_step(static_cast<size_t>(first + r / sampler.samples),
+                        DenoisePreview{r % sampler.samples, f.index, f.count, to_rgb_image(f.noisy[r]), to_rgb_image(f.predicted[r])});
+        }, decode_previews);
         const torch::Tensor stimulus = p.stimulus(batch, true);
         const torch::Tensor caption = p.nearest_caption(decoded.caption);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / static_cast<double>(b);
@@ -94,7 +98,7 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
             r.image = static_cast<int32_t>(p.image_of(r.trial));
             r.nsd_id = dataset().nsd_id(r.image);
             r.stimulus = to_rgb_image(stimulus[i]);
-            for (int64_t k = 0; k < s.samples; ++k) r.samples.push_back(to_rgb_image(images[i * s.samples + k]));
+            for (int64_t k = 0; k < sampler.samples; ++k) r.samples.push_back(to_rgb_image(images[i * sampler.samples + k]));
             r.caption = p.bank[static_cast<size_t>(caption[i].item<int64_t>())];
             r.true_captions = dataset().captions(r.image);
             r.palette = map_image(decoded.palette[i]);
@@ -178,31 +182,18 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
             write_png((dir / (std::string(step) + "noisy.png")).string(), p.noisy);
             write_png((dir / (std::string(step) + "predicted.png")).string(), p.predicted);
         }
-        const auto& s = o.settings;
-        const json settings = {{"run", o.run},
-                               {"data", engine.dataset().manifest().path},
-                               {"split", split_name(r.trial.split)},
-                               {"row", r.trial.row},
-                               {"image", r.image},
-                               {"nsd_id", r.nsd_id},
-                               {"caption", r.caption},
-                               {"true_captions", r.true_captions},
-                               {"steps", s.steps},
-                               {"cfg", s.cfg},
-                               {"eta", s.eta},
-                               {"strength", s.strength},
-                               {"w_color", s.w_color},
-                               {"w_edge", s.w_edge},
-                               {"seed", s.seed},
-                               {"samples", s.samples},
-                               {"use_caption", s.use_caption},
-                               {"use_palette", s.use_palette},
-                               {"use_edges", s.use_edges},
-                               {"use_init", s.use_init},
-                               {"ablate", s.ablate},
-                               {"decoder", r.decoder},
-                               {"device", engine.device()},
-                               {"seconds", r.seconds}};
+        json settings = to_json(o.settings);
+        settings.update({{"run", o.run},
+                         {"data", engine.dataset().manifest().path},
+                         {"split", split_name(r.trial.split)},
+                         {"row", r.trial.row},
+                         {"image", r.image},
+                         {"nsd_id", r.nsd_id},
+                         {"caption", r.caption},
+                         {"true_captions", r.true_captions},
+                         {"decoder", r.decoder},
+                         {"device", engine.device()},
+                         {"seconds", r.seconds}});
         write_file_atomically((dir / "settings.json").string(), settings.dump(2));
         folders.push_back(dir.string());
     }

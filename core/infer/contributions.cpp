@@ -17,8 +17,7 @@
 
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
-#include "image_scores.h"
-#include "reconstruction.h"
+#include "pipeline.h"
 #include "soul/error.h"
 
 #include <cmath>
@@ -29,7 +28,7 @@ using json = nlohmann::json;
 
 namespace soul {
 
-using namespace soul::train;
+using namespace soul::infer;
 
 namespace {
 
@@ -132,12 +131,11 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
             c10::InferenceMode inference;
             d = p.decode(batch);
         }
-        ReconstructionSettings one = s;
+        SamplerSettings one = s.sampler;
         one.samples = 1;
         const std::vector<uint64_t> keys(static_cast<size_t>(batch.size(0)), trial_key(trial));
-        GenerationSettings g = generation_settings(one);
-        g.decode_previews = false;
-        const torch::Tensor final_images = p.generator().generate(p.conditions(d, one, keys), g, [&](const DenoiseFrame&) { progress.check(); });
+        const torch::Tensor final_images =
+            p.generator().generate(p.conditions(d, one, keys), one, [&](const DenoiseFrame&) { progress.check(); }, /*decode_previews=*/false);
         for (size_t i = 0; i < names.size(); ++i) {
             const int64_t r = static_cast<int64_t>(i) + 1;
             auto row = [&](const torch::Tensor& t) { return t.narrow(0, r, 1); };

@@ -7,12 +7,17 @@
 #pragma once
 
 #include "../model/diffusion.h"
-#include "encoder_run.h"
+#include "../train/encoder_run.h"
 #include "soul/formats.h"
+#include "soul/sampler.h"
 
 #include <functional>
 
-namespace soul::train {
+namespace soul::infer {
+
+// A run's files and modules come from training (core/train/encoder_run.h).
+using train::LoadedRun;
+using train::RunModels;
 
 // Batched conditions; each is undefined when not used. Rows are independent samples.
 struct GenerationConditions {
@@ -20,18 +25,8 @@ struct GenerationConditions {
     torch::Tensor palette;   // (B, 3, 8, 8) in [0, 1]
     torch::Tensor edges;     // (B, 1, E, E) in [0, 1]
     torch::Tensor init;      // (B, 3, G, G) in [0, 1]: the img2img start
-    torch::Tensor noise;     // (B, C, G/4, G/4) start noise; undefined: drawn from settings.seed
+    torch::Tensor noise;     // (B, C, G/4, G/4) start noise; undefined: drawn from the settings' seed
     int64_t batch = 1;       // rows to draw when no condition is given (unconditional)
-};
-
-struct GenerationSettings {
-    int64_t steps = 25;
-    double cfg = 3.0;        // guidance scale g; 1: the conditional prediction alone
-    double eta = 0.0;
-    double strength = 0.75;  // with an init image: the fraction of the schedule run
-    double w_color = 1.0, w_edge = 1.0;
-    uint64_t seed = 1;
-    bool decode_previews = true;   // false: the step callback gets no images (decoding costs time)
 };
 
 // One denoising step, decoded: the noisy latent and the clean image predicted from it.
@@ -47,9 +42,11 @@ torch::Tensor read_image_tensor(const std::string& path, int64_t size);
 class Generator {
 public:
     Generator(const model::EncoderConfig& config, RunModels& models, torch::Device device);
-    // (B, 3, G, G) in [0, 1]. on_step, when set, receives every step decoded.
-    torch::Tensor generate(const GenerationConditions& conditions, const GenerationSettings& settings,
-                           const std::function<void(const DenoiseFrame&)>& on_step = {});
+    // (B, 3, G, G) in [0, 1]. The conditions decide what is used (settings.use_* are the caller's
+    // to apply); samples is the caller's too (the batch). on_step, when set, receives every step,
+    // decoded unless decode_previews is false (decoding costs time).
+    torch::Tensor generate(const GenerationConditions& conditions, const SamplerSettings& settings,
+                           const std::function<void(const DenoiseFrame&)>& on_step = {}, bool decode_previews = true);
     int64_t image_size() const { return config_.gen_image_size; }
 
 private:
@@ -59,4 +56,4 @@ private:
     model::NoiseSchedule schedule_;
 };
 
-}  // namespace soul::train
+}  // namespace soul::infer

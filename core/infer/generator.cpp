@@ -3,17 +3,18 @@
 
 #include "soul/error.h"
 
-namespace soul::train {
+namespace soul::infer {
 
 Generator::Generator(const model::EncoderConfig& config, RunModels& models, torch::Device device)
     : config_(config), models_(models), device_(device), schedule_(config.diffusion_steps) {}
 
-torch::Tensor Generator::generate(const GenerationConditions& c, const GenerationSettings& s, const std::function<void(const DenoiseFrame&)>& on_step) {
+torch::Tensor Generator::generate(const GenerationConditions& c, const SamplerSettings& s, const std::function<void(const DenoiseFrame&)>& on_step,
+                                  bool decode_previews) {
     c10::InferenceMode inference;   // no autograd bookkeeping at all (cheaper than NoGradGuard)
     int64_t batch = c.batch;
     for (const torch::Tensor* t : {&c.tokens, &c.palette, &c.edges, &c.init, &c.noise})
         if (t->defined()) batch = t->size(0);
-    if (s.steps < 1) throw Error("generate: --steps must be at least 1");
+    validate(s, "generate");
     const int64_t side = config_.gen_image_size / 4;
     torch::manual_seed(s.seed);
     // Drawn on the CPU so that a seed gives the same start on every device.
@@ -48,7 +49,7 @@ torch::Tensor Generator::generate(const GenerationConditions& c, const Generatio
     model::StepCallback step_callback;
     if (on_step)
         step_callback = [&](const model::SamplerStep& step) {
-            if (!s.decode_previews) {
+            if (!decode_previews) {
                 on_step(DenoiseFrame{step.index, step.count, step.t, {}, {}});
                 return;
             }
@@ -60,4 +61,4 @@ torch::Tensor Generator::generate(const GenerationConditions& c, const Generatio
     return models_.vae->to_image(model::ddim_sample(schedule_, predict, noise, options, start, step_callback));
 }
 
-}  // namespace soul::train
+}  // namespace soul::infer

@@ -1,27 +1,19 @@
 // The reconstruction pipeline (see reconstruction.h) and the engine's reconstruct call.
-#include "reconstruction.h"
+#include "pipeline.h"
 
 #include "../model/targets.h"
 #include "soul/error.h"
+#include "soul/nsd_layout.h"
 #include "soul/runtime.h"
 
 #include <chrono>
 #include <limits>
 
-namespace soul::train {
+namespace soul::infer {
+
+using namespace soul::train;
 
 namespace F = torch::nn::functional;
-
-namespace {
-
-// Groups of NSD streams (design.md §4.1): each pathway with its mid-level part.
-const std::vector<std::pair<std::string, std::vector<int>>> kGroups = {
-    {"ventral-all", {2, 5}},    // midventral + ventral: the "what" pathway
-    {"lateral-all", {3, 6}},    // midlateral + lateral
-    {"dorsal", {4, 7}},         // midparietal + parietal: the "where" pathway
-};
-
-}  // namespace
 
 uint64_t validation_key(int64_t image) { return 0x4000000000000000ULL | static_cast<uint64_t>(image); }
 
@@ -53,12 +45,11 @@ Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch
         names_.push_back(region.name);
         masks_[region.name] = stream == region.codes.front();
     }
-    for (const auto& [name, codes] : kGroups) {
-        torch::Tensor mask = torch::zeros_like(stream, torch::kBool);
-        for (int code : codes) mask |= stream == code;
+    for (const nsd::PathwayGroup& group : nsd::kPathwayGroups) {
+        const torch::Tensor mask = (stream == static_cast<int64_t>(group.mid)) | (stream == static_cast<int64_t>(group.high));
         if (mask.any().item<bool>()) {
-            names_.push_back(name);
-            masks_[name] = mask;
+            names_.push_back(group.name);
+            masks_[group.name] = mask;
         }
     }
 }
@@ -225,7 +216,7 @@ torch::Tensor Pipeline::nearest_caption(const torch::Tensor& caption_embedding) 
     return torch::matmul(caption_embedding.detach(), bank_embedding.t()).argmax(1);
 }
 
-GenerationConditions Pipeline::conditions(const DecodedConditions& d, const ReconstructionSettings& s, const std::vector<uint64_t>& keys) const {
+GenerationConditions Pipeline::conditions(const DecodedConditions& d, const SamplerSettings& s, const std::vector<uint64_t>& keys) const {
     torch::NoGradGuard no_grad;
     const int64_t trials = static_cast<int64_t>(keys.size()), n = s.samples;
     auto repeat = [&](const torch::Tensor& x) { return x.detach().repeat_interleave(n, 0); };
@@ -255,27 +246,10 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
     return out;
 }
 
-GenerationSettings generation_settings(const ReconstructionSettings& s) {
-    GenerationSettings g;
-    g.steps = s.steps;
-    g.cfg = s.cfg;
-    g.eta = s.eta;
-    g.strength = s.strength;
-    g.w_color = s.w_color;
-    g.w_edge = s.w_edge;
-    g.seed = s.seed;
-    g.decode_previews = s.previews;
-    return g;
-}
-
 void check_settings(const ReconstructionSettings& s) {
-    if (s.samples < 1 || s.samples > 16) throw Error("reconstruct: --samples must be in [1, 16]");
+    validate(s.sampler, "reconstruct");
     if (s.decoder != "souldiffuser" && s.decoder != "baseline")
         throw Error("reconstruct: --decoder must be souldiffuser or baseline, not '" + s.decoder + "'");
-    if (s.steps < 1 || s.steps > 1000) throw Error("reconstruct: --steps must be in [1, 1000]");
-    if (s.strength < 0 || s.strength > 1) throw Error("reconstruct: --strength must be in [0, 1]");
-    if (s.eta < 0 || s.eta > 1) throw Error("reconstruct: --eta must be in [0, 1]");
-    if (s.cfg < 0 || s.cfg > 50) throw Error("reconstruct: --cfg must be in [0, 50]");
 }
 
-}  // namespace soul::train
+}  // namespace soul::infer

@@ -16,7 +16,7 @@
 
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
-#include "encoder_run.h"
+#include "../train/encoder_run.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 

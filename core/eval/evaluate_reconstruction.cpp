@@ -16,7 +16,7 @@
 #include "../model/targets.h"
 #include "dissociation.h"
 #include "image_scores.h"
-#include "reconstruction.h"
+#include "../infer/pipeline.h"
 #include "soul/error.h"
 #include "soul/runtime.h"
 
@@ -29,6 +29,8 @@ using json = nlohmann::json;
 namespace soul {
 
 using namespace soul::train;
+using namespace soul::infer;
+using namespace soul::eval;
 
 namespace {
 
@@ -37,7 +39,7 @@ constexpr int64_t kBatch = 25;   // test images denoised together
 struct Method {
     std::string name;
     const DecodedConditions* decoded;
-    ReconstructionSettings settings;
+    SamplerSettings settings;
     std::vector<std::string> ablate;   // streams at their training mean (SoulDiffuser rows only)
     bool in_figure = false;
     std::string pathway_off;           // the dissociation row these images are (empty: none)
@@ -68,6 +70,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     auto& d = p.run.data;
     auto& m = p.run.models;
     if (o.split != "test" && o.split != "validation") throw Error("evaluate: --split must be 'test' or 'validation', not '" + o.split + "'");
+    validate(o.sampler, "evaluate");
     const bool validation = o.split == "validation";
     if (validation && !d.validation_image.defined())
         throw Error(o.run, "has no validation split: train it with a config that sets validation_fraction (e.g. 0.1)");
@@ -105,23 +108,20 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     oracle.palette = d.palettes.index_select(0, images);
     oracle.edges = d.edges.index_select(0, images);
 
-    ReconstructionSettings full;
-    full.steps = o.steps;
-    full.cfg = o.cfg;
-    full.strength = o.strength;
-    full.seed = o.seed;
-    auto without = [&](bool ReconstructionSettings::*flag) {
-        ReconstructionSettings s = full;
+    SamplerSettings full = o.sampler;
+    full.samples = 1;
+    auto without = [&](bool SamplerSettings::*flag) {
+        SamplerSettings s = full;
         s.*flag = false;
         return s;
     };
     std::vector<Method> methods = {{"SoulDiffuser", &soul_conditions, full, {}, true, "none"}};
     if (flat_conditions.caption.defined()) methods.push_back({"flattened baseline (MLP) + same generator", &flat_conditions, full, {}, true});
     methods.push_back({"ridge regression + same generator", &ridge, full, {}, true});
-    methods.push_back({"SoulDiffuser, no caption", &soul_conditions, without(&ReconstructionSettings::use_caption), {}, true});
-    methods.push_back({"SoulDiffuser, no palette", &soul_conditions, without(&ReconstructionSettings::use_palette), {}, true});
-    methods.push_back({"SoulDiffuser, no edges", &soul_conditions, without(&ReconstructionSettings::use_edges), {}, true});
-    methods.push_back({"SoulDiffuser, no img2img start", &soul_conditions, without(&ReconstructionSettings::use_init), {}, true});
+    methods.push_back({"SoulDiffuser, no caption", &soul_conditions, without(&SamplerSettings::use_caption), {}, true});
+    methods.push_back({"SoulDiffuser, no palette", &soul_conditions, without(&SamplerSettings::use_palette), {}, true});
+    methods.push_back({"SoulDiffuser, no edges", &soul_conditions, without(&SamplerSettings::use_edges), {}, true});
+    methods.push_back({"SoulDiffuser, no img2img start", &soul_conditions, without(&SamplerSettings::use_init), {}, true});
     for (const auto& groups : pathways) {
         const std::string name = pathway_name(groups);
         methods.push_back({"SoulDiffuser, " + name + " voxels at training mean", &dissociation.conditions.at(name), full, groups, false, name});
@@ -140,9 +140,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
             auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, i, b) : t; };
             const DecodedConditions part{rows(all.embedding), rows(all.low_level), rows(all.caption), rows(all.palette), rows(all.edges)};
             const std::vector<uint64_t> part_keys(keys.begin() + i, keys.begin() + i + b);
-            GenerationSettings g = generation_settings(method.settings);
-            g.decode_previews = false;
-            parts.push_back(p.generator().generate(p.conditions(part, method.settings, part_keys), g));
+            parts.push_back(p.generator().generate(p.conditions(part, method.settings, part_keys), method.settings, {}, /*decode_previews=*/false));
         }
         const torch::Tensor generated = torch::cat(parts, 0);
         scores.push_back(score(method.name, generated));
@@ -198,8 +196,8 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     preamble << "# Reconstruction evaluation\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
              << (validation ? " validation images (training images the run held out, repeats averaged; for choosing settings, not for final numbers). "
                             : " held-out test images (repeats averaged). ")
-             << o.steps << " DDIM steps, guidance " << o.cfg << ", img2img strength " << o.strength
-             << ", seed " << o.seed << "; every method feeds the same generator with the same start noise per trial.\n\n"
+             << o.sampler.steps << " DDIM steps, guidance " << o.sampler.cfg << ", img2img strength " << o.sampler.strength
+             << ", seed " << o.sampler.seed << "; every method feeds the same generator with the same start noise per trial.\n\n"
              << "Category: the stimulus-only classifier (its accuracy on the stimuli themselves is the first row); chance "
              << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
              << ". 2-way: identification in the built-in image embedding, chance 0.500. Palette ΔE: lower is better.\n\n";
@@ -207,7 +205,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     for (const Method& method : methods)
         if (method.in_figure) figure += " | " + method.name;
     figure += ".\n";
-    json meta = {{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.steps}, {"cfg", o.cfg}, {"strength", o.strength}, {"seed", o.seed},
+    json meta = {{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed},
                  {"conditions", conditions_json}, {"dissociation", dissociated.json}};
     const std::string markdown = write_score_report(out, preamble.str(), scores, figure + conditions_md.str() + dissociated.markdown, meta);
     report.done();

@@ -12,7 +12,7 @@
 
 using json = nlohmann::json;
 
-namespace soul::train {
+namespace soul::eval {
 
 namespace F = torch::nn::functional;
 
@@ -217,4 +217,4 @@ DissociationReport dissociation_report(Pipeline& p, const DissociationInput& in,
     return {md.str(), out, grid_image(columns, std::min(n, figure_rows))};
 }
 
-}  // namespace soul::train
+}  // namespace soul::eval

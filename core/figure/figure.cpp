@@ -1,6 +1,7 @@
 // Figures from reconstructions (see soul/figure.h).
 #include "soul/figure.h"
 
+#include "../infer/settings_json.h"
 #include "soul/error.h"
 
 #include <nlohmann/json.hpp>
@@ -103,17 +104,7 @@ ViewDescription read_view_description(const std::string& path) {
             if (split != "test" && split != "train") throw Error(path, "trials: split must be test or train, not '" + split + "'");
             v.trials.push_back({split == "test" ? Split::Test : Split::Train, t.at("row").get<int64_t>()});
         }
-        const json s = j.value("settings", json::object());
-        ReconstructionSettings& r = v.settings;
-        r.steps = s.value("steps", r.steps);
-        r.cfg = s.value("cfg", r.cfg);
-        r.eta = s.value("eta", r.eta);
-        r.strength = s.value("strength", r.strength);
-        r.w_color = s.value("w_color", r.w_color);
-        r.w_edge = s.value("w_edge", r.w_edge);
-        r.seed = s.value("seed", r.seed);
-        r.samples = s.value("samples", r.samples);
-        r.ablate = s.value("ablate", r.ablate);
+        v.settings = reconstruction_settings_from_json(j.value("settings", json::object()), path);
     } catch (const json::exception& e) {
         throw Error(path, std::string("is not a view description: ") + e.what());
     }
@@ -127,15 +118,12 @@ ViewDescription read_view_description(const std::string& path) {
 void write_view_description(const ViewDescription& v, const std::string& path) {
     json trials = json::array();
     for (const auto& t : v.trials) trials.push_back({{"split", t.split == Split::Test ? "test" : "train"}, {"row", t.row}});
-    const ReconstructionSettings& s = v.settings;
     const json j = {{"run", v.run},
                     {"data", v.data},
                     {"kind", v.kind},
                     {"scale", v.scale},
                     {"trials", trials},
-                    {"settings",
-                     {{"steps", s.steps}, {"cfg", s.cfg}, {"eta", s.eta}, {"strength", s.strength}, {"w_color", s.w_color}, {"w_edge", s.w_edge},
-                      {"seed", s.seed}, {"samples", s.samples}, {"ablate", s.ablate}}}};
+                    {"settings", to_json(v.settings)}};
     write_file_atomically(path, j.dump(2));
 }
 

@@ -5,7 +5,7 @@
 // phantom's forward model predicts (phantom_carrying_weight) and whether the measurement held.
 #pragma once
 
-#include "reconstruction.h"
+#include "../infer/pipeline.h"
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
-namespace soul::train {
+namespace soul::eval {
+
+using infer::DecodedConditions;
+using infer::Pipeline;
 
 struct DissociationInput {
     torch::Tensor images;                                   // (N) the test images shown
@@ -42,4 +45,4 @@ DissociationVerdict dissociation_verdict(const std::string& predicted, const tor
 
 DissociationReport dissociation_report(Pipeline& pipeline, const DissociationInput& input, int64_t figure_rows);
 
-}  // namespace soul::train
+}  // namespace soul::eval

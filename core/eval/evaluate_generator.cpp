@@ -11,7 +11,7 @@
 
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
-#include "generator.h"
+#include "../infer/generator.h"
 #include "image_scores.h"
 #include "soul/error.h"
 #include "soul/runtime.h"
@@ -28,6 +28,8 @@ namespace soul {
 namespace {
 
 using namespace soul::train;
+using namespace soul::infer;
+using namespace soul::eval;
 
 struct Setting {
     std::string name;
@@ -39,6 +41,7 @@ struct Setting {
 std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress& progress) {
     torch::NoGradGuard no_grad;
     init_compute_threads();
+    validate(o.sampler, "evaluate-generator");
     const std::vector<Setting> settings = {
         {"unconditional", false, false, false, false},
         {"caption", true, false, false, false},
@@ -68,11 +71,8 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     scores.push_back(score("stimulus itself (reference)", truth));
     scores.push_back(score("VAE round trip (ceiling)", m.vae->to_image(m.vae->to_latent(truth))));
     Generator generator(run.config, m, device);
-    GenerationSettings s;
-    s.steps = o.steps;
-    s.cfg = o.cfg;
-    s.strength = o.strength;
-    s.seed = o.seed;
+    SamplerSettings s = o.sampler;
+    s.samples = 1;
     constexpr int64_t kBatch = 25;   // images denoised together
     for (const Setting& setting : settings) {
         report("generating: " + setting.name);
@@ -86,7 +86,7 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
             if (setting.palette) c.palette = palette.narrow(0, i, b);
             if (setting.edges) c.edges = edges.narrow(0, i, b);
             if (setting.init) c.init = truth.narrow(0, i, b);
-            s.seed = o.seed + static_cast<uint64_t>(i);
+            s.seed = o.sampler.seed + static_cast<uint64_t>(i);
             parts.push_back(generator.generate(c, s));
         }
         const torch::Tensor generated = torch::cat(parts, 0);
@@ -103,14 +103,14 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     preamble << "# Generator evaluation (oracle conditions)\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
              << " held-out test images. Conditions come from the true stimulus: its first caption, its 8×8 palette, its edge map, and (last row) "
                 "the stimulus itself as the img2img start at strength "
-             << o.strength << ". " << o.steps << " DDIM steps, guidance " << o.cfg << ", η 0, seed " << o.seed << ".\n\n"
+             << o.sampler.strength << ". " << o.sampler.steps << " DDIM steps, guidance " << o.sampler.cfg << ", η " << o.sampler.eta << ", seed " << o.sampler.seed << ".\n\n"
              << "This is the upper bound of reconstruction from fMRI. Category: the stimulus-only classifier; chance "
              << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
              << ". 2-way: identification in the built-in image embedding; chance 0.500.\n\n";
     const std::string epilogue = "\n`oracle-grid.png`: the first " + std::to_string(grid_rows) +
                                  " test images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
     const std::string markdown = write_score_report(out, preamble.str(), scores, epilogue,
-                                                    json{{"run", o.run}, {"test_images", n}, {"steps", o.steps}, {"cfg", o.cfg}, {"strength", o.strength}, {"seed", o.seed}});
+                                                    json{{"run", o.run}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed}});
     report.done();
     return markdown;
 }

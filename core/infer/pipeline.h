@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace soul::train {
+namespace soul::infer {
 
 // What the encoders read from a batch of betas (B, V); each field undefined when its module is
 // not trained.
@@ -63,7 +63,7 @@ public:
     torch::Tensor nearest_caption(const torch::Tensor& caption_embedding) const;
     // Generator conditions from decoded conditions, each kept or left out by the settings; the
     // start noise is drawn per (trial key, sample) so a trial looks the same in any batch.
-    GenerationConditions conditions(const DecodedConditions& decoded, const ReconstructionSettings& settings,
+    GenerationConditions conditions(const DecodedConditions& decoded, const SamplerSettings& settings,
                                     const std::vector<uint64_t>& trial_keys) const;
     Generator& generator() { return generator_; }
 
@@ -96,17 +96,16 @@ uint64_t trial_key(const TrialRef& trial);
 // The same for a validation image (averaged over its trials).
 uint64_t validation_key(int64_t image);
 std::string join(const std::vector<std::string>& items, const std::string& separator);
-GenerationSettings generation_settings(const ReconstructionSettings& settings);
-// Throws soul::Error naming the setting out of range.
+// The sampler's bounds and a known decoder; throws soul::Error naming the setting.
 void check_settings(const ReconstructionSettings& settings);
 
-}  // namespace soul::train
+}  // namespace soul::infer
 
 namespace soul {
 
 struct ReconstructionEngine::Impl {
     Impl(const std::string& run, const std::string& data, torch::Device device) : pipeline(run, data, device) {}
-    train::Pipeline pipeline;
+    infer::Pipeline pipeline;
 };
 
 }  // namespace soul
