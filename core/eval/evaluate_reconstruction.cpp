@@ -63,14 +63,14 @@ DecodedConditions batched_decode(const std::function<DecodedConditions(const tor
 std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& progress) {
     init_compute_threads();
     if (o.run.empty()) throw Error("evaluate: the run folder is required");
+    if (o.split != "test" && o.split != "validation") throw Error("evaluate: --split must be 'test' or 'validation', not '" + o.split + "'");
+    validate(o.sampler, "evaluate");
     const torch::Device device = choose_device(o.device);
     Steps report(progress, 20);
     report("loading the run and its dataset");
     Pipeline p(o.run, o.data, device);
     auto& d = p.run.data;
     auto& m = p.run.models;
-    if (o.split != "test" && o.split != "validation") throw Error("evaluate: --split must be 'test' or 'validation', not '" + o.split + "'");
-    validate(o.sampler, "evaluate");
     const bool validation = o.split == "validation";
     if (validation && !d.validation_image.defined())
         throw Error(o.run, "has no validation split: train it with a config that sets validation_fraction (e.g. 0.1)");

@@ -228,6 +228,24 @@ private Q_SLOTS:
         QCOMPARE(kind.code, 1);
         QVERIFY2(kind.err.contains("collage"), qPrintable(kind.err));
         QVERIFY(!QFileInfo::exists(path("figure.png")));
+        // The sampler's settings: one check for every command, NaN and infinities included, before
+        // anything is opened or written; the option is named.
+        const std::vector<std::pair<QStringList, QString>> settings = {
+            {{"--cfg", "nan"}, "--cfg"},          {{"--strength", "nan"}, "--strength"}, {{"--w-color", "inf"}, "--w-color"},
+            {{"--steps", "0"}, "--steps"},        {{"--eta", "1.5"}, "--eta"},           {{"--w-edge", "-1"}, "--w-edge"},
+            {{"--seed", "99999999999"}, "--seed"}};
+        for (const auto& [bad, option] : settings)
+            for (const QStringList& command : {QStringList{"generate", "--model", path("nowhere"), "--out", path("gen")},
+                                               QStringList{"reconstruct", "--model", path("nowhere"), "--out", path("rec")},
+                                               QStringList{"evaluate", path("nowhere"), "--data", path("nowhere")},
+                                               QStringList{"evaluate-generator", path("nowhere")}}) {
+                const Run r = run(command + bad);
+                QCOMPARE(r.code, 1);
+                QVERIFY2(r.err.contains(option + " must be in [") && r.err.count('\n') == 1, qPrintable(command.front() + ": " + r.err));
+            }
+        const Run samples = run({"reconstruct", "--model", path("nowhere"), "--out", path("rec"), "--samples", "17"});
+        QVERIFY2(samples.code == 1 && samples.err.contains("--samples must be in [1, 16], not 17"), qPrintable(samples.err));
+        QVERIFY(!QFileInfo::exists(path("gen")) && !QFileInfo::exists(path("rec")));
         const Run both = run({"reconstruct", "--model", path("nowhere"), "--out", path("rec"), "--test", "--trials", "0"});
         QCOMPARE(both.code, 1);
         QVERIFY2(both.err.contains("not both"), qPrintable(both.err));

@@ -7,9 +7,11 @@
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
 #include "soul/error.h"
+#include "soul/figure.h"
 #include "soul/phantom.h"
 #include "soul/prepare.h"
 #include "soul/reconstruct.h"
+#include "soul/sampler.h"
 #include "soul/volume.h"
 #include "eval/dissociation.h"
 #include "train/encoder_run.h"
@@ -365,6 +367,65 @@ private Q_SLOTS:
         QVERIFY(!j["dissociation"]["ground_truth"].get<bool>());
         QVERIFY(j["dissociation"]["rows"][0]["category"].is_null());
         QVERIFY(fs::exists(o.out + "/dissociation.png"));
+    }
+
+    // One check, one JSON form: every setting survives a view description's round trip (the
+    // decoder and the condition switches included), and each bound is refused by name, NaN too.
+    void samplerSettingsOneCheckOneJsonForm() {
+        soul::ViewDescription view;
+        view.run = "run";
+        view.trials = {{soul::Split::Test, 3}};
+        soul::SamplerSettings& s = view.settings.sampler;
+        s.steps = 17;
+        s.cfg = 4.5;
+        s.eta = 0.25;
+        s.strength = 0.6;
+        s.w_color = 1.5;
+        s.w_edge = 0.5;
+        s.seed = 12345;
+        s.samples = 3;
+        s.use_caption = false;
+        s.use_edges = false;
+        view.settings.decoder = "baseline";
+        view.settings.ablate = {"dorsal", "early"};
+        const std::string path = m_dir + "/round-trip.view.json";
+        soul::write_view_description(view, path);
+        const soul::ViewDescription back = soul::read_view_description(path);
+        const soul::SamplerSettings& b = back.settings.sampler;
+        QCOMPARE(b.steps, s.steps);
+        QCOMPARE(b.cfg, s.cfg);
+        QCOMPARE(b.eta, s.eta);
+        QCOMPARE(b.strength, s.strength);
+        QCOMPARE(b.w_color, s.w_color);
+        QCOMPARE(b.w_edge, s.w_edge);
+        QCOMPARE(b.seed, s.seed);
+        QCOMPARE(b.samples, s.samples);
+        QVERIFY(!b.use_caption && b.use_palette && !b.use_edges && b.use_init);
+        QCOMPARE(back.settings.decoder, std::string("baseline"));
+        QCOMPARE(back.settings.ablate, view.settings.ablate);
+
+        soul::validate(soul::SamplerSettings{}, "test");   // the defaults pass
+        auto refused = [&](void (*change)(soul::SamplerSettings&), const std::string& option) {
+            soul::SamplerSettings bad;
+            change(bad);
+            expectError([&] { soul::validate(bad, "test"); }, "test: " + option + " must be in [");
+        };
+        refused([](soul::SamplerSettings& x) { x.steps = 0; }, "--steps");
+        refused([](soul::SamplerSettings& x) { x.steps = soul::sampler_bounds::kMaxSteps + 1; }, "--steps");
+        refused([](soul::SamplerSettings& x) { x.cfg = std::nan(""); }, "--cfg");
+        refused([](soul::SamplerSettings& x) { x.eta = -0.1; }, "--eta");
+        refused([](soul::SamplerSettings& x) { x.strength = std::nan(""); }, "--strength");
+        refused([](soul::SamplerSettings& x) { x.w_color = HUGE_VAL; }, "--w-color");
+        refused([](soul::SamplerSettings& x) { x.w_edge = -1; }, "--w-edge");
+        refused([](soul::SamplerSettings& x) { x.samples = soul::sampler_bounds::kMaxSamples + 1; }, "--samples");
+        refused([](soul::SamplerSettings& x) { x.seed = soul::sampler_bounds::kMaxSeed + 1; }, "--seed");
+
+        // A view description with a setting of the wrong type or out of range names the file and the key.
+        const std::string wrong_type = m_dir + "/wrong-type.view.json", out_of_range = m_dir + "/out-of-range.view.json";
+        std::ofstream(wrong_type) << R"({"run": "r", "trials": [{"row": 0}], "settings": {"cfg": "high"}})";
+        expectError([&] { soul::read_view_description(wrong_type); }, wrong_type + ": settings: 'cfg' has the wrong type");
+        std::ofstream(out_of_range) << R"({"run": "r", "trials": [{"row": 0}], "settings": {"steps": 0}})";
+        expectError([&] { soul::read_view_description(out_of_range); }, "--steps must be in [1, 1000], not 0");
     }
 
     void cancellingStops() {
