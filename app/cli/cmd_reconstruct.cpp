@@ -41,7 +41,7 @@ Command add_reconstruct(CLI::App& app) {
     add_sampler_options(command, o.settings.sampler, kSamplesAndConditions);
     command->add_flag("--previews", o.settings.previews, "Also write every denoising step, decoded");
     command->add_option("--decoder", o.settings.decoder,
-                        "souldiffuser (default) or baseline: the flattened MLP if the run has it, else ridge regression fitted on the training rows");
+                        "souldiffuser (default), mlp (the flattened baseline, when the run has it), ridge (ridge regression fitted on the training rows) or baseline: mlp if the run has it, else ridge");
     add_device_option(command, o.device);
     return {command, [a] { return reporting_errors("reconstruct", true, [&] { reconstruct(*a); }); }};
 }

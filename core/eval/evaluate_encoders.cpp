@@ -15,6 +15,7 @@
 #include "soul/train.h"
 
 #include "../model/image_metrics.h"
+#include "../model/ridge_solve.h"
 #include "../model/targets.h"
 #include "../train/encoder_run.h"
 #include "soul/error.h"
@@ -79,7 +80,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         constexpr double kProbeRidge = 1.0;
         const torch::Tensor x = torch::cat({x_train, torch::ones({x_train.size(0), 1}, x_train.options())}, 1).to(torch::kDouble);
         const torch::Tensor y = torch::one_hot(train_cat.clamp_min(0), d.categories).to(torch::kDouble) * (train_cat >= 0).unsqueeze(1);
-        return torch::linalg_solve(torch::matmul(x.t(), x) + kProbeRidge * torch::eye(x.size(1), x.options()), torch::matmul(x.t(), y)).to(torch::kFloat);
+        return model::solve_ridge(torch::matmul(x.t(), x), torch::matmul(x.t(), y), kProbeRidge).to(torch::kFloat);
     };
     torch::Tensor image_probe, caption_probe;
     if (d.categories > 0) {

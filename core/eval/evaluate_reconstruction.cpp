@@ -96,10 +96,10 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     DecodedConditions flat_conditions;
     if (p.has("baseline")) {
         report("decoding the conditions: flattened baseline");
-        flat_conditions = batched_decode([&](const torch::Tensor& b) { return p.decode_baseline(b); }, betas);
+        flat_conditions = batched_decode([&](const torch::Tensor& b) { return p.decoder("mlp").decode(b, progress); }, betas);
     }
     report("fitting ridge regression from voxels to the conditions");
-    const DecodedConditions ridge = batched_decode([&](const torch::Tensor& b) { return p.decode_ridge(b); }, betas);
+    const DecodedConditions ridge = batched_decode([&](const torch::Tensor& b) { return p.decoder("ridge").decode(b, progress); }, betas);
     // The oracle's conditions: the stimulus' own palette and edges, its first caption's embedding
     // (the generator then gets the bank's nearest caption), the stimulus as the img2img start.
     DecodedConditions oracle;

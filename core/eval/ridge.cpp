@@ -1,6 +1,7 @@
 #include "soul/ridge.h"
 
 #include "soul/error.h"
+#include "../model/ridge_solve.h"
 
 #include <torch/torch.h>
 
@@ -10,17 +11,10 @@
 namespace soul {
 namespace {
 
-// Solves (A + λI) W = B for symmetric positive semi-definite A by Cholesky.
-torch::Tensor solve_regularised(const torch::Tensor& A, const torch::Tensor& B, double lambda) {
-    const auto I = torch::eye(A.size(0), A.options());
-    const auto L = torch::linalg_cholesky(A + lambda * I);
-    return torch::cholesky_solve(B, L);
-}
-
 // Weights for standardised X (n × d) and centred Y (n × k): primal when d ≤ n, else dual.
 torch::Tensor ridge_weights(const torch::Tensor& X, const torch::Tensor& Y, double lambda) {
-    if (X.size(1) <= X.size(0)) return solve_regularised(X.t().mm(X), X.t().mm(Y), lambda);
-    return X.t().mm(solve_regularised(X.mm(X.t()), Y, lambda));
+    if (X.size(1) <= X.size(0)) return model::solve_ridge(X.t().mm(X), X.t().mm(Y), lambda);
+    return X.t().mm(model::solve_ridge(X.mm(X.t()), Y, lambda));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "soul/reconstruct.h"
 
 #include "../model/image_metrics.h"
+#include "../model/ridge_solve.h"
 #include "../model/targets.h"
 #include "pipeline.h"
 #include "soul/error.h"
@@ -49,8 +50,8 @@ void fit_probes(Pipeline& p) {
     for (int64_t i = 0; i < d.train_betas.size(0); i += 128)
         parts.push_back(p.run.models.ssmnet->forward(d.train_betas.narrow(0, i, std::min<int64_t>(128, d.train_betas.size(0) - i))).embedding);
     const torch::Tensor x = with_bias(torch::cat(parts, 0));
-    const torch::Tensor gram = x.t().mm(x) + kProbeRidge * torch::eye(x.size(1), x.options());
-    auto fit = [&](const torch::Tensor& y) { return torch::linalg_solve(gram, x.t().mm(y), /*left=*/true); };
+    const torch::Tensor gram = x.t().mm(x);
+    auto fit = [&](const torch::Tensor& y) { return model::solve_ridge(gram, x.t().mm(y), kProbeRidge).to(torch::kFloat); };
     p.category_probe = fit(torch::one_hot(d.category.index_select(0, d.train_image).clamp_min(0), d.categories).to(torch::kFloat));
     p.position_probe = fit(d.position.index_select(0, d.train_image));
 }

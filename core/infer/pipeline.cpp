@@ -25,6 +25,9 @@ Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch
     for (const char* stage : {"embedding", "ssmnet", "sembert", "vae", "unet", "adapters"})
         if (!has(stage)) throw Error(run_folder, std::string("has no trained '") + stage + "' stage; reconstruction needs the encoders and the generator");
     if (!has("ec_decoder")) throw Error(run_folder, "has no trained EdgeColorNet (stage 'ec_decoder'); reconstruction needs it");
+    decoders_["souldiffuser"] = make_souldiffuser_decoder(run.models);
+    if (has("baseline")) decoders_["mlp"] = make_flat_mlp_decoder(run.models);
+    decoders_["ridge"] = make_ridge_decoder(run);
     train_mean = run.data.train_betas.mean(0);
     bank = training_captions(run.data, &bank_image);
     std::vector<int64_t> ids;
@@ -92,124 +95,26 @@ torch::Tensor Pipeline::stimulus(const std::vector<TrialRef>& trials, bool gener
     return (generator_size ? run.data.gen_images : run.data.images).index_select(0, torch::tensor(images, torch::kLong).to(device));
 }
 
-DecodedConditions Pipeline::decode(const torch::Tensor& b) {
-    auto& m = run.models;
-    DecodedConditions d;
-    const model::SSMNetOutput s = m.ssmnet->forward(b);
-    d.embedding = s.embedding;
-    d.low_level = s.image;
-    d.caption = m.sembert->forward(b);
-    const model::EdgeColorOutput e = m.edgecolor->forward(b);
-    d.palette = e.palette;
-    d.edges = e.edges;
-    return d;
+DecodedConditions Pipeline::decode(const torch::Tensor& b) { return decoders_.at("souldiffuser")->decode(b, {}); }
+
+std::vector<std::string> Pipeline::decoder_names() const {
+    std::vector<std::string> names;
+    for (const auto& [name, decoder] : decoders_) names.push_back(name);
+    names.push_back("baseline");
+    return names;
 }
 
-std::string Pipeline::baseline_name() const { return has("baseline") ? "flattened baseline (MLP)" : "ridge regression"; }
-
-DecodedConditions Pipeline::decode_baseline(const torch::Tensor& b, const Progress& progress) {
-    if (!has("baseline")) return decode_ridge(b, progress);
-    const model::FlatOutput f = run.models.baseline->forward(b);
-    return {f.embedding, f.image, f.caption, f.palette, f.edges};
+BrainDecoder& Pipeline::decoder(const std::string& name) {
+    const auto it = decoders_.find(name == "baseline" ? (decoders_.count("mlp") ? "mlp" : "ridge") : name);
+    if (it == decoders_.end())
+        throw Error("reconstruct: --decoder '" + name + "' is not a decoder of this run (it has: " + join(decoder_names(), ", ") + ")");
+    return *it->second;
 }
 
-DecodedConditions Pipeline::decode_with(const std::string& decoder, const torch::Tensor& b, const Progress& progress) {
-    if (decoder == "souldiffuser") return decode(b);
-    return decode_baseline(b, progress);   // check_settings() admits only these two
-}
+std::string Pipeline::baseline_name() const { return decoders_.at(decoders_.count("mlp") ? "mlp" : "ridge")->title(); }
 
-namespace {
-
-// Voxels per block of the kernel products: bounds the copies, and a cancelled fit stops within one
-// block (about 0.1 s on 2 cores).
-constexpr int64_t kKernelChunk = 1024;
-const std::vector<double> kRidgeLambdas = {1, 10, 100, 1e3, 1e4, 1e5};   // penalties on standardised betas
-constexpr double kRidgeValidation = 0.2;   // the last fifth of the training rows chooses the penalty
-
-}  // namespace
-
-torch::Tensor Pipeline::standardised_block(const torch::Tensor& b, int64_t first, int64_t width) const {
-    return (b.narrow(1, first, width) - ridge_mean_.narrow(0, first, width)) * ridge_scale_.narrow(0, first, width);
-}
-
-torch::Tensor Pipeline::ridge_kernel(const torch::Tensor& b) const {
-    const torch::Tensor& x = run.data.train_betas;
-    torch::Tensor k = torch::zeros({b.size(0), x.size(0)}, b.options().dtype(torch::kFloat64));
-    for (int64_t c = 0; c < x.size(1); c += kKernelChunk) {
-        const int64_t w = std::min(kKernelChunk, x.size(1) - c);
-        k += torch::mm(standardised_block(b, c, w), standardised_block(x, c, w).t()).to(torch::kFloat64);
-    }
-    return k;
-}
-
-void Pipeline::fit_ridge(const Progress& progress) {
-    torch::NoGradGuard no_grad;
-    const TrainData& d = run.data;
-    const torch::Tensor& x = d.train_betas;
-    const int64_t n = x.size(0), voxels = x.size(1);
-    if (!ridge_mean_.defined()) {
-        ridge_mean_ = x.mean(0);
-        ridge_scale_ = 1.0 / x.std(0, /*unbiased=*/false).clamp_min(1e-8);
-        ridge_gram_ = torch::zeros({n, n}, x.options().dtype(torch::kFloat64));
-        ridge_gram_voxels_ = 0;
-    }
-    // The training kernel, a block of voxels at a time. A cancelled fit keeps the blocks it has
-    // summed, and the next call goes on from there: the studio asks again with every trial.
-    while (ridge_gram_voxels_ < voxels) {
-        progress.check();
-        const int64_t w = std::min(kKernelChunk, voxels - ridge_gram_voxels_);
-        const torch::Tensor block = standardised_block(x, ridge_gram_voxels_, w);
-        ridge_gram_ += torch::mm(block, block.t()).to(torch::kFloat64);
-        ridge_gram_voxels_ += w;
-    }
-    const torch::Tensor kernel = ridge_gram_;
-    // The targets: each training row's image at the encoders' size, its captions' mean embedding,
-    // palette and edges, flattened side by side.
-    const torch::Tensor caption = mean_caption_embedding(run.models.embedding, d, d.train_image);
-    std::vector<torch::Tensor> parts;
-    for (const torch::Tensor& t : {d.images.index_select(0, d.train_image), caption, d.palettes.index_select(0, d.train_image),
-                                   d.edges.index_select(0, d.train_image)})
-        parts.push_back(t.to(torch::kFloat64).flatten(1));
-    const torch::Tensor y = torch::cat(parts, 1);
-    ridge_y_mean_ = y.mean(0);
-    const torch::Tensor centred = y - ridge_y_mean_;
-    auto solve = [](const torch::Tensor& k, const torch::Tensor& target, double lambda) {
-        const torch::Tensor l = torch::linalg_cholesky(k + lambda * torch::eye(k.size(0), k.options()));
-        return torch::cholesky_solve(target, l);
-    };
-    const int64_t held = static_cast<int64_t>(static_cast<double>(n) * kRidgeValidation), fit = n - held;
-    ridge_lambda_ = kRidgeLambdas.front();
-    double best = std::numeric_limits<double>::infinity();
-    for (double lambda : kRidgeLambdas) {
-        progress.check();
-        const torch::Tensor alpha = solve(kernel.narrow(0, 0, fit).narrow(1, 0, fit), centred.narrow(0, 0, fit), lambda);
-        const double error = (kernel.narrow(0, fit, held).narrow(1, 0, fit).mm(alpha) - centred.narrow(0, fit, held)).pow(2).mean().item<double>();
-        if (error < best) {
-            best = error;
-            ridge_lambda_ = lambda;
-        }
-    }
-    ridge_alpha_ = solve(kernel, centred, ridge_lambda_);
-    ridge_gram_ = torch::Tensor();
-}
-
-DecodedConditions Pipeline::decode_ridge(const torch::Tensor& b, const Progress& progress) {
-    if (!ridge_alpha_.defined()) fit_ridge(progress);
-    torch::NoGradGuard no_grad;
-    const torch::Tensor y = (ridge_kernel(b.to(torch::kFloat)).mm(ridge_alpha_) + ridge_y_mean_).to(torch::kFloat);
-    const int64_t m = b.size(0), s = run.config.image_size, dim = bank_embedding.size(1);
-    int64_t at = 0;
-    auto take = [&](int64_t width) {
-        const torch::Tensor t = y.narrow(1, at, width);
-        at += width;
-        return t;
-    };
-    DecodedConditions out;
-    out.low_level = take(3 * s * s).reshape({m, 3, s, s}).clamp(0, 1);
-    out.caption = F::normalize(take(dim), F::NormalizeFuncOptions().dim(1));
-    out.palette = take(3 * model::kPaletteSide * model::kPaletteSide).reshape({m, 3, model::kPaletteSide, model::kPaletteSide}).clamp(0, 1);
-    out.edges = take(s * s).reshape({m, 1, s, s}).clamp(0, 1);
-    return out;
+DecodedConditions Pipeline::decode_with(const std::string& name, const torch::Tensor& b, const Progress& progress) {
+    return decoder(name).decode(b, progress);
 }
 
 torch::Tensor Pipeline::nearest_caption(const torch::Tensor& caption_embedding) const {
@@ -248,8 +153,8 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 void check_settings(const ReconstructionSettings& s) {
     validate(s.sampler, "reconstruct");
-    if (s.decoder != "souldiffuser" && s.decoder != "baseline")
-        throw Error("reconstruct: --decoder must be souldiffuser or baseline, not '" + s.decoder + "'");
+    if (s.decoder != "souldiffuser" && s.decoder != "baseline" && s.decoder != "mlp" && s.decoder != "ridge")
+        throw Error("reconstruct: --decoder must be souldiffuser, baseline, mlp or ridge, not '" + s.decoder + "'");
 }
 
 }  // namespace soul::infer

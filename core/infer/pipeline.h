@@ -3,6 +3,7 @@
 // engine, the contributions (ablation, attribution) and the evaluation.
 #pragma once
 
+#include "brain_decoder.h"
 #include "generator.h"
 #include "soul/reconstruct.h"
 
@@ -11,16 +12,6 @@
 #include <vector>
 
 namespace soul::infer {
-
-// What the encoders read from a batch of betas (B, V); each field undefined when its module is
-// not trained.
-struct DecodedConditions {
-    torch::Tensor embedding;   // SSMNet (B, D)
-    torch::Tensor low_level;   // SSMNet (B, 3, S, S)
-    torch::Tensor caption;     // SemBERT caption embedding (B, D)
-    torch::Tensor palette;     // EdgeColorNet (B, 3, 8, 8)
-    torch::Tensor edges;       // EdgeColorNet (B, 1, S, S)
-};
 
 class Pipeline {
 public:
@@ -49,16 +40,13 @@ public:
 
     // The SoulDiffuser encoders (with autograd when the caller enables it).
     DecodedConditions decode(const torch::Tensor& betas);
-    // The baseline decoder beside them: the flattened MLP when the run has it, else ridge.
-    DecodedConditions decode_baseline(const torch::Tensor& betas, const Progress& progress = {});
+    // The registry of brain decoders by name: "souldiffuser"; "mlp" (the flattened baseline, when
+    // the run has it); "ridge" (fitted on the training rows on first use); "baseline": the MLP when
+    // the run has it, else ridge. Throws soul::Error naming the decoders there are.
+    BrainDecoder& decoder(const std::string& name);
+    std::vector<std::string> decoder_names() const;
+    DecodedConditions decode_with(const std::string& name, const torch::Tensor& betas, const Progress& progress = {});
     std::string baseline_name() const;
-    // Ridge regression from voxels to the conditions SoulDiffuser decodes (low-level image,
-    // caption embedding, palette, edges): the linear decoders of Takagi & Nishimoto 2023 and
-    // Brain-Diffuser (Ozcelik & VanRullen 2023). Fitted on the training rows on first use (some
-    // seconds; `progress` may cancel it between blocks of voxels).
-    DecodedConditions decode_ridge(const torch::Tensor& betas, const Progress& progress = {});
-    // The decoder the settings name ("souldiffuser" or "baseline"); throws on another name.
-    DecodedConditions decode_with(const std::string& decoder, const torch::Tensor& betas, const Progress& progress = {});
     // The nearest caption of the bank for each caption embedding: indices (B).
     torch::Tensor nearest_caption(const torch::Tensor& caption_embedding) const;
     // Generator conditions from decoded conditions, each kept or left out by the settings; the
@@ -72,20 +60,7 @@ public:
     int64_t image_of(const TrialRef& trial) const;
 
 private:
-    void fit_ridge(const Progress& progress);
-    // Standardised betas (X − μ)·s times the standardised training betas, transposed: (B, N).
-    torch::Tensor ridge_kernel(const torch::Tensor& betas) const;
-    torch::Tensor standardised_block(const torch::Tensor& betas, int64_t first, int64_t width) const;
-
-    // Ridge in its dual form (Saunders et al. 1998, "Ridge regression learning algorithm in dual
-    // variables"): with far more voxels than training rows the (N, N) kernel is small, and the
-    // prediction is kernel × alpha, so no (V, K) weight matrix is ever held.
-    torch::Tensor ridge_mean_, ridge_scale_;   // (V) training statistics of the betas
-    torch::Tensor ridge_alpha_, ridge_y_mean_; // (N, K), (K)
-    torch::Tensor ridge_gram_;                 // (N, N) the training kernel while it is summed
-    int64_t ridge_gram_voxels_ = 0;            // voxels summed into it so far
-    double ridge_lambda_ = 0;
-
+    std::map<std::string, std::unique_ptr<BrainDecoder>> decoders_;
     std::vector<std::string> names_;
     std::map<std::string, torch::Tensor> masks_;
     Generator generator_;

@@ -105,7 +105,7 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
             r.edges = map_image(decoded.edges[i]);
             r.low_level = to_rgb_image(decoded.low_level[i]);
             r.seconds = seconds;
-            r.decoder = s.decoder == "baseline" ? p.baseline_name() : "SoulDiffuser";
+            r.decoder = p.decoder(s.decoder).title();
             out.push_back(std::move(r));
         }
         progress(std::min(total, first + b) * count, total * count, "reconstructed " + std::to_string(std::min(total, first + b)) + " of " + std::to_string(total));

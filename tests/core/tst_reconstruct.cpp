@@ -146,6 +146,14 @@ private Q_SLOTS:
         const auto one = m_engine->reconstruct({{soul::Split::Test, 0}}, s);
         QCOMPARE(one[0].decoder, std::string("ridge regression"));
         QVERIFY(one[0].samples[0].pixels != m_engine->reconstruct({{soul::Split::Test, 0}}, {})[0].samples[0].pixels);
+        // The registry by name: "ridge" is what "baseline" chose; "mlp" is refused by a run without
+        // it, naming the decoders it has.
+        s.decoder = "ridge";
+        const auto ridge = m_engine->reconstruct({{soul::Split::Test, 0}}, s);
+        QCOMPARE(ridge[0].decoder, std::string("ridge regression"));
+        QVERIFY(ridge[0].samples[0].pixels == one[0].samples[0].pixels);
+        s.decoder = "mlp";
+        expectError([&] { m_engine->reconstruct({{soul::Split::Test, 0}}, s); }, "--decoder 'mlp' is not a decoder of this run (it has: ridge, souldiffuser, baseline)");
     }
 
     void aTrialIsTheSameAloneOrInABatch() {
