@@ -102,7 +102,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         QTimer::singleShot(0, this, [this] { showTrialBetas(m_pendingTrial); });   // after the image is painted
     });
     connect(m_workbench, &soului::WorkbenchPanel::attributionVolume, this, [this](const soul::Volume& volume, const QString& output) {
-        showInViews(volume, QString("attribution-%1.nii").arg(QString(output).replace(' ', '-')));
+        showInViews(volume, QString("attribution-%1").arg(QString(output).replace(' ', '-')));
     });
     connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this](bool ok, const QString& message) {
         if (!ok) showError(message);
@@ -210,23 +210,19 @@ void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
     if (!engine) return;
     const soul::PreparedDataset& d = engine->dataset();
     const soul::Volume v = d.to_source_volume(d.betas(trial.split, trial.row));   // z-scored betas in the subject's grid
-    showInViews(v, QString("trial-%1-%2.nii").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
+    showInViews(v, QString("trial-%1-%2").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
 }
 
 // The streams stay visible over a trial's values without hiding them.
 constexpr double kStreamOpacityOverValues = 0.35;
 
-void MainWindow::showInViews(const soul::Volume& volume, const QString& fileName) {
-    if (!m_trialFolder.isValid()) return;
-    const QString path = m_trialFolder.filePath(fileName);
-    try {
-        soul::write_nifti(volume, path.toStdString());
-    } catch (const std::exception& e) {
-        showError(QString::fromStdString(e.what()));
+void MainWindow::showInViews(const soul::Volume& volume, const QString& name) {
+    const QString labels = m_document->hasLabels() ? m_document->labelsPath() : QString();
+    if (!m_document->setVolume(soului::VolumeDocument::inMemory(volume, name))) {
+        showError(m_document->lastError());
         return;
     }
-    const QString labels = m_document->hasLabels() ? m_document->labelsPath() : QString();
-    if (!openVolume(path)) return;
+    setWindowTitle(QString("SoulDiffuser Studio — %1").arg(name));
     if (!labels.isEmpty() && openLabels(labels))
         for (const soul::Label& label : m_document->labelTable().labels()) m_document->setLabelOpacity(label.value, kStreamOpacityOverValues);
     // Signed values (z-scored betas, attributions): a diverging map and a symmetric window.

@@ -8,7 +8,6 @@
 
 #include "soul/reconstruct.h"
 
-#include <QTemporaryDir>
 
 class QAction;
 class QLabel;
@@ -77,7 +76,7 @@ private:
     void chooseFigure();
     void showTrialBetas(const soul::TrialRef& trial);
     // A volume of the subject's grid (trial betas, an attribution) in the views, streams over it.
-    void showInViews(const soul::Volume& volume, const QString& fileName);
+    void showInViews(const soul::Volume& volume, const QString& name);   // in memory, no file
 
     soului::VolumeDocument* m_document;
     soului::BrainView* m_brainView;
@@ -86,7 +85,6 @@ private:
     soului::LabelPanel* m_labelPanel;
     soului::WorkbenchPanel* m_workbench;
     soului::TrainingPanel* m_training;
-    QTemporaryDir m_trialFolder;      // the selected trial's betas as NIfTI, for the views
     soul::TrialRef m_pendingTrial;    // selected, its betas not yet in the views
     bool m_trialPending = false;
     QLabel* m_voxelStatus;

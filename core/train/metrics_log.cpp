@@ -1,7 +1,11 @@
 // Training metrics read back from the device in blocks (see metrics_log.h).
 #include "metrics_log.h"
 
+#include "soul/error.h"
+
 #include <nlohmann/json.hpp>
+
+#include <fstream>
 
 namespace soul::train {
 
@@ -49,3 +53,35 @@ void MetricsLog::flush() {
 }
 
 }  // namespace soul::train
+
+namespace soul {
+
+std::vector<TrainMetrics> read_metrics(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(path, "cannot be read (is its folder a run folder?)");
+    std::vector<TrainMetrics> metrics;
+    std::string text;
+    for (int64_t line = 1; std::getline(in, text); ++line) {
+        if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+        auto bad = [&] { return Error(path, "line " + std::to_string(line) + ": not a metrics record (stage, step, loss)"); };
+        if (j.is_discarded() || !j.is_object() || !j.contains("stage") || !j.contains("loss")) throw bad();
+        try {
+            TrainMetrics m;
+            m.stage = j.at("stage").get<std::string>();
+            m.step = j.value("step", int64_t(0));
+            m.steps = j.value("steps", int64_t(0));
+            m.epoch = j.value("epoch", int64_t(0));
+            m.seconds = j.value("time", 0.0);
+            for (const auto& [key, value] : j.items())
+                if (value.is_number() && key != "step" && key != "steps" && key != "epoch" && key != "time") m.values[key] = value.get<double>();
+            if (!m.values.count("loss")) throw bad();
+            metrics.push_back(std::move(m));
+        } catch (const nlohmann::json::exception&) {
+            throw bad();
+        }
+    }
+    return metrics;
+}
+
+}  // namespace soul

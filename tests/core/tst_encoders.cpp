@@ -273,6 +273,23 @@ private Q_SLOTS:
         }
         QCOMPARE(step, total);
         log.flush();   // nothing pending: nothing written
+        // soul::read_metrics (what the studio's curves read) gets every record back, values included.
+        const std::string file = (fs::temp_directory_path() / "souldiffuser-metrics-test.jsonl").string();
+        std::ofstream(file) << out.str();
+        const std::vector<soul::TrainMetrics> back = soul::read_metrics(file);
+        QCOMPARE(static_cast<int64_t>(back.size()), total);
+        QCOMPARE(back.back().stage, std::string("stage"));
+        QCOMPARE(back.back().step, total);
+        QCOMPARE(back.back().values.at("loss"), torch::tensor(static_cast<float>(total) / 3).item<double>());
+        QCOMPARE(back.back().values.at("lr"), 0.25);
+        std::ofstream(file, std::ios::app) << "{\"stage\": \"x\", \"step\": 1}\n";
+        try {
+            soul::read_metrics(file);
+            QFAIL("a record without a loss was read");
+        } catch (const soul::Error& e) {
+            QVERIFY2(std::string(e.what()).find(file + ": line " + std::to_string(total + 1) + ": not a metrics record") != std::string::npos, e.what());
+        }
+        fs::remove(file);
         QCOMPARE(static_cast<int64_t>(seen.size()), total);
     }
 

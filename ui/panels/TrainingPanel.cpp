@@ -6,10 +6,6 @@
 
 #include <QCheckBox>
 #include <QDir>
-#include <QFile>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QJsonParseError>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -183,29 +179,12 @@ void TrainingPanel::stop() {
 bool TrainingPanel::showRun(const QString& folder) {
     if (running()) return false;
     const QString path = QDir(folder).filePath("metrics.jsonl");
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly | QIODevice::Text)) {
-        m_status->setText(tr("%1: cannot be read (is %2 a run folder?)").arg(path, folder));
-        return false;
-    }
     std::vector<soul::TrainMetrics> metrics;
-    int line = 0;
-    while (!file.atEnd()) {
-        ++line;
-        const QByteArray text = file.readLine().trimmed();
-        if (text.isEmpty()) continue;
-        QJsonParseError error;
-        const QJsonObject o = QJsonDocument::fromJson(text, &error).object();
-        if (error.error != QJsonParseError::NoError || !o.contains("stage") || !o.contains("loss")) {
-            m_status->setText(tr("%1, line %2: not a metrics record (stage, step, loss)").arg(path).arg(line));
-            return false;
-        }
-        soul::TrainMetrics m;
-        m.stage = o.value("stage").toString().toStdString();
-        m.step = o.value("step").toInteger();
-        m.steps = o.value("steps").toInteger();
-        m.values["loss"] = o.value("loss").toDouble();
-        metrics.push_back(std::move(m));
+    try {
+        metrics = soul::read_metrics(path.toStdString());
+    } catch (...) {
+        m_status->setText(currentErrorMessage());
+        return false;
     }
     m_plot->clearGraphs();
     m_graphOfStage.clear();

@@ -57,8 +57,17 @@ LoadedLabels VolumeDocument::loadLabels(const QString& path, const soul::Volume&
     return out;
 }
 
+LoadedVolume VolumeDocument::inMemory(const soul::Volume& volume, const QString& name) {
+    LoadedVolume out;
+    out.path = name;
+    out.frame = volume;
+    if (volume.voxels.empty() || static_cast<int64_t>(volume.voxels.size()) != volume.frame_size())
+        out.error = name + ": an empty volume or one whose voxels do not fill its grid";
+    return out;
+}
+
 bool VolumeDocument::setVolume(const LoadedVolume& loaded) {
-    if (!loaded.error.isEmpty() || !loaded.series) {
+    if (!loaded.error.isEmpty() || loaded.frame.voxels.empty()) {
         m_lastError = loaded.error.isEmpty() ? loaded.path + ": could not be read" : loaded.error;
         return false;
     }
@@ -120,10 +129,10 @@ bool VolumeDocument::openLabels(const QString& path) {
     return setLabels(loadLabels(path, m_frame));
 }
 
-int64_t VolumeDocument::frameCount() const { return m_series ? m_series->header().frames : 0; }
+int64_t VolumeDocument::frameCount() const { return m_series ? m_series->header().frames : (hasVolume() ? 1 : 0); }
 
 bool VolumeDocument::setFrameIndex(int64_t index) {
-    if (!m_series) return false;
+    if (!m_series) return hasVolume() && index == 0;
     try {
         m_frame = m_series->frame(index);
     } catch (const soul::Error& e) {

@@ -19,8 +19,8 @@ namespace soului {
 
 // The result of loading files, made off the GUI thread.
 struct LoadedVolume {
-    QString path;
-    std::shared_ptr<soul::NiftiSeries> series;
+    QString path;                  // the file, or the name of a volume made in memory
+    std::shared_ptr<soul::NiftiSeries> series;   // null for a volume made in memory (one frame)
     soul::Volume frame;            // frame 0
     QString error;                 // non-empty: loading failed, with a message naming the file
 };
@@ -40,6 +40,8 @@ public:
 
     // Thread-safe loaders (no document state touched).
     static LoadedVolume loadVolume(const QString& path);
+    // A volume the engine made (a trial's betas, an attribution map), shown without a file.
+    static LoadedVolume inMemory(const soul::Volume& volume, const QString& name);
     static LoadedLabels loadLabels(const QString& path, const soul::Volume& onto);
 
     // Apply loaded data on the GUI thread. Return false (and leave the document as it was) when
@@ -50,7 +52,7 @@ public:
     bool openVolume(const QString& path);
     bool openLabels(const QString& path);
 
-    bool hasVolume() const { return m_series != nullptr; }
+    bool hasVolume() const { return !m_frame.voxels.empty(); }
     bool hasLabels() const { return m_labels.has_value(); }
     const soul::Volume& volume() const { return m_frame; }
     const soul::Volume* labels() const { return m_labels ? &*m_labels : nullptr; }

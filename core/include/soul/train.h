@@ -41,6 +41,10 @@ struct TrainMetrics {
     std::map<std::string, double> values;   // "loss" and its parts
 };
 
+// A run's metrics.jsonl, one record per step (what `train` writes and the studio's curves show).
+// Throws soul::Error naming the file and the line that is not a record (stage, step, loss).
+std::vector<TrainMetrics> read_metrics(const std::string& path);
+
 struct TrainSummary {
     std::vector<std::string> stages_trained, stages_skipped;
     std::string device;
