@@ -20,7 +20,7 @@ uint64_t validation_key(int64_t image) { return 0x4000000000000000ULL | static_c
 uint64_t trial_key(const TrialRef& trial) { return (trial.split == Split::Test ? 0x8000000000000000ULL : 0) | static_cast<uint64_t>(trial.row); }
 
 Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch::Device dev)
-    : run(load_run(run_folder, data, dev)), device(dev), generator_(run.config, run.models, dev) {
+    : run(load_run(run_folder, data, dev, BetasAccess::Mapped)), device(dev), generator_(run.config, run.models, dev) {
     torch::NoGradGuard no_grad;
     for (const char* stage : {"embedding", "ssmnet", "sembert", "vae", "unet", "adapters"})
         if (!has(stage)) throw Error(run_folder, std::string("has no trained '") + stage + "' stage; reconstruction needs the encoders and the generator");

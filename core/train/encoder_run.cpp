@@ -119,15 +119,19 @@ std::vector<std::string> training_captions(const TrainData& t, std::vector<int32
 }
 
 TrainData load_train_data(const std::string& path, const model::EncoderConfig& config, const model::CaptionTokenizer& tokenizer,
-                          torch::Device device) {
+                          torch::Device device, BetasAccess access) {
     TrainData t;
     t.dataset = std::make_unique<PreparedDataset>(path);
     t.device = device;
     const PreparedDataset& d = *t.dataset;
     const int64_t V = d.voxels(), n_train = d.size(Split::Train), n_test = d.size(Split::Test), n_images = d.manifest().images;
     if (n_train < 2 || n_test < 2) throw Error(path, "has " + std::to_string(n_train) + " training rows and " + std::to_string(n_test) + " test images; training needs at least 2 of each");
+    // Mapped: a read-only view of the memory-mapped file (pages are read when a row is used, and
+    // nothing is copied); TrainData owns the dataset, so the view lives as long as it does.
+    const bool mapped = access == BetasAccess::Mapped && device.is_cpu() && config.validation_fraction <= 0;
     auto rows = [&](Split split, int64_t n) {
-        return torch::from_blob(const_cast<float*>(d.betas(split, 0)), {n, V}, torch::kFloat).to(device, /*non_blocking=*/false, /*copy=*/true);
+        const torch::Tensor view = torch::from_blob(const_cast<float*>(d.betas(split, 0)), {n, V}, torch::kFloat);
+        return mapped ? view : view.to(device, /*non_blocking=*/false, /*copy=*/true);
     };
     t.train_betas = rows(Split::Train, n_train);
     t.test_betas = rows(Split::Test, n_test);
@@ -432,16 +436,16 @@ const json& run_key(const json& info, const char* pointer, const std::string& ru
 }
 
 LoadedRun load_described_run(const std::string& run, const std::string& run_json, const json& info, const std::string& data_path,
-                              torch::Device device);
+                              torch::Device device, BetasAccess access);
 
 }  // namespace
 
-LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device) {
+LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device, BetasAccess access) {
     const std::string run_json = (fs::path(run) / "run.json").string();
     const json info = read_json(run_json);
     if (!info.is_object()) throw Error(run_json, "is not a run description (a JSON object)");
     try {
-        return load_described_run(run, run_json, info, data_path, device);
+        return load_described_run(run, run_json, info, data_path, device, access);
     } catch (const json::exception& e) {
         // A key of the wrong type: nlohmann's message names it ("[json.exception.type_error.302] ...").
         throw Error(run_json, std::string("has a value of the wrong type: ") + e.what());
@@ -451,13 +455,13 @@ LoadedRun load_run(const std::string& run, const std::string& data_path, torch::
 namespace {
 
 LoadedRun load_described_run(const std::string& run, const std::string& run_json, const json& info, const std::string& data_path,
-                              torch::Device device) {
+                              torch::Device device, BetasAccess access) {
     LoadedRun r;
     r.config = model::encoder_config_from_json(run_key(info, "/config", run_json), run_json);
     r.tokenizer = model::CaptionTokenizer::from_json(read_json((fs::path(run) / "vocab.json").string()));
     const std::string data = data_path.empty() ? run_key(info, "/dataset/path", run_json).get<std::string>() : data_path;
     if (data.empty()) throw Error(run, "names no dataset (an exported model): give the prepared dataset it was trained on with --data");
-    r.data = load_train_data(data, r.config, r.tokenizer, device);
+    r.data = load_train_data(data, r.config, r.tokenizer, device, access);
     if (r.data.fingerprint != run_key(info, "/dataset/fingerprint", run_json))
         throw Error(data, "is not the dataset " + run + " was trained on (voxels " + r.data.fingerprint["voxels"].dump() + " vs " +
                               info["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split)");

@@ -54,8 +54,12 @@ uint64_t splitmix64(uint64_t x);
 nlohmann::json dataset_fingerprint(const PreparedDataset& dataset);
 // All captions of the dataset's training images (the tokenizer's corpus).
 std::vector<std::string> training_captions(const PreparedDataset& dataset);
+// How a run's betas are held: Copied onto the device (training: rows are gathered at random), or
+// Mapped, a read-only view of the memory-mapped dataset on the CPU (inference: nothing is copied;
+// a row is read when it is used). Mapped falls back to Copied on CUDA and with a validation split.
+enum class BetasAccess { Copied, Mapped };
 TrainData load_train_data(const std::string& path, const model::EncoderConfig& config, const model::CaptionTokenizer& tokenizer,
-                          torch::Device device);
+                          torch::Device device, BetasAccess access = BetasAccess::Copied);
 
 // Images the subject never saw, for EdgeColorNet's cycle stage: more phantom scenes (a phantom
 // dataset), NSD images outside the subject's set, or none (a generic dataset).
@@ -116,7 +120,7 @@ struct LoadedRun {
     RunModels models;
     std::vector<std::string> trained;    // stages with a finished checkpoint
 };
-LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device);
+LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device, BetasAccess access = BetasAccess::Copied);
 
 // A run opened for generation only (no dataset): config, tokenizer, and the generator's modules
 // with their weights. Throws soul::Error when the run has no trained UNet.
