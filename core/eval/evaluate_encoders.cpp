@@ -78,9 +78,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
     // embeddings.
     auto fit_probe = [&](const torch::Tensor& x_train) {
         constexpr double kProbeRidge = 1.0;
-        const torch::Tensor x = torch::cat({x_train, torch::ones({x_train.size(0), 1}, x_train.options())}, 1).to(torch::kDouble);
-        const torch::Tensor y = torch::one_hot(train_cat.clamp_min(0), d.categories).to(torch::kDouble) * (train_cat >= 0).unsqueeze(1);
-        return model::solve_ridge(torch::matmul(x.t(), x), torch::matmul(x.t(), y), kProbeRidge).to(torch::kFloat);
+        return model::fit_probe(x_train, torch::one_hot(train_cat.clamp_min(0), d.categories) * (train_cat >= 0).unsqueeze(1), kProbeRidge);
     };
     torch::Tensor image_probe, caption_probe;
     if (d.categories > 0) {
@@ -88,7 +86,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         caption_probe = fit_probe(mean_caption_embedding(m.embedding, d, training_images(d)));
     }
     auto probe_accuracy = [&](const torch::Tensor& probe, const torch::Tensor& predicted) {
-        const torch::Tensor scores = torch::matmul(torch::cat({predicted, torch::ones({predicted.size(0), 1}, predicted.options())}, 1), probe);
+        const torch::Tensor scores = model::with_bias(predicted).mm(probe);
         return (scores.argmax(1) == test_category).to(torch::kFloat).mean().item<double>();
     };
     auto category_accuracy = [&](const torch::Tensor& predicted) {

@@ -40,7 +40,6 @@ constexpr int64_t kIntegrationSteps = 16;
 const std::vector<std::string> kOutputs = {"embedding", "caption", "palette", "edges", "low-level image"};
 constexpr double kProbeRidge = 1.0;   // ridge penalty of the probes (embeddings are unit vectors)
 
-torch::Tensor with_bias(const torch::Tensor& e) { return torch::cat({e, torch::ones({e.size(0), 1}, e.options())}, 1); }
 
 void fit_probes(Pipeline& p) {
     if (p.category_probe.defined() || !p.run.data.position.defined()) return;
@@ -49,11 +48,9 @@ void fit_probes(Pipeline& p) {
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < d.train_betas.size(0); i += 128)
         parts.push_back(p.run.models.ssmnet->forward(d.train_betas.narrow(0, i, std::min<int64_t>(128, d.train_betas.size(0) - i))).embedding);
-    const torch::Tensor x = with_bias(torch::cat(parts, 0));
-    const torch::Tensor gram = x.t().mm(x);
-    auto fit = [&](const torch::Tensor& y) { return model::solve_ridge(gram, x.t().mm(y), kProbeRidge).to(torch::kFloat); };
-    p.category_probe = fit(torch::one_hot(d.category.index_select(0, d.train_image).clamp_min(0), d.categories).to(torch::kFloat));
-    p.position_probe = fit(d.position.index_select(0, d.train_image));
+    const torch::Tensor x = torch::cat(parts, 0);
+    p.category_probe = model::fit_probe(x, torch::one_hot(d.category.index_select(0, d.train_image).clamp_min(0), d.categories), kProbeRidge);
+    p.position_probe = model::fit_probe(x, d.position.index_select(0, d.train_image), kProbeRidge);
 }
 
 double cosine(const torch::Tensor& a, const torch::Tensor& b) {
@@ -77,11 +74,11 @@ std::map<std::string, torch::Tensor> scores(const Pipeline& p, const DecodedCond
                                               {"edges", neg_mse(d.edges, t.edges)},
                                               {"low-level image", neg_mse(d.low_level, t.image)}};
     if (p.category_probe.defined() && t.category >= 0) {
-        const torch::Tensor logits = with_bias(d.embedding).mm(p.category_probe);
+        const torch::Tensor logits = model::with_bias(d.embedding).mm(p.category_probe);
         const int64_t k = logits.size(1);
         const torch::Tensor own = logits.select(1, t.category);
         s["category"] = own - (logits.sum(1) - own) / static_cast<double>(k - 1);
-        s["position"] = -(with_bias(d.embedding).mm(p.position_probe) - t.position).pow(2).sum(1);
+        s["position"] = -(model::with_bias(d.embedding).mm(p.position_probe) - t.position).pow(2).sum(1);
     }
     return s;
 }
