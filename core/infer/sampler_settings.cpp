@@ -30,6 +30,23 @@ void read_key(const nlohmann::json& j, const char* key, T& out, const std::strin
     }
 }
 
+// Every setting with its JSON key, visited in one place by the writer and the reader.
+template <typename Settings, typename Visit>
+void for_each_field(Settings& s, Visit&& visit) {
+    visit("steps", s.steps);
+    visit("cfg", s.cfg);
+    visit("eta", s.eta);
+    visit("strength", s.strength);
+    visit("w_color", s.w_color);
+    visit("w_edge", s.w_edge);
+    visit("seed", s.seed);
+    visit("samples", s.samples);
+    visit("use_caption", s.use_caption);
+    visit("use_palette", s.use_palette);
+    visit("use_edges", s.use_edges);
+    visit("use_init", s.use_init);
+}
+
 }  // namespace
 
 void validate(const SamplerSettings& s, const std::string& context) {
@@ -45,12 +62,9 @@ void validate(const SamplerSettings& s, const std::string& context) {
 }
 
 nlohmann::json to_json(const SamplerSettings& s) {
-    return {{"steps", s.steps},         {"cfg", s.cfg},
-            {"eta", s.eta},             {"strength", s.strength},
-            {"w_color", s.w_color},     {"w_edge", s.w_edge},
-            {"seed", s.seed},           {"samples", s.samples},
-            {"use_caption", s.use_caption}, {"use_palette", s.use_palette},
-            {"use_edges", s.use_edges}, {"use_init", s.use_init}};
+    nlohmann::json j = nlohmann::json::object();
+    for_each_field(s, [&](const char* key, const auto& value) { j[key] = value; });
+    return j;
 }
 
 nlohmann::json to_json(const ReconstructionSettings& s) {
@@ -63,18 +77,7 @@ nlohmann::json to_json(const ReconstructionSettings& s) {
 SamplerSettings sampler_from_json(const nlohmann::json& j, const std::string& source) {
     if (!j.is_object()) throw Error(source, "settings must be a JSON object");
     SamplerSettings s;
-    read_key(j, "steps", s.steps, source);
-    read_key(j, "cfg", s.cfg, source);
-    read_key(j, "eta", s.eta, source);
-    read_key(j, "strength", s.strength, source);
-    read_key(j, "w_color", s.w_color, source);
-    read_key(j, "w_edge", s.w_edge, source);
-    read_key(j, "seed", s.seed, source);
-    read_key(j, "samples", s.samples, source);
-    read_key(j, "use_caption", s.use_caption, source);
-    read_key(j, "use_palette", s.use_palette, source);
-    read_key(j, "use_edges", s.use_edges, source);
-    read_key(j, "use_init", s.use_init, source);
+    for_each_field(s, [&](const char* key, auto& value) { read_key(j, key, value, source); });
     try {
         validate(s, "settings");
     } catch (const Error& e) {
