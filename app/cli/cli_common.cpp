@@ -155,4 +155,9 @@ void add_device_option(CLI::App* command, std::string& device) {
     command->add_option("--device", device, "auto (default), cpu or cuda");
 }
 
+void add_plugins_option(CLI::App* command, std::string& plugins) {
+    command->add_option("--plugins", plugins,
+                        "Folders of decoder plugins, ':'-separated, looked in before $SOUL_PLUGIN_PATH and the data dirs' plugins/ (docs/decoder-plugins.md)");
+}
+
 }  // namespace cli

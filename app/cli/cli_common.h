@@ -45,5 +45,7 @@ std::string data_or_default(const std::string& run, const std::string& flag);
 enum SamplerOptions { kSchedule = 0, kSamplesAndConditions = 1 };
 void add_sampler_options(CLI::App* command, soul::SamplerSettings& settings, SamplerOptions which);
 void add_device_option(CLI::App* command, std::string& device);
+// --plugins DIR[:DIR...]: folders of decoder plugins looked in first (soul::decoder_plugin_dirs).
+void add_plugins_option(CLI::App* command, std::string& plugins);
 
 }  // namespace cli

@@ -1,5 +1,5 @@
 // `souldiffuser evaluate`: reconstructions scored on the test images against the flattened
-// baseline, ridge regression, the ablations, the double dissociation and the oracle.
+// baseline, ridge regression, every decoder plugin for the dataset, the ablations, the double dissociation and the oracle.
 #include "commands.h"
 
 #include "soul/reconstruct.h"
@@ -11,7 +11,7 @@ namespace cli {
 
 Command add_evaluate(CLI::App& app) {
     auto* command =
-        app.add_subcommand("evaluate", "Score reconstructions on the test images against the flattened baseline, ridge regression and ablations");
+        app.add_subcommand("evaluate", "Score reconstructions on the test images against the flattened baseline, ridge regression, decoder plugins and ablations");
     auto o = std::make_shared<soul::EvaluateOptions>();
     command->add_option("run", o->run, "The run folder")->required();
     command->add_option("--data", o->data, "Prepared dataset (default: the one the run was trained on; the default subject for a shipped model)");
@@ -20,6 +20,7 @@ Command add_evaluate(CLI::App& app) {
     command->add_option("--limit", o->limit, "Score only the first N test images");
     command->add_option("--split", o->split, "test (default; the final numbers) or validation (the training images a run held out, to choose settings on)")
         ->check(CLI::IsMember({"test", "validation"}));
+    add_plugins_option(command, o->plugins);
     add_device_option(command, o->device);
     return {command, [o] {
                 return reporting_errors("evaluate", true, [&] {

@@ -41,7 +41,9 @@ Command add_reconstruct(CLI::App& app) {
     add_sampler_options(command, o.settings.sampler, kSamplesAndConditions);
     command->add_flag("--previews", o.settings.previews, "Also write every denoising step, decoded");
     command->add_option("--decoder", o.settings.decoder,
-                        "souldiffuser (default), mlp (the flattened baseline, when the run has it), ridge (ridge regression fitted on the training rows) or baseline: mlp if the run has it, else ridge");
+                        "souldiffuser (default), mlp (the flattened baseline, when the run has it), ridge (ridge regression fitted on the training rows), "
+                        "baseline (mlp if the run has it, else ridge) or a decoder plugin's name (souldiffuser decoders lists them)");
+    add_plugins_option(command, o.plugins);
     add_device_option(command, o.device);
     return {command, [a] { return reporting_errors("reconstruct", true, [&] { reconstruct(*a); }); }};
 }

@@ -17,6 +17,8 @@ Command add_generate(CLI::App& app);
 Command add_evaluate_generator(CLI::App& app);
 Command add_reconstruct(CLI::App& app);
 Command add_evaluate(CLI::App& app);
+Command add_decoders(CLI::App& app);
+Command add_export_targets(CLI::App& app);
 Command add_export_model(CLI::App& app);
 Command add_export(CLI::App& app);
 Command add_env(CLI::App& app);

@@ -107,4 +107,26 @@ DataLookup training_config(const std::string& name_or_path) {
     return find_data("models/configs/" + file, "", "", nullptr);
 }
 
+std::vector<std::string> decoder_plugin_dirs(const std::string& flag_value) {
+    std::vector<std::string> dirs;
+    auto add_list = [&](const std::string& list) {
+        size_t start = 0;
+        while (start <= list.size()) {
+            const size_t colon = std::min(list.find(':', start), list.size());
+            if (colon > start) dirs.push_back(list.substr(start, colon - start));
+            start = colon + 1;
+        }
+    };
+    add_list(flag_value);
+    add_list(environment("SOUL_PLUGIN_PATH"));
+    for (const std::string& root : {user_data_dir(), install_data_dir(), source_data_dir()})
+        if (!root.empty()) dirs.push_back((fs::path(root) / "plugins").string());
+    std::vector<std::string> existing;
+    for (const std::string& dir : dirs) {
+        std::error_code ec;
+        if (fs::is_directory(dir, ec) && std::find(existing.begin(), existing.end(), dir) == existing.end()) existing.push_back(dir);
+    }
+    return existing;
+}
+
 }  // namespace soul

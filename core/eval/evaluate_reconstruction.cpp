@@ -20,6 +20,8 @@
 #include "soul/error.h"
 #include "soul/runtime.h"
 
+#include <functional>
+#include <map>
 #include <filesystem>
 #include <sstream>
 
@@ -68,7 +70,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     const torch::Device device = choose_device(o.device);
     Steps report(progress, 20);
     report("loading the run and its dataset");
-    Pipeline p(o.run, o.data, device);
+    Pipeline p(o.run, o.data, device, decoder_plugin_dirs(o.plugins));
     auto& d = p.run.data;
     auto& m = p.run.models;
     const bool validation = o.split == "validation";
@@ -100,6 +102,12 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     }
     report("fitting ridge regression from voxels to the conditions");
     const DecodedConditions ridge = batched_decode([&](const torch::Tensor& b) { return p.decoder("ridge").decode(b, progress); }, betas);
+    // Every decoder plugin trained for this dataset (a map: the methods below point into it).
+    std::map<std::string, DecodedConditions> plugins;
+    for (const std::string& name : p.plugin_names()) {
+        report("decoding the conditions: plugin " + name);
+        plugins[name] = batched_decode([&](const torch::Tensor& b) { return p.decoder(name).decode(b, progress); }, betas);
+    }
     // The oracle's conditions: the stimulus' own palette and edges, its first caption's embedding
     // (the generator then gets the bank's nearest caption), the stimulus as the img2img start.
     DecodedConditions oracle;
@@ -118,6 +126,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     std::vector<Method> methods = {{"SoulDiffuser", &soul_conditions, full, {}, true, "none"}};
     if (flat_conditions.caption.defined()) methods.push_back({"flattened baseline (MLP) + same generator", &flat_conditions, full, {}, true});
     methods.push_back({"ridge regression + same generator", &ridge, full, {}, true});
+    for (const auto& [name, conditions] : plugins) methods.push_back({"plugin " + name + ": " + p.decoder(name).title() + " + same generator", &conditions, full, {}, true});
     methods.push_back({"SoulDiffuser, no caption", &soul_conditions, without(&SamplerSettings::use_caption), {}, true});
     methods.push_back({"SoulDiffuser, no palette", &soul_conditions, without(&SamplerSettings::use_palette), {}, true});
     methods.push_back({"SoulDiffuser, no edges", &soul_conditions, without(&SamplerSettings::use_edges), {}, true});
@@ -160,16 +169,27 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
                   << n << " test images (chance " << fixed3(1.0 / static_cast<double>(n))
                   << "); low-level r: PixCorr of the img2img start.\n\n| decoder | low-level r | caption 2-way | caption top-1 | palette ΔE | edge r |\n|---|---|---|---|---|---|\n";
     json conditions_json = json::array();
+    // A condition the decoder does not give (a plugin may give only some) is "n/a" and null.
     auto condition_row = [&](const std::string& name, const DecodedConditions& c) {
-        const double low = model::pixcorr(c.low_level, true_image).mean().item<double>();
-        const double two = model::two_way(c.caption, true_caption), top = model::top1(c.caption, true_caption);
-        const double de = model::delta_e(c.palette, true_palette).mean().item<double>(), er = model::mean_pearson(c.edges, true_edges);
-        conditions_md << "| " << name << " | " << fixed3(low) << " | " << fixed3(two) << " | " << fixed3(top) << " | " << fixed3(de) << " | " << fixed3(er) << " |\n";
-        conditions_json.push_back({{"decoder", name}, {"low_level_r", low}, {"caption_two_way", two}, {"caption_top1", top}, {"palette_delta_e", de}, {"edge_r", er}});
+        json row = {{"decoder", name}};
+        conditions_md << "| " << name;
+        auto cell = [&](const char* key, bool defined, const std::function<double()>& value) {
+            const double v = defined ? value() : 0.0;
+            row[key] = defined ? json(v) : json();
+            conditions_md << " | " << (defined ? fixed3(v) : std::string("n/a"));
+        };
+        cell("low_level_r", c.low_level.defined(), [&] { return model::pixcorr(c.low_level, true_image).mean().item<double>(); });
+        cell("caption_two_way", c.caption.defined(), [&] { return model::two_way(c.caption, true_caption); });
+        cell("caption_top1", c.caption.defined(), [&] { return model::top1(c.caption, true_caption); });
+        cell("palette_delta_e", c.palette.defined(), [&] { return model::delta_e(c.palette, true_palette).mean().item<double>(); });
+        cell("edge_r", c.edges.defined(), [&] { return model::mean_pearson(c.edges, true_edges); });
+        conditions_md << " |\n";
+        conditions_json.push_back(row);
     };
     condition_row("SoulDiffuser (SSMNet, SemBERT, EdgeColorNet)", soul_conditions);
     if (flat_conditions.caption.defined()) condition_row("flattened baseline (MLP)", flat_conditions);
     condition_row("ridge regression", ridge);
+    for (const auto& [name, conditions] : plugins) condition_row("plugin " + name + ": " + p.decoder(name).title(), conditions);
     for (const auto& groups : pathways) {
         const std::string name = pathway_name(groups);
         condition_row("SoulDiffuser, " + name + " voxels at training mean", dissociation.conditions.at(name));

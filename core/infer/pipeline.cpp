@@ -7,6 +7,7 @@
 #include "soul/runtime.h"
 
 #include <chrono>
+#include <filesystem>
 #include <limits>
 
 namespace soul::infer {
@@ -19,7 +20,7 @@ uint64_t validation_key(int64_t image) { return 0x4000000000000000ULL | static_c
 
 uint64_t trial_key(const TrialRef& trial) { return (trial.split == Split::Test ? 0x8000000000000000ULL : 0) | static_cast<uint64_t>(trial.row); }
 
-Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch::Device dev)
+Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch::Device dev, const std::vector<std::string>& plugin_dirs)
     : run(load_run(run_folder, data, dev, BetasAccess::Mapped)), device(dev), generator_(run.config, run.models, dev) {
     torch::NoGradGuard no_grad;
     for (const char* stage : {"embedding", "ssmnet", "sembert", "vae", "unet", "adapters"})
@@ -28,6 +29,8 @@ Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch
     decoders_["souldiffuser"] = make_souldiffuser_decoder(run.models);
     if (has("baseline")) decoders_["mlp"] = make_flat_mlp_decoder(run.models);
     decoders_["ridge"] = make_ridge_decoder(run);
+    plugins_ = find_decoder_plugins(plugin_dirs, plugin_problems_);
+    caption_space_ = caption_space(run.models);
     train_mean = run.data.train_betas.mean(0);
     bank = training_captions(run.data, &bank_image);
     std::vector<int64_t> ids;
@@ -97,18 +100,42 @@ torch::Tensor Pipeline::stimulus(const std::vector<TrialRef>& trials, bool gener
 
 DecodedConditions Pipeline::decode(const torch::Tensor& b) { return decoders_.at("souldiffuser")->decode(b, {}); }
 
-std::vector<std::string> Pipeline::decoder_names() const {
+std::vector<std::string> Pipeline::plugin_names() const {
     std::vector<std::string> names;
-    for (const auto& [name, decoder] : decoders_) names.push_back(name);
+    for (const DecoderPlugin& plugin : plugins_)
+        if (plugin_mismatch(plugin, run, caption_space_).empty()) names.push_back(plugin.name);
+    return names;
+}
+
+std::vector<std::string> Pipeline::decoder_names() const {
+    std::vector<std::string> names = {"souldiffuser"};
+    if (decoders_.count("mlp")) names.push_back("mlp");
+    names.push_back("ridge");
+    for (const std::string& name : plugin_names()) names.push_back(name);
     names.push_back("baseline");
     return names;
 }
 
+std::vector<DecoderInfo> Pipeline::decoder_list() const {
+    std::vector<DecoderInfo> list;
+    for (const char* name : {"souldiffuser", "mlp", "ridge"})
+        if (decoders_.count(name)) list.push_back({name, decoders_.at(name)->title(), "built in", ""});
+    for (const DecoderPlugin& plugin : plugins_) list.push_back({plugin.name, plugin.title, plugin.folder, plugin_mismatch(plugin, run, caption_space_)});
+    for (const std::string& problem : plugin_problems_) list.push_back({"", "", "", problem});
+    return list;
+}
+
 BrainDecoder& Pipeline::decoder(const std::string& name) {
-    const auto it = decoders_.find(name == "baseline" ? (decoders_.count("mlp") ? "mlp" : "ridge") : name);
-    if (it == decoders_.end())
-        throw Error("reconstruct: --decoder '" + name + "' is not a decoder of this run (it has: " + join(decoder_names(), ", ") + ")");
-    return *it->second;
+    const std::string key = name == "baseline" ? (decoders_.count("mlp") ? "mlp" : "ridge") : name;
+    if (const auto it = decoders_.find(key); it != decoders_.end()) return *it->second;
+    for (const DecoderPlugin& plugin : plugins_) {
+        if (plugin.name != key) continue;
+        const std::string mismatch = plugin_mismatch(plugin, run, caption_space_);
+        if (!mismatch.empty())
+            throw Error((std::filesystem::path(plugin.folder) / kDecoderPluginManifest).string(), "decoder plugin '" + key + "' cannot decode for this run: " + mismatch);
+        return *(decoders_[key] = make_plugin_decoder(plugin, run, device));
+    }
+    throw Error("reconstruct: --decoder '" + name + "' is not a decoder of this run (it has: " + join(decoder_names(), ", ") + ")");
 }
 
 std::string Pipeline::baseline_name() const { return decoders_.at(decoders_.count("mlp") ? "mlp" : "ridge")->title(); }
@@ -127,11 +154,11 @@ GenerationConditions Pipeline::conditions(const DecodedConditions& d, const Samp
     auto repeat = [&](const torch::Tensor& x) { return x.detach().repeat_interleave(n, 0); };
     GenerationConditions c;
     c.batch = trials * n;
-    if (s.use_caption) c.tokens = repeat(bank_tokens.index_select(0, nearest_caption(d.caption)));
-    if (s.use_palette && has("adapters")) c.palette = repeat(d.palette);
-    if (s.use_edges && has("adapters")) c.edges = repeat(d.edges);
+    if (s.use_caption && d.caption.defined()) c.tokens = repeat(bank_tokens.index_select(0, nearest_caption(d.caption)));
+    if (s.use_palette && has("adapters") && d.palette.defined()) c.palette = repeat(d.palette);
+    if (s.use_edges && has("adapters") && d.edges.defined()) c.edges = repeat(d.edges);
     const int64_t g = run.config.gen_image_size;
-    if (s.use_init)
+    if (s.use_init && d.low_level.defined())
         c.init = repeat(F::interpolate(d.low_level, F::InterpolateFuncOptions().size(std::vector<int64_t>{g, g}).mode(torch::kBilinear).align_corners(false))
                             .clamp(0, 1));
     std::vector<torch::Tensor> noise;
@@ -153,8 +180,7 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 void check_settings(const ReconstructionSettings& s) {
     validate(s.sampler, "reconstruct");
-    if (s.decoder != "souldiffuser" && s.decoder != "baseline" && s.decoder != "mlp" && s.decoder != "ridge")
-        throw Error("reconstruct: --decoder must be souldiffuser, baseline, mlp or ridge, not '" + s.decoder + "'");
+    if (s.decoder.empty()) throw Error("reconstruct: --decoder must name a decoder (souldiffuser, mlp, ridge, baseline or a plugin)");
 }
 
 }  // namespace soul::infer

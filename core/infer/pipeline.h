@@ -4,6 +4,7 @@
 #pragma once
 
 #include "brain_decoder.h"
+#include "decoder_plugin.h"
 #include "generator.h"
 #include "soul/reconstruct.h"
 
@@ -15,7 +16,9 @@ namespace soul::infer {
 
 class Pipeline {
 public:
-    Pipeline(const std::string& run, const std::string& data, torch::Device device);
+    // `plugin_dirs`: folders of decoder plugins (soul::decoder_plugin_dirs()); the plugins trained
+    // for this run's dataset join the registry.
+    Pipeline(const std::string& run, const std::string& data, torch::Device device, const std::vector<std::string>& plugin_dirs = {});
     // The generator holds references into `run`: a pipeline stays where it was built.
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
@@ -42,9 +45,14 @@ public:
     DecodedConditions decode(const torch::Tensor& betas);
     // The registry of brain decoders by name: "souldiffuser"; "mlp" (the flattened baseline, when
     // the run has it); "ridge" (fitted on the training rows on first use); "baseline": the MLP when
-    // the run has it, else ridge. Throws soul::Error naming the decoders there are.
+    // the run has it, else ridge; and each plugin's name (loaded on first use). Throws soul::Error
+    // naming the decoders there are, or why a plugin cannot decode for this run.
     BrainDecoder& decoder(const std::string& name);
-    std::vector<std::string> decoder_names() const;
+    std::vector<std::string> decoder_names() const;   // those that can decode, "baseline" last
+    // Every decoder, the plugins that cannot decode for this run and unreadable plugin folders too.
+    std::vector<DecoderInfo> decoder_list() const;
+    // The plugins that can decode for this run, in the order found.
+    std::vector<std::string> plugin_names() const;
     DecodedConditions decode_with(const std::string& name, const torch::Tensor& betas, const Progress& progress = {});
     std::string baseline_name() const;
     // The nearest caption of the bank for each caption embedding: indices (B).
@@ -61,6 +69,9 @@ public:
 
 private:
     std::map<std::string, std::unique_ptr<BrainDecoder>> decoders_;
+    std::vector<DecoderPlugin> plugins_;
+    std::vector<std::string> plugin_problems_;   // unreadable plugin folders
+    std::string caption_space_;
     std::vector<std::string> names_;
     std::map<std::string, torch::Tensor> masks_;
     Generator generator_;
@@ -79,7 +90,8 @@ void check_settings(const ReconstructionSettings& settings);
 namespace soul {
 
 struct ReconstructionEngine::Impl {
-    Impl(const std::string& run, const std::string& data, torch::Device device) : pipeline(run, data, device) {}
+    Impl(const std::string& run, const std::string& data, torch::Device device, const std::vector<std::string>& plugin_dirs)
+        : pipeline(run, data, device, plugin_dirs) {}
     infer::Pipeline pipeline;
 };
 

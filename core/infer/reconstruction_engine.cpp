@@ -43,9 +43,10 @@ std::vector<std::vector<std::string>> dissociation_pathways(const std::vector<st
 
 std::string pathway_name(const std::vector<std::string>& groups) { return groups.empty() ? "none" : infer::join(groups, " + "); }
 
-ReconstructionEngine::ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device) {
+ReconstructionEngine::ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device,
+                                           const std::vector<std::string>& plugin_dirs) {
     init_compute_threads();
-    impl_ = std::make_unique<Impl>(run, data, choose_device(device));
+    impl_ = std::make_unique<Impl>(run, data, choose_device(device), plugin_dirs);
 }
 
 ReconstructionEngine::~ReconstructionEngine() = default;
@@ -55,6 +56,7 @@ std::string ReconstructionEngine::device() const { return impl_->pipeline.device
 std::vector<std::string> ReconstructionEngine::stream_groups() const { return impl_->pipeline.stream_groups(); }
 bool ReconstructionEngine::has_baseline() const { return impl_->pipeline.has("baseline"); }
 std::string ReconstructionEngine::baseline_name() const { return impl_->pipeline.baseline_name(); }
+std::vector<DecoderInfo> ReconstructionEngine::decoders() const { return impl_->pipeline.decoder_list(); }
 
 std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<TrialRef>& trials, const ReconstructionSettings& s,
                                                               const Progress& progress,
@@ -90,7 +92,7 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
                         DenoisePreview{r % sampler.samples, f.index, f.count, to_rgb_image(f.noisy[r]), to_rgb_image(f.predicted[r])});
         }, decode_previews);
         const torch::Tensor stimulus = p.stimulus(batch, true);
-        const torch::Tensor caption = p.nearest_caption(decoded.caption);
+        const torch::Tensor caption = decoded.caption.defined() ? p.nearest_caption(decoded.caption) : torch::Tensor();
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / static_cast<double>(b);
         for (int64_t i = 0; i < b; ++i) {
             Reconstruction r;
@@ -99,11 +101,11 @@ std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<
             r.nsd_id = dataset().nsd_id(r.image);
             r.stimulus = to_rgb_image(stimulus[i]);
             for (int64_t k = 0; k < sampler.samples; ++k) r.samples.push_back(to_rgb_image(images[i * sampler.samples + k]));
-            r.caption = p.bank[static_cast<size_t>(caption[i].item<int64_t>())];
+            if (caption.defined()) r.caption = p.bank[static_cast<size_t>(caption[i].item<int64_t>())];
             r.true_captions = dataset().captions(r.image);
-            r.palette = map_image(decoded.palette[i]);
-            r.edges = map_image(decoded.edges[i]);
-            r.low_level = to_rgb_image(decoded.low_level[i]);
+            if (decoded.palette.defined()) r.palette = map_image(decoded.palette[i]);
+            if (decoded.edges.defined()) r.edges = map_image(decoded.edges[i]);
+            if (decoded.low_level.defined()) r.low_level = to_rgb_image(decoded.low_level[i]);
             r.seconds = seconds;
             r.decoder = p.decoder(s.decoder).title();
             out.push_back(std::move(r));
@@ -149,7 +151,7 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
     check_settings(o.settings);
     Steps report(progress, o.contributions ? 3 : 2);
     report("loading " + o.run + " and its dataset");
-    ReconstructionEngine engine(o.run, o.data, o.device);
+    ReconstructionEngine engine(o.run, o.data, o.device, decoder_plugin_dirs(o.plugins));
     std::vector<TrialRef> trials;
     if (o.test)
         for (int64_t r = 0; r < engine.dataset().size(Split::Test); ++r) trials.push_back({Split::Test, r});
@@ -171,10 +173,10 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
         fs::create_directories(dir);
         for (size_t k = 0; k < r.samples.size(); ++k) write_png((dir / ("reconstruction-" + std::to_string(k) + ".png")).string(), r.samples[k]);
         write_png((dir / "stimulus.png").string(), r.stimulus);
-        write_png((dir / "low-level.png").string(), r.low_level);
-        write_png((dir / "palette.png").string(), r.palette);
-        write_png((dir / "edges.png").string(), r.edges);
-        write_file_atomically((dir / "caption.txt").string(), r.caption + "\n");
+        // What the decoder read from the betas (a plugin may give only some of it).
+        for (const auto& [file, image] : {std::pair<const char*, const RgbImage*>{"low-level.png", &r.low_level}, {"palette.png", &r.palette}, {"edges.png", &r.edges}})
+            if (!image->pixels.empty()) write_png((dir / file).string(), *image);
+        if (!r.caption.empty()) write_file_atomically((dir / "caption.txt").string(), r.caption + "\n");
         for (const auto& p : previews[i]) {
             char step[64];
             std::snprintf(step, sizeof step, "previews/sample-%lld-step-%03lld-", static_cast<long long>(p.sample), static_cast<long long>(p.step));

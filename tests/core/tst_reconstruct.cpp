@@ -129,7 +129,8 @@ private Q_SLOTS:
     void initTestCase() {
         m_dir = soultest::tempFolder("reconstruct");
         m_data = soultest::prepared_default_phantom(m_dir);   // as the shipped model's card says
-        m_engine = std::make_unique<soul::ReconstructionEngine>(kModel, m_data, "cpu");
+        // No plugin folders: the registry is the built-in decoders only, whatever the user installed.
+        m_engine = std::make_unique<soul::ReconstructionEngine>(kModel, m_data, "cpu", std::vector<std::string>{});
     }
 
     void shippedModelReconstructsAboveBars() {
@@ -153,7 +154,7 @@ private Q_SLOTS:
         QCOMPARE(ridge[0].decoder, std::string("ridge regression"));
         QVERIFY(ridge[0].samples[0].pixels == one[0].samples[0].pixels);
         s.decoder = "mlp";
-        expectError([&] { m_engine->reconstruct({{soul::Split::Test, 0}}, s); }, "--decoder 'mlp' is not a decoder of this run (it has: ridge, souldiffuser, baseline)");
+        expectError([&] { m_engine->reconstruct({{soul::Split::Test, 0}}, s); }, "--decoder 'mlp' is not a decoder of this run (it has: souldiffuser, ridge, baseline)");
     }
 
     void aTrialIsTheSameAloneOrInABatch() {

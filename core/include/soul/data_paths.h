@@ -41,4 +41,10 @@ DataLookup shipped_model(const std::string& flag_value = "", const std::string& 
 // "phantom-small.json") found under models/configs/ of the data dirs.
 DataLookup training_config(const std::string& name_or_path);
 
+// Folders of decoder plugins (docs/decoder-plugins.md), every one that exists, in the order a name
+// is looked up: `flag_value` (--plugins, ':'-separated) → $SOUL_PLUGIN_PATH (':'-separated) →
+// <user data dir>/plugins → <install prefix>/plugins → (from a build tree) the source tree's
+// plugins/. Unlike the other lookups they add up: a plugin is found in any of them.
+std::vector<std::string> decoder_plugin_dirs(const std::string& flag_value = "");
+
 }  // namespace soul

@@ -10,6 +10,7 @@
 // progress, cancellation and per-step previews (design.md §5). No LibTorch in this header.
 #pragma once
 
+#include "soul/data_paths.h"
 #include "soul/dataset.h"
 #include "soul/formats.h"
 #include "soul/generate.h"
@@ -31,9 +32,10 @@ struct ReconstructionSettings {
     // Streams or groups (stream_groups()) whose voxels are replaced by their training mean.
     std::vector<std::string> ablate;
     bool previews = false;             // decode every step for the on_step callback
-    // Which decoder reads the betas: "souldiffuser" (SSMNet, SemBERT, EdgeColorNet), or
-    // "baseline": the flattened MLP when the run has it, else ridge regression from voxels to the
-    // same conditions (fitted on the training rows on first use, a few seconds).
+    // Which decoder reads the betas: "souldiffuser" (SSMNet, SemBERT, EdgeColorNet), "mlp" (the
+    // flattened baseline, when the run has it), "ridge" (ridge regression from voxels to the same
+    // conditions, fitted on the training rows on first use, a few seconds), "baseline" (mlp if the
+    // run has it, else ridge), or a decoder plugin's name (docs/decoder-plugins.md).
     std::string decoder = "souldiffuser";
 };
 
@@ -48,7 +50,9 @@ struct Reconstruction {
     int32_t image = 0, nsd_id = 0;
     RgbImage stimulus;                  // at the generator's size
     std::vector<RgbImage> samples;      // the reconstructions
-    std::string caption;                // SemBERT's, retrieved from the training caption bank
+    // SemBERT's, retrieved from the training caption bank; this and the three images below are
+    // empty when the decoder gives no such output (a plugin may give only some).
+    std::string caption;
     std::vector<std::string> true_captions;
     RgbImage palette;                   // EdgeColorNet's 8×8 palette
     RgbImage edges;                     // EdgeColorNet's edge map (grey)
@@ -85,11 +89,21 @@ void write_contributions(const StreamContributions& contributions, const std::st
 std::vector<std::vector<std::string>> dissociation_pathways(const std::vector<std::string>& stream_groups);
 std::string pathway_name(const std::vector<std::string>& groups);
 
+// A brain decoder the engine knows: built in, or a plugin found in the plugin folders.
+struct DecoderInfo {
+    std::string name;      // what --decoder takes; empty for a plugin folder that cannot be read
+    std::string title;     // "ridge regression", a plugin's own title
+    std::string origin;    // "built in", or the plugin's folder
+    std::string problem;   // why it cannot decode for this run (another dataset, unreadable); empty when it can
+};
+
 class ReconstructionEngine {
 public:
     // Opens a run (souldiffuser train, or a shipped model) and a prepared dataset; empty `data`:
-    // the dataset the run was trained on. Throws soul::Error naming the folder on a problem.
-    ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device = "auto");
+    // the dataset the run was trained on. Decoder plugins come from `plugin_dirs`
+    // (soul::decoder_plugin_dirs()). Throws soul::Error naming the folder on a problem.
+    ReconstructionEngine(const std::string& run, const std::string& data, const std::string& device = "auto",
+                         const std::vector<std::string>& plugin_dirs = decoder_plugin_dirs());
     ~ReconstructionEngine();
     ReconstructionEngine(const ReconstructionEngine&) = delete;
     ReconstructionEngine& operator=(const ReconstructionEngine&) = delete;
@@ -101,6 +115,9 @@ public:
     bool has_baseline() const;
     // What the "baseline" decoder is for this run: "flattened baseline (MLP)" or "ridge regression".
     std::string baseline_name() const;
+    // Every decoder: built in, the plugins (with why one cannot decode for this run), unreadable
+    // plugin folders.
+    std::vector<DecoderInfo> decoders() const;
 
     // Reconstructs trials in batches; on_step gets (trial index in `trials`, the step's preview).
     // Throws soul::Cancelled when progress.cancel asks.
@@ -126,6 +143,7 @@ struct ReconstructOptions {
     bool contributions = false;         // also write ablations and attribution volumes
     ReconstructionSettings settings;
     std::string device = "auto";
+    std::string plugins;                // --plugins: extra plugin folders, ':'-separated (decoder_plugin_dirs)
 };
 
 // `souldiffuser reconstruct`: per trial a folder trial-<split>-<row>/ with reconstruction-<k>.png,
@@ -143,11 +161,21 @@ struct EvaluateOptions {
     // "test" (the final tables) or "validation": the training images a run with a validation
     // split (config validation_fraction) held out, to choose settings on.
     std::string split = "test";
+    std::string plugins;                // --plugins: extra plugin folders (every usable plugin gets a row)
 };
 
-// `souldiffuser evaluate`: SoulDiffuser, the flattened baseline and ridge regression feeding the
-// same generator, and the ablations (no caption, palette, edges, img2img start), scored on the test
+// `souldiffuser evaluate`: SoulDiffuser, the flattened baseline, ridge regression and every decoder
+// plugin for the dataset feeding the same generator, and the ablations (no caption, palette, edges, img2img start), scored on the test
 // images. Writes report.md/json/csv and comparison.png; returns the Markdown.
 std::string evaluate_reconstructions(const EvaluateOptions& options, const Progress& progress = {});
+
+struct DecoderTargetsOptions {
+    std::string run, data, out;          // data default: the dataset the run was trained on
+};
+
+// `souldiffuser export-targets`: what a decoder plugin learns to give, in this run's spaces, for
+// its training images, as NumPy files in `out` (targets.json lists them; docs/decoder-plugins.md).
+// Returns the files written.
+std::vector<std::string> export_decoder_targets(const DecoderTargetsOptions& options, const Progress& progress = {});
 
 }  // namespace soul
