@@ -4,7 +4,8 @@
 // - selecting a trial shows its stimulus, its betas in the brain views and a reconstruction
 //   (pixels not blank, not the stimulus); the denoising timeline has one frame per step run;
 // - side by side: the baseline column (ridge feeding the same generator), the streams-off column
-//   filled in when a stream is switched off, several samples; a changed seed re-runs;
+//   filled in when a stream is switched off, several samples; a changed seed re-runs; the third
+//   column takes any decoder, a decoder plugin too (the example plugin, trained by its script);
 // - the browser filters by repeat count; the guided tour switches streams and tabs;
 // - the stream contributions are charted (position mostly dorsal), shown in the views and beside
 //   the phantom's ground truth, most of the evidence on the truly tuned voxels;
@@ -32,6 +33,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QProcess>
 #include <QPushButton>
 #include <QLabel>
 #include <QLineEdit>
@@ -109,6 +111,16 @@ private Q_SLOTS:
         soultest::prepared_default_phantom(m_dir);
         qputenv("SOUL_PHANTOM_DIR", QByteArray::fromStdString(m_dir + "/phantom"));
         qputenv("SOUL_MODEL_DIR", SOUL_MODEL_DIR);
+        // The example decoder plugin, made as docs/decoder-plugins.md says, on the plugin path.
+        const QString targets = QString::fromStdString(m_dir + "/targets"), plugins = QString::fromStdString(m_dir + "/plugins");
+        for (const auto& [program, args] : {std::pair<QString, QStringList>{SOUL_CLI, {"export-targets", "--out", targets}},
+                                            {SOUL_PYTHON, {SOUL_SOURCE_DIR "/plugins/linear-decoder/train.py", "--targets", targets, "--out", plugins + "/linear"}}}) {
+            QProcess p;
+            p.start(program, args);
+            QVERIFY(p.waitForFinished(240000));
+            QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        }
+        qputenv("SOUL_PLUGIN_PATH", plugins.toUtf8());
         m_window = std::make_unique<MainWindow>();
         m_window->setErrorDialogsEnabled(false);
         m_window->resize(1500, 1150);
@@ -174,6 +186,29 @@ private Q_SLOTS:
         QVERIFY(!m_window->findChild<QLabel*>("baselineCaption")->text().isEmpty());
         QVERIFY(!m_window->findChild<QLabel*>("baselinePalette")->pixmap().isNull());
         QVERIFY(workbench()->ablationImage().isNull());   // no stream is off yet
+    }
+
+    // The third column's decoder is chosen among those that can read this run's betas: the
+    // example plugin is there, and choosing it redraws the column from its conditions.
+    void theThirdColumnTakesADecoderPlugin() {
+        auto* compare = m_window->findChild<QComboBox*>("compareDecoder");
+        QVERIFY(compare);
+        QCOMPARE(compare->itemData(0).toString(), QString("baseline"));
+        const int plugin = compare->findData("linear");
+        QVERIFY2(plugin > 0, "the example plugin is not offered");
+        QVERIFY(compare->itemText(plugin).contains("linear decoder (ridge)"));
+        QVERIFY(compare->findData("ridge") > 0 && compare->findData("souldiffuser") < 0);
+        const QImage ridge = workbench()->baselineImage();
+        QSignalSpy compared(workbench(), &soului::WorkbenchPanel::comparisonShown);
+        compare->setCurrentIndex(plugin);
+        QVERIFY(compared.wait(60000));
+        QVERIFY(m_window->findChild<QLabel*>("baselineTitle")->text().contains("compared:</b> linear decoder (ridge)"));
+        QVERIFY2(spread(workbench()->baselineImage()) > 10, "the plugin's column is blank");
+        QVERIFY(correlation(ridge, workbench()->baselineImage()) < 0.999);
+        QVERIFY(m_window->findChild<QLabel*>("baselineEdges")->pixmap().isNull());   // the plugin gives no edge map
+        compare->setCurrentIndex(0);
+        QVERIFY(compared.wait(60000));
+        QVERIFY(m_window->findChild<QLabel*>("baselineTitle")->text().contains("baseline:</b> ridge regression"));
     }
 
     void switchingAStreamOffFillsTheStreamsOffColumn() {

@@ -21,6 +21,7 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -113,6 +114,16 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         const auto groups = m_runner->engine()->stream_groups();
         for (auto& [group, box] : m_streamToggles) box->setEnabled(std::find(groups.begin(), groups.end(), group) != groups.end());
         m_baselineColumn.title->setText(tr("baseline: %1").arg(QString::fromStdString(m_runner->engine()->baseline_name())));
+        // Every decoder that can read this run's betas, built in or a plugin (docs/decoder-plugins.md).
+        {
+            const QSignalBlocker quiet(m_compareWith);
+            m_compareWith->clear();
+            m_compareWith->addItem(tr("baseline (%1)").arg(QString::fromStdString(m_runner->engine()->baseline_name())), QStringLiteral("baseline"));
+            for (const soul::DecoderInfo& d : m_runner->engine()->decoders())
+                if (!d.name.empty() && d.problem.empty() && d.name != "souldiffuser")
+                    m_compareWith->addItem(QString::fromStdString(d.origin == "built in" ? d.title : d.title + " — plugin " + d.name),
+                                           QString::fromStdString(d.name));
+        }
         m_tuning.reset();
         QString truth;
         const std::string root = dataset.manifest().source_root;
@@ -313,6 +324,16 @@ QWidget* WorkbenchPanel::buildSettings() {
         connect(box, &QCheckBox::toggled, m_rerunTimer, qOverload<>(&QTimer::start));
     }
     teachingLayout->addStretch();
+    auto* compare = new QWidget(teaching);
+    auto* compareLayout = new QHBoxLayout(compare);
+    compareLayout->setContentsMargins(0, 0, 0, 0);
+    compareLayout->addWidget(new QLabel(tr("third column:"), compare));
+    m_compareWith = new QComboBox(compare);
+    m_compareWith->setObjectName("compareDecoder");
+    m_compareWith->setToolTip(tr("The decoder beside SoulDiffuser: the run's baseline, ridge regression, the flattened MLP or a decoder plugin"));
+    compareLayout->addWidget(m_compareWith, 1);
+    teachingLayout->addWidget(compare);
+    connect(m_compareWith, &QComboBox::currentIndexChanged, m_rerunTimer, qOverload<>(&QTimer::start));
     settingsRow->addWidget(teaching);
     return row;
 }
@@ -551,7 +572,7 @@ void WorkbenchPanel::rerun() {
         variants.push_back(ablated);
     }
     soul::ReconstructionSettings baseline = single;
-    baseline.decoder = "baseline";
+    baseline.decoder = m_compareWith->count() ? m_compareWith->currentData().toString().toStdString() : "baseline";
     m_baselineVariant = static_cast<int>(variants.size());
     variants.push_back(baseline);
     m_variants = static_cast<int>(variants.size());
@@ -618,7 +639,8 @@ void WorkbenchPanel::showVariant(int request, int index) {
     } else if (index == m_baselineVariant) {
         m_baseline = toQImage(r.samples.front());
         showColumn(m_baselineColumn, r);
-        m_baselineColumn.title->setText(tr("<b>baseline:</b> %1").arg(QString::fromStdString(r.decoder)));
+        m_baselineColumn.title->setText(
+            (m_compareWith->currentData().toString() == "baseline" ? tr("<b>baseline:</b> %1") : tr("<b>compared:</b> %1")).arg(QString::fromStdString(r.decoder)));
     }
     if (index + 1 == m_variants) {
         m_status->setText(tr("reconstructed; the comparison columns are up to date"));

@@ -129,6 +129,7 @@ private:
 
     QLineEdit* m_search;
     QComboBox* m_split;
+    QComboBox* m_compareWith;   // the third column's decoder: the baseline, ridge, a plugin (data: its name)
     QSpinBox* m_minRepeats;
     QListWidget* m_list;
     QLabel *m_stimulusLabel, *m_trueCaption, *m_status;
