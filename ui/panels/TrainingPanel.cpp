@@ -14,7 +14,6 @@
 #include <QPushButton>
 #include <QTimer>
 #include <QVBoxLayout>
-#include <QtConcurrent>
 
 #include <qcustomplot.h>
 
@@ -88,13 +87,13 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     connect(m_start, &QPushButton::clicked, this, &TrainingPanel::start);
     connect(m_stop, &QPushButton::clicked, this, &TrainingPanel::stop);
     connect(m_showRun, &QPushButton::clicked, this, [this] { showRun(m_out->text().trimmed()); });
-    connect(&m_watcher, &QFutureWatcher<QString>::finished, this, [this] {
+    // The training job's end, whichever way it ends.
+    auto ended = [this](bool cancelled, const QString& error) {
+        m_running = false;
         m_refresh->stop();
         drainMetrics();
-        const QString error = m_watcher.result();
         m_start->setEnabled(true);
         m_stop->setEnabled(false);
-        const bool cancelled = m_cancelled;
         if (cancelled) {
             m_status->setText(tr("stopped; a checkpoint was written — tick resume and press Start to continue"));
             m_resume->setChecked(true);
@@ -102,12 +101,15 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
             m_status->setText(error.isEmpty() ? tr("finished") : error);
         }
         Q_EMIT trainingEnded(error.isEmpty() && !cancelled, cancelled, error);
-    });
+    };
+    connect(&m_jobs, &EngineJobs::succeeded, this, [ended](int) { ended(false, QString()); });
+    connect(&m_jobs, &EngineJobs::cancelled, this, [ended](int) { ended(true, QString()); });
+    connect(&m_jobs, &EngineJobs::failed, this, [ended](int, const QString& message) { ended(false, message); });
 }
 
 TrainingPanel::~TrainingPanel() {
     stop();
-    m_watcher.waitForFinished();
+    m_jobs.waitForIdle();
 }
 
 void TrainingPanel::setDefaults(const QString& data, const QString& config, const QString& out) {
@@ -116,7 +118,7 @@ void TrainingPanel::setDefaults(const QString& data, const QString& config, cons
     m_out->setText(out);
 }
 
-bool TrainingPanel::running() const { return m_watcher.isRunning(); }
+bool TrainingPanel::running() const { return m_running; }
 
 int TrainingPanel::plottedPoints() const {
     int n = 0;
@@ -141,39 +143,29 @@ bool TrainingPanel::start() {
         m_graphOfStage.clear();
         m_x = 0;
     }
-    m_token = std::make_unique<soul::CancelToken>();
-    m_cancelled = false;
-    soul::CancelToken* token = m_token.get();
+    m_running = true;
     m_start->setEnabled(false);
     m_stop->setEnabled(true);
     m_status->setText(tr("starting ..."));
     m_refresh->start();
-    m_watcher.setFuture(QtConcurrent::run([this, o, token]() -> QString {
-        soul::Progress progress;
-        progress.cancel = token;
+    m_jobs.submit([this, o](const soul::Progress& jobProgress, const EngineJobs::Deliver&) {
+        soul::Progress progress = jobProgress;
         progress.report = [this](int64_t step, int64_t steps, const std::string& message) {
             std::lock_guard<std::mutex> lock(m_mutex);
             m_step = step;
             m_steps = steps;
             m_message = message;
         };
-        try {
-            soul::train_encoders(o, progress, [this](const soul::TrainMetrics& m) {
-                std::lock_guard<std::mutex> lock(m_mutex);
-                m_pending.push_back(m);
-            });
-        } catch (const soul::Cancelled&) {
-            m_cancelled = true;
-        } catch (...) {
-            return currentErrorMessage();
-        }
-        return QString();
-    }));
+        soul::train_encoders(o, progress, [this](const soul::TrainMetrics& m) {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_pending.push_back(m);
+        });
+    });
     return true;
 }
 
 void TrainingPanel::stop() {
-    if (m_token) m_token->cancel();
+    if (m_running) m_jobs.cancel();
 }
 
 bool TrainingPanel::showRun(const QString& folder) {

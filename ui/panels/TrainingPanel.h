@@ -4,13 +4,13 @@
 // stops on request after writing a checkpoint, and resumes from it.
 #pragma once
 
+#include "EngineJobs.h"
+
 #include "soul/progress.h"
 #include "soul/train.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,8 +56,8 @@ private:
     QLabel* m_status;
     QCustomPlot* m_plot;
     QTimer* m_refresh;
-    QFutureWatcher<QString> m_watcher;
-    std::unique_ptr<soul::CancelToken> m_token;
+    EngineJobs m_jobs;                               // the training runs on the studio's engine job worker
+    bool m_running = false;
 
     std::mutex m_mutex;                              // guards what the training thread hands over
     std::vector<soul::TrainMetrics> m_pending;
@@ -65,7 +65,6 @@ private:
     std::string m_message;
     std::map<std::string, int> m_graphOfStage;
     double m_x = 0;                                  // steps plotted so far, over all stages
-    std::atomic<bool> m_cancelled{false};         // set by the training thread
 };
 
 }  // namespace soului

@@ -112,6 +112,7 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         for (const TrialEntry& e : m_catalog->entries()) mostRepeats = std::max(mostRepeats, e.repeats);
         m_minRepeats->setMaximum(mostRepeats);
         const auto groups = m_runner->engine()->stream_groups();
+        m_model.openSession(m_model.run(), m_model.data(), groups);
         for (auto& [group, box] : m_streamToggles) box->setEnabled(std::find(groups.begin(), groups.end(), group) != groups.end());
         m_baselineColumn.title->setText(tr("baseline: %1").arg(QString::fromStdString(m_runner->engine()->baseline_name())));
         // Every decoder that can read this run's betas, built in or a plugin (docs/decoder-plugins.md).
@@ -124,6 +125,7 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
                     m_compareWith->addItem(QString::fromStdString(d.origin == "built in" ? d.title : d.title + " — plugin " + d.name),
                                            QString::fromStdString(d.name));
         }
+        syncModel();
         m_tuning.reset();
         QString truth;
         const std::string root = dataset.manifest().source_root;
@@ -140,19 +142,18 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         refilter();
         Q_EMIT sessionReady(true, QString());
     });
-    connect(m_runner, &ReconstructionRunner::stepPreview, this, [this](int request, int step, int steps, const QImage& noisy, const QImage& predicted) {
-        if (request != m_runner->latestRequest()) return;
-        if (step == 0) m_frames.clear();
-        m_frames.emplace_back(noisy, predicted);
-        m_timeline->setRange(0, static_cast<int>(m_frames.size()) - 1);
-        m_timeline->setValue(static_cast<int>(m_frames.size()) - 1);   // follow the engine live
-        m_status->setText(tr("denoising: step %1 of %2").arg(step + 1).arg(steps));
+    connect(m_runner, &ReconstructionRunner::stepPreview, this, [this](int request, const soul::DenoisePreview& preview) {
+        if (!m_model.acceptPreview(request, preview)) return;
+        const int shown = static_cast<int>(m_model.frames().size());
+        m_timeline->setRange(0, shown - 1);
+        m_timeline->setValue(shown - 1);   // follow the engine live
+        m_status->setText(tr("denoising: step %1 of %2").arg(preview.step + 1).arg(preview.steps));
     });
     connect(m_runner, &ReconstructionRunner::finished, this, &WorkbenchPanel::showResult);
     connect(m_runner, &ReconstructionRunner::variantFinished, this, &WorkbenchPanel::showVariant);
-    connect(m_runner, &ReconstructionRunner::contributionsReady, this, [this](int request) {
+    connect(m_runner, &ReconstructionRunner::contributionsReady, this, [this](int request, const soul::StreamContributions& contributions) {
         if (request != m_contributionsRequest) return;
-        m_contributions = m_runner->contributions(request);
+        m_contributions = contributions;
         const QString current = m_preferredOutput.empty() ? m_output->currentText() : QString::fromStdString(m_preferredOutput);
         m_output->blockSignals(true);
         m_output->clear();
@@ -277,7 +278,7 @@ QWidget* WorkbenchPanel::buildSettings() {
         s->setObjectName(name);
         s->setRange(low, high);
         s->setValue(value);
-        connect(s, &QSpinBox::valueChanged, m_rerunTimer, qOverload<>(&QTimer::start));
+        connect(s, &QSpinBox::valueChanged, this, &WorkbenchPanel::settingsChanged);
         return s;
     };
     auto dspin = [&](const QString& name, double low, double high, double value, double step) {
@@ -286,7 +287,7 @@ QWidget* WorkbenchPanel::buildSettings() {
         s->setRange(low, high);
         s->setSingleStep(step);
         s->setValue(value);
-        connect(s, &QDoubleSpinBox::valueChanged, m_rerunTimer, qOverload<>(&QTimer::start));
+        connect(s, &QDoubleSpinBox::valueChanged, this, &WorkbenchPanel::settingsChanged);
         return s;
     };
     // The engine's one set of bounds (soul/sampler.h).
@@ -321,7 +322,7 @@ QWidget* WorkbenchPanel::buildSettings() {
         box->setEnabled(false);
         teachingLayout->addWidget(box);
         m_streamToggles.emplace_back(group, box);
-        connect(box, &QCheckBox::toggled, m_rerunTimer, qOverload<>(&QTimer::start));
+        connect(box, &QCheckBox::toggled, this, &WorkbenchPanel::settingsChanged);
     }
     teachingLayout->addStretch();
     auto* compare = new QWidget(teaching);
@@ -333,7 +334,7 @@ QWidget* WorkbenchPanel::buildSettings() {
     m_compareWith->setToolTip(tr("The decoder beside SoulDiffuser: the run's baseline, ridge regression, the flattened MLP or a decoder plugin"));
     compareLayout->addWidget(m_compareWith, 1);
     teachingLayout->addWidget(compare);
-    connect(m_compareWith, &QComboBox::currentIndexChanged, m_rerunTimer, qOverload<>(&QTimer::start));
+    connect(m_compareWith, &QComboBox::currentIndexChanged, this, &WorkbenchPanel::settingsChanged);
     settingsRow->addWidget(teaching);
     return row;
 }
@@ -484,8 +485,7 @@ void WorkbenchPanel::showTourStep(int index) {
 }
 
 void WorkbenchPanel::openSession(const QString& run, const QString& data) {
-    m_run = run;
-    m_data = data;
+    m_model.openSession(run.toStdString(), data.toStdString(), {});
     // The run's evaluation, when `souldiffuser evaluate` has made one: the tour quotes it.
     std::ifstream report(QDir(run).filePath("evaluation-reconstruction/report.json").toStdString());
     m_evaluation = report ? nlohmann::json::parse(report, nullptr, false) : nlohmann::json();
@@ -515,8 +515,7 @@ void WorkbenchPanel::refilter() {
 bool WorkbenchPanel::selectTrial(int entry) {
     if (!m_catalog || entry < 0 || entry >= static_cast<int>(m_catalog->entries().size())) return false;
     const TrialEntry& e = m_catalog->entries()[static_cast<size_t>(entry)];
-    m_trial = {e.split, e.row};
-    m_hasTrial = true;
+    m_model.setTrial({e.split, e.row});
     m_contributionsButton->setEnabled(true);
     m_contributions = {};
     m_output->clear();
@@ -528,14 +527,18 @@ bool WorkbenchPanel::selectTrial(int entry) {
     setImage(m_stimulusLabel, m_stimulus, kImageSide);
     const auto& captions = dataset.captions(e.image);
     m_trueCaption->setText(tr("<i>%1</i>").arg(QString::fromStdString(captions.empty() ? std::string("–") : captions.front()).toHtmlEscaped()));
-    Q_EMIT trialSelected(m_trial);
+    Q_EMIT trialSelected(m_model.trial());
     rerun();
     return true;
 }
 
-soul::ReconstructionSettings WorkbenchPanel::settings() const {
-    soul::ReconstructionSettings s;
-    soul::SamplerSettings& sampler = s.sampler;
+soul::ReconstructionSettings WorkbenchPanel::settings() const { return m_model.settings(); }
+
+std::vector<std::string> WorkbenchPanel::streamsOff() const { return m_model.streamsOff(); }
+
+void WorkbenchPanel::syncModel() {
+    if (!m_compareWith) return;   // still being built
+    soul::SamplerSettings sampler;
     sampler.steps = m_steps->value();
     sampler.cfg = m_cfg->value();
     sampler.strength = m_strength->value();
@@ -543,47 +546,31 @@ soul::ReconstructionSettings WorkbenchPanel::settings() const {
     sampler.w_edge = m_edgeWeight->value();
     sampler.seed = static_cast<uint64_t>(m_seed->value());
     sampler.samples = m_sampleCount->value();
-    return s;
+    m_model.setSampler(sampler);   // the spin boxes hold soul::sampler_bounds
+    for (const auto& [group, box] : m_streamToggles) m_model.setStreamOff(group, !box->isChecked());
+    if (m_compareWith->count()) m_model.setComparisonDecoder(m_compareWith->currentData().toString().toStdString());
 }
 
-std::vector<std::string> WorkbenchPanel::streamsOff() const {
-    std::vector<std::string> off;
-    for (const auto& [group, box] : m_streamToggles)
-        if (box->isEnabled() && !box->isChecked()) off.push_back(group);
-    return off;
+void WorkbenchPanel::settingsChanged() {
+    syncModel();
+    m_rerunTimer->start();
 }
 
 void WorkbenchPanel::rerun() {
     m_rerunTimer->stop();
-    if (!m_hasTrial || !m_runner->isOpen()) return;
-    m_frames.clear();
+    if (!m_runner->isOpen()) return;
+    const auto request = m_model.nextRequest();
+    if (!request) return;
     m_status->setText(tr("reconstructing ..."));
-    m_onScreenSettings = settings();
-    // The comparison columns, one sample each, after the reconstruction itself.
-    std::vector<soul::ReconstructionSettings> variants;
-    soul::ReconstructionSettings single = m_onScreenSettings;
-    single.sampler.samples = 1;
-    m_ablationVariant = -1;
-    const std::vector<std::string> off = streamsOff();
-    if (!off.empty()) {
-        soul::ReconstructionSettings ablated = single;
-        ablated.ablate = off;
-        m_ablationVariant = static_cast<int>(variants.size());
-        variants.push_back(ablated);
-    }
-    soul::ReconstructionSettings baseline = single;
-    baseline.decoder = m_compareWith->count() ? m_compareWith->currentData().toString().toStdString() : "baseline";
-    m_baselineVariant = static_cast<int>(variants.size());
-    variants.push_back(baseline);
-    m_variants = static_cast<int>(variants.size());
-    m_runner->request(m_trial, m_onScreenSettings, variants);
+    m_model.started(m_runner->request(request->trial, request->settings, request->variants), *request);
 }
 
 void WorkbenchPanel::showFrame(int index) {
-    if (index < 0 || index >= static_cast<int>(m_frames.size())) return;
-    setImage(m_noisyLabel, m_frames[static_cast<size_t>(index)].first, kImageSide);
-    setImage(m_predictedLabel, m_frames[static_cast<size_t>(index)].second, kImageSide);
-    m_stepLabel->setText(tr("step %1 of %2").arg(index + 1).arg(m_frames.size()));
+    const auto& frames = m_model.frames();
+    if (index < 0 || index >= static_cast<int>(frames.size())) return;
+    setImage(m_noisyLabel, toQImage(frames[static_cast<size_t>(index)].noisy), kImageSide);
+    setImage(m_predictedLabel, toQImage(frames[static_cast<size_t>(index)].predicted), kImageSide);
+    m_stepLabel->setText(tr("step %1 of %2").arg(index + 1).arg(frames.size()));
 }
 
 void WorkbenchPanel::showColumn(const Column& column, const soul::Reconstruction& r) {
@@ -600,58 +587,58 @@ void WorkbenchPanel::clearColumn(const Column& column, const QString& title) {
     column.caption->clear();
 }
 
-void WorkbenchPanel::showResult(int request, double seconds) {
-    if (request != m_runner->latestRequest()) return;
-    const soul::Reconstruction r = m_runner->result(request);
-    if (r.samples.empty()) return;
-    m_onScreen = r;
-    m_reconstruction = toQImage(r.samples.front());
+QImage WorkbenchPanel::firstSample(const soul::Reconstruction& r) { return r.samples.empty() ? QImage() : toQImage(r.samples.front()); }
+
+std::vector<QImage> WorkbenchPanel::sampleImages() const {
+    std::vector<QImage> images;
+    const auto& samples = m_model.result().samples;
+    if (samples.size() > 1)
+        for (const auto& sample : samples) images.push_back(toQImage(sample));
+    return images;
+}
+
+void WorkbenchPanel::showResult(int request, const soul::Reconstruction& r) {
+    const bool firstComparison = m_model.comparison().samples.empty();
+    if (!m_model.acceptResult(request, r)) return;
     showColumn(m_main, r);
-    m_samples.clear();
     m_samplesRow->setVisible(r.samples.size() > 1);
     for (size_t k = 0; k < m_sampleLabels.size(); ++k) {
         const bool shown = r.samples.size() > 1 && k < r.samples.size();
         m_sampleLabels[k]->setVisible(shown);
-        if (shown) {
-            m_samples.push_back(toQImage(r.samples[k]));
-            setImage(m_sampleLabels[k], m_samples.back(), kSampleSide);
-        }
+        if (shown) setImage(m_sampleLabels[k], toQImage(r.samples[k]), kSampleSide);
     }
-    if (m_ablationVariant < 0) {
-        m_ablation = QImage();
-        clearColumn(m_ablated, tr("<b>streams off:</b> none (switch one off below)"));
-    }
-    const bool fitting = m_baseline.isNull() && m_runner->engine()->baseline_name() == "ridge regression";
+    if (m_model.ablation().samples.empty()) clearColumn(m_ablated, tr("<b>streams off:</b> none (switch one off below)"));
+    const bool fitting = firstComparison && m_model.comparisonDecoder() == "baseline" && m_runner->engine()->baseline_name() == "ridge regression";
     m_status->setText(tr("reconstructed in %1 s%2")
-                          .arg(seconds, 0, 'f', 2)
+                          .arg(r.seconds, 0, 'f', 2)
                           .arg(fitting ? tr("; fitting the ridge baseline on the training rows (once per session) ...") : QString()));
-    Q_EMIT reconstructionShown(seconds);
+    Q_EMIT reconstructionShown(r.seconds);
 }
 
-void WorkbenchPanel::showVariant(int request, int index) {
-    if (request != m_runner->latestRequest()) return;
-    const soul::Reconstruction r = m_runner->variant(request, index);
-    if (r.samples.empty()) return;
-    if (index == m_ablationVariant) {
-        m_ablation = toQImage(r.samples.front());
+void WorkbenchPanel::showVariant(int request, int index, const soul::Reconstruction& r) {
+    switch (m_model.acceptVariant(request, index, r)) {
+    case WorkbenchModel::Column::None:
+        return;
+    case WorkbenchModel::Column::Ablation:
         showColumn(m_ablated, r);
-        m_ablated.title->setText(tr("<b>streams off:</b> %1").arg(joined(streamsOff())));
-    } else if (index == m_baselineVariant) {
-        m_baseline = toQImage(r.samples.front());
+        m_ablated.title->setText(tr("<b>streams off:</b> %1").arg(joined(m_model.streamsOff())));
+        break;
+    case WorkbenchModel::Column::Comparison:
         showColumn(m_baselineColumn, r);
         m_baselineColumn.title->setText(
-            (m_compareWith->currentData().toString() == "baseline" ? tr("<b>baseline:</b> %1") : tr("<b>compared:</b> %1")).arg(QString::fromStdString(r.decoder)));
+            (m_model.comparisonDecoder() == "baseline" ? tr("<b>baseline:</b> %1") : tr("<b>compared:</b> %1")).arg(QString::fromStdString(r.decoder)));
+        break;
     }
-    if (index + 1 == m_variants) {
+    if (m_model.comparisonComplete()) {
         m_status->setText(tr("reconstructed; the comparison columns are up to date"));
         Q_EMIT comparisonShown();
     }
 }
 
 void WorkbenchPanel::requestContributions() {
-    if (!m_hasTrial || !m_runner->isOpen()) return;
+    if (!m_model.hasTrial() || !m_runner->isOpen()) return;
     m_status->setText(tr("computing stream contributions (ablations, integrated gradients) ..."));
-    m_contributionsRequest = m_runner->requestContributions(m_trial, settings());
+    m_contributionsRequest = m_runner->requestContributions(m_model.trial(), settings());
 }
 
 void WorkbenchPanel::showContributions() {
@@ -729,14 +716,7 @@ bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int 
             const bool ok = file.endsWith(".pdf", Qt::CaseInsensitive) ? m_shareChart->savePdf(file) : m_shareChart->savePng(file, 0, 0, scale);
             return ok ? true : fail(file + tr(": cannot be written"));
         }
-        if (m_onScreen.samples.empty()) return fail(tr("select a trial and wait for its reconstruction first"));
-        soul::ViewDescription view;
-        view.run = m_run.toStdString();
-        view.data = m_data.toStdString();
-        view.kind = kind.toStdString();
-        view.trials = {m_onScreen.trial};
-        view.settings = m_onScreenSettings;
-        view.scale = scale;
+        const soul::ViewDescription view = m_model.viewDescription(kind.toStdString(), scale);
         if (kind == "dissociation") {
             // The trial on screen with each pathway off: the engine's own export, on a worker with
             // its own engine, so the workbench's stays free and the window live.
@@ -749,17 +729,8 @@ bool WorkbenchPanel::exportFigure(const QString& kind, const QString& file, int 
             soul::write_view_description(view, (file + ".view.json").toStdString());
             return true;
         }
-        soul::RgbImage figure;
-        if (kind == "comparison") {
-            figure = soul::compose_comparison({m_onScreen}, scale);
-        } else if (kind == "denoising") {
-            std::vector<soul::DenoisePreview> frames;
-            for (size_t i = 0; i < m_frames.size(); ++i)
-                frames.push_back({0, static_cast<int64_t>(i), static_cast<int64_t>(m_frames.size()), toRgbImage(m_frames[i].first), toRgbImage(m_frames[i].second)});
-            figure = soul::compose_denoising(frames, scale);
-        } else {
-            return fail(tr("unknown figure '%1' (comparison, denoising, dissociation, chart)").arg(kind));
-        }
+        if (kind != "comparison" && kind != "denoising") return fail(tr("unknown figure '%1' (comparison, denoising, dissociation, chart)").arg(kind));
+        const soul::RgbImage figure = m_model.figure(kind.toStdString(), scale);
         soul::write_png(file.toStdString(), figure);
         soul::write_view_description(view, (file + ".view.json").toStdString());
         return true;

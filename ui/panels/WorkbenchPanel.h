@@ -8,6 +8,8 @@
 // change re-runs in the background; the GUI thread never waits on the engine.
 #pragma once
 
+#include "WorkbenchModel.h"
+
 #include "soul/reconstruct.h"
 
 #include <nlohmann/json.hpp>
@@ -56,7 +58,9 @@ public:
     soul::ReconstructionSettings settings() const;
     std::vector<std::string> streamsOff() const;
     // The denoising frames of the latest reconstruction (sample 0), in step order.
-    const std::vector<std::pair<QImage, QImage>>& frames() const { return m_frames; }
+    const std::vector<soul::DenoisePreview>& frames() const { return m_model.frames(); }
+    // What the panel shows, without widgets (tests read it directly).
+    const WorkbenchModel& model() const { return m_model; }
     // Ablations and attributions of the selected trial, in the background; contributionsShown()
     // follows with the charts drawn and the chosen output's attribution volume sent to the views.
     void requestContributions();
@@ -72,10 +76,10 @@ public:
     // "chart" (the attribution-share chart) as PDF, or PNG at 1–4×. False, with `error`, on failure.
     bool exportFigure(const QString& kind, const QString& file, int scale, QString* error = nullptr);
     QImage stimulusImage() const { return m_stimulus; }
-    QImage reconstructionImage() const { return m_reconstruction; }
-    QImage ablationImage() const { return m_ablation; }
-    QImage baselineImage() const { return m_baseline; }
-    std::vector<QImage> sampleImages() const { return m_samples; }
+    QImage reconstructionImage() const { return firstSample(m_model.result()); }
+    QImage ablationImage() const { return firstSample(m_model.ablation()); }
+    QImage baselineImage() const { return firstSample(m_model.comparison()); }
+    std::vector<QImage> sampleImages() const;
 
 Q_SIGNALS:
     void sessionReady(bool ok, const QString& message);
@@ -106,8 +110,11 @@ private:
     void refilter();
     void rerun();
     void showFrame(int index);
-    void showResult(int request, double seconds);
-    void showVariant(int request, int index);
+    void showResult(int request, const soul::Reconstruction& result);
+    void showVariant(int request, int index, const soul::Reconstruction& result);
+    // The widgets' values into the model, at once; the re-run follows after a short delay.
+    void syncModel();
+    void settingsChanged();
     void setImage(QLabel* label, const QImage& image, int side);
     void showContributions();
     void showGroundTruth(const std::string& output);
@@ -116,20 +123,15 @@ private:
     std::unique_ptr<TrialCatalog> m_catalog;
     std::unique_ptr<TuningMaps> m_tuning;
     std::vector<size_t> m_shown;                     // catalog entries in the list, in order
-    soul::TrialRef m_trial;
-    bool m_hasTrial = false;
-    QString m_run, m_data;
+    static QImage firstSample(const soul::Reconstruction& r);
+
+    WorkbenchModel m_model;
     nlohmann::json m_evaluation;   // the run's evaluation-reconstruction/report.json (null without one)
-    soul::Reconstruction m_onScreen;                    // the reconstruction on screen
-    soul::ReconstructionSettings m_onScreenSettings;    // and the settings that made it
-    int m_ablationVariant = -1, m_baselineVariant = -1, m_variants = 0;   // of the latest request
-    std::vector<std::pair<QImage, QImage>> m_frames; // (noisy, predicted) per step
-    QImage m_stimulus, m_reconstruction, m_ablation, m_baseline;
-    std::vector<QImage> m_samples;
+    QImage m_stimulus;
 
     QLineEdit* m_search;
     QComboBox* m_split;
-    QComboBox* m_compareWith;   // the third column's decoder: the baseline, ridge, a plugin (data: its name)
+    QComboBox* m_compareWith = nullptr;   // the third column's decoder: the baseline, ridge, a plugin (data: its name)
     QSpinBox* m_minRepeats;
     QListWidget* m_list;
     QLabel *m_stimulusLabel, *m_trueCaption, *m_status;

@@ -1,10 +1,5 @@
 #include "ReconstructionRunner.h"
 
-#include "ErrorMessage.h"
-
-#include "soul/error.h"
-
-#include <QMetaObject>
 #include <QPointer>
 
 namespace soului {
@@ -25,141 +20,70 @@ soul::RgbImage toRgbImage(const QImage& image) {
     return out;
 }
 
-ReconstructionRunner::ReconstructionRunner(QObject* parent) : QObject(parent) { m_pool.setMaxThreadCount(1); }
+ReconstructionRunner::ReconstructionRunner(QObject* parent) : QObject(parent) {
+    connect(&m_jobs, &EngineJobs::failed, this, &ReconstructionRunner::failed);
+}
 
 ReconstructionRunner::~ReconstructionRunner() {
-    cancel();
-    m_pool.waitForDone();
+    m_jobs.cancel();
+    m_jobs.waitForIdle();
 }
 
 void ReconstructionRunner::open(const QString& run, const QString& data) {
-    cancel();
-    m_pool.waitForDone();
+    m_jobs.cancel();
+    m_jobs.waitForIdle();
     m_engine.reset();
     QPointer<ReconstructionRunner> self(this);
-    m_pool.start([self, run, data] {
-        std::unique_ptr<soul::ReconstructionEngine> engine;
-        QString message;
-        try {
-            engine = std::make_unique<soul::ReconstructionEngine>(run.toStdString(), data.toStdString(), "auto");
-        } catch (...) {
-            message = currentErrorMessage();
-        }
-        if (!self) return;
-        auto* raw = engine.release();
-        QMetaObject::invokeMethod(self, [self, raw, message] {
-            std::unique_ptr<soul::ReconstructionEngine> owned(raw);
+    const int job = m_jobs.submit([self, run, data](const soul::Progress&, const EngineJobs::Deliver& deliver) {
+        auto engine = std::make_shared<std::unique_ptr<soul::ReconstructionEngine>>(
+            std::make_unique<soul::ReconstructionEngine>(run.toStdString(), data.toStdString(), "auto"));
+        deliver([self, engine] {
             if (!self) return;
-            self->m_engine = std::move(owned);
-            Q_EMIT self->opened(self->m_engine != nullptr, message);
-        }, Qt::QueuedConnection);
+            self->m_engine = std::move(*engine);
+            Q_EMIT self->opened(true, QString());
+        });
     });
-}
-
-int ReconstructionRunner::submit(const std::function<void(const soul::Progress&, int)>& work) {
-    if (!m_engine) return 0;
-    cancel();
-    const int number = ++m_latest;
-    auto token = std::make_shared<soul::CancelToken>();
-    m_cancel = token;
-    QPointer<ReconstructionRunner> self(this);
-    m_pool.start([self, token, number, work] {
-        if (token->cancelled()) return;
-        soul::Progress progress;
-        progress.cancel = token.get();
-        try {
-            work(progress, number);
-        } catch (const soul::Cancelled&) {
-        } catch (...) {
-            const QString message = currentErrorMessage();
-            QMetaObject::invokeMethod(self, [self, number, message] {
-                if (self) Q_EMIT self->failed(number, message);
-            }, Qt::QueuedConnection);
-        }
+    // A failed open is reported as opened(false), not as a request's failure.
+    auto connection = std::make_shared<QMetaObject::Connection>();
+    *connection = connect(&m_jobs, &EngineJobs::failed, this, [this, job, connection](int failed, const QString& message) {
+        if (failed != job) return;
+        disconnect(*connection);
+        Q_EMIT opened(false, message);
     });
-    return number;
 }
 
 int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings,
                                   const std::vector<soul::ReconstructionSettings>& variants) {
+    if (!m_engine) return 0;
     soul::ReconstructionEngine* engine = m_engine.get();
     QPointer<ReconstructionRunner> self(this);
-    return submit([self, engine, trial, settings, variants](const soul::Progress& progress, int number) {
+    const int number = m_jobs.latest() + 1;
+    const int submitted = m_jobs.submit([self, engine, trial, settings, variants, number](const soul::Progress& progress, const EngineJobs::Deliver& deliver) {
         soul::ReconstructionSettings s = settings;
         s.previews = true;
         auto results = engine->reconstruct({trial}, s, progress, [&](size_t, const soul::DenoisePreview& p) {
-            if (p.sample != 0 || !self) return;
-            const QImage noisy = toQImage(p.noisy), predicted = toQImage(p.predicted);
-            const int step = static_cast<int>(p.step), steps = static_cast<int>(p.steps);
-            QMetaObject::invokeMethod(self, [self, number, step, steps, noisy, predicted] {
-                if (self) Q_EMIT self->stepPreview(number, step, steps, noisy, predicted);
-            }, Qt::QueuedConnection);
+            if (p.sample == 0) deliver([self, number, p] { Q_EMIT self->stepPreview(number, p); });
         });
-        if (!self) return;
-        const double seconds = results.front().seconds;
-        {
-            std::lock_guard<std::mutex> lock(self->m_mutex);
-            self->m_resultRequest = number;
-            self->m_result = std::move(results.front());
-            self->m_variants.clear();
-        }
-        QMetaObject::invokeMethod(self, [self, number, seconds] {
-            if (self) Q_EMIT self->finished(number, seconds);
-        }, Qt::QueuedConnection);
+        deliver([self, number, r = std::move(results.front())] { Q_EMIT self->finished(number, r); });
         for (size_t i = 0; i < variants.size(); ++i) {
             soul::Reconstruction variant = engine->reconstruct({trial}, variants[i], progress).front();
-            if (!self) return;
-            {
-                std::lock_guard<std::mutex> lock(self->m_mutex);
-                self->m_variants.push_back(std::move(variant));
-            }
             const int index = static_cast<int>(i);
-            QMetaObject::invokeMethod(self, [self, number, index] {
-                if (self) Q_EMIT self->variantFinished(number, index);
-            }, Qt::QueuedConnection);
+            deliver([self, number, index, r = std::move(variant)] { Q_EMIT self->variantFinished(number, index, r); });
         }
     });
+    Q_ASSERT(submitted == number);
+    return submitted;
 }
 
 int ReconstructionRunner::requestContributions(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings) {
+    if (!m_engine) return 0;
     soul::ReconstructionEngine* engine = m_engine.get();
     QPointer<ReconstructionRunner> self(this);
-    return submit([self, engine, trial, settings](const soul::Progress& progress, int number) {
+    const int number = m_jobs.latest() + 1;
+    return m_jobs.submit([self, engine, trial, settings, number](const soul::Progress& progress, const EngineJobs::Deliver& deliver) {
         soul::StreamContributions c = engine->contributions(trial, settings, progress);
-        if (!self) return;
-        {
-            std::lock_guard<std::mutex> lock(self->m_mutex);
-            self->m_contributionsRequest = number;
-            self->m_contributions = std::move(c);
-        }
-        QMetaObject::invokeMethod(self, [self, number] {
-            if (self) Q_EMIT self->contributionsReady(number);
-        }, Qt::QueuedConnection);
+        deliver([self, number, c = std::move(c)] { Q_EMIT self->contributionsReady(number, c); });
     });
 }
-
-soul::StreamContributions ReconstructionRunner::contributions(int request) const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    return m_contributionsRequest == request ? m_contributions : soul::StreamContributions{};
-}
-
-void ReconstructionRunner::cancel() {
-    if (m_cancel) m_cancel->cancel();
-}
-
-bool ReconstructionRunner::busy() const { return m_pool.activeThreadCount() > 0; }
-
-soul::Reconstruction ReconstructionRunner::result(int request) const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    return m_resultRequest == request ? m_result : soul::Reconstruction{};
-}
-
-soul::Reconstruction ReconstructionRunner::variant(int request, int index) const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    const bool there = m_resultRequest == request && index >= 0 && index < static_cast<int>(m_variants.size());
-    return there ? m_variants[static_cast<size_t>(index)] : soul::Reconstruction{};
-}
-
-void ReconstructionRunner::waitForIdle() { m_pool.waitForDone(); }
 
 }  // namespace soului

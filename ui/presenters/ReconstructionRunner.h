@@ -1,20 +1,20 @@
 // ReconstructionRunner: the workbench's link to the engine (design.md §5). It opens a run and a
-// prepared dataset off the GUI thread, then reconstructs one trial at a time on its own worker
-// thread. A new request cancels the one in flight (the engine stops at its next step), so the
-// latest settings always win and the GUI thread never waits on LibTorch. Results and per-step
-// previews come back as queued signals tagged with the request's number; stale ones are dropped.
+// prepared dataset off the GUI thread, then reconstructs one trial at a time on the studio's engine
+// job worker (EngineJobs). A new request cancels the one in flight (the engine stops at its next
+// step), so the latest settings always win and the GUI thread never waits on LibTorch. Results
+// and per-step previews come back by value in signals tagged with the request's number; the
+// receiver drops stale ones (WorkbenchModel does).
 #pragma once
+
+#include "EngineJobs.h"
 
 #include "soul/reconstruct.h"
 
 #include <QImage>
 #include <QObject>
 #include <QString>
-#include <QThreadPool>
 
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace soului {
@@ -36,46 +36,29 @@ public:
     const soul::ReconstructionEngine* engine() const { return m_engine.get(); }
 
     // Starts a reconstruction and returns its request number; the previous one is cancelled.
-    // `variants` (the same trial with other settings: stream ablations, the baseline decoder) run
-    // after it in order, each announced by variantFinished(); cancelling covers them too.
+    // `variants` (the same trial with other settings: stream ablations, another decoder) run after
+    // it in order, each delivered by variantFinished(); cancelling covers them too.
     int request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings,
                 const std::vector<soul::ReconstructionSettings>& variants = {});
     // Stream ablations and attributions of a trial (a few seconds); contributionsReady() follows.
     int requestContributions(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings);
-    soul::StreamContributions contributions(int request) const;
-    void cancel();
-    bool busy() const;
-    int latestRequest() const { return m_latest; }
-    // The result of a finished request (empty samples if it is not the latest finished one).
-    soul::Reconstruction result(int request) const;
-    // A variant of the latest finished request (empty samples if it is not there).
-    soul::Reconstruction variant(int request, int index) const;
+    void cancel() { m_jobs.cancel(); }
+    bool busy() const { return m_jobs.busy(); }
+    int latestRequest() const { return m_jobs.latest(); }
     // Blocks until the worker is idle (tests, shutdown).
-    void waitForIdle();
+    void waitForIdle() { m_jobs.waitForIdle(); }
 
 Q_SIGNALS:
     void opened(bool ok, const QString& message);
-    void stepPreview(int request, int step, int steps, const QImage& noisy, const QImage& predicted);
-    void finished(int request, double seconds);
-    void variantFinished(int request, int index);
+    void stepPreview(int request, const soul::DenoisePreview& preview);   // sample 0's steps
+    void finished(int request, const soul::Reconstruction& result);
+    void variantFinished(int request, int index, const soul::Reconstruction& result);
+    void contributionsReady(int request, const soul::StreamContributions& contributions);
     void failed(int request, const QString& message);
-    void contributionsReady(int request);
 
 private:
-    // Runs `work` (given the progress with this request's cancel token, and the request number)
-    // on the worker; soul::Error becomes failed(), cancellation ends it quietly.
-    int submit(const std::function<void(const soul::Progress&, int)>& work);
-
-    QThreadPool m_pool;   // one thread: the engine is used by one call at a time
+    EngineJobs m_jobs;
     std::unique_ptr<soul::ReconstructionEngine> m_engine;
-    std::shared_ptr<soul::CancelToken> m_cancel;
-    int m_latest = 0;
-    mutable std::mutex m_mutex;
-    int m_resultRequest = 0;
-    soul::Reconstruction m_result;
-    std::vector<soul::Reconstruction> m_variants;   // of m_resultRequest, in order
-    int m_contributionsRequest = 0;
-    soul::StreamContributions m_contributions;
 };
 
 }  // namespace soului
