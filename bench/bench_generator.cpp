@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     double per_image = 0;
     {
         for (auto* module : train::all_modules(m)) module->eval();
-        infer::Generator generator(c, m, torch::kCPU);
+        const std::unique_ptr<infer::Generator> generator = infer::make_run_generator(c, m, torch::kCPU);
         infer::GenerationConditions cond;
         cond.tokens = torch::randint(2, kVocabulary, {1, L}, torch::kLong);
         cond.palette = torch::rand({1, 3, 8, 8});
@@ -91,9 +91,9 @@ int main(int argc, char** argv) {
         soul::SamplerSettings s;
         s.steps = kDdimSteps;
         s.cfg = 3.0;
-        generator.generate(cond, s);
+        generator->generate(cond, s);
         const auto t0 = Clock::now();
-        for (int i = 0; i < images; ++i) generator.generate(cond, s);
+        for (int i = 0; i < images; ++i) generator->generate(cond, s);
         per_image = seconds_since(t0) / images;
     }
 

@@ -64,13 +64,18 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     const ImageScorer score(run, images);
     const torch::Tensor& truth = score.truth();
     const torch::Tensor tokens = d.captions.index_select(0, images).select(1, 0);   // each image's first caption
+    std::vector<std::string> captions;
+    for (int64_t r = 0; r < n; ++r) {
+        const auto& all = d.dataset->captions(images[r].item<int64_t>());
+        captions.push_back(all.empty() ? std::string() : all.front());
+    }
     const torch::Tensor palette = d.palettes.index_select(0, images), edges = d.edges.index_select(0, images);
 
     std::vector<ImageScores> scores;
     std::vector<torch::Tensor> columns = {truth};
     scores.push_back(score("stimulus itself (reference)", truth));
     scores.push_back(score("VAE round trip (ceiling)", m.vae->to_image(m.vae->to_latent(truth))));
-    Generator generator(run.config, m, device);
+    const std::unique_ptr<Generator> generator = make_run_generator(run.config, m, device);
     SamplerSettings s = o.sampler;
     s.samples = 1;
     constexpr int64_t kBatch = 25;   // images denoised together
@@ -82,12 +87,15 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
             const int64_t b = std::min(kBatch, n - i);
             GenerationConditions c;
             c.batch = b;
-            if (setting.caption) c.tokens = tokens.narrow(0, i, b);
+            if (setting.caption) {
+                c.tokens = tokens.narrow(0, i, b);
+                c.captions.assign(captions.begin() + i, captions.begin() + i + b);
+            }
             if (setting.palette) c.palette = palette.narrow(0, i, b);
             if (setting.edges) c.edges = edges.narrow(0, i, b);
             if (setting.init) c.init = truth.narrow(0, i, b);
             s.seed = o.sampler.seed + static_cast<uint64_t>(i);
-            parts.push_back(generator.generate(c, s));
+            parts.push_back(generator->generate(c, s));
         }
         const torch::Tensor generated = torch::cat(parts, 0);
         scores.push_back(score(setting.name, generated));

@@ -53,6 +53,7 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
         if (std::all_of(ids.begin(), ids.end(), [](int64_t id) { return id == model::CaptionTokenizer::kPad || id == model::CaptionTokenizer::kUnknown; }))
             throw Error("generate: --caption \"" + o.caption + "\" has no word the model's vocabulary knows (" + o.run + "/vocab.json)");
         c.tokens = torch::tensor(ids, torch::kLong).unsqueeze(0).expand({n, -1}).contiguous();
+        c.captions.assign(static_cast<size_t>(n), o.caption);
     }
     // Conditions are computed as during training: palette and edges from the image at the encoders' size.
     if (!o.palette_from.empty() && s.use_palette) c.palette = model::palette_of(read_image_tensor(o.palette_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
@@ -67,8 +68,8 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
         written.push_back(path);
     };
     report("denoising " + std::to_string(n) + " sample(s), " + std::to_string(s.steps) + " steps");
-    Generator generator(run.config, run.models, device);
-    const torch::Tensor images = generator.generate(c, s, [&](const DenoiseFrame& f) {
+    const std::unique_ptr<Generator> generator = make_run_generator(run.config, run.models, device);
+    const torch::Tensor images = generator->generate(c, s, [&](const DenoiseFrame& f) {
         progress.check();
         progress(f.index + 1, f.count, "step " + std::to_string(f.index + 1) + "/" + std::to_string(f.count) + " (t=" + std::to_string(f.t) + ")");
         for (int64_t k = 0; k < n && decode_previews; ++k) {

@@ -5,20 +5,40 @@
 
 namespace soul::infer {
 
-Generator::Generator(const model::EncoderConfig& config, RunModels& models, torch::Device device)
-    : config_(config), models_(models), device_(device), schedule_(config.diffusion_steps) {}
+namespace {
 
-torch::Tensor Generator::generate(const GenerationConditions& c, const SamplerSettings& s, const std::function<void(const DenoiseFrame&)>& on_step,
-                                  bool decode_previews) {
+class RunGenerator final : public Generator {
+public:
+    RunGenerator(const model::EncoderConfig& config, RunModels& models, torch::Device device)
+        : config_(config), models_(models), device_(device), schedule_(config.diffusion_steps) {}
+    std::string title() const override { return "the run's latent diffusion model (" + config_.name + ")"; }
+    int64_t image_size() const override { return config_.gen_image_size; }
+    std::vector<int64_t> noise_shape() const override {
+        const int64_t side = config_.gen_image_size / 4;   // the VAE's latents are a quarter of the side
+        return {config_.latent_channels, side, side};
+    }
+    torch::Tensor generate(const GenerationConditions& c, const SamplerSettings& s, const std::function<void(const DenoiseFrame&)>& on_step,
+                           bool decode_previews) override;
+
+private:
+    model::EncoderConfig config_;
+    RunModels& models_;
+    torch::Device device_;
+    model::NoiseSchedule schedule_;
+};
+
+torch::Tensor RunGenerator::generate(const GenerationConditions& c, const SamplerSettings& s, const std::function<void(const DenoiseFrame&)>& on_step,
+                                     bool decode_previews) {
     c10::InferenceMode inference;   // no autograd bookkeeping at all (cheaper than NoGradGuard)
     int64_t batch = c.batch;
     for (const torch::Tensor* t : {&c.tokens, &c.palette, &c.edges, &c.init, &c.noise})
         if (t->defined()) batch = t->size(0);
     validate(s, "generate");
-    const int64_t side = config_.gen_image_size / 4;
     torch::manual_seed(s.seed);
     // Drawn on the CPU so that a seed gives the same start on every device.
-    const torch::Tensor noise = c.noise.defined() ? c.noise.to(device_) : torch::randn({batch, config_.latent_channels, side, side}).to(device_);
+    std::vector<int64_t> shape = noise_shape();
+    shape.insert(shape.begin(), batch);
+    const torch::Tensor noise = c.noise.defined() ? c.noise.to(device_) : torch::randn(shape).to(device_);
 
     auto& unet = models_.unet;
     const auto on = torch::TensorOptions().device(device_);
@@ -59,6 +79,12 @@ torch::Tensor Generator::generate(const GenerationConditions& c, const SamplerSe
     const torch::Tensor start = c.init.defined() ? models_.vae->to_latent(c.init.to(device_)) : torch::Tensor();
     const model::DDIMOptions options{s.steps, s.eta, c.init.defined() ? s.strength : 1.0};
     return models_.vae->to_image(model::ddim_sample(schedule_, predict, noise, options, start, step_callback));
+}
+
+}  // namespace
+
+std::unique_ptr<Generator> make_run_generator(const model::EncoderConfig& config, RunModels& models, torch::Device device) {
+    return std::make_unique<RunGenerator>(config, models, device);
 }
 
 }  // namespace soul::infer

@@ -1,9 +1,14 @@
-// The generator at inference (box d): caption tokens → the text encoder's token features →
+// The generator at inference (box d), behind one interface so that a second diffusion backend —
+// the research-scale Stable Diffusion of docs/design §2 — slots in beside the run's own: the
+// conditions (caption, palette, edges, img2img start, start noise) in, images out, each step
+// reported. What `souldiffuser generate`, the oracle evaluation, reconstruction and the studio
+// call.
+//
+// The run's own generator (RunGenerator): caption tokens → the text encoder's token features →
 // cross-attention; palette and edge map → adapters at ω1, ω2; an optional start image → VAE
 // latent, noised to strength s (img2img); DDIM with classifier-free guidance
 // (Ho & Salimans 2022, "Classifier-Free Diffusion Guidance", eq. 6: ε̃ = ε_u + g (ε_c − ε_u));
-// the VAE decodes. What `souldiffuser generate`, the oracle evaluation, reconstruction and the
-// studio call.
+// the VAE decodes.
 #pragma once
 
 #include "../model/diffusion.h"
@@ -12,6 +17,9 @@
 #include "soul/sampler.h"
 
 #include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace soul::infer {
 
@@ -21,11 +29,14 @@ using train::RunModels;
 
 // Batched conditions; each is undefined when not used. Rows are independent samples.
 struct GenerationConditions {
-    torch::Tensor tokens;    // (B, L) caption token ids; undefined: unconditional
+    // The caption, as text and as the run's own tokenizer's ids (B, L); both empty or undefined:
+    // unconditional. A backend with its own tokenizer (CLIP's) reads the text.
+    std::vector<std::string> captions;
+    torch::Tensor tokens;
     torch::Tensor palette;   // (B, 3, 8, 8) in [0, 1]
     torch::Tensor edges;     // (B, 1, E, E) in [0, 1]
     torch::Tensor init;      // (B, 3, G, G) in [0, 1]: the img2img start
-    torch::Tensor noise;     // (B, C, G/4, G/4) start noise; undefined: drawn from the settings' seed
+    torch::Tensor noise;     // (B, *noise_shape()) start noise; undefined: drawn from the settings' seed
     int64_t batch = 1;       // rows to draw when no condition is given (unconditional)
 };
 
@@ -41,19 +52,21 @@ torch::Tensor read_image_tensor(const std::string& path, int64_t size);
 
 class Generator {
 public:
-    Generator(const model::EncoderConfig& config, RunModels& models, torch::Device device);
+    virtual ~Generator() = default;
+    virtual std::string title() const = 0;
+    // The side G of the images it draws.
+    virtual int64_t image_size() const = 0;
+    // One sample's start noise (C, H, W): the latent it denoises.
+    virtual std::vector<int64_t> noise_shape() const = 0;
     // (B, 3, G, G) in [0, 1]. The conditions decide what is used (settings.use_* are the caller's
     // to apply); samples is the caller's too (the batch). on_step, when set, receives every step,
     // decoded unless decode_previews is false (decoding costs time).
-    torch::Tensor generate(const GenerationConditions& conditions, const SamplerSettings& settings,
-                           const std::function<void(const DenoiseFrame&)>& on_step = {}, bool decode_previews = true);
-    int64_t image_size() const { return config_.gen_image_size; }
-
-private:
-    model::EncoderConfig config_;
-    RunModels& models_;
-    torch::Device device_;
-    model::NoiseSchedule schedule_;
+    virtual torch::Tensor generate(const GenerationConditions& conditions, const SamplerSettings& settings,
+                                   const std::function<void(const DenoiseFrame&)>& on_step = {}, bool decode_previews = true) = 0;
 };
+
+// The run's own latent diffusion model (its VAE, UNet, text encoder and adapters, trained by the
+// pipeline); holds references to `models`.
+std::unique_ptr<Generator> make_run_generator(const model::EncoderConfig& config, RunModels& models, torch::Device device);
 
 }  // namespace soul::infer

@@ -21,7 +21,7 @@ uint64_t validation_key(int64_t image) { return 0x4000000000000000ULL | static_c
 uint64_t trial_key(const TrialRef& trial) { return (trial.split == Split::Test ? 0x8000000000000000ULL : 0) | static_cast<uint64_t>(trial.row); }
 
 Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch::Device dev, const std::vector<std::string>& plugin_dirs)
-    : run(load_run(run_folder, data, dev, BetasAccess::Mapped)), device(dev), generator_(run.config, run.models, dev) {
+    : run(load_run(run_folder, data, dev, BetasAccess::Mapped)), device(dev), generator_(make_run_generator(run.config, run.models, dev)) {
     torch::NoGradGuard no_grad;
     for (const char* stage : {"embedding", "ssmnet", "sembert", "vae", "unet", "adapters"})
         if (!has(stage)) throw Error(run_folder, std::string("has no trained '") + stage + "' stage; reconstruction needs the encoders and the generator");
@@ -154,19 +154,25 @@ GenerationConditions Pipeline::conditions(const DecodedConditions& d, const Samp
     auto repeat = [&](const torch::Tensor& x) { return x.detach().repeat_interleave(n, 0); };
     GenerationConditions c;
     c.batch = trials * n;
-    if (s.use_caption && d.caption.defined()) c.tokens = repeat(bank_tokens.index_select(0, nearest_caption(d.caption)));
+    if (s.use_caption && d.caption.defined()) {
+        const torch::Tensor nearest = nearest_caption(d.caption).cpu();
+        for (int64_t i = 0; i < trials; ++i)
+            for (int64_t k = 0; k < n; ++k) c.captions.push_back(bank[static_cast<size_t>(nearest[i].item<int64_t>())]);
+        c.tokens = repeat(bank_tokens.index_select(0, nearest.to(device)));
+    }
     if (s.use_palette && has("adapters") && d.palette.defined()) c.palette = repeat(d.palette);
     if (s.use_edges && has("adapters") && d.edges.defined()) c.edges = repeat(d.edges);
-    const int64_t g = run.config.gen_image_size;
+    const int64_t g = generator_->image_size();
     if (s.use_init && d.low_level.defined())
         c.init = repeat(F::interpolate(d.low_level, F::InterpolateFuncOptions().size(std::vector<int64_t>{g, g}).mode(torch::kBilinear).align_corners(false))
                             .clamp(0, 1));
     std::vector<torch::Tensor> noise;
-    const int64_t side = g / 4;
+    std::vector<int64_t> shape = generator_->noise_shape();
+    shape.insert(shape.begin(), 1);
     for (uint64_t key : keys)
         for (int64_t k = 0; k < n; ++k) {
             torch::manual_seed(splitmix64(s.seed ^ splitmix64(key ^ splitmix64(static_cast<uint64_t>(k)))));
-            noise.push_back(torch::randn({1, run.config.latent_channels, side, side}));   // on the CPU: the same on every device
+            noise.push_back(torch::randn(shape));   // on the CPU: the same on every device
         }
     c.noise = torch::cat(noise, 0).to(device);
     return c;

@@ -61,7 +61,7 @@ public:
     // start noise is drawn per (trial key, sample) so a trial looks the same in any batch.
     GenerationConditions conditions(const DecodedConditions& decoded, const SamplerSettings& settings,
                                     const std::vector<uint64_t>& trial_keys) const;
-    Generator& generator() { return generator_; }
+    Generator& generator() { return *generator_; }
 
     // The trial's stimulus at the generator's and at the encoders' size: (B, 3, G, G), (B, 3, S, S).
     torch::Tensor stimulus(const std::vector<TrialRef>& trials, bool generator_size) const;
@@ -74,7 +74,7 @@ private:
     std::string caption_space_;
     std::vector<std::string> names_;
     std::map<std::string, torch::Tensor> masks_;
-    Generator generator_;
+    std::unique_ptr<Generator> generator_;
 };
 
 // A stable key of a trial for its noise: split and row.

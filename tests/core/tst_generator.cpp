@@ -156,39 +156,39 @@ private Q_SLOTS:
     }
 
     void guidanceZeroIsTheUnconditionalPath() {
-        Generator generator(m_loaded->config, m_loaded->models, torch::kCPU);
+        const std::unique_ptr<Generator> generator = make_run_generator(m_loaded->config, m_loaded->models, torch::kCPU);
         GenerationConditions with_caption = test_conditions(3);
         with_caption.palette = with_caption.edges = torch::Tensor();
         soul::SamplerSettings s;
         s.steps = 8;
         s.cfg = 0.0;
-        const torch::Tensor unconditional = generator.generate(GenerationConditions{}, s);
-        const torch::Tensor guided_zero = generator.generate(with_caption, s);
+        const torch::Tensor unconditional = generator->generate(GenerationConditions{}, s);
+        const torch::Tensor guided_zero = generator->generate(with_caption, s);
         QCOMPARE(unconditional.size(0), int64_t(1));
         // Row 0 of both starts from the same noise (the unconditional call draws one row).
         QVERIFY2(max_difference(guided_zero[0], unconditional[0]) < 1e-4, qPrintable(QString::number(max_difference(guided_zero[0], unconditional[0]))));
         s.cfg = 3.0;
-        QVERIFY(max_difference(generator.generate(with_caption, s), guided_zero) > 1e-3);
+        QVERIFY(max_difference(generator->generate(with_caption, s), guided_zero) > 1e-3);
     }
 
     void adaptersAtWeightZeroChangeNothing() {
-        Generator generator(m_loaded->config, m_loaded->models, torch::kCPU);
+        const std::unique_ptr<Generator> generator = make_run_generator(m_loaded->config, m_loaded->models, torch::kCPU);
         GenerationConditions all = test_conditions(2), caption_only = all;
         caption_only.palette = caption_only.edges = torch::Tensor();
         soul::SamplerSettings s;
         s.steps = 6;
         s.w_color = s.w_edge = 0.0;
-        const torch::Tensor base = generator.generate(caption_only, s);
-        QCOMPARE(max_difference(generator.generate(all, s), base), 0.0);
+        const torch::Tensor base = generator->generate(caption_only, s);
+        QCOMPARE(max_difference(generator->generate(all, s), base), 0.0);
         s.w_color = 1.0;
-        QVERIFY(max_difference(generator.generate(all, s), base) > 1e-4);
+        QVERIFY(max_difference(generator->generate(all, s), base) > 1e-4);
         s.w_color = 0.0;
         s.w_edge = 1.0;
-        QVERIFY(max_difference(generator.generate(all, s), base) > 1e-4);
+        QVERIFY(max_difference(generator->generate(all, s), base) > 1e-4);
     }
 
     void stepCallbackFiresOncePerStep() {
-        Generator generator(m_loaded->config, m_loaded->models, torch::kCPU);
+        const std::unique_ptr<Generator> generator = make_run_generator(m_loaded->config, m_loaded->models, torch::kCPU);
         soul::SamplerSettings s;
         s.steps = 12;
         std::vector<int64_t> indices, timesteps;
@@ -201,7 +201,7 @@ private Q_SLOTS:
                 QVERIFY(image->min().item<double>() >= 0 && image->max().item<double>() <= 1);
             }
         };
-        const torch::Tensor out = generator.generate(test_conditions(2), s, record);
+        const torch::Tensor out = generator->generate(test_conditions(2), s, record);
         QCOMPARE(indices.size(), size_t(12));
         for (size_t i = 0; i < indices.size(); ++i) QCOMPARE(indices[i], int64_t(i));
         QVERIFY(std::is_sorted(timesteps.rbegin(), timesteps.rend()));
@@ -212,7 +212,7 @@ private Q_SLOTS:
         GenerationConditions c = test_conditions(2);
         c.init = m_loaded->data.gen_images.index_select(0, m_loaded->data.test_image.narrow(0, 0, 2));
         s.strength = 0.5;
-        generator.generate(c, s, record);
+        generator->generate(c, s, record);
         QCOMPARE(indices.size(), size_t(6));
         QVERIFY(timesteps.front() < 520);
     }
