@@ -43,6 +43,13 @@ std::string user_data_dir() {
     return (fs::path(home.empty() ? "/" : home) / ".local/share/souldiffuser").string();
 }
 
+std::string user_cache_dir() {
+    const std::string xdg = environment("XDG_CACHE_HOME");
+    if (!xdg.empty()) return (fs::path(xdg) / "souldiffuser").string();
+    const std::string home = environment("HOME");
+    return (fs::path(home.empty() ? "/" : home) / ".cache/souldiffuser").string();
+}
+
 std::string install_data_dir() {
     const fs::path exe = running_program();
     if (exe.empty()) return "";

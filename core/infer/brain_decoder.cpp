@@ -7,8 +7,13 @@
 
 #include "../model/ridge_solve.h"
 #include "../model/targets.h"
+#include "soul/data_paths.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 #include <vector>
 
 namespace soul::infer {
@@ -55,6 +60,44 @@ private:
 constexpr int64_t kKernelChunk = 1024;
 const std::vector<double> kRidgeLambdas = {1, 10, 100, 1e3, 1e4, 1e5};   // penalties on standardised betas
 constexpr double kRidgeValidation = 0.2;   // the last fifth of the training rows chooses the penalty
+constexpr size_t kKernelsCached = 4;       // training kernels kept in the cache folder, newest first
+
+namespace fs = std::filesystem;
+
+// The training kernel depends only on the training betas: the dataset's file and the rows a run
+// trains on (a validation split holds some out). A cache file per (dataset, rows), in the user's
+// cache folder, so a second open of the same run and dataset skips the kernel (soul::user_cache_dir).
+std::string kernel_cache_file(const train::TrainData& d) {
+    uint64_t hash = 1469598103934665603ull;   // FNV-1a
+    auto mix = [&](const void* p, size_t n) {
+        for (size_t i = 0; i < n; ++i) hash = (hash ^ static_cast<const uint8_t*>(p)[i]) * 1099511628211ull;
+    };
+    std::error_code ec;
+    const fs::path data = fs::absolute(fs::path(d.dataset->manifest().path) / "data.bin", ec);
+    const std::string path = data.string();
+    mix(path.data(), path.size());
+    const auto size = fs::file_size(data, ec);
+    const auto modified = fs::last_write_time(data, ec).time_since_epoch().count();
+    mix(&size, sizeof size);
+    mix(&modified, sizeof modified);
+    const torch::Tensor rows = d.train_image.to(torch::kCPU, torch::kLong).contiguous();
+    mix(rows.data_ptr(), static_cast<size_t>(rows.numel()) * sizeof(int64_t));
+    const int64_t voxels = d.train_betas.size(1);
+    mix(&voxels, sizeof voxels);
+    char name[64];
+    std::snprintf(name, sizeof name, "ridge-kernel-%016llx.pt", static_cast<unsigned long long>(hash));
+    return (fs::path(user_cache_dir()) / name).string();
+}
+
+// Keeps the newest few kernels: each is (N, N) doubles, tens of MB.
+void trim_kernel_cache(const fs::path& folder) {
+    std::error_code ec;
+    std::vector<std::pair<fs::file_time_type, fs::path>> files;
+    for (const auto& entry : fs::directory_iterator(folder, ec))
+        if (entry.path().filename().string().rfind("ridge-kernel-", 0) == 0) files.emplace_back(entry.last_write_time(ec), entry.path());
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t i = kKernelsCached; i < files.size(); ++i) fs::remove(files[i].second, ec);
+}
 
 class RidgeDecoder final : public BrainDecoder {
 public:
@@ -107,6 +150,7 @@ private:
             scale_ = 1.0 / x.std(0, /*unbiased=*/false).clamp_min(1e-8);
             gram_ = torch::zeros({n, n}, x.options().dtype(torch::kFloat64));
             gram_voxels_ = 0;
+            read_cached_kernel(n);
         }
         // The training kernel, a block of voxels at a time. A cancelled fit keeps the blocks it has
         // summed, and the next call goes on from there: the studio asks again with every trial.
@@ -116,6 +160,7 @@ private:
             const torch::Tensor block = standardised_block(x, gram_voxels_, w);
             gram_ += torch::mm(block, block.t()).to(torch::kFloat64);
             gram_voxels_ += w;
+            if (gram_voxels_ == voxels) write_cached_kernel();
         }
         const torch::Tensor gram = gram_;
         // The targets: each training row's image at the encoders' size, its captions' mean
@@ -144,6 +189,39 @@ private:
         }
         alpha_ = model::solve_ridge(gram, centred, chosen);
         gram_ = torch::Tensor();
+    }
+
+    // The kernel of an earlier open, when the cache has it for these training betas; a cache file
+    // that cannot be read or has another shape is made again.
+    void read_cached_kernel(int64_t n) {
+        const std::string file = kernel_cache_file(run_.data);
+        std::error_code ec;
+        if (!fs::is_regular_file(file, ec)) return;
+        try {
+            torch::Tensor gram;
+            torch::load(gram, file);
+            if (gram.dim() != 2 || gram.size(0) != n || gram.size(1) != n || gram.scalar_type() != torch::kFloat64) return;
+            gram_ = gram.to(gram_.device());
+            gram_voxels_ = run_.data.train_betas.size(1);
+        } catch (const c10::Error&) {
+            fs::remove(file, ec);
+        }
+    }
+
+    // Best effort: a cache folder that cannot be written only costs the next open the kernel.
+    void write_cached_kernel() const {
+        const fs::path file = kernel_cache_file(run_.data);
+        std::error_code ec;
+        fs::create_directories(file.parent_path(), ec);
+        const fs::path partial = file.string() + ".partial";
+        try {
+            torch::save(gram_.to(torch::kCPU), partial.string());
+            fs::rename(partial, file, ec);
+            if (ec) fs::remove(partial, ec);
+            trim_kernel_cache(file.parent_path());
+        } catch (const c10::Error&) {
+            fs::remove(partial, ec);
+        }
     }
 
     train::LoadedRun& run_;

@@ -128,6 +128,7 @@ class TestReconstruct : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         m_dir = soultest::tempFolder("reconstruct");
+        qputenv("XDG_CACHE_HOME", QByteArray::fromStdString(m_dir + "/cache"));   // the ridge kernel's cache, this suite's own
         m_data = soultest::prepared_default_phantom(m_dir);   // as the shipped model's card says
         // No plugin folders: the registry is the built-in decoders only, whatever the user installed.
         m_engine = std::make_unique<soul::ReconstructionEngine>(kModel, m_data, "cpu", std::vector<std::string>{});
@@ -155,6 +156,27 @@ private Q_SLOTS:
         QVERIFY(ridge[0].samples[0].pixels == one[0].samples[0].pixels);
         s.decoder = "mlp";
         expectError([&] { m_engine->reconstruct({{soul::Split::Test, 0}}, s); }, "--decoder 'mlp' is not a decoder of this run (it has: souldiffuser, ridge, baseline)");
+    }
+
+    // Ridge's training kernel is kept in the user's cache folder: a second open of the same run and
+    // dataset reads it and reconstructs the same pixels; a damaged cache file is made again.
+    void theRidgeKernelIsCachedAcrossOpens() {
+        soul::ReconstructionSettings s;
+        s.decoder = "ridge";
+        s.sampler.steps = 10;
+        const auto first = m_engine->reconstruct({{soul::Split::Test, 5}}, s);
+        std::vector<fs::path> cached;
+        for (const auto& entry : fs::directory_iterator(m_dir + "/cache/souldiffuser"))
+            if (entry.path().filename().string().rfind("ridge-kernel-", 0) == 0) cached.push_back(entry.path());
+        QCOMPARE(cached.size(), size_t(1));
+        const auto size = fs::file_size(cached[0]);
+        QVERIFY(size > 2700 * 2700 * 8);   // the (N, N) kernel in double
+        const auto again = soul::ReconstructionEngine(kModel, m_data, "cpu", {}).reconstruct({{soul::Split::Test, 5}}, s);
+        QVERIFY(again[0].samples[0].pixels == first[0].samples[0].pixels);
+        std::ofstream(cached[0], std::ios::trunc) << "not a tensor";
+        const auto remade = soul::ReconstructionEngine(kModel, m_data, "cpu", {}).reconstruct({{soul::Split::Test, 5}}, s);
+        QVERIFY(remade[0].samples[0].pixels == first[0].samples[0].pixels);
+        QCOMPARE(fs::file_size(cached[0]), size);
     }
 
     void aTrialIsTheSameAloneOrInABatch() {

@@ -23,6 +23,9 @@ struct DataLookup {
 
 // $XDG_DATA_HOME/souldiffuser, else $HOME/.local/share/souldiffuser (the XDG default).
 std::string user_data_dir();
+// $XDG_CACHE_HOME/souldiffuser, else $HOME/.cache/souldiffuser: what can be made again (the ridge
+// baseline's training kernel); safe to delete.
+std::string user_cache_dir();
 // <prefix>/share/souldiffuser for the running program in <prefix>/bin; empty when unknown.
 std::string install_data_dir();
 // The source tree when the running program is inside the build tree it was built in; else empty.
