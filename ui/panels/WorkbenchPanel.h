@@ -1,11 +1,13 @@
 // WorkbenchPanel: single trials, from brain to image. A searchable trial browser with thumbnails
 // (caption words, split, repeat count); for the selected trial, side by side: the stimulus | the
 // reconstruction (several samples) | the same with the chosen streams switched off (set to their
-// training mean) | the baseline decoder feeding the same generator, each with its caption,
-// low-level image, palette and edge map. Tabs: the denoising timeline (slider and play) filled in
-// live while the engine runs; the stream contributions (charts, the attribution in the brain
-// views and, on the phantom, beside its ground-truth tuning); the guided tour for a class. Every
-// change re-runs in the background; the GUI thread never waits on the engine.
+// training mean) | another decoder (the run's baseline by default; ridge, the MLP or a decoder
+// plugin on request) feeding the same generator, each with its caption, low-level image, palette
+// and edge map. Tabs: the denoising timeline (slider and play) filled in live while the engine
+// runs; the stream contributions (charts, the attribution in the brain views and, on the phantom,
+// beside its ground-truth tuning); the guided tour for a class. Every change re-runs in the
+// background; the GUI thread never waits on the engine. The state is WorkbenchModel's (Qt-free);
+// this panel couples its widgets to it and to the ReconstructionRunner.
 #pragma once
 
 #include "WorkbenchModel.h"
@@ -86,7 +88,7 @@ Q_SIGNALS:
     // The selected trial's betas scattered into the subject's grid (for the brain views).
     void trialSelected(const soul::TrialRef& trial);
     void reconstructionShown(double seconds);
-    // The streams-off and baseline columns of the latest reconstruction are filled in too.
+    // The streams-off and comparison columns of the latest reconstruction are filled in too.
     void comparisonShown();
     void contributionsShown();
     // An output's attribution volume, in the subject's grid, for the brain views.
