@@ -62,7 +62,7 @@ public:
         if (!fs::is_regular_file(file, ec)) throw Error(file, "the module of decoder plugin '" + plugin_.name + "' is missing");
         try {
             module_ = torch::jit::load(file, device);
-        } catch (const c10::Error& e) {
+        } catch (const std::exception& e) {   // c10::Error, or a JIT exception the script raised
             throw Error(file, "is not a TorchScript module LibTorch " + std::string(TORCH_VERSION) + " can read (" + first_line(e.what()) + ")");
         }
         module_.eval();
@@ -76,7 +76,7 @@ public:
         c10::IValue out;
         try {
             out = module_.forward({betas.detach().to(device_, torch::kFloat).contiguous()});
-        } catch (const c10::Error& e) {
+        } catch (const std::exception& e) {   // c10::Error, or a JIT exception the script raised
             throw Error(module_path(), "decoder plugin '" + plugin_.name + "' failed on a batch of " + std::to_string(betas.size(0)) + " × " +
                                            std::to_string(betas.size(1)) + " betas: " + first_line(e.what()));
         }

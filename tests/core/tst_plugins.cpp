@@ -46,6 +46,12 @@ const char* kNaN = R"(
 def forward(self, betas: Tensor) -> Dict[str, Tensor]:
     return {"palette": torch.full([betas.size(0), 3, 8, 8], float('nan'))}
 )";
+// Fails inside forward: 29 334 voxels do not split into rows of 7.
+const char* kRaises = R"(
+def forward(self, betas: Tensor) -> Dict[str, Tensor]:
+    rows = betas.reshape([-1, 7])
+    return {"palette": torch.zeros([rows.size(0), 3, 8, 8])}
+)";
 const char* kMissingOutput = R"(
 def forward(self, betas: Tensor) -> Dict[str, Tensor]:
     return {"low_level": torch.zeros([betas.size(0), 3, 8, 8])}
@@ -118,6 +124,7 @@ private Q_SLOTS:
         writePlugin("wrong-shape", {{"palette", {3, 8, 8}}}, kWrongShape);
         writePlugin("not-a-dict", {{"palette", {3, 8, 8}}}, kNotADict);
         writePlugin("nan", {{"palette", {3, 8, 8}}}, kNaN);
+        writePlugin("raises", {{"palette", {3, 8, 8}}}, kRaises);
         writePlugin("missing-output", palette, kMissingOutput);
         writePlugin("no-module", palette, nullptr);
         writePlugin("garbage-module", palette, nullptr);
@@ -184,12 +191,13 @@ private Q_SLOTS:
         expectError(decode("wrong-shape"), "wrong-shape/decoder.pt: output 'palette' is [1, 3, 4, 4], not [1, 3, 8, 8] as declared");
         expectError(decode("not-a-dict"), "not-a-dict/decoder.pt: forward must return Dict[str, Tensor]");
         expectError(decode("nan"), "nan/decoder.pt: output 'palette' holds NaN or infinite values");
+        expectError(decode("raises"), "raises/decoder.pt: decoder plugin 'raises' failed on a batch of 1 × 29334 betas");
         expectError(decode("missing-output"), "missing-output/decoder.pt: forward gave no 'palette'");
         expectError(decode("no-module"), "no-module/decoder.pt: the module of decoder plugin 'no-module' is missing");
         expectError(decode("garbage-module"), "garbage-module/decoder.pt: is not a TorchScript module");
         expectError(decode("other-dataset"), "other-dataset/decoder.json: decoder plugin 'other-dataset' cannot decode for this run: trained on another dataset");
         expectError(decode("other-captions"), "cannot decode for this run: its captions are in another text encoder's space");
-        expectError(decode("broken-json"), "--decoder 'broken-json' is not a decoder of this run (it has: souldiffuser, ridge, garbage-module, missing-output, nan, no-module, not-a-dict, red, wrong-shape, baseline)");
+        expectError(decode("broken-json"), "--decoder 'broken-json' is not a decoder of this run (it has: souldiffuser, ridge, garbage-module, missing-output, nan, no-module, not-a-dict, raises, red, wrong-shape, baseline)");
         // The engine goes on with its own decoders.
         QCOMPARE(m_engine->reconstruct({{soul::Split::Test, 0}}, withDecoder("souldiffuser")).size(), size_t(1));
     }
