@@ -7,6 +7,7 @@
 
 #include "../model/ridge_solve.h"
 #include "../model/targets.h"
+#include "../util/fnv1a.h"
 #include "soul/data_paths.h"
 
 #include <algorithm>
@@ -68,10 +69,8 @@ namespace fs = std::filesystem;
 // trains on (a validation split holds some out). A cache file per (dataset, rows), in the user's
 // cache folder, so a second open of the same run and dataset skips the kernel (soul::user_cache_dir).
 std::string kernel_cache_file(const train::TrainData& d) {
-    uint64_t hash = 1469598103934665603ull;   // FNV-1a
-    auto mix = [&](const void* p, size_t n) {
-        for (size_t i = 0; i < n; ++i) hash = (hash ^ static_cast<const uint8_t*>(p)[i]) * 1099511628211ull;
-    };
+    Fnv1a key;
+    auto mix = [&](const void* p, size_t n) { key.mix(p, n); };
     std::error_code ec;
     const fs::path data = fs::absolute(fs::path(d.dataset->manifest().path) / "data.bin", ec);
     const std::string path = data.string();
@@ -85,7 +84,7 @@ std::string kernel_cache_file(const train::TrainData& d) {
     const int64_t voxels = d.train_betas.size(1);
     mix(&voxels, sizeof voxels);
     char name[64];
-    std::snprintf(name, sizeof name, "ridge-kernel-%016llx.pt", static_cast<unsigned long long>(hash));
+    std::snprintf(name, sizeof name, "ridge-kernel-%016llx.pt", static_cast<unsigned long long>(key.hash));
     return (fs::path(user_cache_dir()) / name).string();
 }
 

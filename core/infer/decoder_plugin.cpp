@@ -3,6 +3,7 @@
 #include "decoder_plugin.h"
 
 #include "../model/targets.h"
+#include "../util/fnv1a.h"
 #include "soul/error.h"
 
 #include <torch/script.h>
@@ -198,16 +199,15 @@ std::vector<DecoderPlugin> find_decoder_plugins(const std::vector<std::string>& 
 }
 
 std::string caption_space(train::RunModels& models) {
-    uint64_t hash = 1469598103934665603ull;   // FNV-1a over the text encoder's weights as float32
+    Fnv1a weights;   // over each parameter's name and its values as float32
     torch::NoGradGuard no_grad;
     for (const auto& item : models.embedding->named_parameters()) {
-        for (char c : item.key()) hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+        weights.mix(item.key().data(), item.key().size());
         const torch::Tensor t = item.value().detach().to(torch::kCPU, torch::kFloat).contiguous();
-        const auto* bytes = static_cast<const uint8_t*>(t.data_ptr());
-        for (size_t i = 0; i < static_cast<size_t>(t.numel()) * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+        weights.mix(t.data_ptr(), static_cast<size_t>(t.numel()) * sizeof(float));
     }
     char text[32];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(weights.hash));
     return std::string("text-encoder:") + text;
 }
 

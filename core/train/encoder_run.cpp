@@ -2,6 +2,7 @@
 #include "encoder_run.h"
 
 #include "../model/targets.h"
+#include "../util/fnv1a.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/phantom.h"
@@ -77,13 +78,10 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 json dataset_fingerprint(const PreparedDataset& d) {
-    uint64_t hash = 1469598103934665603ull;   // FNV-1a over the voxel table
-    auto mix = [&](const void* p, size_t n) {
-        for (size_t i = 0; i < n; ++i) hash = (hash ^ static_cast<const uint8_t*>(p)[i]) * 1099511628211ull;
-    };
-    mix(d.voxel_ijk(), static_cast<size_t>(d.voxels()) * 3 * sizeof(int16_t));
-    mix(d.voxel_stream(), static_cast<size_t>(d.voxels()));
-    return {{"voxels", d.voxels()}, {"voxel_table", std::to_string(hash)}, {"train", d.size(Split::Train)}, {"test", d.size(Split::Test)},
+    Fnv1a voxel_table;
+    voxel_table.mix(d.voxel_ijk(), static_cast<size_t>(d.voxels()) * 3 * sizeof(int16_t));
+    voxel_table.mix(d.voxel_stream(), static_cast<size_t>(d.voxels()));
+    return {{"voxels", d.voxels()}, {"voxel_table", std::to_string(voxel_table.hash)}, {"train", d.size(Split::Train)}, {"test", d.size(Split::Test)},
             {"images", d.manifest().images}};
 }
 

@@ -3,6 +3,7 @@
 // Debian's python3-torch, then decoders, reconstruct and evaluate on the command line) and shown to
 // have learned; plugins written here as TorchScript from C++ reach the generator; every kind of
 // bad plugin is refused with a message that names its file, and the built-in decoders go on.
+#include "ExpectError.h"
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
 #include "soul/error.h"
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
+using soultest::expectError;
 using json = nlohmann::json;
 
 namespace {
@@ -93,16 +95,6 @@ class TestPlugins : public QObject {
             module.save((folder / "decoder.pt").string());
         }
         return manifest;
-    }
-
-    template <typename F>
-    void expectError(F&& f, const std::string& fragment) {
-        try {
-            f();
-            QFAIL(("no error; expected one mentioning " + fragment).c_str());
-        } catch (const soul::Error& e) {
-            QVERIFY2(std::string(e.what()).find(fragment) != std::string::npos, e.what());
-        }
     }
 
     soul::ReconstructionSettings withDecoder(const std::string& name) {

@@ -4,6 +4,7 @@
 // position dorsal, the caption ventral); `reconstruct` writes every file a user expects;
 // `evaluate` writes its tables and figure; cancelling stops; bad input is refused with the file or
 // setting named and nothing written.
+#include "ExpectError.h"
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
 #include "soul/error.h"
@@ -26,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
+using soultest::expectError;
 using json = nlohmann::json;
 
 namespace {
@@ -83,16 +85,6 @@ class TestReconstruct : public QObject {
     Q_OBJECT
     std::string m_dir, m_data;
     std::unique_ptr<soul::ReconstructionEngine> m_engine;
-
-    template <typename F>
-    void expectError(F&& f, const std::string& fragment) {
-        try {
-            f();
-            QFAIL(("no error; expected one mentioning " + fragment).c_str());
-        } catch (const soul::Error& e) {
-            QVERIFY2(std::string(e.what()).find(fragment) != std::string::npos, e.what());
-        }
-    }
 
     // Reconstructs test trials 0–19 and checks they resemble their stimuli: mean PixCorr above
     // 0.3 and pixel 2-way identification above 0.8 (chance 0.5).
