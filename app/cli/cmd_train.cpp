@@ -50,6 +50,7 @@ Command add_train(CLI::App& app) {
     add_device_option(command, o.device);
     command->add_option("--precision", o.precision, "auto (default: bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16");
     command->add_flag("--resume", o.resume, "Continue the run from its checkpoints");
+    command->add_option("--from", o.from, "Start a new run with the finished stages of RUN that --stages does not name (same config apart from name and train_fraction)");
     return {command, [a] {
                 return reporting_interrupts("train", "a checkpoint was written, continue with --resume",
                                             [&](const soul::Progress& progress) { train(*a, progress); });

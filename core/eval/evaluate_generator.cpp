@@ -58,9 +58,10 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
         if (!has(stage)) throw Error(o.run, std::string("has no trained '") + stage + "' stage; train the generator first (souldiffuser train --stages vae,unet,adapters)");
     auto& d = run.data;
     auto& m = run.models;
-    int64_t n = d.test_image.size(0);
+    const torch::Tensor& all_images = evaluation_images(d, o.split, o.run);
+    int64_t n = all_images.size(0);
     if (o.limit > 0) n = std::min(n, o.limit);
-    const torch::Tensor images = d.test_image.narrow(0, 0, n);
+    const torch::Tensor images = all_images.narrow(0, 0, n);
     const ImageScorer score(run, images);
     const torch::Tensor& truth = score.truth();
     const torch::Tensor tokens = d.captions.index_select(0, images).select(1, 0);   // each image's first caption
@@ -109,7 +110,7 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     write_png((fs::path(out) / "oracle-grid.png").string(), grid_image(columns, grid_rows));
     std::ostringstream preamble;
     preamble << "# Generator evaluation (oracle conditions)\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
-             << " held-out test images. Conditions come from the true stimulus: its first caption, its 8×8 palette, its edge map, and (last row) "
+             << (o.split == "test" ? " held-out test images" : " validation images (training images the run held out)") << ". Conditions come from the true stimulus: its first caption, its 8×8 palette, its edge map, and (last row) "
                 "the stimulus itself as the img2img start at strength "
              << o.sampler.strength << ". " << o.sampler.steps << " DDIM steps, guidance " << o.sampler.cfg << ", η " << o.sampler.eta << ", seed " << o.sampler.seed << ".\n\n"
              << "This is the upper bound of reconstruction from fMRI. Category: the stimulus-only classifier; chance "
@@ -118,7 +119,7 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     const std::string epilogue = "\n`oracle-grid.png`: the first " + std::to_string(grid_rows) +
                                  " test images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
     const std::string markdown = write_score_report(out, preamble.str(), scores, epilogue,
-                                                    json{{"run", o.run}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed}});
+                                                    json{{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed}});
     report.done();
     return markdown;
 }

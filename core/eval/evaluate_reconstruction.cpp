@@ -65,7 +65,6 @@ DecodedConditions batched_decode(const std::function<DecodedConditions(const tor
 std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& progress) {
     init_compute_threads();
     if (o.run.empty()) throw Error("evaluate: the run folder is required");
-    if (o.split != "test" && o.split != "validation") throw Error("evaluate: --split must be 'test' or 'validation', not '" + o.split + "'");
     validate(o.sampler, "evaluate");
     const torch::Device device = choose_device(o.device);
     Steps report(progress, 20);
@@ -74,9 +73,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     auto& d = p.run.data;
     auto& m = p.run.models;
     const bool validation = o.split == "validation";
-    if (validation && !d.validation_image.defined())
-        throw Error(o.run, "has no validation split: train it with a config that sets validation_fraction (e.g. 0.1)");
-    const torch::Tensor& all_images = validation ? d.validation_image : d.test_image;
+    const torch::Tensor& all_images = evaluation_images(d, o.split, o.run);
     int64_t n = all_images.size(0);
     if (o.limit > 0) n = std::min(n, o.limit);
     const torch::Tensor images = all_images.narrow(0, 0, n);

@@ -4,6 +4,7 @@
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
 #include "../infer/generator.h"
+#include "soul/error.h"
 
 #include <cmath>
 #include <filesystem>
@@ -14,6 +15,13 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace soul::eval {
+
+const torch::Tensor& evaluation_images(const train::TrainData& data, const std::string& split, const std::string& run) {
+    if (split != "test" && split != "validation") throw Error("--split must be 'test' or 'validation', not '" + split + "'");
+    if (split == "test") return data.test_image;
+    if (!data.validation_image.defined()) throw Error(run, "has no validation split: train it with a config that sets validation_fraction (e.g. 0.1)");
+    return data.validation_image;
+}
 
 using infer::to_rgb_image;
 

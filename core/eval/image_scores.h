@@ -34,6 +34,11 @@ private:
     bool classify_ = false;
 };
 
+// The images an evaluation scores: `split` "test" (the final numbers) or "validation" (the
+// training images the run held out, to choose settings on); throws naming the run when it has
+// no such split.
+const torch::Tensor& evaluation_images(const train::TrainData& data, const std::string& split, const std::string& run);
+
 // A figure: one row per image, one column per tensor (N, 3, S, S), cells enlarged 2×.
 RgbImage grid_image(const std::vector<torch::Tensor>& columns, int64_t rows);
 

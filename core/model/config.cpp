@@ -56,8 +56,8 @@ json EncoderConfig::to_json() const {
             {"baseline", st(baseline)}, {"gen_image_size", gen_image_size}, {"vae_width", vae_width},
             {"latent_channels", latent_channels}, {"vae_extra_images", vae_extra_images}, {"vae_kl_weight", vae_kl_weight}, {"vae", st(vae)},
             {"unet_width", unet_width}, {"unet_heads", unet_heads}, {"diffusion_steps", diffusion_steps},
-            {"unet_caption_drop", unet_caption_drop}, {"unet", st(unet)}, {"adapter_drop", adapter_drop}, {"adapters", st(adapters)},
-            {"classifier_width", classifier_width}, {"validation_fraction", validation_fraction},
+            {"unet_caption_drop", unet_caption_drop}, {"unet_pooled_caption", unet_pooled_caption}, {"unet_extra_images", unet_extra_images}, {"unet", st(unet)}, {"adapter_drop", adapter_drop}, {"adapters", st(adapters)},
+            {"classifier_width", classifier_width}, {"validation_fraction", validation_fraction}, {"train_fraction", train_fraction},
             {"classifier_extra_images", classifier_extra_images}, {"classifier_position", classifier_position}, {"classifier_stages", classifier_stages}, {"classifier", st(classifier)}};
 }
 
@@ -117,11 +117,14 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.get("unet_heads", c.unet_heads, 1, 64);
     r.get("diffusion_steps", c.diffusion_steps, 10, 10000);
     r.get("unet_caption_drop", c.unet_caption_drop, 0, 1);
+    r.get("unet_pooled_caption", c.unet_pooled_caption, 0, 1);
+    r.get("unet_extra_images", c.unet_extra_images, 0, 1e6);
     r.stage("unet", c.unet);
     r.get("adapter_drop", c.adapter_drop, 0, 1);
     r.stage("adapters", c.adapters);
     r.get("classifier_width", c.classifier_width, 4, 1024);
     r.get("validation_fraction", c.validation_fraction, 0, 0.5);
+    r.get("train_fraction", c.train_fraction, 0.01, 1);
     r.get("classifier_extra_images", c.classifier_extra_images, 0, 1e6);
     r.get("classifier_position", c.classifier_position, 0, 1);
     r.get("classifier_stages", c.classifier_stages, 1, 5);

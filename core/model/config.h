@@ -18,6 +18,9 @@ struct EncoderConfig {
     std::string name;
     uint64_t seed = 1;
     double validation_fraction = 0;   // training images held out to choose settings on (evaluate --split validation)
+    // The share of the training images (with all their trials) the fMRI encoders learn from, for
+    // sample-efficiency curves; drawn by a hash of (seed, image) after the validation split.
+    double train_fraction = 1;
     int64_t image_size = 32;          // side of images inside the encoders and their targets
     int64_t embed_dim = 64;           // the shared image/text embedding space
     int64_t batch_size = 32;
@@ -56,6 +59,8 @@ struct EncoderConfig {
     StageSchedule vae{10, 1e-3};
     int64_t unet_width = 64, unet_heads = 4, diffusion_steps = 1000;
     double unet_caption_drop = 0.1;   // classifier-free guidance: captions dropped in training
+    int64_t unet_pooled_caption = 0;  // 1: the caption's mean token also joins the timestep embedding
+    int64_t unet_extra_images = 0;    // captioned phantom scenes without fMRI added to the UNet's training
     StageSchedule unet{40, 5e-4};
     double adapter_drop = 0.5;        // each condition is left out of a training row with this chance
     StageSchedule adapters{15, 5e-4};

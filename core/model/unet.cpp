@@ -70,10 +70,16 @@ UNetImpl::UNetImpl(const UNetOptions& o) : width_(o.width) {
     up0_ = register_module("up0", ResBlock(w2 + w, w, tw));
     out_norm_ = register_module("out_norm", group_norm(w));
     out_ = register_module("out", conv3x3(w, o.latent_channels));
+    if (o.pooled_caption) pooled_ = register_module("pooled_caption", torch::nn::Linear(o.context_width, tw));
     null_context = register_parameter("null_context", torch::randn({1, 1, o.context_width}) * 0.02);
     torch::NoGradGuard no_grad;
     out_->weight.zero_();
     out_->bias.zero_();
+    if (pooled_) {
+        // Starts with no effect: the caption's global path is learned on top of the timestep's.
+        pooled_->weight.zero_();
+        pooled_->bias.zero_();
+    }
 }
 
 std::pair<torch::Tensor, torch::Tensor> UNetImpl::condition(const torch::Tensor& features, const torch::Tensor& key_mask,
@@ -89,7 +95,13 @@ std::pair<torch::Tensor, torch::Tensor> UNetImpl::condition(const torch::Tensor&
 
 torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& context, const torch::Tensor& key_mask,
                                 const std::vector<torch::Tensor>& adapter) {
-    const torch::Tensor time = time_->forward(timestep_embedding(t, width_));
+    torch::Tensor time = time_->forward(timestep_embedding(t, width_));
+    if (pooled_) {
+        // The mean of the valid tokens (the null context's one token when unconditional).
+        const torch::Tensor valid = key_mask.defined() ? key_mask.to(context.scalar_type()).unsqueeze(2)
+                                                       : torch::ones({context.size(0), context.size(1), 1}, context.options());
+        time = time + pooled_->forward((context * valid).sum(1) / valid.sum(1).clamp_min(1));
+    }
     auto add = [&](torch::Tensor h, size_t level) { return adapter.empty() ? h : h + adapter[level]; };
     const torch::Tensor s0 = add(res0_->forward(in_(x), time), 0);
     const torch::Tensor s1 = add(attn1_->forward(res1_->forward(down0_(s0), time), context, key_mask), 1);

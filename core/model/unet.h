@@ -4,7 +4,10 @@
 // with a timestep embedding at 16×16, 8×8 and 4×4, self- and cross-attention on the caption's
 // token features at 8×8 and 4×4, and the adapters' features added after each encoder level.
 // The unconditional input of classifier-free guidance (Ho & Salimans 2022) is a learned null
-// context token.
+// context token. Optionally the caption also enters globally: its tokens' mean, projected and
+// added to the timestep embedding of every residual block (the pooled text embedding of SDXL,
+// Podell et al. 2023 §2.1; class conditioning as in Dhariwal & Nichol 2021), so the 16×16 level,
+// where the object's outline is drawn, sees what the object is.
 #pragma once
 
 #include "attention.h"
@@ -19,6 +22,7 @@ struct UNetOptions {
     int64_t width = 64;           // channels at the latent resolution; 2× below it
     int64_t heads = 4;
     int64_t context_width = 64;   // the text encoder's token width
+    bool pooled_caption = false;  // the caption's mean token also joins the timestep embedding
 };
 
 // The channel count and downsampling of each level where adapter features are added.
@@ -58,6 +62,7 @@ public:
 private:
     int64_t width_;
     torch::nn::Sequential time_{nullptr};
+    torch::nn::Linear pooled_{nullptr};   // empty unless options.pooled_caption
     torch::nn::Conv2d in_{nullptr}, down0_{nullptr}, down1_{nullptr}, out_{nullptr};
     ResBlock res0_{nullptr}, res1_{nullptr}, mid0_{nullptr}, mid1_{nullptr}, up1_{nullptr}, up0_{nullptr};
     SpatialTransformer attn1_{nullptr}, attn_mid_{nullptr}, attn_up1_{nullptr};

@@ -68,6 +68,27 @@ void hold_out_validation(TrainData& t, const model::EncoderConfig& config) {
     t.train_image = t.train_image.index_select(0, kept);
 }
 
+// train_fraction: the fMRI encoders see only this share of the training images (with all their
+// trials), drawn by another hash of (seed, image); the image-only stages and the probes keep
+// every training image (TrainData::stimulus_image), so a sample-efficiency curve varies the fMRI
+// alone.
+void keep_train_fraction(TrainData& t, const model::EncoderConfig& config) {
+    constexpr uint64_t kFractionSalt = 0x5EED'F4AC'7104ull;   // another draw than the validation split's
+    auto kept_image = [&](int64_t image) {
+        const uint64_t x = splitmix64(config.seed ^ kFractionSalt ^ splitmix64(static_cast<uint64_t>(image)));
+        return static_cast<double>(x >> 11) / 9007199254740992.0 < config.train_fraction;   // 53 bits → [0, 1)
+    };
+    t.stimulus_image = training_images(t);
+    const torch::Tensor image = t.train_image.cpu();
+    std::vector<int64_t> keep;
+    for (int64_t r = 0; r < image.size(0); ++r)
+        if (kept_image(image[r].item<int64_t>())) keep.push_back(r);
+    if (keep.size() < 2) throw Error(t.dataset->manifest().path, "train_fraction " + std::to_string(config.train_fraction) + " leaves fewer than 2 training rows");
+    const torch::Tensor kept = torch::tensor(keep, torch::kLong).to(t.device);
+    t.train_betas = t.train_betas.index_select(0, kept);
+    t.train_image = t.train_image.index_select(0, kept);
+}
+
 }  // namespace
 
 uint64_t splitmix64(uint64_t x) {
@@ -126,7 +147,7 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     if (n_train < 2 || n_test < 2) throw Error(path, "has " + std::to_string(n_train) + " training rows and " + std::to_string(n_test) + " test images; training needs at least 2 of each");
     // Mapped: a read-only view of the memory-mapped file (pages are read when a row is used, and
     // nothing is copied); TrainData owns the dataset, so the view lives as long as it does.
-    const bool mapped = access == BetasAccess::Mapped && device.is_cpu() && config.validation_fraction <= 0;
+    const bool mapped = access == BetasAccess::Mapped && device.is_cpu() && config.validation_fraction <= 0 && config.train_fraction >= 1;
     auto rows = [&](Split split, int64_t n) {
         const torch::Tensor view = torch::from_blob(const_cast<float*>(d.betas(split, 0)), {n, V}, torch::kFloat);
         return mapped ? view : view.to(device, /*non_blocking=*/false, /*copy=*/true);
@@ -143,21 +164,14 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     const torch::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(d.image(0)), {n_images, side, side, 3}, torch::kUInt8);
     t.images = model::images_to_tensor(pixels, config.image_size).to(device);
     t.gen_images = model::images_to_tensor(pixels, config.gen_image_size).to(device);
+    if (config.train_fraction < 1) keep_train_fraction(t, config);   // after t.images: it lists the training images
     t.palettes = model::palette_of(t.images);
     t.edges = model::edges_of(t.images);
-    torch::Tensor captions = torch::zeros({n_images, kMaxCaptions, config.max_tokens}, torch::kLong);
-    torch::Tensor count = torch::zeros({n_images}, torch::kLong);
-    for (int32_t i = 0; i < n_images; ++i) {
-        const auto& cs = d.captions(i);
-        const int64_t n = std::min<int64_t>(kMaxCaptions, static_cast<int64_t>(cs.size()));
-        count[i] = n;
-        for (int64_t c = 0; c < n; ++c) {
-            const auto ids = tokenizer.encode(cs[static_cast<size_t>(c)], config.max_tokens);
-            captions[i][c] = torch::tensor(ids, torch::kLong);
-        }
-    }
-    t.captions = captions.to(device);
-    t.caption_count = count.to(device);
+    std::vector<std::vector<std::string>> texts;
+    for (int32_t i = 0; i < n_images; ++i) texts.push_back(d.captions(i));
+    const CaptionTokens tokens = tokenize_captions(texts, tokenizer, config.max_tokens);
+    t.captions = tokens.tokens.to(device);
+    t.caption_count = tokens.count.to(device);
     t.category = torch::full({n_images}, -1, torch::kLong);
     if (const std::string root = phantom_root_of(d); !root.empty()) {
         const std::string scenes = phantom_layout::file(root, phantom_layout::kScenesFile);
@@ -185,6 +199,18 @@ TrainData load_train_data(const std::string& path, const model::EncoderConfig& c
     return t;
 }
 
+CaptionTokens tokenize_captions(const std::vector<std::vector<std::string>>& captions, const model::CaptionTokenizer& tokenizer, int64_t max_tokens) {
+    const int64_t n_images = static_cast<int64_t>(captions.size());
+    CaptionTokens out{torch::zeros({n_images, kMaxCaptions, max_tokens}, torch::kLong), torch::zeros({n_images}, torch::kLong)};
+    for (int64_t i = 0; i < n_images; ++i) {
+        const auto& cs = captions[static_cast<size_t>(i)];
+        const int64_t n = std::min<int64_t>(kMaxCaptions, static_cast<int64_t>(cs.size()));
+        out.count[i] = n;
+        for (int64_t c = 0; c < n; ++c) out.tokens[i][c] = torch::tensor(tokenizer.encode(cs[static_cast<size_t>(c)], max_tokens), torch::kLong);
+    }
+    return out;
+}
+
 LabelledImages phantom_scenes_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed, bool leave_out_test_objects) {
     const std::string root = phantom_root_of(*data.dataset);
     if (root.empty() || count <= 0) return {};
@@ -210,6 +236,7 @@ LabelledImages phantom_scenes_without_fmri(const TrainData& data, int64_t count,
     constexpr int kRenderSize = 64;
     torch::Tensor out = torch::empty({count, kRenderSize, kRenderSize, 3}, torch::kUInt8);
     torch::Tensor category = torch::empty({count}, torch::kLong), position = torch::empty({count, 2});
+    std::vector<std::vector<std::string>> captions;
     int64_t id = kFirstUnseenId + static_cast<int64_t>(seed % 1000) * count;
     for (int64_t i = 0; i < count; ++id) {
         const Scene scene = phantom_scene(phantom_seed, id, labels);
@@ -219,9 +246,10 @@ LabelledImages phantom_scenes_without_fmri(const TrainData& data, int64_t count,
         category[i] = scene.category;
         position[i][0] = scene.x;
         position[i][1] = scene.y;
+        captions.push_back(scene_captions(scene, phantom_seed, id));
         ++i;
     }
-    return {model::images_to_tensor(out, size).to(data.device), category.to(data.device), position.to(data.device)};
+    return {model::images_to_tensor(out, size).to(data.device), category.to(data.device), position.to(data.device), std::move(captions)};
 }
 
 torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed) {
@@ -265,7 +293,7 @@ RunModels build_models(const model::EncoderConfig& c, const TrainData& data, int
 void build_generator_models(const model::EncoderConfig& c, int64_t vocabulary, torch::Device device, RunModels& m) {
     m.embedding = model::EmbeddingSpace(c.image_size, c.embed_dim, vocabulary, c.max_tokens, c.text_width, c.text_layers);
     m.vae = model::VAE(model::VAEOptions{c.vae_width, c.latent_channels});
-    m.unet = model::UNet(model::UNetOptions{c.latent_channels, c.unet_width, c.unet_heads, c.text_width});
+    m.unet = model::UNet(model::UNetOptions{c.latent_channels, c.unet_width, c.unet_heads, c.text_width, c.unet_pooled_caption != 0});
     m.adapters = model::Adapters(c.unet_width, c.gen_image_size / 4);
     for (torch::nn::Module* module : all_modules(m)) module->to(device);
 }
@@ -306,6 +334,7 @@ torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainDa
 }
 
 torch::Tensor training_images(const TrainData& data) {
+    if (data.stimulus_image.defined()) return data.stimulus_image;
     const torch::Tensor rows = data.train_image.cpu();
     std::vector<bool> seen(static_cast<size_t>(data.images.size(0)), false);
     std::vector<int64_t> unique;

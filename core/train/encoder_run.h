@@ -34,6 +34,9 @@ struct TrainData {
     // their trials averaged per image; undefined without one. train_* then hold the rest, so a
     // training row's index is not the dataset's: Pipeline reads trials from the dataset.
     torch::Tensor validation_betas, validation_image;
+    // With config train_fraction < 1: every training image (train_image then holds the rows of the
+    // share the fMRI encoders learn from); undefined otherwise.
+    torch::Tensor stimulus_image;
     torch::Tensor images, palettes, edges;      // per image: (I, 3, S, S), (I, 3, 8, 8), (I, 1, S, S)
     torch::Tensor gen_images;                   // per image at the generator's size: (I, 3, G, G)
     torch::Tensor captions, caption_count;      // (I, C, L) token ids, (I) captions per image
@@ -69,10 +72,18 @@ std::vector<std::string> training_captions(const TrainData& data, std::vector<in
 
 torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed);
 
+// Each image's captions as token ids, at most kMaxCaptions: tokens (N, kMaxCaptions, max_tokens),
+// count (N) long.
+struct CaptionTokens {
+    torch::Tensor tokens, count;
+};
+CaptionTokens tokenize_captions(const std::vector<std::vector<std::string>>& captions, const model::CaptionTokenizer& tokenizer, int64_t max_tokens);
+
 struct LabelledImages {
     torch::Tensor images;     // (N, 3, S, S)
     torch::Tensor category;   // (N) long
     torch::Tensor position;   // (N, 2) object x, y
+    std::vector<std::vector<std::string>> captions;   // each scene's captions, as the phantom words them
 };
 // More scenes of a phantom dataset's world, with their ground truth (empty for other datasets);
 // with `leave_out_test_objects`, no scene shows a garment that one of the test images shows.
@@ -99,7 +110,8 @@ std::vector<torch::nn::Module*> all_modules(RunModels& models);
 
 // Each image's captions embedded and averaged (unit norm): (images) → (B, D).
 torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainData& data, const torch::Tensor& images);
-// The distinct images of the training rows, in order of first appearance.
+// The distinct images of the training rows, in order of first appearance; with train_fraction < 1,
+// every training image (the image-only stages and the probes do not depend on the fMRI share).
 torch::Tensor training_images(const TrainData& data);
 
 // Checkpoints: LibTorch archives with "model", "optimizer" and "step", written to a temporary

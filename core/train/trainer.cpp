@@ -99,6 +99,9 @@ private:
     std::pair<torch::Tensor, torch::Tensor> pick_two_captions(const torch::Tensor& images);
     void need(const std::string& stage, const std::string& before);
     const torch::Tensor& training_latents();
+    torch::Tensor vae_latents(const torch::Tensor& images);
+    json read_base_run(const std::string& from, const json& fingerprint) const;
+    void start_from(const std::string& from, const json& base, const std::vector<std::string>& stages);
 
     TrainOptions options_;
     const Progress& progress_;
@@ -145,16 +148,61 @@ void Trainer::need(const std::string& stage, const std::string& before) {
         throw Error("train: stage " + stage + " needs the '" + before + "' stage; train it first (--stages " + before + "," + stage + ")");
 }
 
-// The VAE's latents of the training images, computed once for the UNet and adapter stages.
-const torch::Tensor& Trainer::training_latents() {
-    if (latents_.defined()) return latents_;
+torch::Tensor Trainer::vae_latents(const torch::Tensor& images) {
     torch::NoGradGuard no_grad;
     models_.vae->eval();
     std::vector<torch::Tensor> parts;
-    const torch::Tensor images = data_.gen_images.index_select(0, train_images_);
     for (int64_t i = 0; i < images.size(0); i += 256) parts.push_back(models_.vae->to_latent(images.narrow(0, i, std::min<int64_t>(256, images.size(0) - i))));
-    latents_ = torch::cat(parts, 0);
+    return torch::cat(parts, 0);
+}
+
+// The VAE's latents of the training images, computed once for the UNet and adapter stages.
+const torch::Tensor& Trainer::training_latents() {
+    if (!latents_.defined()) latents_ = vae_latents(data_.gen_images.index_select(0, train_images_));
     return latents_;
+}
+
+// The run --from names, checked before anything is written: the same dataset, the same config
+// apart from `name` and `train_fraction`.
+json Trainer::read_base_run(const std::string& from, const json& fingerprint) const {
+    const std::string source_json = (fs::path(from) / "run.json").string();
+    if (!fs::exists(source_json)) throw Error(from, "is not a run folder (no run.json)");
+    try {
+        json base = json::parse(std::ifstream(source_json));
+        if (base.value("dataset", json::object()).value("fingerprint", json()) != fingerprint)
+            throw Error(options_.data, "is not the dataset " + from + " was trained on; --from needs the same dataset");
+        auto comparable = [](json c) {
+            c.erase("name");
+            c.erase("train_fraction");
+            return c;
+        };
+        if (comparable(model::encoder_config_from_json(base.at("config"), source_json).to_json()) != comparable(config_.to_json()))
+            throw Error(options_.config, "differs from the config " + from + " was trained with in more than 'name' and 'train_fraction'; --from needs the same one");
+        if (!base.at("stages").is_object()) throw Error(source_json, "has no stage table");
+        return base;
+    } catch (const json::exception& e) {
+        throw Error(source_json, std::string("cannot be read as a run: ") + e.what());
+    }
+}
+
+// Copies the finished stages of `base` that this run does not train, with their run.json entries.
+void Trainer::start_from(const std::string& from, const json& base, const std::vector<std::string>& stages) {
+    const fs::path source(from);
+    try {
+        tokenizer_ = model::CaptionTokenizer::from_json(json::parse(std::ifstream(source / "vocab.json")));
+        for (const auto& stage : training_stages()) {
+            const json entry = base["stages"].value(stage, json::object());
+            if (!entry.value("done", false) || std::count(stages.begin(), stages.end(), stage)) continue;
+            fs::copy_file(source / (stage + ".pt"), fs::path(options_.out) / (stage + ".pt"), fs::copy_options::overwrite_existing);
+            run_["stages"][stage] = entry;
+            run_["stages"][stage]["copied_from"] = fs::absolute(source).string();
+        }
+    } catch (const json::exception& e) {
+        throw Error((source / "vocab.json").string(), std::string("cannot be read: ") + e.what());
+    } catch (const fs::filesystem_error& e) {
+        throw Error(from, std::string("a stage's checkpoint cannot be copied: ") + e.what());
+    }
+    write_file_atomically((fs::path(options_.out) / "vocab.json").string(), tokenizer_.to_json().dump());
 }
 
 void Trainer::write_run_json() { write_file_atomically((fs::path(options_.out) / "run.json").string(), run_.dump(2)); }
@@ -297,6 +345,7 @@ TrainSummary Trainer::run() {
     PreparedDataset probe(options_.data);
     const json fingerprint = dataset_fingerprint(probe);
     if (fs::exists(run_json)) {
+        if (!options_.from.empty()) throw Error(options_.out, "already holds a run; --from starts a new one: choose another --out");
         std::ifstream in(run_json);
         try {
             run_ = json::parse(in);
@@ -314,12 +363,17 @@ TrainSummary Trainer::run() {
         if (any_new) throw Error(options_.out, "already holds a run with these stages; add --resume to continue it, or choose another --out");
         tokenizer_ = model::CaptionTokenizer::from_json(json::parse(std::ifstream(out / "vocab.json")));
     } else {
+        const json base = options_.from.empty() ? json() : read_base_run(options_.from, fingerprint);
         fs::create_directories(out);
-        tokenizer_ = model::CaptionTokenizer::fit(training_captions(probe));
-        write_file_atomically((out / "vocab.json").string(), tokenizer_.to_json().dump());
         run_ = {{"format", "souldiffuser-encoders"}, {"created_by", std::string("souldiffuser ") + SOUL_VERSION}, {"torch", torch_version()},
                 {"config", config_.to_json()}, {"config_file", fs::absolute(options_.config).string()},
                 {"dataset", {{"path", fs::absolute(options_.data).string()}, {"fingerprint", fingerprint}}}, {"stages", json::object()}};
+        if (!options_.from.empty()) {
+            start_from(options_.from, base, stages);
+        } else {
+            tokenizer_ = model::CaptionTokenizer::fit(training_captions(probe));
+            write_file_atomically((out / "vocab.json").string(), tokenizer_.to_json().dump());
+        }
         write_run_json();
     }
     torch::manual_seed(config_.seed);
@@ -524,16 +578,31 @@ TrainSummary Trainer::run() {
             s.module = adapter_stage ? static_cast<torch::nn::Module*>(adapters.get()) : unet.get();
             s.parameters = adapter_stage ? params(*adapters) : params(*unet);
             s.schedule = adapter_stage ? config_.adapters : config_.unet;
-            s.items = train_images_.size(0);
-            training_latents();
-            s.step = [&, schedule, adapter_stage](const torch::Tensor& rows) {
-                const torch::Tensor images = train_images_.index_select(0, rows);
-                const torch::Tensor x0 = latents_.index_select(0, rows);
+            // The training images' latents and captions, then (UNet only) captioned phantom scenes
+            // the subject never saw, none with a test image's garment: the generator learns what
+            // each word draws from images alone, so it is not limited to the fMRI trials.
+            torch::Tensor latents = training_latents();
+            torch::Tensor captions = data_.captions.index_select(0, train_images_), counts = data_.caption_count.index_select(0, train_images_);
+            if (!adapter_stage && config_.unet_extra_images > 0) {
+                progress_(0, 1, "unet: making " + std::to_string(config_.unet_extra_images) + " captioned scenes without fMRI");
+                const LabelledImages extra = phantom_scenes_without_fmri(data_, config_.unet_extra_images, config_.gen_image_size, config_.seed + 4, true);
+                if (extra.images.defined()) {
+                    latents = torch::cat({latents, vae_latents(extra.images)}, 0);
+                    const CaptionTokens tokens = tokenize_captions(extra.captions, tokenizer_, config_.max_tokens);
+                    captions = torch::cat({captions, tokens.tokens.to(data_.device)}, 0);
+                    counts = torch::cat({counts, tokens.count.to(data_.device)}, 0);
+                } else {
+                    progress_(0, 1, "unet: unet_extra_images needs a phantom dataset (scenes with captions); none added");
+                }
+            }
+            s.items = latents.size(0);
+            s.step = [&, schedule, adapter_stage, latents, captions, counts](const torch::Tensor& rows) {
+                const torch::Tensor x0 = latents.index_select(0, rows);
                 const int64_t b = rows.size(0);
                 const auto on = torch::TensorOptions().device(data_.device);
                 const torch::Tensor t = torch::randint(0, config_.diffusion_steps, {b}, on.dtype(torch::kLong));
                 const torch::Tensor noise = torch::randn_like(x0);
-                const torch::Tensor tokens = pick_captions(images);
+                const torch::Tensor tokens = caption_rows(captions.index_select(0, rows), draw_caption(counts.index_select(0, rows).clamp_min(1)), config_.max_tokens);
                 torch::Tensor features;
                 {
                     torch::NoGradGuard no_grad;
@@ -543,6 +612,7 @@ TrainSummary Trainer::run() {
                 const auto [context, mask] = unet->condition(features, tokens != model::CaptionTokenizer::kPad, drop);
                 std::vector<torch::Tensor> adapter;
                 if (adapter_stage) {
+                    const torch::Tensor images = train_images_.index_select(0, rows);
                     const torch::Tensor w_color = (torch::rand({b}, on) >= config_.adapter_drop).to(torch::kFloat);
                     const torch::Tensor w_edge = (torch::rand({b}, on) >= config_.adapter_drop).to(torch::kFloat);
                     adapter = adapters->features(data_.palettes.index_select(0, images), data_.edges.index_select(0, images), w_color, w_edge);

@@ -399,6 +399,71 @@ private Q_SLOTS:
         QVERIFY(torch::equal(weights_of(m_dir + "/seed-a/ssmnet.pt"), weights_of(m_dir + "/seed-b/ssmnet.pt")));
     }
 
+    // train_fraction: the fMRI encoders see a share of the training images (every trial of each),
+    // the image-only stages all of them; --from starts such a run with another run's stages.
+    void aFractionRunStartsFromAnotherRun() {
+        json config = tiny_config();
+        config["train_fraction"] = 0.5;
+        const std::string half_config = m_dir + "/tiny-half.json";
+        std::ofstream(half_config) << config.dump(2);
+
+        const soul::PreparedDataset dataset(m_data);
+        const auto tokenizer = soul::model::CaptionTokenizer::fit(soul::train::training_captions(dataset));
+        const soul::model::EncoderConfig full_config = soul::model::read_encoder_config(m_config), half = soul::model::read_encoder_config(half_config);
+        const soul::train::TrainData all = soul::train::load_train_data(m_data, full_config, tokenizer, torch::kCPU);
+        const soul::train::TrainData some = soul::train::load_train_data(m_data, half, tokenizer, torch::kCPU);
+        const double share = static_cast<double>(some.train_betas.size(0)) / static_cast<double>(all.train_betas.size(0));
+        qInfo("train_fraction 0.5 keeps %lld of %lld training rows (%.3f)", static_cast<long long>(some.train_betas.size(0)),
+              static_cast<long long>(all.train_betas.size(0)), share);
+        QVERIFY2(share > 0.35 && share < 0.65, "about half the rows");
+        QVERIFY(torch::equal(soul::train::training_images(some), soul::train::training_images(all)));   // the image-only stages see every image
+        // Whole images: a kept image keeps every one of its trials.
+        std::map<int64_t, int64_t> rows_all, rows_some;
+        for (int64_t r = 0; r < all.train_image.size(0); ++r) ++rows_all[all.train_image[r].item<int64_t>()];
+        for (int64_t r = 0; r < some.train_image.size(0); ++r) ++rows_some[some.train_image[r].item<int64_t>()];
+        for (const auto& [image, n] : rows_some) QCOMPARE(n, rows_all.at(image));
+        QVERIFY(torch::equal(some.train_betas[0], all.train_betas[std::find(all.train_image.data_ptr<int64_t>(), all.train_image.data_ptr<int64_t>() + all.train_image.size(0),
+                                                                            some.train_image[0].item<int64_t>()) - all.train_image.data_ptr<int64_t>()]));
+
+        soul::TrainOptions o = options("half", {"ssmnet"});
+        o.config = half_config;
+        o.from = m_dir + "/run";
+        const soul::TrainSummary s = soul::train_encoders(o);
+        QCOMPARE(s.stages_trained, std::vector<std::string>{"ssmnet"});
+        const json state = json::parse(std::ifstream(m_dir + "/half/run.json"));
+        for (const char* copied : {"embedding", "sembert", "ec_decoder", "baseline"}) {
+            QVERIFY2(state["stages"][copied].value("copied_from", std::string()) == fs::absolute(m_dir + "/run").string(), copied);
+            QVERIFY2(torch::equal(weights_of(m_dir + "/half/" + copied + ".pt"), weights_of(m_dir + "/run/" + copied + ".pt")), copied);
+        }
+        QVERIFY(!torch::equal(weights_of(m_dir + "/half/ssmnet.pt"), weights_of(m_dir + "/run/ssmnet.pt")));
+        QCOMPARE(state["config"]["train_fraction"].get<double>(), 0.5);
+        soul::EvaluateEncodersOptions e;
+        e.run = m_dir + "/half";
+        soul::evaluate_encoders(e);
+        QVERIFY(fs::exists(m_dir + "/half/evaluation/report.json"));
+
+        auto refused = [&](soul::TrainOptions bad, const QStringList& needles) {
+            try {
+                soul::train_encoders(bad);
+                QFAIL("no error");
+            } catch (const soul::Error& error) {
+                for (const auto& needle : needles) QVERIFY2(QString(error.what()).contains(needle), error.what());
+            }
+        };
+        refused(o, {"half", "already holds a run"});
+        soul::TrainOptions other = options("half-other", {"ssmnet"});
+        config["ssm_width"] = 24;
+        std::ofstream(m_dir + "/tiny-other.json") << config.dump(2);
+        other.config = m_dir + "/tiny-other.json";
+        other.from = m_dir + "/run";
+        refused(other, {"tiny-other.json", "in more than 'name' and 'train_fraction'"});
+        other.config = half_config;
+        other.out = m_dir + "/half-nowhere";
+        other.from = m_dir + "/no-such-run";
+        refused(other, {"no-such-run", "not a run folder"});
+        QVERIFY(!fs::exists(m_dir + "/half-other") && !fs::exists(m_dir + "/half-nowhere"));   // nothing written
+    }
+
     void cancelledThenResumedIsExact() {
         soul::CancelToken cancel;
         soul::Progress progress;

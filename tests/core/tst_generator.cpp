@@ -34,7 +34,7 @@ json tiny_config() {
     return {{"name", "tiny-generator"}, {"seed", 4}, {"image_size", 16}, {"embed_dim", 32}, {"batch_size", 32}, {"checkpoint_every", 50},
             {"text_width", 32}, {"text_layers", 1}, {"embedding", {{"epochs", 3}, {"lr", 0.003}}},
             {"gen_image_size", kGenSide}, {"vae_width", 16}, {"vae_extra_images", 200}, {"vae", {{"epochs", 40}, {"lr", 0.003}}},
-            {"unet_width", 32}, {"unet_heads", 4}, {"unet", {{"epochs", 8}, {"lr", 0.001}}},
+            {"unet_width", 32}, {"unet_heads", 4}, {"unet_pooled_caption", 1}, {"unet_extra_images", 64}, {"unet", {{"epochs", 8}, {"lr", 0.001}}},
             {"adapters", {{"epochs", 2}, {"lr", 0.001}}}, {"classifier_width", 8}, {"classifier", {{"epochs", 25}, {"lr", 0.003}}}};
 }
 
@@ -153,6 +153,11 @@ private Q_SLOTS:
         const double late = mean(accuracy, accuracy.size() - 20, accuracy.size());
         qInfo("classifier training accuracy, last 20 batches: %.3f", late);
         QVERIFY(late > 0.25);   // chance 0.1
+        // The UNet's epochs also hold the 64 captioned scenes without fMRI (unet_extra_images); the
+        // adapters' only the training images: 2 more batches of 32 per epoch.
+        const json state = json::parse(std::ifstream(m_run + "/run.json"));
+        const int64_t unet_per_epoch = state["stages"]["unet"]["steps"].get<int64_t>() / 8, adapter_per_epoch = state["stages"]["adapters"]["steps"].get<int64_t>() / 2;
+        QCOMPARE(unet_per_epoch, adapter_per_epoch + 2);
     }
 
     void guidanceZeroIsTheUnconditionalPath() {
@@ -276,6 +281,17 @@ private Q_SLOTS:
         QCOMPARE(grid.width, 5 * 2 * kGenSide + 6 * 4);
         QCOMPARE(grid.height, 3 * 2 * kGenSide + 4 * 4);
         QVERIFY(fs::exists(o.out + "/report.csv") && fs::exists(o.out + "/report.md"));
+        QCOMPARE(report["split"].get<std::string>(), std::string("test"));
+        // Settings are chosen on a validation split; a run without one says so.
+        o.split = "validation";
+        o.out = m_dir + "/oracle-validation";
+        try {
+            soul::evaluate_generator(o);
+            QFAIL("no error");
+        } catch (const soul::Error& e) {
+            QVERIFY2(QString(e.what()).contains("has no validation split"), e.what());
+        }
+        QVERIFY(!fs::exists(o.out));
     }
 
     void badInputIsRefusedClearly() {

@@ -31,6 +31,10 @@ struct TrainOptions {
     // auto: bfloat16 autocast on CUDA, float32 on the CPU; bf16: autocast on either; fp32: never.
     std::string precision = "auto";
     bool resume = false;                 // continue from the run's checkpoints
+    // A finished run whose other stages a new run starts with (copied, not retrained): e.g. one
+    // embedding space and generator shared by encoders trained on several train_fraction values.
+    // Its config must equal this one apart from `name` and `train_fraction`.
+    std::string from;
 };
 
 // One training step's numbers: what metrics.jsonl holds, and what the studio's curves show.
