@@ -117,7 +117,7 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
              << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
              << ". 2-way: identification in the built-in image embedding; chance 0.500.\n\n";
     const std::string epilogue = "\n`oracle-grid.png`: the first " + std::to_string(grid_rows) +
-                                 " test images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
+                                 (o.split == "test" ? " test" : " validation") + " images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
     const std::string markdown = write_score_report(out, preamble.str(), scores, epilogue,
                                                     json{{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed}});
     report.done();
