@@ -38,13 +38,24 @@ std::string phantom_root_of(const PreparedDataset& prepared) {
     return !root.empty() && fs::exists(phantom_layout::file(root, phantom_layout::kModelFile)) ? root : std::string();
 }
 
+// Whether an image falls in a `fraction` drawn by a hash of (seed ^ salt, image): the same image is
+// drawn in every run with that seed.
+bool image_drawn(uint64_t seed, uint64_t salt, int64_t image, double fraction) {
+    const uint64_t x = splitmix64(seed ^ salt ^ splitmix64(static_cast<uint64_t>(image)));
+    return static_cast<double>(x >> 11) / 9007199254740992.0 < fraction;   // 53 bits → [0, 1)
+}
+
+// Keeps only the training rows `keep` (indices into train_betas / train_image).
+void keep_training_rows(TrainData& t, const std::vector<int64_t>& keep) {
+    const torch::Tensor kept = torch::tensor(keep, torch::kLong).to(t.device);
+    t.train_betas = t.train_betas.index_select(0, kept);
+    t.train_image = t.train_image.index_select(0, kept);
+}
+
 // The validation split: a fraction of the training images, drawn by a hash of (seed, image), with
 // all their trials; kept out of every stage and averaged over repeats like the test images.
 void hold_out_validation(TrainData& t, const model::EncoderConfig& config) {
-    auto chosen = [&](int64_t image) {
-        const uint64_t x = splitmix64(config.seed ^ splitmix64(static_cast<uint64_t>(image)));
-        return static_cast<double>(x >> 11) / 9007199254740992.0 < config.validation_fraction;   // 53 bits → [0, 1)
-    };
+    auto chosen = [&](int64_t image) { return image_drawn(config.seed, 0, image, config.validation_fraction); };
     const torch::Tensor image = t.train_image.cpu();
     std::vector<int64_t> keep;
     std::map<int64_t, std::vector<int64_t>> rows_of;
@@ -63,9 +74,7 @@ void hold_out_validation(TrainData& t, const model::EncoderConfig& config) {
     }
     t.validation_betas = torch::stack(averaged);
     t.validation_image = torch::tensor(images, torch::kLong).to(t.device);
-    const torch::Tensor kept = torch::tensor(keep, torch::kLong).to(t.device);
-    t.train_betas = t.train_betas.index_select(0, kept);
-    t.train_image = t.train_image.index_select(0, kept);
+    keep_training_rows(t, keep);
 }
 
 // train_fraction: the fMRI encoders see only this share of the training images (with all their
@@ -74,19 +83,13 @@ void hold_out_validation(TrainData& t, const model::EncoderConfig& config) {
 // alone.
 void keep_train_fraction(TrainData& t, const model::EncoderConfig& config) {
     constexpr uint64_t kFractionSalt = 0x5EED'F4AC'7104ull;   // another draw than the validation split's
-    auto kept_image = [&](int64_t image) {
-        const uint64_t x = splitmix64(config.seed ^ kFractionSalt ^ splitmix64(static_cast<uint64_t>(image)));
-        return static_cast<double>(x >> 11) / 9007199254740992.0 < config.train_fraction;   // 53 bits → [0, 1)
-    };
     t.stimulus_image = training_images(t);
     const torch::Tensor image = t.train_image.cpu();
     std::vector<int64_t> keep;
     for (int64_t r = 0; r < image.size(0); ++r)
-        if (kept_image(image[r].item<int64_t>())) keep.push_back(r);
+        if (image_drawn(config.seed, kFractionSalt, image[r].item<int64_t>(), config.train_fraction)) keep.push_back(r);
     if (keep.size() < 2) throw Error(t.dataset->manifest().path, "train_fraction " + std::to_string(config.train_fraction) + " leaves fewer than 2 training rows");
-    const torch::Tensor kept = torch::tensor(keep, torch::kLong).to(t.device);
-    t.train_betas = t.train_betas.index_select(0, kept);
-    t.train_image = t.train_image.index_select(0, kept);
+    keep_training_rows(t, keep);
 }
 
 }  // namespace
