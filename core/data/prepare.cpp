@@ -2,6 +2,7 @@
 // prepare_detail::RawSource) → prepared dataset (design.md 4.3). Memory is bounded by one
 // session's betas; sessions are z-scored and cached one by one in <out>.partial so that an
 // interrupted run resumes where it stopped.
+#include "soul/output_folder.h"
 #include "soul/prepare.h"
 
 #include "prepare_source.h"
@@ -87,6 +88,27 @@ private:
     json sections_ = json::array();
 };
 
+// A folder prepare made: its manifest says so (a dataset being replaced, or an old format).
+bool is_prepared_dataset(const fs::path& folder) {
+    std::ifstream in(folder / "manifest.json");
+    const json manifest = json::parse(in, nullptr, false);
+    return manifest.is_object() && manifest.value("format", json()) == "souldiffuser-prepared";
+}
+
+// NaN or inf inside the mask would turn a voxel's whole z-scored series into NaN: refused, naming
+// the first, rather than trained on.
+void refuse_non_finite(const std::string& path, const std::vector<float>& rows, const std::vector<int64_t>& voxels, const Volume& grid) {
+    const auto first = std::find_if(rows.begin(), rows.end(), [](float x) { return !std::isfinite(x); });
+    if (first == rows.end()) return;
+    const auto count = std::count_if(first, rows.end(), [](float x) { return !std::isfinite(x); });
+    const size_t at = static_cast<size_t>(first - rows.begin());
+    const auto ijk = grid.ijk(voxels[at % voxels.size()]);
+    throw Error(path, "has " + std::to_string(count) + " non-finite value" + (count == 1 ? "" : "s") + " (NaN or inf) inside the visual mask, the first " +
+                          std::to_string(*first) + " at voxel (" + std::to_string(ijk[0]) + ", " + std::to_string(ijk[1]) + ", " +
+                          std::to_string(ijk[2]) + ") of trial " + std::to_string(at / voxels.size()) +
+                          " in the file; replace them or mask those voxels out before preparing");
+}
+
 }  // namespace
 
 PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress) {
@@ -96,6 +118,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
     if (o.shared != "complete" && o.shared != "all") throw Error("prepare: --shared must be complete or all, not " + o.shared);
     if (o.image_size < 8 || o.image_size > 1024) throw Error("prepare: --image-size must be 8 to 1024");
     if (o.layout != "auto" && o.layout != "nsd" && o.layout != "generic") throw Error("prepare: --layout must be auto, nsd or generic, not " + o.layout);
+    check_replaceable_output(o.out, "a prepared dataset", [](const std::string& folder) { return is_prepared_dataset(folder); });
     const bool generic = o.layout == "generic" || (o.layout == "auto" && is_generic_layout(o.nsd_root));
     RawSource src = generic ? open_generic_source(o) : open_nsd_source(o);
     const int sessions = static_cast<int>(src.sessions.size());
@@ -127,7 +150,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
         }
     }
     const fs::path partial = out.string() + ".partial";
-    fs::create_directories(partial);
+    make_output_folder(partial);
     {
         std::ofstream probe(partial / ".write-test");
         if (!probe) throw Error(partial.string(), "is not writable");
@@ -176,6 +199,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
         }
         report("session " + std::to_string(session.number) + ": reading " + fs::path(session.path).filename().string());
         std::vector<float> rows = session.read(voxels);
+        refuse_non_finite(session.path, rows, voxels, general);
         const auto& train = is_train[si];
         const int64_t n_train = std::count(train.begin(), train.end(), true);
         if (n_train < 2) throw Error(session.path, "has fewer than 2 training trials: cannot z-score");

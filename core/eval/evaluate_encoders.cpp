@@ -12,6 +12,7 @@
 //     own; chance 1/N. The retrieved caption (nearest in the training caption bank) is shown.
 //   palette ΔE: CIE76 between predicted and true 8×8 palettes; the reference is the training mean.
 //   edge r: Pearson correlation of predicted and true edge maps; low-level image r (PixCorr).
+#include "soul/output_folder.h"
 #include "soul/train.h"
 
 #include "../model/image_metrics.h"
@@ -192,7 +193,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
 
     report("writing the report");
     const std::string out = o.out.empty() ? (fs::path(o.run) / "evaluation").string() : o.out;
-    fs::create_directories(out);
+    make_output_folder(out);
     std::ostringstream md;
     md << "# Encoder evaluation\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
        << " held-out test images (repeats averaged). Stages trained:";

@@ -7,6 +7,7 @@
 //   generated images (its accuracy on the stimuli themselves is the reference); palette ΔE: CIE76
 //   between the 8×8 palettes of the generated and true images; edge r: Pearson r of edge maps;
 //   2-way: identification in the built-in image embedding, generated vs true images.
+#include "soul/output_folder.h"
 #include "soul/generate.h"
 
 #include "../model/image_metrics.h"
@@ -105,7 +106,7 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
 
     report("writing the report");
     const std::string out = o.out.empty() ? (fs::path(o.run) / "generator-evaluation").string() : o.out;
-    fs::create_directories(out);
+    make_output_folder(out);
     const int64_t grid_rows = std::min(n, std::max<int64_t>(1, o.grid_rows));
     write_png((fs::path(out) / "oracle-grid.png").string(), grid_image(columns, grid_rows));
     std::ostringstream preamble;

@@ -10,6 +10,7 @@
 //   - the oracle: conditions from the true stimulus, the generator's upper bound.
 // A second table scores the conditions themselves, so that a shortfall is traced to the module
 // that loses the information.
+#include "soul/output_folder.h"
 #include "soul/reconstruct.h"
 
 #include "../model/image_metrics.h"
@@ -206,7 +207,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     report("writing the report");
     const std::string out = o.out.empty() ? (fs::path(o.run) / "evaluation-reconstruction").string() : o.out;
     const int64_t figure_rows = std::min(n, std::max<int64_t>(1, o.figure_rows));
-    fs::create_directories(out);
+    make_output_folder(out);
     write_png((fs::path(out) / "comparison.png").string(), grid_image(columns, figure_rows));
     write_png((fs::path(out) / "dissociation.png").string(), dissociated.figure);
     std::ostringstream preamble;

@@ -4,6 +4,7 @@
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
 #include "../infer/generator.h"
+#include "soul/output_folder.h"
 #include "soul/error.h"
 
 #include <cmath>
@@ -75,7 +76,7 @@ RgbImage grid_image(const std::vector<torch::Tensor>& columns, int64_t rows) {
 
 std::string write_score_report(const std::string& folder, const std::string& preamble, const std::vector<ImageScores>& scores,
                                const std::string& epilogue, json meta) {
-    fs::create_directories(folder);
+    make_output_folder(folder);
     std::ostringstream md;
     md << preamble << "| setting | PixCorr | SSIM | category | palette ΔE | edge r | 2-way |\n|---|---|---|---|---|---|---|\n";
     CsvTable csv;

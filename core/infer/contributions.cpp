@@ -13,6 +13,7 @@
 //   Bengio 2016, "Understanding intermediate layers using linear classifier probes"): the true
 //   category's logit minus the others' mean, and minus the squared position error.
 //   Completeness (eq. 3): the attributions sum to F(x) − F(x̄); both are reported.
+#include "soul/output_folder.h"
 #include "soul/reconstruct.h"
 
 #include "../model/image_metrics.h"
@@ -192,7 +193,7 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
 }
 
 void write_contributions(const StreamContributions& c, const std::string& folder) {
-    fs::create_directories(folder);
+    make_output_folder(folder);
     json j = {{"split", c.trial.split == Split::Test ? "test" : "train"}, {"row", c.trial.row}, {"outputs", c.outputs}, {"streams", c.streams}};
     CsvTable csv;
     csv.columns = {"kind", "stream", "output", "value"};

@@ -4,6 +4,7 @@
 // .npy files (the format NumPy's own `numpy.lib.format` documents: magic, version 1.0, a Python
 // dict header padded to 64 bytes, then the data in C order) that a Python decoder reads with
 // numpy.load, beside the row → image table of the dataset's training trials.
+#include "soul/output_folder.h"
 #include "soul/reconstruct.h"
 
 #include "../train/encoder_run.h"
@@ -78,7 +79,7 @@ std::vector<std::string> export_decoder_targets(const DecoderTargetsOptions& o, 
     const torch::Tensor caption = train::mean_caption_embedding(run.models.embedding, run.data, index);
 
     report("writing " + o.out);
-    fs::create_directories(o.out);
+    make_output_folder(o.out);
     const std::vector<std::pair<std::string, torch::Tensor>> files = {
         {"train_rows.npy", torch::tensor(rows, torch::kLong)},
         {"row_target.npy", torch::tensor(row_target, torch::kLong)},

@@ -1,4 +1,5 @@
 // `souldiffuser generate` (see soul/generate.h).
+#include "soul/output_folder.h"
 #include "soul/generate.h"
 
 #include "../model/targets.h"
@@ -60,7 +61,7 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
     if (!o.edges_from.empty() && s.use_edges) c.edges = model::edges_of(read_image_tensor(o.edges_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
     if (!o.init.empty() && s.use_init) c.init = read_image_tensor(o.init, run.config.gen_image_size).expand({n, -1, -1, -1}).contiguous();
     const bool decode_previews = o.previews || static_cast<bool>(on_step);
-    fs::create_directories(o.out);
+    make_output_folder(o.out);
     std::vector<std::string> written;
     auto save = [&](const std::string& name, const torch::Tensor& image) {
         const std::string path = (fs::path(o.out) / name).string();

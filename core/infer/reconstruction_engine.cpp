@@ -1,4 +1,5 @@
 // `souldiffuser reconstruct` and the engine's reconstruct call (see soul/reconstruct.h).
+#include "soul/output_folder.h"
 #include "soul/reconstruct.h"
 
 #include "pipeline.h"
@@ -170,7 +171,7 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
         char name[64];
         std::snprintf(name, sizeof name, "trial-%s-%04lld", split_name(r.trial.split).c_str(), static_cast<long long>(r.trial.row));
         const fs::path dir = fs::path(o.out) / name;
-        fs::create_directories(dir);
+        make_output_folder(dir);
         for (size_t k = 0; k < r.samples.size(); ++k) write_png((dir / ("reconstruction-" + std::to_string(k) + ".png")).string(), r.samples[k]);
         write_png((dir / "stimulus.png").string(), r.stimulus);
         // What the decoder read from the betas (a plugin may give only some of it).

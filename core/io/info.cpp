@@ -27,7 +27,7 @@ std::string info_text(const VolumeInfo& info) {
     std::ostringstream out;
     char line[256];
     out << "file         " << h.path << "\n";
-    out << "format       NIfTI-" << h.nifti_version << "\n";
+    out << "format       NIfTI-" << h.nifti_version << (h.pair ? " pair (.hdr + .img)" : "") << "\n";
     std::snprintf(line, sizeof line, "dims         %lld x %lld x %lld x %lld\n", static_cast<long long>(h.dims[0]),
                   static_cast<long long>(h.dims[1]), static_cast<long long>(h.dims[2]), static_cast<long long>(h.frames));
     out << line;
@@ -57,6 +57,7 @@ std::string info_json(const VolumeInfo& info) {
     nlohmann::json j;
     j["file"] = h.path;
     j["nifti_version"] = h.nifti_version;
+    j["pair"] = h.pair;
     j["dims"] = {h.dims[0], h.dims[1], h.dims[2], h.frames};
     j["voxel_size_mm"] = {h.spacing[0], h.spacing[1], h.spacing[2]};
     j["datatype"] = h.datatype;

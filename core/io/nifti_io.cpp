@@ -1,25 +1,23 @@
 // NIfTI reading and writing.
-// Voxels are read and written by ITK's NiftiImageIO (which applies scl_slope/scl_inter). The
-// affine is taken from the header with the rule of the NIfTI-1 standard as nibabel applies it:
-// sform when sform_code > 0, else qform when qform_code > 0, else the pixdim scaling. ITK's own
-// choice between qform and sform differs from that rule, and researchers compare with nibabel.
-// Reference: https://nifti.nimh.nih.gov/nifti-1/documentation/nifti1fields (qform/sform).
+// Reading is our own (nifti_header.cpp checks every header field; the voxels are read here through
+// zlib, whose gzip CRC check catches damaged data): niftilib and ITK abort on non-finite affines,
+// print their own errors, read no NIfTI-2 and refuse sheared affines that nibabel reads. Values
+// are scaled by scl_slope/scl_inter as the NIfTI-1 standard and nibabel do. Writing goes through
+// ITK's NiftiImageIO. Reference: https://nifti.nimh.nih.gov/nifti-1/documentation/nifti1fields.
 #include "soul/volume.h"
 
+#include "nifti_header.h"
 #include "soul/error.h"
+#include "soul/limits.h"
 
 #include <itkImage.h>
 #include <itkImageFileWriter.h>
-#include <itkImageIORegion.h>
 #include <itkMetaDataObject.h>
 #include <itkNiftiImageIO.h>
-#include <nifti1_io.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -29,196 +27,89 @@ namespace fs = std::filesystem;
 namespace soul {
 namespace {
 
-constexpr int kNifti1HeaderSize = 348;
-constexpr int kNifti2HeaderSize = 540;
+constexpr unsigned kReadChunk = 1u << 26;  // gzread takes an unsigned count: read 64 MiB at a time
 
-std::string component_name(itk::IOComponentEnum type) {
-    using C = itk::IOComponentEnum;
-    switch (type) {
-        case C::UCHAR: return "uint8";
-        case C::CHAR: return "int8";
-        case C::USHORT: return "uint16";
-        case C::SHORT: return "int16";
-        case C::UINT: return "uint32";
-        case C::INT: return "int32";
-        case C::ULONG: case C::ULONGLONG: return "uint64";
-        case C::LONG: case C::LONGLONG: return "int64";
-        case C::FLOAT: return "float32";
-        case C::DOUBLE: return "float64";
-        default: return "unknown";
-    }
-}
-
-std::string nifti_datatype_name(int code) {
-    switch (code) {
-        case DT_UINT8: return "uint8";
-        case DT_INT8: return "int8";
-        case DT_INT16: return "int16";
-        case DT_UINT16: return "uint16";
-        case DT_INT32: return "int32";
-        case DT_UINT32: return "uint32";
-        case DT_INT64: return "int64";
-        case DT_UINT64: return "uint64";
-        case DT_FLOAT32: return "float32";
-        case DT_FLOAT64: return "float64";
-        case DT_RGB24: return "rgb24";
-        case DT_COMPLEX64: return "complex64";
-        default: return "datatype " + std::to_string(code);
-    }
-}
-
-void check_readable(const std::string& path) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) throw Error(path, "no such file");
-    if (fs::is_directory(path, ec)) throw Error(path, "is a folder, not a NIfTI file");
-    if (fs::file_size(path, ec) == 0) throw Error(path, "is empty, not a NIfTI file");
-}
-
-// The first 4 bytes (sizeof_hdr) tell NIfTI-1 (348) from NIfTI-2 (540), in either byte order.
-int nifti_version_of(const std::string& path) {
+// Reads the voxel bytes the header promises, then the rest of the stream, so that zlib checks the
+// gzip CRC and length at its end: damaged compressed data is an error, never garbage values.
+std::vector<char> read_voxel_bytes(const VolumeHeader& h) {
+    const std::string& path = h.data_path;
+    check_memory_budget(path, h.data_bytes, "its voxels (" + std::to_string(h.data_bytes) + " bytes)");
     gzFile file = gzopen(path.c_str(), "rb");
     if (!file) throw Error(path, "cannot be opened for reading");
-    int32_t size = 0;
-    const int got = gzread(file, &size, sizeof size);
-    gzclose(file);
-    if (got != sizeof size) throw Error(path, "is too short to be a NIfTI file");
-    const auto swapped = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(size)));
-    if (size == kNifti1HeaderSize || swapped == kNifti1HeaderSize) return 1;
-    if (size == kNifti2HeaderSize || swapped == kNifti2HeaderSize) return 2;
-    throw Error(path, "is not a NIfTI file (header size field is " + std::to_string(size) +
-                          ", expected 348 for NIfTI-1 or 540 for NIfTI-2)");
-}
-
-// The header stores float32: widen by the shortest decimal that round-trips the float, so that
-// 1.8f reads as 1.8 (as nibabel prints it), not 1.7999999523.
-double widen(float value) {
-    char text[32];
-    const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-    return std::strtod(std::string(text, end).c_str(), nullptr);
-}
-
-Affine from_mat44(const mat44& m) {
-    Affine a;
-    for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 4; ++c) a(r, c) = widen(m.m[r][c]);
-    return a;
-}
-
-bool is_gzip(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    unsigned char magic[2] = {0, 0};
-    in.read(reinterpret_cast<char*>(magic), 2);
-    return in.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-}
-
-// niftilib fills a short read with zeros and only warns: find truncation before it reads, so
-// that a cut-off download is an error rather than silently zeroed voxels.
-void check_complete(const VolumeHeader& h) {
-    const uint64_t expected = h.data_offset + h.data_bytes;
-    auto truncated = [&](uint64_t found) {
-        return Error(h.path, "is truncated: its header promises " + std::to_string(h.data_bytes) +
-                                 " bytes of voxel data after byte " + std::to_string(h.data_offset) +
-                                 ", but the file holds " + std::to_string(found > h.data_offset ? found - h.data_offset : 0) +
-                                 " (an interrupted download or copy?)");
-    };
-    if (!is_gzip(h.path)) {
-        std::error_code ec;
-        const uint64_t size = fs::file_size(h.path, ec);
-        if (size < expected) throw truncated(size);
-        return;
-    }
-    // Fast path: a complete single-member gzip stream ends with its uncompressed size mod 2^32.
-    {
-        std::ifstream in(h.path, std::ios::binary | std::ios::ate);
-        const auto size = static_cast<std::streamoff>(in.tellg());
-        if (size >= 4) {
-            unsigned char tail[4];
-            in.seekg(size - 4);
-            in.read(reinterpret_cast<char*>(tail), 4);
-            const uint32_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<uint32_t>(tail[3]) << 24);
-            if (isize == static_cast<uint32_t>(expected & 0xffffffffu)) return;
-        }
-    }
-    // Otherwise (multi-member streams, trailing data, or damage) count the decompressed bytes.
-    gzFile file = gzopen(h.path.c_str(), "rb");
-    if (!file) throw Error(h.path, "cannot be opened for reading");
     gzbuffer(file, 1 << 17);
-    std::vector<char> buffer(1 << 20);
-    uint64_t total = 0;
-    int got = 0;
-    while ((got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) total += static_cast<uint64_t>(got);
-    int code = Z_OK;
-    const std::string message = gzerror(file, &code);
+    auto fail = [&](const std::string& problem) {
+        gzclose(file);
+        return Error(path, problem);
+    };
+    auto damage = [&]() -> std::string {
+        int code = Z_OK;
+        const char* message = gzerror(file, &code);
+        if (code == Z_OK) return "";
+        if (code == Z_BUF_ERROR) return "is truncated: its gzip stream is cut short (an interrupted download or copy?)";
+        // zlib's message starts with the path it was given; the error names the file already.
+        std::string what = message;
+        if (what.rfind(path + ": ", 0) == 0) what = what.substr(path.size() + 2);
+        return "is a damaged gzip file (" + what + "): its voxels cannot be trusted";
+    };
+    if (h.data_offset > 0 && gzseek(file, static_cast<z_off_t>(h.data_offset), SEEK_SET) < 0) {
+        const std::string problem = damage();
+        throw fail(problem.empty() ? "is truncated before its voxel data" : problem);
+    }
+    std::vector<char> bytes(h.data_bytes);
+    uint64_t done = 0;
+    while (done < h.data_bytes) {
+        const unsigned want = static_cast<unsigned>(std::min<uint64_t>(kReadChunk, h.data_bytes - done));
+        const int got = gzread(file, bytes.data() + done, want);
+        if (got <= 0) break;
+        done += static_cast<uint64_t>(got);
+    }
+    if (done < h.data_bytes) {
+        const std::string problem = damage();
+        if (!problem.empty() && problem.find("damaged") != std::string::npos) throw fail(problem);
+        throw fail("is truncated: its header promises " + std::to_string(h.data_bytes) + " bytes of voxel data after byte " +
+                   std::to_string(h.data_offset) + ", but the file holds " + std::to_string(done) + " (an interrupted download or copy?)");
+    }
+    if (gzdirect(file) == 0) {
+        char rest[4096];
+        while (gzread(file, rest, sizeof rest) > 0) {
+        }
+        const std::string problem = damage();
+        if (!problem.empty()) throw fail(problem);
+    }
     gzclose(file);
-    if (total < expected) throw truncated(total);
-    if (got < 0 && code != Z_OK && code != Z_BUF_ERROR) throw Error(h.path, "is a damaged gzip file: " + message);
-}
-
-// Header fields through niftilib (the copy ITK ships), without reading voxels.
-VolumeHeader read_header_fields(const std::string& path) {
-    check_readable(path);
-    VolumeHeader h;
-    h.path = path;
-    h.nifti_version = nifti_version_of(path);
-    if (h.nifti_version == 2)
-        throw Error(path, "is a NIfTI-2 file; this build reads NIfTI through ITK 5.2, which reads "
-                          "NIfTI-1 only (convert it, e.g. nibabel's Nifti1Image)");
-    nifti_set_debug_level(0);
-    nifti_image* nim = nifti_image_read(path.c_str(), 0);
-    if (!nim) throw Error(path, "has an unreadable NIfTI header");
-    if (nim->dim[0] < 1 || nim->dim[0] > 4) {
-        const int ndim = nim->dim[0];
-        nifti_image_free(nim);
-        throw Error(path, "has " + std::to_string(ndim) + " dimensions; 3D or 4D volumes are supported");
-    }
-    for (int d = 0; d < 3; ++d) {
-        h.dims[d] = d < nim->dim[0] ? std::max(1, nim->dim[d + 1]) : 1;
-        h.spacing[d] = d < nim->dim[0] && nim->pixdim[d + 1] > 0 ? widen(nim->pixdim[d + 1]) : 1.0;
-    }
-    h.frames = nim->dim[0] >= 4 ? std::max(1, nim->dim[4]) : 1;
-    h.datatype = nifti_datatype_name(nim->datatype);
-    h.qform_code = nim->qform_code;
-    h.sform_code = nim->sform_code;
-    h.scl_slope = nim->scl_slope;
-    h.scl_inter = nim->scl_inter;
-    h.data_offset = static_cast<uint64_t>(nim->iname_offset);
-    h.data_bytes = static_cast<uint64_t>(nim->nvox) * static_cast<uint64_t>(nim->nbyper);
-    if (h.sform_code > 0) {
-        h.ijk_to_ras = from_mat44(nim->sto_xyz);
-    } else if (h.qform_code > 0) {
-        h.ijk_to_ras = from_mat44(nim->qto_xyz);
-    } else {
-        // No orientation: the NIfTI standard's "method 1", scaling by pixdim only.
-        Affine a;
-        for (int d = 0; d < 3; ++d) a(d, d) = h.spacing[d];
-        h.ijk_to_ras = a;
-    }
-    nifti_image_free(nim);
-    return h;
+    return bytes;
 }
 
 template <typename T>
-void convert_to_float(const void* source, size_t count, float* target) {
-    const T* s = static_cast<const T*>(source);
-    for (size_t n = 0; n < count; ++n) target[n] = static_cast<float>(s[n]);
+void convert_to_float(const char* source, size_t count, bool swapped, float* target) {
+    for (size_t n = 0; n < count; ++n) {
+        unsigned char raw[sizeof(T)];
+        std::memcpy(raw, source + n * sizeof(T), sizeof(T));
+        if (swapped) std::reverse(raw, raw + sizeof(T));
+        T value;
+        std::memcpy(&value, raw, sizeof(T));
+        target[n] = static_cast<float>(value);
+    }
 }
 
-void convert_buffer(itk::IOComponentEnum type, const void* source, size_t count, float* target,
-                    const std::string& path) {
-    using C = itk::IOComponentEnum;
-    switch (type) {
-        case C::UCHAR: convert_to_float<uint8_t>(source, count, target); break;
-        case C::CHAR: convert_to_float<int8_t>(source, count, target); break;
-        case C::USHORT: convert_to_float<uint16_t>(source, count, target); break;
-        case C::SHORT: convert_to_float<int16_t>(source, count, target); break;
-        case C::UINT: convert_to_float<uint32_t>(source, count, target); break;
-        case C::INT: convert_to_float<int32_t>(source, count, target); break;
-        case C::LONG: case C::LONGLONG: convert_to_float<int64_t>(source, count, target); break;
-        case C::ULONG: case C::ULONGLONG: convert_to_float<uint64_t>(source, count, target); break;
-        case C::FLOAT: std::memcpy(target, source, count * sizeof(float)); break;
-        case C::DOUBLE: convert_to_float<double>(source, count, target); break;
-        default: throw Error(path, "has an unsupported voxel type (" + component_name(type) + ")");
+void convert_buffer(const nifti::Layout& layout, const char* source, size_t count, float* target) {
+    const bool swapped = layout.swapped;
+    switch (layout.datatype) {
+        case nifti::kUint8: convert_to_float<uint8_t>(source, count, swapped, target); break;
+        case nifti::kInt8: convert_to_float<int8_t>(source, count, swapped, target); break;
+        case nifti::kUint16: convert_to_float<uint16_t>(source, count, swapped, target); break;
+        case nifti::kInt16: convert_to_float<int16_t>(source, count, swapped, target); break;
+        case nifti::kUint32: convert_to_float<uint32_t>(source, count, swapped, target); break;
+        case nifti::kInt32: convert_to_float<int32_t>(source, count, swapped, target); break;
+        case nifti::kInt64: convert_to_float<int64_t>(source, count, swapped, target); break;
+        case nifti::kUint64: convert_to_float<uint64_t>(source, count, swapped, target); break;
+        case nifti::kFloat32: convert_to_float<float>(source, count, swapped, target); break;
+        case nifti::kFloat64: convert_to_float<double>(source, count, swapped, target); break;
+        default: throw Error(layout.header.path, "has an unsupported voxel type (" + layout.header.datatype + ")");
     }
+    if (!layout.scaled) return;
+    const double slope = layout.header.scl_slope, inter = layout.header.scl_inter;
+    for (size_t n = 0; n < count; ++n) target[n] = static_cast<float>(slope * target[n] + inter);
 }
 
 Volume geometry_of(const VolumeHeader& h) {
@@ -235,56 +126,23 @@ Volume geometry_of(const VolumeHeader& h) {
 }  // namespace
 
 struct NiftiSeries::Impl {
-    VolumeHeader header;
-    itk::IOComponentEnum component = itk::IOComponentEnum::UNKNOWNCOMPONENTTYPE;
-    size_t component_size = 0;
+    nifti::Layout layout;
     std::vector<char> raw;
 };
 
 NiftiSeries::NiftiSeries(const std::string& path) : impl_(std::make_unique<Impl>()) {
-    impl_->header = read_header_fields(path);
-    check_complete(impl_->header);
-    auto io = itk::NiftiImageIO::New();
-    try {
-        if (!io->CanReadFile(path.c_str())) throw Error(path, "is not a NIfTI file ITK can read");
-        io->SetFileName(path);
-        io->ReadImageInformation();
-        if (io->GetNumberOfComponents() != 1)
-            throw Error(path, "has " + std::to_string(io->GetNumberOfComponents()) +
-                                  " components per voxel; scalar volumes are supported");
-        const unsigned ndim = io->GetNumberOfDimensions();
-        itk::ImageIORegion region(ndim);
-        for (unsigned d = 0; d < ndim; ++d) {
-            region.SetIndex(d, 0);
-            region.SetSize(d, io->GetDimensions(d));
-        }
-        io->SetIORegion(region);
-        impl_->component = io->GetComponentType();
-        impl_->component_size = io->GetComponentSize();
-        const size_t expected = static_cast<size_t>(impl_->header.dims[0] * impl_->header.dims[1] *
-                                                    impl_->header.dims[2] * impl_->header.frames);
-        if (region.GetNumberOfPixels() != expected)
-            throw Error(path, "has inconsistent dimensions between ITK and the header");
-        impl_->raw.resize(expected * impl_->component_size);
-        io->Read(impl_->raw.data());
-    } catch (const itk::ExceptionObject& e) {
-        // ITK's text names its source line; keep only its description.
-        std::string what = e.GetDescription();
-        if (what.empty()) what = e.what();
-        if (what.find("orthonormal") != std::string::npos)
-            throw Error(path, "has a sheared (non-orthonormal) orientation matrix, which ITK cannot read: " + what);
-        throw Error(path, "could not be read (corrupt?): " + what);
-    }
+    impl_->layout = nifti::read_layout(path);
+    impl_->raw = read_voxel_bytes(impl_->layout.header);
 }
 
 NiftiSeries::~NiftiSeries() = default;
 NiftiSeries::NiftiSeries(NiftiSeries&&) noexcept = default;
 NiftiSeries& NiftiSeries::operator=(NiftiSeries&&) noexcept = default;
 
-const VolumeHeader& NiftiSeries::header() const { return impl_->header; }
+const VolumeHeader& NiftiSeries::header() const { return impl_->layout.header; }
 
 Volume NiftiSeries::frame(int64_t t) const {
-    const VolumeHeader& h = impl_->header;
+    const VolumeHeader& h = impl_->layout.header;
     if (t < 0 || t >= h.frames)
         throw Error(h.path, "volume index " + std::to_string(t) + " is out of range: the file has " +
                                 std::to_string(h.frames) + " volume" + (h.frames == 1 ? "" : "s") +
@@ -293,14 +151,17 @@ Volume NiftiSeries::frame(int64_t t) const {
     v.frames = 1;
     const size_t count = static_cast<size_t>(v.frame_size());
     v.voxels.resize(count);
-    convert_buffer(impl_->component, impl_->raw.data() + t * count * impl_->component_size, count,
-                   v.voxels.data(), h.path);
+    convert_buffer(impl_->layout, impl_->raw.data() + t * count * impl_->layout.bytes_per_voxel, count, v.voxels.data());
     return v;
 }
 
-VolumeHeader read_nifti_header(const std::string& path) { return read_header_fields(path); }
+VolumeHeader read_nifti_header(const std::string& path) { return nifti::read_layout(path).header; }
 
 Volume read_nifti(const std::string& path) {
+    const VolumeHeader h = read_nifti_header(path);
+    const uint64_t voxels = static_cast<uint64_t>(h.dims[0] * h.dims[1] * h.dims[2]) * static_cast<uint64_t>(h.frames);
+    const uint64_t as_float = checked_product(path, voxels, sizeof(float), "the volume");
+    check_memory_budget(path, h.data_bytes + as_float, "its voxels, as stored and as float,");
     NiftiSeries series(path);
     Volume v = geometry_of(series.header());
     const int64_t n = v.frame_size();
@@ -313,7 +174,7 @@ Volume read_nifti(const std::string& path) {
 }
 
 Volume read_nifti_frame(const std::string& path, int64_t frame) {
-    const VolumeHeader h = read_header_fields(path);
+    const VolumeHeader h = read_nifti_header(path);
     if (frame < 0 || frame >= h.frames)
         throw Error(path, "volume index " + std::to_string(frame) + " is out of range: the file has " +
                               std::to_string(h.frames) + " volume" + (h.frames == 1 ? "" : "s") +

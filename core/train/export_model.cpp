@@ -1,4 +1,5 @@
 // `souldiffuser export-model` (see soul/train.h): a trained run made small enough to ship.
+#include "soul/output_folder.h"
 #include "soul/train.h"
 
 #include "encoder_run.h"
@@ -46,7 +47,7 @@ std::string export_model(const ExportModelOptions& o, const Progress& progress) 
         if (!has(e.stage)) throw Error(o.run, "has no finished '" + e.stage + "' stage; export-model ships a run that can reconstruct");
 
     report("writing " + o.out);
-    fs::create_directories(o.out);
+    make_output_folder(o.out);
     json out = info;
     out["dataset"]["path"] = "";
     out["exported"] = {{"from", fs::absolute(o.run).string()}, {"precision", o.half ? "float16" : "float32"},

@@ -2,6 +2,7 @@
 // seeded order per epoch, a fresh RNG seed per step (so a resumed run draws exactly what an
 // uninterrupted one would), AdamW with a cosine learning-rate decay, gradient clipping,
 // checkpoints every N steps and on cancel, one metrics line per step.
+#include "soul/output_folder.h"
 #include "soul/train.h"
 
 #include "encoder_run.h"
@@ -364,7 +365,7 @@ TrainSummary Trainer::run() {
         tokenizer_ = model::CaptionTokenizer::from_json(json::parse(std::ifstream(out / "vocab.json")));
     } else {
         const json base = options_.from.empty() ? json() : read_base_run(options_.from, fingerprint);
-        fs::create_directories(out);
+        make_output_folder(out);
         run_ = {{"format", "souldiffuser-encoders"}, {"created_by", std::string("souldiffuser ") + SOUL_VERSION}, {"torch", torch_version()},
                 {"config", config_.to_json()}, {"config_file", fs::absolute(options_.config).string()},
                 {"dataset", {{"path", fs::absolute(options_.data).string()}, {"fingerprint", fingerprint}}}, {"stages", json::object()}};

@@ -13,6 +13,8 @@
 #include "soul/volume.h"
 
 #include <QCryptographicHash>
+
+#include <fstream>
 #include <QFile>
 #include <QtTest>
 
@@ -272,6 +274,32 @@ private Q_SLOTS:
             o.betas_format = "mgh";
             expectError(o, "--betas", "nifti or hdf5");
         }
+        {
+            // A NaN inside the mask (a float betas file): refused, named, not z-scored into a NaN series.
+            const std::string root = broken("nan");
+            const std::string betas = (fs::path(root) / soul::nsd::betas_file(1, 1)).string();
+            soul::Volume v = soul::read_nifti(betas);
+            const soul::Volume mask = soul::read_nifti((fs::path(root) / soul::nsd::roi_file(1, "nsdgeneral")).string());
+            const auto inside = std::find_if(mask.voxels.begin(), mask.voxels.end(), [](float x) { return x >= 1; }) - mask.voxels.begin();
+            v.voxels[static_cast<size_t>(3 * v.frame_size() + inside)] = std::numeric_limits<float>::quiet_NaN();
+            soul::write_nifti(v, betas, soul::StoredType::float32);
+            expectError(options(root, m_dir + "/out-nan"), "betas_session01.nii.gz", "1 non-finite value (NaN or inf) inside the visual mask");
+        }
+    }
+
+    // --out: never a user's file or folder; a file in the way is named.
+    void outputIsNeverAUsersFile() {
+        const std::string file = m_dir + "/notes.txt";
+        std::ofstream(file) << "mine";
+        expectError(options(m_fixture.root, file), "notes.txt", "is a file, not a folder");
+        QCOMPARE(fs::file_size(file), uintmax_t(4));
+        const std::string folder = m_dir + "/my-folder";
+        fs::create_directories(folder);
+        std::ofstream(folder + "/keep.txt") << "mine";
+        expectError(options(m_fixture.root, folder), "my-folder", "not a prepared dataset");
+        QVERIFY(fs::exists(folder + "/keep.txt"));
+        expectError(options(m_fixture.root, file + "/sub"), "notes.txt is a file", "cannot be created");
+        QVERIFY(!fs::exists(file + ".partial") && !fs::exists(folder + ".partial"));
     }
 
     void phantomAndLoader() {

@@ -4,10 +4,18 @@
 #include "soul/info.h"
 #include "soul/volume.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QScopeGuard>
 #include <QtTest>
 
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <zlib.h>
 
 using namespace soultest;
 
@@ -16,6 +24,36 @@ class TestVolumeIo : public QObject {
     std::string m_dir;
 
     std::string path(const std::string& name) const { return m_dir + "/" + name; }
+
+    // A copy of `source` with `bytes` written at `offset` (header fields of a hostile file).
+    static void patchedCopy(const std::string& source, const std::string& target, size_t offset, const std::string& bytes) {
+        std::filesystem::copy_file(source, target, std::filesystem::copy_options::overwrite_existing);
+        patch(target, offset, bytes);
+    }
+    static void patch(const std::string& target, size_t offset, const std::string& bytes) {
+        std::fstream file(target, std::ios::binary | std::ios::in | std::ios::out);
+        file.seekp(static_cast<std::streamoff>(offset));
+        file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    template <typename T>
+    static std::string bytesOf(T value) {
+        return std::string(reinterpret_cast<const char*>(&value), sizeof value);
+    }
+    static void gzipCopy(const std::string& source, const std::string& target) {
+        std::ifstream in(source, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        gzFile out = gzopen(target.c_str(), "wb");
+        gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size()));
+        gzclose(out);
+    }
+
+    // nibabel's reading of a file (tests/core/nifti_reference.py read).
+    static QJsonObject nibabel(const std::string& file) {
+        QProcess p;
+        p.start(SOUL_PYTHON, {SOUL_SOURCE_DIR "/tests/core/nifti_reference.py", "read", QString::fromStdString(file)});
+        if (!p.waitForFinished(120000) || p.exitCode() != 0) qFatal("nibabel could not read %s: %s", file.c_str(), p.readAllStandardError().constData());
+        return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+    }
 
     static void compareAffine(const soul::Affine& a, const std::array<double, 12>& expected) {
         for (int r = 0; r < 3; ++r)
@@ -139,11 +177,26 @@ private Q_SLOTS:
         QTest::newRow("not nifti") << "text.nii" << "not a NIfTI file";
         QTest::newRow("empty") << "empty.nii" << "empty";
         QTest::newRow("truncated gz") << "truncated.nii.gz" << "truncated";
-        QTest::newRow("nifti-2") << "two.nii" << "NIfTI-2";
+        QTest::newRow("nifti-2 without dimensions") << "two.nii" << "dim[0] = 0";
         QTest::newRow("folder") << "folder.nii" << "folder";
         QTest::newRow("truncated nii") << "truncated.nii" << "truncated";
         QTest::newRow("zeros-only gz tail") << "short.nii.gz" << "truncated";
-        QTest::newRow("sheared") << "sheared.nii" << "orthonormal";
+        QTest::newRow("nan in sform") << "nan-sform.nii" << "non-finite sform: srow_x[0] = nan";
+        QTest::newRow("inf in qform") << "inf-qform.nii" << "non-finite qform: qoffset_x = inf";
+        QTest::newRow("singular sform") << "singular.nii" << "singular sform";
+        QTest::newRow("negative dim") << "negative-dim.nii" << "dim[2] = -5";
+        QTest::newRow("nan voxel size") << "nan-pixdim.nii" << "pixdim[1] = nan";
+        QTest::newRow("nan intercept") << "nan-inter.nii" << "scl_inter = nan";
+        QTest::newRow("vox_offset inside header") << "offset.nii" << "vox_offset = 100";
+        QTest::newRow("analyze, no magic") << "analyze.nii" << "ANALYZE";
+        QTest::newRow("rgb voxels") << "rgb.nii" << "rgb24";
+        QTest::newRow("size overflows") << "overflow.nii" << "overflows 64 bits";
+        QTest::newRow("huge claim, small gz") << "claim.nii.gz" << "more than";
+        QTest::newRow("over the memory budget") << "budget.nii" << "input budget";
+        QTest::newRow("corrupt deflate data") << "corrupt.nii.gz" << "damaged gzip";
+        QTest::newRow("bad gzip crc") << "crc.nii.gz" << "damaged gzip";
+        QTest::newRow("pair without its .img") << "lonely.hdr" << "lonely.img";
+        QTest::newRow("pair header as .nii") << "pairheader.nii" << ".hdr/.img pair";
     }
     void badInput() {
         QFETCH(QString, file);
@@ -165,10 +218,55 @@ private Q_SLOTS:
             // A gzip stream that ends cleanly but holds too few voxels: decompression alone
             // finds nothing wrong, only the byte count does.
             writeNifti(path("short.nii.gz"), s, std::vector<float>(27000 / 2, 0.0f));
+            s = NiftiSpec();
             s.sform_code = 1;
-            s.srow = {{{1, 0.5f, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}};
-            writeNifti(path("sheared.nii"), s, ramp(s));
+            writeNifti(path("good.nii"), s, ramp(s));
+            const std::string good = path("good.nii");
+            const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+            patchedCopy(good, path("nan-sform.nii"), 280, bytesOf(nan));
+            patchedCopy(good, path("singular.nii"), 280, bytesOf(0.0f));
+            patch(path("singular.nii"), 300, bytesOf(0.0f));
+            patch(path("singular.nii"), 320, bytesOf(0.0f));
+            patchedCopy(good, path("inf-qform.nii"), 252, bytesOf(int16_t(1)) + bytesOf(int16_t(0)));
+            patch(path("inf-qform.nii"), 268, bytesOf(inf));
+            patchedCopy(good, path("negative-dim.nii"), 44, bytesOf(int16_t(-5)));
+            patchedCopy(good, path("nan-pixdim.nii"), 80, bytesOf(nan));
+            patchedCopy(good, path("nan-inter.nii"), 112, bytesOf(2.0f) + bytesOf(nan));
+            patchedCopy(good, path("offset.nii"), 108, bytesOf(100.0f));
+            patchedCopy(good, path("analyze.nii"), 344, std::string(4, '\0'));
+            patchedCopy(good, path("rgb.nii"), 70, bytesOf(int16_t(128)));
+            {
+                // A NIfTI-2 header (int64 dims) whose voxel count, 2^20 to the fourth, overflows 64 bits.
+                std::string header(544, '\0');
+                std::memcpy(header.data(), "\x1c\x02\0\0n+2\0\r\n\x1a\n", 12);
+                const int16_t type[2] = {16, 32};
+                std::memcpy(header.data() + 12, type, sizeof type);
+                const int64_t dims[5] = {4, 1 << 20, 1 << 20, 1 << 20, 1 << 20};
+                std::memcpy(header.data() + 16, dims, sizeof dims);
+                const double pixdim[5] = {1, 1, 1, 1, 1};
+                std::memcpy(header.data() + 104, pixdim, sizeof pixdim);
+                const int64_t offset = 544;
+                std::memcpy(header.data() + 168, &offset, sizeof offset);
+                std::ofstream(path("overflow.nii"), std::ios::binary) << header;
+            }
+            // 120 bytes of header that ask for 30000³ floats: refused from the sizes alone.
+            patchedCopy(good, path("claim.nii"), 42, bytesOf(int16_t(30000)) + bytesOf(int16_t(30000)) + bytesOf(int16_t(30000)));
+            gzipCopy(path("claim.nii"), path("claim.nii.gz"));
+            // Within the file's size but over a budget of 512 bytes (set for this row below).
+            std::filesystem::copy_file(good, path("budget.nii"), std::filesystem::copy_options::overwrite_existing);
+            // Damage inside the compressed stream, and in the CRC of its trailer only.
+            gzipCopy(path("whole.nii"), path("whole-again.nii.gz"));
+            const auto size = std::filesystem::file_size(path("whole-again.nii.gz"));
+            std::ifstream in(path("whole-again.nii.gz"), std::ios::binary);
+            const std::string gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            patchedCopy(path("whole-again.nii.gz"), path("corrupt.nii.gz"), size / 2, std::string(1, static_cast<char>(gz[size / 2] ^ 0x5a)));
+            patchedCopy(path("whole-again.nii.gz"), path("crc.nii.gz"), size - 8, std::string(1, static_cast<char>(gz[size - 8] ^ 0x01)));
+            patchedCopy(good, path("lonely.hdr"), 344, std::string("ni1\0", 4));
+            std::filesystem::resize_file(path("lonely.hdr"), 348);
+            std::filesystem::copy_file(path("lonely.hdr"), path("pairheader.nii"), std::filesystem::copy_options::overwrite_existing);
         }
+        if (file == "budget.nii") setenv("SOUL_MEMORY_LIMIT", "512", 1);
+        const auto unsetBudget = qScopeGuard([] { unsetenv("SOUL_MEMORY_LIMIT"); });
         const std::string target = path(file.toStdString());
         try {
             soul::read_nifti(target);
@@ -177,6 +275,44 @@ private Q_SLOTS:
             const QString message = e.what();
             QVERIFY2(message.contains(QString::fromStdString(target)), qPrintable(message));
             QVERIFY2(message.contains(problem, Qt::CaseInsensitive), qPrintable(message));
+        }
+    }
+
+    // The forms ITK's reader refused (a .hdr/.img pair, a sheared affine, NIfTI-2) and a
+    // big-endian scaled file, read as nibabel reads them: shape, affine and every voxel value.
+    void matchesNibabel_data() {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("pair by .img") << QString::fromStdString(path("pair.img"));
+        QTest::newRow("pair by .hdr") << QString::fromStdString(path("pair.hdr"));
+        QTest::newRow("big-endian, scaled, qform") << QString::fromStdString(path("bigendian.nii.gz"));
+        QTest::newRow("nifti-2, 4D float64") << QString::fromStdString(path("two.nii"));
+        QTest::newRow("nibabel's own nifti-2 example") << QString("/usr/lib/python3/dist-packages/nibabel/tests/data/example_nifti2.nii.gz");
+    }
+    void matchesNibabel() {
+        QFETCH(QString, file);
+        if (!std::filesystem::exists(path("pair.img"))) {
+            QProcess p;
+            p.start(SOUL_PYTHON, {SOUL_SOURCE_DIR "/tests/core/nifti_reference.py", "write", QString::fromStdString(m_dir)});
+            QVERIFY2(p.waitForFinished(120000) && p.exitCode() == 0, p.readAllStandardError().constData());
+        }
+        const QJsonObject expected = nibabel(file.toStdString());
+        const soul::Volume v = soul::read_nifti(file.toStdString());
+        const QJsonArray shape = expected["shape"].toArray();
+        QCOMPARE(v.dims[0], shape[0].toInteger());
+        QCOMPARE(v.dims[1], shape[1].toInteger());
+        QCOMPARE(v.dims[2], shape[2].toInteger());
+        QCOMPARE(v.frames, shape.size() > 3 ? shape[3].toInteger() : 1);
+        const QJsonArray affine = expected["affine"].toArray();
+        for (int r = 0; r < 4; ++r)
+            for (int c = 0; c < 4; ++c)
+                QVERIFY2(std::abs(v.ijk_to_ras(r, c) - affine[r].toArray()[c].toDouble()) < 1e-5,
+                         qPrintable(QString("affine(%1,%2) = %3, nibabel %4").arg(r).arg(c).arg(v.ijk_to_ras(r, c)).arg(affine[r].toArray()[c].toDouble())));
+        const QJsonArray values = expected["values"].toArray();
+        QCOMPARE(static_cast<qsizetype>(v.voxels.size()), values.size());
+        for (qsizetype n = 0; n < values.size(); ++n) {
+            const double want = values[n].toDouble();
+            if (std::abs(v.voxels[static_cast<size_t>(n)] - want) > 1e-5 * std::max(1.0, std::abs(want)))
+                QFAIL(qPrintable(QString("voxel %1 = %2, nibabel %3").arg(n).arg(v.voxels[static_cast<size_t>(n)]).arg(want)));
         }
     }
 
@@ -197,5 +333,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestVolumeIo)
+QTEST_GUILESS_MAIN(TestVolumeIo)
 #include "tst_volume_io.moc"

@@ -37,6 +37,8 @@ struct VolumeHeader {
     double scl_inter = 0.0;
     uint64_t data_offset = 0;                   // bytes before the voxels (vox_offset)
     uint64_t data_bytes = 0;                    // bytes of voxel data the header promises
+    std::string data_path;                      // the file the voxels are in: `path`, or the .img of a pair
+    bool pair = false;                          // the two-file form (.hdr + .img) of FSL and SPM
 };
 
 // A volume in memory: float voxels, i fastest, then j, k, then frame (NIfTI order).
@@ -68,8 +70,8 @@ struct Volume {
 // Reads the header only (cheap: for `info`, and to check a 4D index before loading voxels).
 VolumeHeader read_nifti_header(const std::string& path);
 
-// Reads a whole NIfTI file (.nii or .nii.gz, NIfTI-1 or NIfTI-2), all frames, scaled by
-// scl_slope/scl_inter, as float. Throws soul::Error naming the file on any problem.
+// Reads a whole NIfTI file (.nii or .nii.gz, or a .hdr/.img pair; NIfTI-1 or NIfTI-2), all frames,
+// scaled by scl_slope/scl_inter, as float. Throws soul::Error naming the file on any problem.
 Volume read_nifti(const std::string& path);
 
 // Reads one 3D volume of a 4D series. Throws soul::Error if `frame` is out of range.
