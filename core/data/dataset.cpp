@@ -2,6 +2,7 @@
 #include "soul/dataset.h"
 
 #include "soul/error.h"
+#include "soul/limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -46,6 +48,61 @@ struct PreparedDataset::Impl {
 
 namespace {
 
+// Bounds of a manifest's numbers: generous, but small enough that products of them cannot wrap.
+constexpr int64_t kMaxCount = int64_t(1) << 40;
+constexpr int64_t kMaxGridSide = 4096;
+constexpr int64_t kMinImageSize = 8, kMaxImageSize = 1024;   // prepare's --image-size bounds
+
+struct SectionSpec {
+    std::string name, dtype;
+    std::vector<int64_t> shape;
+};
+
+// Typed reads of a manifest's fields by JSON pointer, each error naming the field.
+class ManifestFields {
+public:
+    ManifestFields(const json& root, const std::string& path, std::string prefix = "") : m_root(root), m_path(path), m_prefix(std::move(prefix)) {}
+
+    int64_t integer(const std::string& pointer, int64_t lo, int64_t hi) const {
+        const json& value = at(pointer);
+        if (!value.is_number_integer())
+            throw Error(m_path, m_prefix + "field '" + pointer.substr(1) + "' is " + describe(value) + "; expected a whole number");
+        const int64_t n = value.get<int64_t>();
+        if (n < lo || n > hi)
+            throw Error(m_path, m_prefix + "field '" + pointer.substr(1) + "' is " + std::to_string(n) + "; expected " + std::to_string(lo) + " to " +
+                                    std::to_string(hi));
+        return n;
+    }
+    double finite(const std::string& pointer) const {
+        const json& value = at(pointer);
+        if (!value.is_number() || !std::isfinite(value.get<double>()))
+            throw Error(m_path, m_prefix + "field '" + pointer.substr(1) + "' is " + describe(value) + "; expected a finite number");
+        return value.get<double>();
+    }
+    std::string text(const std::string& pointer) const {
+        const json& value = at(pointer);
+        if (!value.is_string()) throw Error(m_path, m_prefix + "field '" + pointer.substr(1) + "' is " + describe(value) + "; expected text");
+        return value.get<std::string>();
+    }
+
+private:
+    const json& at(const std::string& pointer) const {
+        try {
+            const json::json_pointer where(pointer);
+            if (m_root.contains(where)) return m_root.at(where);
+        } catch (const json::exception&) {
+            // a parent of the wrong type: the field is missing
+        }
+        throw Error(m_path, m_prefix + "lacks the field '" + pointer.substr(1) + "'");
+    }
+    static std::string describe(const json& value) {
+        const std::string text = value.dump();
+        return text.size() > 40 ? text.substr(0, 40) + "..." : text;
+    }
+    const json& m_root;
+    std::string m_path, m_prefix;
+};
+
 size_t dtype_size(const std::string& d) {
     if (d == "float32" || d == "int32") return 4;
     if (d == "int16") return 2;
@@ -69,28 +126,26 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
     } catch (const json::exception& e) {
         throw Error(manifest_path, std::string("is not valid JSON: ") + e.what());
     }
-    if (m.value("format", "") != "souldiffuser-prepared") throw Error(manifest_path, "is not a SoulDiffuser prepared-dataset manifest");
+    if (!m.is_object() || m.value("format", json()) != "souldiffuser-prepared") throw Error(manifest_path, "is not a SoulDiffuser prepared-dataset manifest");
     PreparedManifest& pm = impl_->manifest;
-    try {
-        pm.path = folder;
-        pm.subject = m["subject"];
-        pm.voxels = m["voxels"];
-        pm.train_trials = m["train_trials"];
-        pm.test_images = m["test_images"];
-        pm.images = m["images"];
-        pm.image_size = m["image_size"];
-        if (m.contains("source") && m["source"].contains("nsd_root")) pm.source_root = m["source"]["nsd_root"];
-        for (int a = 0; a < 3; ++a) {
-            pm.crop_dims[static_cast<size_t>(a)] = m["crop"]["dims"][static_cast<size_t>(a)];
-            pm.crop_offset[static_cast<size_t>(a)] = m["crop"]["offset"][static_cast<size_t>(a)];
-            pm.source_dims[static_cast<size_t>(a)] = m["source_grid"]["dims"][static_cast<size_t>(a)];
-        }
-        for (size_t e = 0; e < 16; ++e) {
-            pm.crop_ijk_to_ras[e] = m["crop"]["ijk_to_ras"][e];
-            pm.source_ijk_to_ras[e] = m["source_grid"]["ijk_to_ras"][e];
-        }
-    } catch (const json::exception& e) {
-        throw Error(manifest_path, std::string("lacks a field: ") + e.what());
+    pm.path = folder;
+    const ManifestFields f(m, manifest_path);
+    pm.subject = f.integer("/subject", 0, kMaxCount);
+    pm.voxels = f.integer("/voxels", 1, kMaxCount);
+    pm.train_trials = f.integer("/train_trials", 0, kMaxCount);
+    pm.test_images = f.integer("/test_images", 0, kMaxCount);
+    pm.images = f.integer("/images", 1, kMaxCount);
+    pm.image_size = f.integer("/image_size", kMinImageSize, kMaxImageSize);
+    if (m.contains("source") && m["source"].is_object() && m["source"].contains("nsd_root")) pm.source_root = f.text("/source/nsd_root");
+    for (size_t a = 0; a < 3; ++a) {
+        const std::string axis = "/" + std::to_string(a);
+        pm.source_dims[a] = f.integer("/source_grid/dims" + axis, 1, kMaxGridSide);
+        pm.crop_dims[a] = f.integer("/crop/dims" + axis, 1, pm.source_dims[a]);
+        pm.crop_offset[a] = f.integer("/crop/offset" + axis, 0, pm.source_dims[a] - pm.crop_dims[a]);
+    }
+    for (size_t e = 0; e < 16; ++e) {
+        pm.crop_ijk_to_ras[e] = f.finite("/crop/ijk_to_ras/" + std::to_string(e));
+        pm.source_ijk_to_ras[e] = f.finite("/source_grid/ijk_to_ras/" + std::to_string(e));
     }
 
     const std::string data_path = (dir / "data.bin").string();
@@ -101,21 +156,47 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
     impl_->length = static_cast<size_t>(st.st_size);
     impl_->base = mmap(nullptr, impl_->length, PROT_READ, MAP_SHARED, impl_->fd, 0);
     if (impl_->base == MAP_FAILED) throw Error(data_path, "cannot be memory-mapped");
-    for (const auto& s : m["sections"]) {
-        const std::string name = s["name"];
-        const size_t offset = s["offset"];
-        size_t bytes = dtype_size(s["dtype"]);
-        for (int64_t d : s["shape"]) bytes *= static_cast<size_t>(d);
-        if (offset + bytes > impl_->length)
-            throw Error(data_path, "is truncated: section '" + name + "' ends at byte " + std::to_string(offset + bytes) + " of " +
-                                       std::to_string(impl_->length));
-        impl_->sections[name] = static_cast<const uint8_t*>(impl_->base) + offset;
-    }
-    auto section = [&](const char* name) {
-        auto it = impl_->sections.find(name);
-        if (it == impl_->sections.end()) throw Error(manifest_path, std::string("lists no section '") + name + "'");
-        return it->second;
+
+    // Every section the reader uses, with the type and shape the counts above imply: a manifest
+    // whose sections disagree with its counts, or with data.bin's size, is refused here.
+    const int64_t side = pm.image_size;
+    const std::vector<SectionSpec> expected = {
+        {"train_betas", "float32", {pm.train_trials, pm.voxels}},
+        {"test_betas", "float32", {pm.test_images, pm.voxels}},
+        {"train_image", "int32", {pm.train_trials}},
+        {"test_image", "int32", {pm.test_images}},
+        {"test_repeats", "int32", {pm.test_images}},
+        {"image_nsd_id", "int32", {pm.images}},
+        {"voxel_ijk", "int16", {pm.voxels, 3}},
+        {"voxel_stream", "int8", {pm.voxels}},
+        {"voxel_visualroi", "int8", {pm.voxels}},
+        {"crop_mask", "uint8", {pm.crop_dims[2], pm.crop_dims[1], pm.crop_dims[0]}},
+        {"images", "uint8", {pm.images, side, side, 3}},
     };
+    if (!m.contains("sections") || !m["sections"].is_array()) throw Error(manifest_path, "has no list of sections ('sections')");
+    for (const SectionSpec& spec : expected) {
+        const json* found = nullptr;
+        for (const json& candidate : m["sections"])
+            if (candidate.is_object() && candidate.value("name", json()) == spec.name) found = &candidate;
+        if (!found) throw Error(manifest_path, "lists no section '" + spec.name + "'");
+        const ManifestFields section(*found, manifest_path, "section '" + spec.name + "' ");
+        const std::string dtype = section.text("/dtype");
+        if (dtype != spec.dtype) throw Error(manifest_path, "section '" + spec.name + "' is " + dtype + "; expected " + spec.dtype);
+        uint64_t bytes = dtype_size(dtype);
+        for (size_t d = 0; d < spec.shape.size(); ++d) {
+            const int64_t extent = section.integer("/shape/" + std::to_string(d), 0, kMaxCount);
+            if (extent != spec.shape[d])
+                throw Error(manifest_path, "section '" + spec.name + "' has shape[" + std::to_string(d) + "] = " + std::to_string(extent) +
+                                               "; the manifest's counts imply " + std::to_string(spec.shape[d]));
+            bytes = checked_product(manifest_path, bytes, static_cast<uint64_t>(extent), "section '" + spec.name + "'");
+        }
+        const uint64_t offset = static_cast<uint64_t>(section.integer("/offset", 0, std::numeric_limits<int64_t>::max()));
+        if (offset > impl_->length || bytes > impl_->length - offset)
+            throw Error(data_path, "is truncated: section '" + spec.name + "' ends at byte " + std::to_string(offset + bytes) + " of " +
+                                       std::to_string(impl_->length));
+        impl_->sections[spec.name] = static_cast<const uint8_t*>(impl_->base) + offset;
+    }
+    auto section = [&](const char* name) { return impl_->sections.at(name); };
     impl_->train_betas = reinterpret_cast<const float*>(section("train_betas"));
     impl_->test_betas = reinterpret_cast<const float*>(section("test_betas"));
     impl_->train_image = reinterpret_cast<const int32_t*>(section("train_image"));
@@ -127,6 +208,22 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
     impl_->voxel_visualroi = reinterpret_cast<const int8_t*>(section("voxel_visualroi"));
     impl_->crop_mask = section("crop_mask");
     impl_->images = section("images");
+
+    // Indices the reader follows: images within the image list, voxels within the crop box.
+    auto check_images = [&](const int32_t* index, int64_t count, const char* name) {
+        for (int64_t r = 0; r < count; ++r)
+            if (index[r] < 0 || index[r] >= pm.images)
+                throw Error(data_path, std::string("section '") + name + "' row " + std::to_string(r) + " names image " + std::to_string(index[r]) +
+                                           "; the dataset has " + std::to_string(pm.images) + " (a damaged data.bin?)");
+    };
+    check_images(impl_->train_image, pm.train_trials, "train_image");
+    check_images(impl_->test_image, pm.test_images, "test_image");
+    for (int64_t v = 0; v < pm.voxels; ++v)
+        for (size_t a = 0; a < 3; ++a) {
+            const int64_t at = impl_->voxel_ijk[v * 3 + static_cast<int64_t>(a)];
+            if (at < pm.crop_offset[a] || at >= pm.crop_offset[a] + pm.crop_dims[a])
+                throw Error(data_path, "section 'voxel_ijk' puts voxel " + std::to_string(v) + " outside the crop box (a damaged data.bin?)");
+        }
 
     const std::string captions_path = (dir / "captions.json").string();
     try {

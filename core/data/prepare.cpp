@@ -2,13 +2,13 @@
 // prepare_detail::RawSource) → prepared dataset (design.md 4.3). Memory is bounded by one
 // session's betas; sessions are z-scored and cached one by one in <out>.partial so that an
 // interrupted run resumes where it stopped.
-#include "soul/output_folder.h"
 #include "soul/prepare.h"
 
 #include "prepare_source.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/labels.h"
+#include "soul/output_folder.h"
 #include "soul/version.h"
 #include "soul/volume.h"
 

@@ -180,8 +180,8 @@ RawSource open_nsd_source(const PrepareOptions& o) {
         const CsvTable info = read_csv(info_path);
         const int c_nsd = info.require("nsdId", info_path), c_coco = info.require("cocoId", info_path), c_split = info.require("cocoSplit", info_path);
         std::map<int64_t, std::pair<int64_t, std::string>> coco_of;
-        for (const auto& row : info.rows)
-            coco_of[std::stoll(row[static_cast<size_t>(c_nsd)])] = {std::stoll(row[static_cast<size_t>(c_coco)]), row[static_cast<size_t>(c_split)]};
+        for (size_t r = 0; r < info.rows.size(); ++r)
+            coco_of[info.integer(r, c_nsd, info_path)] = {info.integer(r, c_coco, info_path), info.rows[r][static_cast<size_t>(c_split)]};
         std::map<std::string, std::map<int64_t, std::vector<std::string>>> coco;
         json captions = json::array();
         for (int64_t id : ids) {

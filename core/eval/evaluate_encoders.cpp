@@ -12,7 +12,6 @@
 //     own; chance 1/N. The retrieved caption (nearest in the training caption bank) is shown.
 //   palette ΔE: CIE76 between predicted and true 8×8 palettes; the reference is the training mean.
 //   edge r: Pearson correlation of predicted and true edge maps; low-level image r (PixCorr).
-#include "soul/output_folder.h"
 #include "soul/train.h"
 
 #include "../model/image_metrics.h"
@@ -21,6 +20,7 @@
 #include "../train/encoder_run.h"
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/output_folder.h"
 
 #include <filesystem>
 #include <iomanip>

@@ -7,7 +7,6 @@
 //   generated images (its accuracy on the stimuli themselves is the reference); palette ΔE: CIE76
 //   between the 8×8 palettes of the generated and true images; edge r: Pearson r of edge maps;
 //   2-way: identification in the built-in image embedding, generated vs true images.
-#include "soul/output_folder.h"
 #include "soul/generate.h"
 
 #include "../model/image_metrics.h"
@@ -15,6 +14,7 @@
 #include "../infer/generator.h"
 #include "image_scores.h"
 #include "soul/error.h"
+#include "soul/output_folder.h"
 #include "soul/runtime.h"
 
 #include <filesystem>

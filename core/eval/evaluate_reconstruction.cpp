@@ -10,7 +10,6 @@
 //   - the oracle: conditions from the true stimulus, the generator's upper bound.
 // A second table scores the conditions themselves, so that a shortfall is traced to the module
 // that loses the information.
-#include "soul/output_folder.h"
 #include "soul/reconstruct.h"
 
 #include "../model/image_metrics.h"
@@ -19,6 +18,7 @@
 #include "image_scores.h"
 #include "../infer/pipeline.h"
 #include "soul/error.h"
+#include "soul/output_folder.h"
 #include "soul/runtime.h"
 
 #include <functional>

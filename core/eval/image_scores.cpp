@@ -4,8 +4,8 @@
 #include "../model/image_metrics.h"
 #include "../model/targets.h"
 #include "../infer/generator.h"
-#include "soul/output_folder.h"
 #include "soul/error.h"
+#include "soul/output_folder.h"
 
 #include <cmath>
 #include <filesystem>

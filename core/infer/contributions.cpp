@@ -13,7 +13,6 @@
 //   Bengio 2016, "Understanding intermediate layers using linear classifier probes"): the true
 //   category's logit minus the others' mean, and minus the squared position error.
 //   Completeness (eq. 3): the attributions sum to F(x) − F(x̄); both are reported.
-#include "soul/output_folder.h"
 #include "soul/reconstruct.h"
 
 #include "../model/image_metrics.h"
@@ -21,6 +20,7 @@
 #include "../model/targets.h"
 #include "pipeline.h"
 #include "soul/error.h"
+#include "soul/output_folder.h"
 
 #include <cmath>
 #include <filesystem>

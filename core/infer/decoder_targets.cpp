@@ -4,12 +4,12 @@
 // .npy files (the format NumPy's own `numpy.lib.format` documents: magic, version 1.0, a Python
 // dict header padded to 64 bytes, then the data in C order) that a Python decoder reads with
 // numpy.load, beside the row → image table of the dataset's training trials.
-#include "soul/output_folder.h"
 #include "soul/reconstruct.h"
 
 #include "../train/encoder_run.h"
 #include "decoder_plugin.h"
 #include "soul/error.h"
+#include "soul/output_folder.h"
 #include "soul/runtime.h"
 
 #include <nlohmann/json.hpp>

@@ -1,10 +1,10 @@
 // `souldiffuser generate` (see soul/generate.h).
-#include "soul/output_folder.h"
 #include "soul/generate.h"
 
 #include "../model/targets.h"
 #include "generator.h"
 #include "soul/error.h"
+#include "soul/output_folder.h"
 #include "soul/runtime.h"
 
 #include <filesystem>

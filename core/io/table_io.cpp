@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -35,6 +36,16 @@ double CsvTable::number(size_t row, int column, const std::string& path) const {
     char* end = nullptr;
     const double value = std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) throw Error(path, where + ": '" + text + "' is not a number");
+    return value;
+}
+
+int64_t CsvTable::integer(size_t row, int column, const std::string& path) const {
+    const std::string where = "row " + std::to_string(row + 2) + ", column '" + columns.at(static_cast<size_t>(column)) + "'";
+    if (row >= rows.size() || static_cast<size_t>(column) >= rows[row].size()) throw Error(path, where + " is missing");
+    const std::string& text = rows[row][static_cast<size_t>(column)];
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) throw Error(path, where + ": '" + text + "' is not a whole number");
     return value;
 }
 

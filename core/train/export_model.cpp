@@ -1,10 +1,10 @@
 // `souldiffuser export-model` (see soul/train.h): a trained run made small enough to ship.
-#include "soul/output_folder.h"
 #include "soul/train.h"
 
 #include "encoder_run.h"
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/output_folder.h"
 
 #include <filesystem>
 #include <sstream>

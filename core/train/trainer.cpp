@@ -2,7 +2,6 @@
 // seeded order per epoch, a fresh RNG seed per step (so a resumed run draws exactly what an
 // uninterrupted one would), AdamW with a cosine learning-rate decay, gradient clipping,
 // checkpoints every N steps and on cancel, one metrics line per step.
-#include "soul/output_folder.h"
 #include "soul/train.h"
 
 #include "encoder_run.h"
@@ -12,6 +11,7 @@
 #include "../model/targets.h"
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/output_folder.h"
 #include "soul/runtime.h"
 #include "soul/version.h"
 

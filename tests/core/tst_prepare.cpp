@@ -10,11 +10,13 @@
 #include "soul/nsd_layout.h"
 #include "soul/phantom.h"
 #include "soul/prepare.h"
+#include "soul/reconstruct.h"
 #include "soul/volume.h"
 
 #include <QCryptographicHash>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <QFile>
 #include <QtTest>
 
@@ -284,6 +286,65 @@ private Q_SLOTS:
             v.voxels[static_cast<size_t>(3 * v.frame_size() + inside)] = std::numeric_limits<float>::quiet_NaN();
             soul::write_nifti(v, betas, soul::StoredType::float32);
             expectError(options(root, m_dir + "/out-nan"), "betas_session01.nii.gz", "1 non-finite value (NaN or inf) inside the visual mask");
+        }
+    }
+
+    // A manifest edited or damaged by hand: every field checked against its type, its range, the
+    // other fields and data.bin's size, and named (not a segfault or a read past a section).
+    void damagedManifestIsNamed_data() {
+        QTest::addColumn<QString>("pointer");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QString>("problem");
+        QTest::newRow("count as text") << "/images" << "\"many\"" << "field 'images' is \"many\"; expected a whole number";
+        QTest::newRow("missing count") << "/voxels" << "" << "lacks the field 'voxels'";
+        QTest::newRow("negative count") << "/voxels" << "-3" << "field 'voxels' is -3";
+        QTest::newRow("count that overflows") << "/voxels" << "4611686018427387904" << "field 'voxels' is 4611686018427387904";
+        QTest::newRow("count against sections") << "/train_trials" << "99999" << "the manifest's counts imply 99999";
+        QTest::newRow("image size 0") << "/image_size" << "0" << "field 'image_size' is 0; expected 8 to 1024";
+        QTest::newRow("crop outside the grid") << "/crop/offset/0" << "1000000000" << "field 'crop/offset/0' is 1000000000";
+        QTest::newRow("affine as text") << "/crop/ijk_to_ras/3" << "\"x\"" << "field 'crop/ijk_to_ras/3' is \"x\"; expected a finite number";
+        QTest::newRow("crop not an object") << "/crop" << "\"x\"" << "lacks the field 'crop/dims/0'";
+        QTest::newRow("sections not a list") << "/sections" << "{}" << "has no list of sections";
+        QTest::newRow("section of the wrong type") << "/sections/2/dtype" << "\"float32\"" << "is float32; expected int32";
+        QTest::newRow("section past the end") << "/sections/0/offset" << "999999999999" << "is truncated: section 'train_betas'";
+        QTest::newRow("not an object") << "" << "[]" << "is not a SoulDiffuser prepared-dataset manifest";
+    }
+    void damagedManifestIsNamed() {
+        QFETCH(QString, pointer);
+        QFETCH(QString, value);
+        QFETCH(QString, problem);
+        const std::string good = m_dir + "/prepared", bad = m_dir + "/damaged";
+        if (!fs::exists(good + "/manifest.json")) soul::prepare_dataset(options(m_fixture.root, good));
+        fs::remove_all(bad);
+        fs::copy(good, bad, fs::copy_options::recursive);
+        nlohmann::json manifest = nlohmann::json::parse(std::ifstream(good + "/manifest.json"));
+        const nlohmann::json::json_pointer where(pointer.toStdString());
+        if (value.isEmpty()) manifest.at(where.parent_pointer()).erase(where.back());
+        else manifest[where] = nlohmann::json::parse(value.toStdString());
+        std::ofstream(bad + "/manifest.json") << manifest.dump();
+        try {
+            soul::PreparedDataset dataset(bad);
+            QFAIL("a damaged manifest was accepted");
+        } catch (const soul::Error& e) {
+            QVERIFY2(QString(e.what()).contains("damaged/"), e.what());
+            QVERIFY2(QString(e.what()).contains(problem), e.what());
+        }
+    }
+
+    // --trials: a row, a range, train:N; anything else is refused, not half-read ("3-x" is not row 3).
+    void trialListsAreStrict() {
+        const std::string good = m_dir + "/prepared";
+        if (!fs::exists(good + "/manifest.json")) soul::prepare_dataset(options(m_fixture.root, good));
+        const soul::PreparedDataset dataset(good);
+        QCOMPARE(soul::parse_trials("0, 2-3", dataset).size(), size_t(3));
+        QCOMPARE(soul::parse_trials("train:1", dataset).front().row, int64_t(1));
+        for (const char* bad : {"3-x", "3x", "x", "-1", "2-1", "1-", "1--2", "1 2"}) {
+            try {
+                soul::parse_trials(bad, dataset);
+                QFAIL(qPrintable(QString("--trials '%1' was accepted").arg(bad)));
+            } catch (const soul::Error& e) {
+                QVERIFY2(QString(e.what()).contains("is not a row or a range"), e.what());
+            }
         }
     }
 

@@ -62,6 +62,8 @@ struct CsvTable {
     int require(const std::string& name, const std::string& path) const;
     // A cell read as a finite number; throws soul::Error naming `path`, the row and the column.
     double number(size_t row, int column, const std::string& path) const;
+    // A cell read as a whole number (no fraction, no trailing text), the same way.
+    int64_t integer(size_t row, int column, const std::string& path) const;
 };
 CsvTable read_csv(const std::string& path);
 void write_csv(const std::string& path, const CsvTable& table);
