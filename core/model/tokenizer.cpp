@@ -1,8 +1,11 @@
 // Caption tokenizer (see tokenizer.h).
 #include "tokenizer.h"
 
+#include "soul/error.h"
+
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 
 namespace soul::model {
 
@@ -40,6 +43,18 @@ CaptionTokenizer CaptionTokenizer::from_json(const nlohmann::json& j) {
     t.vocabulary_ = j.get<std::vector<std::string>>();
     for (size_t i = 0; i < t.vocabulary_.size(); ++i) t.index_[t.vocabulary_[i]] = static_cast<int64_t>(i);
     return t;
+}
+
+CaptionTokenizer CaptionTokenizer::read(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(path, "cannot be opened (a run folder holds its vocabulary there)");
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded()) throw Error(path, "is not valid JSON");
+    if (!j.is_array() || j.size() < 2) throw Error(path, "is not a vocabulary (a JSON list of words starting \"<pad>\", \"<unk>\")");
+    for (size_t i = 0; i < j.size(); ++i)
+        if (!j[i].is_string()) throw Error(path, "word " + std::to_string(i) + " is " + j[i].dump() + ", not text");
+    if (j[kPad] != "<pad>" || j[kUnknown] != "<unk>") throw Error(path, "does not start with \"<pad>\", \"<unk>\" (not a vocabulary of this program?)");
+    return from_json(j);
 }
 
 nlohmann::json CaptionTokenizer::to_json() const { return vocabulary_; }

@@ -18,6 +18,9 @@ public:
     CaptionTokenizer() = default;
     static CaptionTokenizer fit(const std::vector<std::string>& captions);
     static CaptionTokenizer from_json(const nlohmann::json& j);
+    // A run's vocab.json: a JSON list of words starting <pad>, <unk>; soul::Error naming the file
+    // and what is wrong otherwise.
+    static CaptionTokenizer read(const std::string& path);
     nlohmann::json to_json() const;
     static std::vector<std::string> words(const std::string& text);
     // Token ids, cut or padded with kPad to `length`.

@@ -487,8 +487,10 @@ namespace {
 LoadedRun load_described_run(const std::string& run, const std::string& run_json, const json& info, const std::string& data_path,
                               torch::Device device, BetasAccess access) {
     LoadedRun r;
-    r.config = model::encoder_config_from_json(run_key(info, "/config", run_json), run_json);
-    r.tokenizer = model::CaptionTokenizer::from_json(read_json((fs::path(run) / "vocab.json").string()));
+    const json& config = run_key(info, "/config", run_json);
+    if (!config.is_object()) throw Error(run_json, "has a 'config' that is not a JSON object (a damaged run.json?)");
+    r.config = model::encoder_config_from_json(config, run_json);
+    r.tokenizer = model::CaptionTokenizer::read((fs::path(run) / "vocab.json").string());
     const std::string data = data_path.empty() ? run_key(info, "/dataset/path", run_json).get<std::string>() : data_path;
     if (data.empty()) throw Error(run, "names no dataset (an exported model): give the prepared dataset it was trained on with --data");
     r.data = load_train_data(data, r.config, r.tokenizer, device, access);
@@ -522,7 +524,7 @@ GeneratorRun load_generator_run(const std::string& run, torch::Device device) {
     } catch (const json::exception&) {
         throw Error(run_json, "has no config (is this a run folder of `souldiffuser train`?)");
     }
-    r.tokenizer = model::CaptionTokenizer::from_json(read_json((fs::path(run) / "vocab.json").string()));
+    r.tokenizer = model::CaptionTokenizer::read((fs::path(run) / "vocab.json").string());
     auto done = [&](const std::string& stage) { return info.contains("stages") && info["stages"].value(stage, json::object()).value("done", false); };
     for (const char* needed : {"embedding", "vae", "unet"})
         if (!done(needed))

@@ -190,7 +190,7 @@ json Trainer::read_base_run(const std::string& from, const json& fingerprint) co
 void Trainer::start_from(const std::string& from, const json& base, const std::vector<std::string>& stages) {
     const fs::path source(from);
     try {
-        tokenizer_ = model::CaptionTokenizer::from_json(json::parse(std::ifstream(source / "vocab.json")));
+        tokenizer_ = model::CaptionTokenizer::read((source / "vocab.json").string());
         for (const auto& stage : training_stages()) {
             const json entry = base["stages"].value(stage, json::object());
             if (!entry.value("done", false) || std::count(stages.begin(), stages.end(), stage)) continue;
@@ -362,7 +362,7 @@ TrainSummary Trainer::run() {
             return run_.value("stages", json::object()).contains(s) && !options_.resume;
         });
         if (any_new) throw Error(options_.out, "already holds a run with these stages; add --resume to continue it, or choose another --out");
-        tokenizer_ = model::CaptionTokenizer::from_json(json::parse(std::ifstream(out / "vocab.json")));
+        tokenizer_ = model::CaptionTokenizer::read((out / "vocab.json").string());
     } else {
         const json base = options_.from.empty() ? json() : read_base_run(options_.from, fingerprint);
         make_output_folder(out);

@@ -513,6 +513,17 @@ private Q_SLOTS:
         info["stages"].erase("unet");
         std::ofstream(broken + "/run.json") << info.dump();
         expectError(run(o), "unet");
+        // A vocabulary that is not one, and a config that is not an object: each file named.
+        const std::string damaged = m_dir + "/damaged-model";
+        fs::copy(kModel, damaged, fs::copy_options::recursive);
+        std::ofstream(damaged + "/vocab.json") << "[1, 2]";
+        o.run = damaged;
+        expectError(run(o), "vocab.json: word 0 is 1, not text");
+        fs::copy_file(std::string(kModel) + "/vocab.json", damaged + "/vocab.json", fs::copy_options::overwrite_existing);
+        info = json::parse(std::ifstream(damaged + "/run.json"));
+        info["config"] = "x";
+        std::ofstream(damaged + "/run.json") << info.dump();
+        expectError(run(o), "run.json: has a 'config' that is not a JSON object");
         o.run = m_dir + "/no-such-model";
         expectError(run(o), "no-such-model");
         QVERIFY2(empty_folder(out), "a refused reconstruction wrote files");
