@@ -312,6 +312,7 @@ Layout read_layout(const std::string& path) {
     if (layout.scaled && !std::isfinite(r.scl_inter))
         throw Error(where, "has scl_inter = " + number(r.scl_inter) + " with scl_slope = " + number(r.scl_slope) + "; the intercept must be finite");
     if (!layout.scaled) h.scl_slope = 0.0, h.scl_inter = 0.0;
+    if (h.scl_slope == 1.0 && h.scl_inter == 0.0) layout.scaled = false;  // the identity: nothing to apply
 
     h.qform_code = r.qform_code;
     h.sform_code = r.sform_code;

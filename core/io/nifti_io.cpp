@@ -80,16 +80,23 @@ std::vector<char> read_voxel_bytes(const VolumeHeader& h) {
     return bytes;
 }
 
-template <typename T>
-void convert_to_float(const char* source, size_t count, bool swapped, float* target) {
+template <typename T, bool kSwapped>
+void convert_to_float(const char* source, size_t count, float* target) {
     for (size_t n = 0; n < count; ++n) {
         unsigned char raw[sizeof(T)];
         std::memcpy(raw, source + n * sizeof(T), sizeof(T));
-        if (swapped) std::reverse(raw, raw + sizeof(T));
+        if constexpr (kSwapped) std::reverse(raw, raw + sizeof(T));
         T value;
         std::memcpy(&value, raw, sizeof(T));
         target[n] = static_cast<float>(value);
     }
+}
+
+// The byte order is a template argument so that the common, native case is a plain loop.
+template <typename T>
+void convert_to_float(const char* source, size_t count, bool swapped, float* target) {
+    if (swapped) convert_to_float<T, true>(source, count, target);
+    else convert_to_float<T, false>(source, count, target);
 }
 
 void convert_buffer(const nifti::Layout& layout, const char* source, size_t count, float* target) {
