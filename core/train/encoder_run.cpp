@@ -10,6 +10,8 @@
 #include "soul/runtime.h"
 #include "soul/train.h"
 
+#include <zlib.h>
+
 #include <filesystem>
 #include <set>
 #include <fstream>
@@ -351,15 +353,18 @@ torch::Tensor training_images(const TrainData& data) {
 
 namespace {
 
-// Writes an archive to a temporary name, then renames it: a checkpoint is whole or absent.
-void save_atomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+// Writes an archive to a temporary name, then renames it: a checkpoint is whole or absent. Returns
+// the file's checksum, for run.json.
+std::string save_atomically(torch::serialize::OutputArchive& archive, const std::string& path) {
     const std::string temporary = path + ".partial";
     try {
         archive.save_to(temporary);
     } catch (const c10::Error& e) {
         throw Error(path, std::string("cannot be written: ") + e.what_without_backtrace());
     }
+    const std::string checksum = file_checksum(temporary);
     fs::rename(temporary, path);
+    return checksum;
 }
 
 // Whether a tensor is one an exported checkpoint leaves out (names under `omitted`).
@@ -367,7 +372,7 @@ bool is_omitted(const std::string& name, const std::string& omitted) { return !o
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step) {
+std::string save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step) {
     torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
     model.save(model_archive);
     archive.write("model", model_archive);
@@ -376,7 +381,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
         archive.write("optimizer", optimizer_archive);
     }
     archive.write("step", torch::tensor(step));
-    save_atomically(archive, path);
+    return save_atomically(archive, path);
 }
 
 namespace {
@@ -408,7 +413,7 @@ void load_weights(const std::string& path, torch::serialize::InputArchive& weigh
 
 }  // namespace
 
-void save_weights(const std::string& path, torch::nn::Module& model, bool half, const std::string& omitted) {
+std::string save_weights(const std::string& path, torch::nn::Module& model, bool half, const std::string& omitted) {
     torch::serialize::OutputArchive archive, weights;
     for (auto& [name, tensor] : named_tensors(model)) {
         if (is_omitted(name, omitted)) continue;
@@ -418,11 +423,29 @@ void save_weights(const std::string& path, torch::nn::Module& model, bool half, 
     if (!omitted.empty()) weights.write("omitted", c10::IValue(omitted));
     archive.write("weights", weights);
     archive.write("step", torch::tensor(int64_t{0}));
-    save_atomically(archive, path);
+    return save_atomically(archive, path);
 }
 
-int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
+std::string file_checksum(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path, "cannot be opened to check its checksum");
+    std::vector<char> buffer(1 << 20);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+        crc = crc32(crc, reinterpret_cast<const Bytef*>(buffer.data()), static_cast<uInt>(in.gcount()));
+    char text[16];
+    std::snprintf(text, sizeof text, "%08lx", static_cast<unsigned long>(crc));
+    return std::string("crc32:") + text;
+}
+
+int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, const std::string& checksum) {
     if (!fs::exists(path)) throw Error(path, "no such file (a stage checkpoint)");
+    if (!checksum.empty()) {
+        const std::string found = file_checksum(path);
+        if (found != checksum)
+            throw Error(path, "is damaged: its checksum is " + found + ", not the " + checksum + " recorded in run.json when it was written "
+                              "(a disk or copy error?); restore the file or train the stage again");
+    }
     try {
         torch::serialize::InputArchive archive, model_archive, optimizer_archive;
         archive.load_from(path);
@@ -457,6 +480,12 @@ torch::Device choose_device(const std::string& name) {
 }
 
 namespace {
+
+// The checksum run.json records for a stage's checkpoint; empty for runs written before checksums.
+std::string recorded_checksum(const json& info, const std::string& stage) {
+    const json& entry = info["stages"][stage];
+    return entry.contains("checksum") && entry["checksum"].is_string() ? entry["checksum"].get<std::string>() : std::string();
+}
 
 // run.json's value at a JSON pointer ("/dataset/path"); a missing key names the file and the key.
 const json& run_key(const json& info, const char* pointer, const std::string& run_json) {
@@ -507,7 +536,8 @@ LoadedRun load_described_run(const std::string& run, const std::string& run_json
             if (stage == "classifier" && r.data.categories == 0) continue;
             r.trained.push_back(stage);
             const std::string file = info["stages"][stage].value("checkpoint", stage + ".pt");
-            if (loaded.insert(file).second) load_checkpoint((fs::path(run) / file).string(), module_for(r.models, stage), nullptr);
+            if (loaded.insert(file).second)
+                load_checkpoint((fs::path(run) / file).string(), module_for(r.models, stage), nullptr, recorded_checksum(info, stage));
         }
     for (torch::nn::Module* module : all_modules(r.models)) module->eval();
     return r;
@@ -533,7 +563,7 @@ GeneratorRun load_generator_run(const std::string& run, torch::Device device) {
     for (const char* stage : {"embedding", "vae", "unet", "adapters"})
         if (done(stage)) {
             r.trained.push_back(stage);
-            load_checkpoint((fs::path(run) / (std::string(stage) + ".pt")).string(), module_for(r.models, stage), nullptr);
+            load_checkpoint((fs::path(run) / (std::string(stage) + ".pt")).string(), module_for(r.models, stage), nullptr, recorded_checksum(info, stage));
         }
     for (torch::nn::Module* module : all_modules(r.models)) module->eval();
     return r;

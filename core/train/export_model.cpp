@@ -58,12 +58,13 @@ std::string export_model(const ExportModelOptions& o, const Progress& progress) 
     uintmax_t total = 0;
     for (const auto& e : kExported) {
         const std::string path = (fs::path(o.out) / e.file).string();
-        save_weights(path, module_for(run.models, e.stage), o.half, e.omitted);
+        const std::string checksum = save_weights(path, module_for(run.models, e.stage), o.half, e.omitted);
         const uintmax_t bytes = fs::file_size(path);
         total += bytes;
         summary << "  " << e.file << "  " << bytes / 1024 << " KiB\n";
         json stage = info["stages"][e.stage];
         stage["checkpoint"] = e.file;
+        stage["checksum"] = checksum;
         stages[e.stage] = stage;
     }
     // EdgeColorNet's earlier phases are in its one file.
@@ -71,6 +72,7 @@ std::string export_model(const ExportModelOptions& o, const Progress& progress) 
         if (has(phase)) {
             json stage = info["stages"][phase];
             stage["checkpoint"] = "edgecolor.pt";
+            stage.erase("checksum");   // the file is checked under 'edgecolor'
             stages[phase] = stage;
         }
     out["stages"] = stages;

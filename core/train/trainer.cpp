@@ -215,7 +215,11 @@ void Trainer::run_stage(const Stage& s) {
     const int64_t total = s.schedule.epochs * per_epoch;
     torch::optim::AdamW optimizer(s.parameters, torch::optim::AdamWOptions(s.schedule.lr).weight_decay(config_.weight_decay));
     int64_t step = 0;
-    if (options_.resume && fs::exists(checkpoint)) step = load_checkpoint(checkpoint, *s.module, &optimizer);
+    const json recorded = run_["stages"].value(s.name, json::object());
+    if (options_.resume && fs::exists(checkpoint))
+        // Only a finished stage's checksum is final: an interrupted run may have renamed a newer
+        // checkpoint in before it could record its checksum.
+        step = load_checkpoint(checkpoint, *s.module, &optimizer, recorded.value("done", false) ? recorded.value("checksum", std::string()) : "");
     if (step >= total && total > 0 && run_["stages"].value(s.name, json::object()).value("done", false)) {
         summary_.stages_skipped.push_back(s.name);
         return;
@@ -250,10 +254,12 @@ void Trainer::run_stage(const Stage& s) {
     // The epoch's order of items, on the device: a step takes its rows with narrow, no copy.
     torch::Tensor order;
     int64_t order_epoch = -1;
+    std::string checksum;
     auto checkpoint_now = [&] {
         log.flush();
-        save_checkpoint(checkpoint, *s.module, &optimizer, step);
+        checksum = save_checkpoint(checkpoint, *s.module, &optimizer, step);
         run_["stages"][s.name]["step"] = step;
+        run_["stages"][s.name]["checksum"] = checksum;
         write_run_json();
     };
     while (step < total) {
@@ -311,9 +317,9 @@ void Trainer::run_stage(const Stage& s) {
     s.set_training(false);
     if (s.on_done) {
         s.on_done();
-        save_checkpoint(checkpoint, *s.module, &optimizer, total);
+        checksum = save_checkpoint(checkpoint, *s.module, &optimizer, total);
     }
-    run_["stages"][s.name] = {{"done", true}, {"step", total}, {"steps", total},
+    run_["stages"][s.name] = {{"done", true}, {"step", total}, {"steps", total}, {"checksum", checksum},
                               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count()}};
     if (s.held_out) {
         torch::NoGradGuard no_grad;
@@ -384,7 +390,8 @@ TrainSummary Trainer::run() {
     // Earlier stages this one builds on (the embedding space, the EdgeColorNet encoder).
     for (const auto& stage : training_stages())
         if (run_["stages"].value(stage, json::object()).value("done", false))
-            load_checkpoint((out / (stage + ".pt")).string(), module_for(models_, stage), nullptr);
+            load_checkpoint((out / (stage + ".pt")).string(), module_for(models_, stage), nullptr,
+                            run_["stages"][stage].value("checksum", std::string()));
     auto need_embedding = [&](const std::string& stage) { need(stage, "embedding"); };
     train_images_ = training_images(data_);
 

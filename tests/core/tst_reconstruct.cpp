@@ -524,6 +524,16 @@ private Q_SLOTS:
         info["config"] = "x";
         std::ofstream(damaged + "/run.json") << info.dump();
         expectError(run(o), "run.json: has a 'config' that is not a JSON object");
+        // One flipped byte in a checkpoint: its checksum in run.json no longer matches.
+        fs::copy_file(std::string(kModel) + "/run.json", damaged + "/run.json", fs::copy_options::overwrite_existing);
+        {
+            std::fstream file(damaged + "/ssmnet.pt", std::ios::binary | std::ios::in | std::ios::out);
+            file.seekg(1000);
+            const char byte = static_cast<char>(file.get() ^ 0x10);
+            file.seekp(1000);
+            file.put(byte);
+        }
+        expectError(run(o), "ssmnet.pt: is damaged: its checksum is crc32:");
         o.run = m_dir + "/no-such-model";
         expectError(run(o), "no-such-model");
         QVERIFY2(empty_folder(out), "a refused reconstruction wrote files");
