@@ -6,6 +6,7 @@
 
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/json_text.h"
 #include "soul/nsd_layout.h"
 #include "soul/phantom_layout.h"
 #include "soul/phantom.h"
@@ -334,7 +335,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
         for (int split = 0; split < 2; ++split) {
             const std::string path = join(root, nsd::coco_captions_file(split ? "val2017" : "train2017"));
             ensure_parent(path);
-            write_file_atomically(path, coco[split].dump());
+            write_file_atomically(path, json_text(coco[split]));
         }
         const std::string scenes = phantom_layout::file(root.string(), phantom_layout::kScenesFile);
         ensure_parent(scenes);
@@ -405,7 +406,7 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
     model["feature_grid"] = phantom::kFeatureGrid;
     model["features"] = {"luminance", "contrast", "edge_energy", "red_minus_green", "blue_minus_yellow"};
     model["normalisation_images"] = std::min(images, kNormalisationImages);
-    write_file_atomically(phantom_layout::file(root.string(), phantom_layout::kModelFile), model.dump(2));
+    write_file_atomically(phantom_layout::file(root.string(), phantom_layout::kModelFile), json_text(model, 2));
 
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     // The stimuli file last: its presence marks a finished subject.

@@ -7,6 +7,7 @@
 #include "prepare_source.h"
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/json_text.h"
 #include "soul/labels.h"
 #include "soul/output_folder.h"
 #include "soul/version.h"
@@ -223,7 +224,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
             f.write(reinterpret_cast<const char*>(rows.data()), static_cast<std::streamsize>(rows.size() * 4));
             if (!f) throw Error(cache.string(), "could not be written (disk full?)");
         }
-        write_file_atomically(marker.string(), expected.dump());
+        write_file_atomically(marker.string(), json_text(expected));
     }
 
     // Split: training rows (single trials), test images (repeats averaged).
@@ -325,7 +326,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
         data.write(resized.data(), resized.size());
     }
     const json sections = data.finish();
-    write_file_atomically((partial / "captions.json").string(), captions.dump());
+    write_file_atomically((partial / "captions.json").string(), json_text(captions));
 
     report("manifest");
     json m;
@@ -365,7 +366,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
     }
     m["voxels_per_stream"] = per_stream;
     m["created_by"] = std::string("souldiffuser ") + SOUL_VERSION;
-    write_file_atomically((partial / "manifest.json").string(), m.dump(2));
+    write_file_atomically((partial / "manifest.json").string(), json_text(m, 2));
 
     // Swap in: the finished dataset replaces an older one; the session caches go.
     for (const auto& session : src.sessions) {

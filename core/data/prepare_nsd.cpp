@@ -9,6 +9,7 @@
 #include <hdf5.h>
 
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -18,6 +19,10 @@ using json = nlohmann::json;
 
 namespace soul::prepare_detail {
 namespace {
+
+// An nsdId is checked against the image file later; this bound only keeps its cast to an integer defined.
+constexpr double kMaxNsdId = 2147483647.0;
+
 
 constexpr double kBetaScale = 300.0;   // NSD stores percent signal change × 300 as int16
 constexpr int kMaxSessions = 40;
@@ -158,10 +163,15 @@ RawSource open_nsd_source(const PrepareOptions& o) {
         for (int64_t t = 0; t < nsd::kTrialsPerSession; ++t) {
             const int64_t trial = (src.sessions[si].number - 1) * int64_t(nsd::kTrialsPerSession) + t;
             const double position = master.values[static_cast<size_t>(trial)];
-            if (position < 1 || position > subjectim.cols)
+            // Written so that NaN fails too (a comparison with NaN is false either way round).
+            if (!(position >= 1 && position <= static_cast<double>(subjectim.cols)) || position != std::floor(position))
                 throw Error(design_path, "field 'masterordering' has " + std::to_string(position) + " at trial " + std::to_string(trial + 1) +
                                              ", outside 1.." + std::to_string(subjectim.cols));
-            const int64_t id = static_cast<int64_t>(subjectim.at(o.subject - 1, static_cast<int64_t>(position) - 1)) - 1;
+            const double nsd_id = subjectim.at(o.subject - 1, static_cast<int64_t>(position) - 1);
+            if (!(nsd_id >= 1 && nsd_id <= kMaxNsdId) || nsd_id != std::floor(nsd_id))
+                throw Error(design_path, "field 'subjectim' has " + std::to_string(nsd_id) + " for subject " + std::to_string(o.subject) + ", column " +
+                                             std::to_string(static_cast<int64_t>(position)) + "; expected a 1-based nsdId");
+            const int64_t id = static_cast<int64_t>(nsd_id) - 1;
             src.trials.push_back({static_cast<int>(si), t, id, static_cast<int64_t>(position) <= shared_count, trial + 1});
         }
 

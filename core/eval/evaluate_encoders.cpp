@@ -20,6 +20,7 @@
 #include "../train/encoder_run.h"
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/json_text.h"
 #include "soul/output_folder.h"
 
 #include <filesystem>
@@ -217,7 +218,7 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         for (const auto& e : examples) md << e << "\n";
     }
     write_file_atomically((fs::path(out) / "report.md").string(), md.str());
-    write_file_atomically((fs::path(out) / "report.json").string(), json{{"run", o.run}, {"test_images", n}, {"rows", j}}.dump(2));
+    write_file_atomically((fs::path(out) / "report.json").string(), json_text(json{{"run", o.run}, {"test_images", n}, {"rows", j}}, 2));
     write_csv((fs::path(out) / "report.csv").string(), csv);
     report.done();
     return md.str();

@@ -5,6 +5,7 @@
 #include "../model/targets.h"
 #include "../infer/generator.h"
 #include "soul/error.h"
+#include "soul/json_text.h"
 #include "soul/output_folder.h"
 
 #include <cmath>
@@ -93,7 +94,7 @@ std::string write_score_report(const std::string& folder, const std::string& pre
     md << epilogue;
     meta["rows"] = rows;
     write_file_atomically((fs::path(folder) / "report.md").string(), md.str());
-    write_file_atomically((fs::path(folder) / "report.json").string(), meta.dump(2));
+    write_file_atomically((fs::path(folder) / "report.json").string(), json_text(meta, 2));
     write_csv((fs::path(folder) / "report.csv").string(), csv);
     return md.str();
 }

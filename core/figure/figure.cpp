@@ -3,6 +3,7 @@
 
 #include "../infer/settings_json.h"
 #include "soul/error.h"
+#include "soul/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -124,7 +125,7 @@ void write_view_description(const ViewDescription& v, const std::string& path) {
                     {"scale", v.scale},
                     {"trials", trials},
                     {"settings", to_json(v.settings)}};
-    write_file_atomically(path, j.dump(2));
+    write_file_atomically(path, json_text(j, 2));
 }
 
 std::string export_figure(const ViewDescription& v, const std::string& png, const Progress& progress) {

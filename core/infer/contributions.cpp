@@ -20,6 +20,7 @@
 #include "../model/targets.h"
 #include "pipeline.h"
 #include "soul/error.h"
+#include "soul/json_text.h"
 #include "soul/output_folder.h"
 
 #include <cmath>
@@ -214,7 +215,7 @@ void write_contributions(const StreamContributions& c, const std::string& folder
         write_nifti(volume, (fs::path(folder) / file).string());
         j["volumes"][output] = file;
     }
-    write_file_atomically((fs::path(folder) / "contributions.json").string(), j.dump(2));
+    write_file_atomically((fs::path(folder) / "contributions.json").string(), json_text(j, 2));
     write_csv((fs::path(folder) / "contributions.csv").string(), csv);
 }
 

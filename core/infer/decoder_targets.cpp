@@ -9,6 +9,7 @@
 #include "../train/encoder_run.h"
 #include "decoder_plugin.h"
 #include "soul/error.h"
+#include "soul/json_text.h"
 #include "soul/output_folder.h"
 #include "soul/runtime.h"
 
@@ -112,7 +113,7 @@ std::vector<std::string> export_decoder_targets(const DecoderTargetsOptions& o, 
          "in [0, 1]; caption (I, D): the mean embedding of the image's captions in this run's text encoder (caption_space)."},
     };
     const std::string manifest = (fs::path(o.out) / "targets.json").string();
-    write_file_atomically(manifest, targets.dump(2) + "\n");
+    write_file_atomically(manifest, json_text(targets, 2) + "\n");
     written.push_back(manifest);
     report.done();
     return written;

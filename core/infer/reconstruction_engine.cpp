@@ -4,6 +4,7 @@
 #include "pipeline.h"
 #include "settings_json.h"
 #include "soul/error.h"
+#include "soul/json_text.h"
 #include "soul/nsd_layout.h"
 #include "soul/output_folder.h"
 #include "soul/runtime.h"
@@ -209,7 +210,7 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
                          {"decoder", r.decoder},
                          {"device", engine.device()},
                          {"seconds", r.seconds}});
-        write_file_atomically((dir / "settings.json").string(), settings.dump(2));
+        write_file_atomically((dir / "settings.json").string(), json_text(settings, 2));
         folders.push_back(dir.string());
     }
     if (o.contributions) {

@@ -5,6 +5,7 @@
 #include "soul/formats.h"
 
 #include "soul/error.h"
+#include "soul/limits.h"
 
 #include <itkImageFileReader.h>
 #include <itkJPEGImageIO.h>
@@ -22,6 +23,7 @@ namespace soul {
 namespace {
 
 constexpr unsigned char kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+constexpr uint64_t kMaxImageBytes = uint64_t(1) << 31;  // PNG_IMAGE_SIZE's 32-bit arithmetic stays exact below this
 constexpr unsigned char kJpegStart[2] = {0xff, 0xd8}, kJpegEnd[2] = {0xff, 0xd9};
 
 RgbImage read_png(const std::string& path) {
@@ -30,6 +32,16 @@ RgbImage read_png(const std::string& path) {
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_file(&image, path.c_str())) throw Error(path, std::string("could not be decoded: ") + image.message);
     image.format = PNG_FORMAT_RGB;   // grey replicated, alpha composed onto black, 16-bit reduced
+    // The header's size, in 64 bits (PNG_IMAGE_SIZE is 32-bit arithmetic and wraps), checked
+    // against the memory budget before a byte is allocated for it.
+    const uint64_t bytes = uint64_t(image.width) * uint64_t(image.height) * 3;
+    try {
+        check_memory_budget(path, bytes, "its " + std::to_string(image.width) + "x" + std::to_string(image.height) + " pixels");
+        if (bytes > kMaxImageBytes) throw Error(path, "claims " + std::to_string(image.width) + "x" + std::to_string(image.height) + " pixels, more than this reader takes");
+    } catch (...) {
+        png_image_free(&image);
+        throw;
+    }
     RgbImage out;
     out.width = image.width;
     out.height = image.height;

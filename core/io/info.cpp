@@ -1,5 +1,7 @@
 #include "soul/info.h"
 
+#include "soul/json_text.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -70,7 +72,7 @@ std::string info_json(const VolumeInfo& info) {
     nlohmann::json rows = nlohmann::json::array();
     for (int r = 0; r < 4; ++r) rows.push_back({h.ijk_to_ras(r, 0), h.ijk_to_ras(r, 1), h.ijk_to_ras(r, 2), h.ijk_to_ras(r, 3)});
     j["ijk_to_ras"] = rows;
-    return j.dump();
+    return json_text(j);
 }
 
 }  // namespace soul

@@ -4,6 +4,7 @@
 #include "encoder_run.h"
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/json_text.h"
 #include "soul/output_folder.h"
 
 #include <filesystem>
@@ -76,7 +77,7 @@ std::string export_model(const ExportModelOptions& o, const Progress& progress) 
             stages[phase] = stage;
         }
     out["stages"] = stages;
-    write_file_atomically((fs::path(o.out) / "run.json").string(), out.dump(2));
+    write_file_atomically((fs::path(o.out) / "run.json").string(), json_text(out, 2));
     fs::copy_file(fs::path(o.run) / "vocab.json", fs::path(o.out) / "vocab.json");
     summary << "  total " << total / 1024 << " KiB\n";
     report.done();

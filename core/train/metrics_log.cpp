@@ -2,6 +2,7 @@
 #include "metrics_log.h"
 
 #include "soul/error.h"
+#include "soul/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +41,7 @@ void MetricsLog::flush() {
         for (const auto& key : keys_[i]) m.values[key] = *read++;
         nlohmann::json line = {{"stage", m.stage}, {"step", m.step}, {"steps", m.steps}, {"epoch", m.epoch}, {"time", m.seconds}};
         for (const auto& [k, v] : m.values) line[k] = v;
-        lines += line.dump() + "\n";
+        lines += json_text(line) + "\n";
     }
     out_ << lines << std::flush;
     for (const auto& m : steps_)

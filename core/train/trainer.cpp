@@ -11,6 +11,7 @@
 #include "../model/targets.h"
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/json_text.h"
 #include "soul/output_folder.h"
 #include "soul/runtime.h"
 #include "soul/version.h"
@@ -203,10 +204,10 @@ void Trainer::start_from(const std::string& from, const json& base, const std::v
     } catch (const fs::filesystem_error& e) {
         throw Error(from, std::string("a stage's checkpoint cannot be copied: ") + e.what());
     }
-    write_file_atomically((fs::path(options_.out) / "vocab.json").string(), tokenizer_.to_json().dump());
+    write_file_atomically((fs::path(options_.out) / "vocab.json").string(), json_text(tokenizer_.to_json()));
 }
 
-void Trainer::write_run_json() { write_file_atomically((fs::path(options_.out) / "run.json").string(), run_.dump(2)); }
+void Trainer::write_run_json() { write_file_atomically((fs::path(options_.out) / "run.json").string(), json_text(run_, 2)); }
 
 void Trainer::run_stage(const Stage& s) {
     const std::string checkpoint = (fs::path(options_.out) / (s.name + ".pt")).string();
@@ -379,7 +380,7 @@ TrainSummary Trainer::run() {
             start_from(options_.from, base, stages);
         } else {
             tokenizer_ = model::CaptionTokenizer::fit(training_captions(probe));
-            write_file_atomically((out / "vocab.json").string(), tokenizer_.to_json().dump());
+            write_file_atomically((out / "vocab.json").string(), json_text(tokenizer_.to_json()));
         }
         write_run_json();
     }

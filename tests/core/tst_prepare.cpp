@@ -256,6 +256,15 @@ private Q_SLOTS:
             expectError(options(root, m_dir + "/out-design"), "nsd_expdesign.mat", "has no variable 'sharedix'");
         }
         {
+            // NaN in masterordering: a comparison with NaN is false, so a plain range check lets it through.
+            const std::string root = broken("design-nan");
+            const std::string mat = (fs::path(root) / soul::nsd::expdesign_file()).string();
+            auto master = soul::read_mat(mat, "masterordering");
+            master.values[5] = std::numeric_limits<double>::quiet_NaN();
+            soul::write_mat(mat, {master, soul::read_mat(mat, "subjectim"), soul::read_mat(mat, "sharedix")});
+            expectError(options(root, m_dir + "/out-design-nan"), "nsd_expdesign.mat", "field 'masterordering' has nan at trial 6");
+        }
+        {
             const std::string root = broken("imgbrick");
             const std::string h5 = (fs::path(root) / soul::nsd::stimuli_file()).string();
             soul::ImageBrickWriter w(h5, "images", 1, 8, 8);

@@ -9,6 +9,7 @@
 #include "soul/volume.h"
 
 #include <QtTest>
+#include <zlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -241,6 +242,20 @@ private Q_SLOTS:
             const std::string root = broken("truncated-image");
             soultest::truncateCopy(m_root + "/images/c.png", root + "/images/c.png", 0.5);
             expectError(root, "c.png", "could not be decoded");
+        }
+        {
+            // A small PNG whose header claims 65000×65000 pixels: refused before 12 GB are asked for.
+            const std::string root = broken("huge-image");
+            std::ifstream in(m_root + "/images/c.png", std::ios::binary);
+            std::string png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            const unsigned char side[4] = {0x00, 0x00, 0xfd, 0xe8};   // 65000, big-endian
+            png.replace(16, 4, reinterpret_cast<const char*>(side), 4);
+            png.replace(20, 4, reinterpret_cast<const char*>(side), 4);
+            const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17));   // IHDR's type and data
+            const char crc_bytes[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8), static_cast<char>(crc)};
+            png.replace(29, 4, crc_bytes, 4);
+            std::ofstream(root + "/images/c.png", std::ios::binary) << png;
+            expectError(root, "c.png", "65000x65000 pixels");
         }
         {
             const std::string root = broken("split");

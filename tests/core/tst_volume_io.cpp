@@ -167,6 +167,10 @@ private Q_SLOTS:
         QCOMPARE(info.header.datatype, std::string("int16"));
         QVERIFY(soul::info_text(info).find("3 x 4 x 5 x 2") != std::string::npos);
         QVERIFY(soul::info_json(info).find("\"orientation\":\"RAS\"") != std::string::npos);
+        // A Latin-1 file name (not UTF-8): written into JSON with U+FFFD, not an exception.
+        const std::string latin1 = path("caf\xe9.nii");
+        std::filesystem::copy_file(path("info.nii"), latin1, std::filesystem::copy_options::overwrite_existing);
+        QVERIFY(soul::info_json(soul::volume_info(latin1)).find("caf\xef\xbf\xbd.nii") != std::string::npos);
     }
 
     // Bad input: a soul::Error whose message names the file and the problem.
