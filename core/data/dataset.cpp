@@ -126,7 +126,7 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
     } catch (const json::exception& e) {
         throw Error(manifest_path, std::string("is not valid JSON: ") + e.what());
     }
-    if (!m.is_object() || m.value("format", json()) != "souldiffuser-prepared") throw Error(manifest_path, "is not a SoulDiffuser prepared-dataset manifest");
+    if (!m.is_object() || m.value("format", json()) != kPreparedFormat) throw Error(manifest_path, "is not a SoulDiffuser prepared-dataset manifest");
     PreparedManifest& pm = impl_->manifest;
     pm.path = folder;
     const ManifestFields f(m, manifest_path);

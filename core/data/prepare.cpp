@@ -5,6 +5,7 @@
 #include "soul/prepare.h"
 
 #include "prepare_source.h"
+#include "soul/dataset.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/json_text.h"
@@ -93,7 +94,7 @@ private:
 bool is_prepared_dataset(const fs::path& folder) {
     std::ifstream in(folder / "manifest.json");
     const json manifest = json::parse(in, nullptr, false);
-    return manifest.is_object() && manifest.value("format", json()) == "souldiffuser-prepared";
+    return manifest.is_object() && manifest.value("format", json()) == kPreparedFormat;
 }
 
 // NaN or inf inside the mask would turn a voxel's whole z-scored series into NaN: refused, naming
@@ -330,7 +331,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
 
     report("manifest");
     json m;
-    m["format"] = "souldiffuser-prepared";
+    m["format"] = kPreparedFormat;
     m["layout"] = src.layout;
     m["parameters"] = params;
     m["subject"] = src.subject;

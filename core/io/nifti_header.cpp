@@ -214,6 +214,12 @@ double determinant3(const Affine& a) {
 
 }  // namespace
 
+Error truncated_voxels(const VolumeHeader& h, uint64_t found) {
+    return Error(h.data_path, "is truncated: its header promises " + std::to_string(h.data_bytes) + " bytes of voxel data after byte " +
+                                  std::to_string(h.data_offset) + ", but the file holds " + std::to_string(found) +
+                                  " (an interrupted download or copy?)");
+}
+
 bool is_gzip(const std::string& path) {
     FILE* file = std::fopen(path.c_str(), "rb");
     unsigned char magic[2] = {0, 0};
@@ -349,9 +355,7 @@ Layout read_layout(const std::string& path) {
     const std::string data_bytes = std::to_string(h.data_bytes);
     const bool gzipped = is_gzip(files.data);
     if (!gzipped && stored < needed)
-        throw Error(files.data, "is truncated: its header promises " + data_bytes + " bytes of voxel data after byte " +
-                                    std::to_string(h.data_offset) + ", but the file holds " +
-                                    std::to_string(stored > h.data_offset ? stored - h.data_offset : 0) + " (an interrupted download or copy?)");
+        throw truncated_voxels(h, stored > h.data_offset ? stored - h.data_offset : 0);
     if (gzipped && needed / kMaxDeflateRatio > stored)
         throw Error(files.data, "is truncated: its header promises " + data_bytes + " bytes of voxel data, more than " +
                                     std::to_string(stored) + " compressed bytes can hold (an interrupted download, or a damaged header?)");

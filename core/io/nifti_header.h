@@ -2,6 +2,7 @@
 // one file or a .hdr/.img pair), every value checked before anything uses it. Internal to core/io.
 #pragma once
 
+#include "soul/error.h"
 #include "soul/volume.h"
 
 #include <string>
@@ -26,6 +27,10 @@ enum Datatype : int {
 // Reads and checks the header of `path` (a .nii, .nii.gz, .hdr or .img, gzipped or not); throws
 // soul::Error naming the file and the field on anything wrong.
 Layout read_layout(const std::string& path);
+
+// The one message for a data file shorter than its header promises: `found` voxel bytes after
+// the header's offset.
+Error truncated_voxels(const VolumeHeader& header, uint64_t found);
 
 // True when the file starts with gzip's magic bytes.
 bool is_gzip(const std::string& path);

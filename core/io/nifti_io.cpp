@@ -41,18 +41,20 @@ std::vector<char> read_voxel_bytes(const VolumeHeader& h) {
         gzclose(file);
         return Error(path, problem);
     };
-    auto damage = [&]() -> std::string {
+    // zlib's error after a read: none, a stream cut short (Z_BUF_ERROR), or damaged data.
+    auto damage = [&](bool& cut_short) -> std::string {
         int code = Z_OK;
         const char* message = gzerror(file, &code);
-        if (code == Z_OK) return "";
-        if (code == Z_BUF_ERROR) return "is truncated: its gzip stream is cut short (an interrupted download or copy?)";
+        cut_short = code == Z_BUF_ERROR;
+        if (code == Z_OK || cut_short) return "";
         // zlib's message starts with the path it was given; the error names the file already.
         std::string what = message;
         if (what.rfind(path + ": ", 0) == 0) what = what.substr(path.size() + 2);
         return "is a damaged gzip file (" + what + "): its voxels cannot be trusted";
     };
+    bool cut_short = false;
     if (h.data_offset > 0 && gzseek(file, static_cast<z_off_t>(h.data_offset), SEEK_SET) < 0) {
-        const std::string problem = damage();
+        const std::string problem = damage(cut_short);
         throw fail(problem.empty() ? "is truncated before its voxel data" : problem);
     }
     std::vector<char> bytes(h.data_bytes);
@@ -64,16 +66,17 @@ std::vector<char> read_voxel_bytes(const VolumeHeader& h) {
         done += static_cast<uint64_t>(got);
     }
     if (done < h.data_bytes) {
-        const std::string problem = damage();
-        if (!problem.empty() && problem.find("damaged") != std::string::npos) throw fail(problem);
-        throw fail("is truncated: its header promises " + std::to_string(h.data_bytes) + " bytes of voxel data after byte " +
-                   std::to_string(h.data_offset) + ", but the file holds " + std::to_string(done) + " (an interrupted download or copy?)");
+        const std::string problem = damage(cut_short);
+        gzclose(file);
+        if (!problem.empty()) throw Error(path, problem);
+        throw nifti::truncated_voxels(h, done);
     }
     if (gzdirect(file) == 0) {
         char rest[4096];
         while (gzread(file, rest, sizeof rest) > 0) {
         }
-        const std::string problem = damage();
+        const std::string problem = damage(cut_short);
+        if (cut_short) throw fail("is truncated: its gzip stream is cut short (an interrupted download or copy?)");
         if (!problem.empty()) throw fail(problem);
     }
     gzclose(file);

@@ -16,6 +16,9 @@
 
 namespace soul {
 
+// The "format" a prepared dataset's manifest.json names.
+inline constexpr const char* kPreparedFormat = "souldiffuser-prepared";
+
 enum class Split { Train, Test };
 
 struct PreparedManifest {
