@@ -6,7 +6,6 @@
 #include "soul/error.h"
 #include "soul/nsd_layout.h"
 
-#include <hdf5.h>
 
 #include <array>
 #include <cmath>
@@ -29,49 +28,6 @@ constexpr int kMaxSessions = 40;
 constexpr int kRepeatsOfShared = 3;    // each shared image is shown 3 times over the 40 sessions
 
 std::string file_in(const std::string& root, const std::string& relative) { return (fs::path(root) / relative).string(); }
-
-// HDF5 betas (NSD's .hdf5 variant): dataset `betas`, 750 × Z × Y × X int16.
-std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid) {
-    if (!fs::exists(path)) throw Error(path, "no such file (betas session missing?)");
-    H5E_auto2_t old_fn;
-    void* old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    struct Restore {
-        H5E_auto2_t fn;
-        void* data;
-        ~Restore() { H5Eset_auto2(H5E_DEFAULT, fn, data); }
-    } restore{old_fn, old_data};
-    if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path, "is not an HDF5 file");
-    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) throw Error(path, "cannot be opened (truncated or damaged HDF5?)");
-    if (H5Lexists(file, "betas", H5P_DEFAULT) <= 0) {
-        H5Fclose(file);
-        throw Error(path, "has no dataset 'betas'");
-    }
-    const hid_t set = H5Dopen2(file, "betas", H5P_DEFAULT);
-    const hid_t space = H5Dget_space(set);
-    hsize_t dims[4] = {0, 0, 0, 0};
-    const int rank = H5Sget_simple_extent_ndims(space);
-    if (rank == 4) H5Sget_simple_extent_dims(space, dims, nullptr);
-    auto close = [&] {
-        H5Sclose(space);
-        H5Dclose(set);
-        H5Fclose(file);
-    };
-    if (rank != 4 || dims[0] != static_cast<hsize_t>(nsd::kTrialsPerSession) || dims[1] != static_cast<hsize_t>(grid[2]) ||
-        dims[2] != static_cast<hsize_t>(grid[1]) || dims[3] != static_cast<hsize_t>(grid[0])) {
-        close();
-        throw Error(path, "dataset 'betas' has shape " + std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "x" +
-                              std::to_string(dims[2]) + "x" + std::to_string(dims[3]) + "; expected 750x" + std::to_string(grid[2]) +
-                              "x" + std::to_string(grid[1]) + "x" + std::to_string(grid[0]) + " (trials x Z x Y x X of the ROI grid)");
-    }
-    std::vector<int16_t> values(static_cast<size_t>(dims[0] * dims[1] * dims[2] * dims[3]));
-    const herr_t status = H5Dread(set, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-    close();
-    if (status < 0) throw Error(path, "dataset 'betas' could not be read (truncated file?)");
-    return values;
-}
 
 std::vector<float> read_nifti_betas(const std::string& path, const std::array<int64_t, 3>& grid, const std::vector<int64_t>& voxels) {
     NiftiSeries series(path);
@@ -133,7 +89,7 @@ RawSource open_nsd_source(const PrepareOptions& o) {
         const std::string path = session.path;
         session.read = [path, grid, nifti](const std::vector<int64_t>& voxels) {
             if (nifti) return read_nifti_betas(path, grid, voxels);
-            const auto values = read_hdf5_betas(path, grid);
+            const auto values = read_hdf5_betas(path, grid, nsd::kTrialsPerSession);
             // 750 × Z × Y × X in C order: the same voxel order as NIfTI's x-fastest volume.
             const int64_t frame = grid[0] * grid[1] * grid[2];
             const size_t V = voxels.size();

@@ -1,10 +1,12 @@
 // HDF5 image bricks (N×H×W×3 uint8) through the HDF5 C library.
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/limits.h"
 
 #include <hdf5.h>
 
 #include <filesystem>
+#include <limits>
 
 namespace fs = std::filesystem;
 
@@ -86,15 +88,54 @@ void ImageBrickWriter::close() {
 
 namespace {
 
-Handle open_brick(const std::string& path, const std::string& dataset, Handle& file) {
+// The dataset `name` of the HDF5 file at `path`, opened with its file (kept open in `file`).
+Handle open_dataset(const std::string& path, const std::string& name, Handle& file) {
     if (!fs::exists(path)) throw Error(path, "no such file");
+    if (fs::is_directory(path)) throw Error(path, "is a folder, not an HDF5 file");
     if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path, "is not an HDF5 file");
     file = Handle{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
     if (file.id < 0) throw Error(path, "cannot be opened (truncated or damaged HDF5?)");
-    if (H5Lexists(file.id, dataset.c_str(), H5P_DEFAULT) <= 0) throw Error(path, "has no dataset '" + dataset + "'");
-    Handle set{H5Dopen2(file.id, dataset.c_str(), H5P_DEFAULT), H5Dclose};
-    if (set.id < 0) throw Error(path, "dataset '" + dataset + "' cannot be opened");
+    if (H5Lexists(file.id, name.c_str(), H5P_DEFAULT) <= 0) throw Error(path, "has no dataset '" + name + "'");
+    Handle set{H5Dopen2(file.id, name.c_str(), H5P_DEFAULT), H5Dclose};
+    if (set.id < 0) throw Error(path, "dataset '" + name + "' cannot be opened");
     return set;
+}
+
+// The dataset's shape; refuses any rank but `rank`.
+std::vector<hsize_t> dataset_dims(const std::string& path, const std::string& name, const Handle& set, int rank, const char* layout) {
+    Handle space{H5Dget_space(set.id), H5Sclose};
+    if (space.id < 0 || H5Sget_simple_extent_ndims(space.id) != rank)
+        throw Error(path, "dataset '" + name + "' is not " + layout);
+    std::vector<hsize_t> dims(static_cast<size_t>(rank));
+    H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+    return dims;
+}
+
+// Refuses a dataset stored with a filter this HDF5 library cannot decode (h5py's LZF, Blosc, …):
+// H5Dread would fail on it and the failure would read as a truncated file.
+void check_filters(const std::string& path, const std::string& name, const Handle& set) {
+    Handle plist{H5Dget_create_plist(set.id), H5Pclose};
+    if (plist.id < 0) return;
+    const int filters = H5Pget_nfilters(plist.id);
+    for (int f = 0; f < filters; ++f) {
+        unsigned int flags = 0;
+        size_t values = 0;
+        char filter_name[64] = {};
+        const H5Z_filter_t id = H5Pget_filter2(plist.id, static_cast<unsigned>(f), &flags, &values, nullptr, sizeof filter_name, filter_name, nullptr);
+        if (id < 0) throw Error(path, "dataset '" + name + "' has a damaged filter pipeline");
+        if (H5Zfilter_avail(id) <= 0)
+            throw Error(path, "dataset '" + name + "' is compressed with filter " + std::to_string(id) +
+                                  (filter_name[0] ? " (" + std::string(filter_name) + ")" : std::string()) +
+                                  ", which this HDF5 library cannot decode; rewrite it with gzip, e.g. h5repack -f GZIP=4 IN OUT");
+    }
+}
+
+// H × W × 3 bytes per image, checked against 64 bits and the memory budget for `n` images.
+uint64_t brick_bytes(const std::string& path, const ImageBrickShape& shape, int64_t n) {
+    const uint64_t image = checked_product(path, checked_product(path, static_cast<uint64_t>(shape.height), static_cast<uint64_t>(shape.width), "image size"), 3, "image size");
+    const uint64_t bytes = checked_product(path, image, static_cast<uint64_t>(n), "images read");
+    check_memory_budget(path, bytes, std::to_string(n) + " images");
+    return bytes;
 }
 
 }  // namespace
@@ -102,32 +143,55 @@ Handle open_brick(const std::string& path, const std::string& dataset, Handle& f
 ImageBrickShape image_brick_shape(const std::string& path, const std::string& dataset) {
     QuietHdf5 quiet;
     Handle file{-1, H5Fclose};
-    Handle set = open_brick(path, dataset, file);
-    Handle space{H5Dget_space(set.id), H5Sclose};
-    if (H5Sget_simple_extent_ndims(space.id) != 4) throw Error(path, "dataset '" + dataset + "' is not N×H×W×3");
-    hsize_t dims[4];
-    H5Sget_simple_extent_dims(space.id, dims, nullptr);
+    Handle set = open_dataset(path, dataset, file);
+    const std::vector<hsize_t> dims = dataset_dims(path, dataset, set, 4, "N×H×W×3");
     if (dims[3] != 3) throw Error(path, "dataset '" + dataset + "' has " + std::to_string(dims[3]) + " channels, not 3");
+    for (int d = 0; d < 3; ++d)
+        if (dims[static_cast<size_t>(d)] > static_cast<hsize_t>(std::numeric_limits<int32_t>::max()))
+            throw Error(path, "dataset '" + dataset + "' has an impossible shape (" + std::to_string(dims[static_cast<size_t>(d)]) + " along axis " +
+                                  std::to_string(d) + ")");
     return {static_cast<int64_t>(dims[0]), static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[2]), 3};
 }
 
 std::vector<uint8_t> read_image_brick(const std::string& path, int64_t first, int64_t n, const std::string& dataset) {
     const ImageBrickShape shape = image_brick_shape(path, dataset);
-    if (first < 0 || n < 0 || first + n > shape.count)
+    if (first < 0 || n < 0 || first > shape.count || n > shape.count - first)
         throw Error(path, "images " + std::to_string(first) + ".." + std::to_string(first + n - 1) +
                               " are outside '" + dataset + "' (" + std::to_string(shape.count) + " images)");
+    std::vector<uint8_t> pixels(static_cast<size_t>(brick_bytes(path, shape, n)));
+    if (n == 0) return pixels;
     QuietHdf5 quiet;
     Handle file{-1, H5Fclose};
-    Handle set = open_brick(path, dataset, file);
+    Handle set = open_dataset(path, dataset, file);
+    check_filters(path, dataset, set);
     Handle space{H5Dget_space(set.id), H5Sclose};
     const hsize_t start[4] = {static_cast<hsize_t>(first), 0, 0, 0};
     const hsize_t size[4] = {static_cast<hsize_t>(n), static_cast<hsize_t>(shape.height), static_cast<hsize_t>(shape.width), 3};
     H5Sselect_hyperslab(space.id, H5S_SELECT_SET, start, nullptr, size, nullptr);
     Handle memory{H5Screate_simple(4, size, nullptr), H5Sclose};
-    std::vector<uint8_t> pixels(static_cast<size_t>(n * shape.height * shape.width * 3));
-    if (n > 0 && H5Dread(set.id, H5T_NATIVE_UINT8, memory.id, space.id, H5P_DEFAULT, pixels.data()) < 0)
-        throw Error(path, "images could not be read from '" + dataset + "' (truncated file?)");
+    if (H5Dread(set.id, H5T_NATIVE_UINT8, memory.id, space.id, H5P_DEFAULT, pixels.data()) < 0)
+        throw Error(path, "images could not be read from '" + dataset + "' (truncated or damaged file?)");
     return pixels;
+}
+
+std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials) {
+    QuietHdf5 quiet;
+    Handle file{-1, H5Fclose};
+    Handle set = open_dataset(path, "betas", file);
+    const std::vector<hsize_t> dims = dataset_dims(path, "betas", set, 4, "trials×Z×Y×X");
+    if (dims[0] != static_cast<hsize_t>(trials) || dims[1] != static_cast<hsize_t>(grid[2]) || dims[2] != static_cast<hsize_t>(grid[1]) ||
+        dims[3] != static_cast<hsize_t>(grid[0]))
+        throw Error(path, "dataset 'betas' has shape " + std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) + "x" +
+                              std::to_string(dims[3]) + "; expected " + std::to_string(trials) + "x" + std::to_string(grid[2]) + "x" +
+                              std::to_string(grid[1]) + "x" + std::to_string(grid[0]) + " (trials x Z x Y x X of the ROI grid)");
+    uint64_t count = static_cast<uint64_t>(trials);
+    for (const int64_t g : grid) count = checked_product(path, count, static_cast<uint64_t>(g), "betas");
+    check_memory_budget(path, checked_product(path, count, sizeof(int16_t), "betas"), "the betas");
+    check_filters(path, "betas", set);
+    std::vector<int16_t> values(static_cast<size_t>(count));
+    if (H5Dread(set.id, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+        throw Error(path, "dataset 'betas' could not be read (truncated or damaged file?)");
+    return values;
 }
 
 }  // namespace soul

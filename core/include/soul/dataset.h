@@ -71,6 +71,17 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// A row of a prepared dataset's split: test rows are held-out images (repeats averaged).
+struct TrialRef {
+    Split split = Split::Test;
+    int64_t row = 0;
+};
+// "test" or "train", as trial lists and output folders name them.
+std::string split_name(Split split);
+// Parses a trial list ("--trials"): comma-separated test rows or ranges ("0,4,10-19"), "train:N"
+// for a training row. Throws soul::Error on a malformed item or a row out of range.
+std::vector<TrialRef> parse_trials(const std::string& list, const PreparedDataset& dataset);
+
 // Batches of rows: shuffled per epoch (by seed and epoch number), prefetched by worker threads
 // into a bounded queue. Each batch holds betas (n × voxels), images (n × size × size × 3) and
 // the row and image indices.

@@ -52,6 +52,8 @@ ImageBrickShape image_brick_shape(const std::string& path, const std::string& da
 // Reads images [first, first + n) as n×H×W×3 bytes.
 std::vector<uint8_t> read_image_brick(const std::string& path, int64_t first, int64_t n,
                                       const std::string& dataset = "imgBrick");
+// NSD's HDF5 betas: dataset `betas`, trials × Z × Y × X int16 on the ROI grid (X, Y, Z).
+std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials);
 
 // CSV with a header row; fields may be quoted ("a, b"). Rows are maps column → text.
 struct CsvTable {

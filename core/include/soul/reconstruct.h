@@ -39,12 +39,6 @@ struct ReconstructionSettings {
     std::string decoder = "souldiffuser";
 };
 
-// A row of a prepared dataset's split: test rows are held-out images (repeats averaged).
-struct TrialRef {
-    Split split = Split::Test;
-    int64_t row = 0;
-};
-
 struct Reconstruction {
     TrialRef trial;
     int32_t image = 0, nsd_id = 0;
@@ -131,10 +125,6 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-// Parses "--trials": comma-separated test rows or ranges ("0,4,10-19"), "train:N" for a
-// training row. Throws soul::Error on a malformed item or a row out of range.
-std::vector<TrialRef> parse_trials(const std::string& list, const PreparedDataset& dataset);
 
 struct ReconstructOptions {
     std::string run, data, out;

@@ -1,0 +1,24 @@
+// The list of fuzz targets (see fuzz_targets.h).
+#include "fuzz_targets.h"
+
+namespace soul::fuzz {
+
+const std::vector<Target>& targets() {
+    static const std::vector<Target> all = {
+        {"nifti", nifti, "NIfTI-1/2 headers, affines and voxels: .nii, .nii.gz, .hdr/.img pairs; volume info"},
+        {"mat", mat, "MATLAB .mat files through matio (NSD's nsd_expdesign.mat)"},
+        {"hdf5", hdf5, "HDF5 image bricks and betas through the HDF5 C library (nsd_stimuli.hdf5, betas_session*.hdf5)"},
+        {"tables", tables, "CSV tables, label tables (.txt, .lut), COCO caption JSON, IDX images and labels"},
+        {"image", image, "PNG and JPEG stimuli through libpng and libjpeg"},
+        {"prepared", prepared, "a prepared dataset: manifest.json checked against data.bin, every section read"},
+    };
+    return all;
+}
+
+const Target* find_target(const std::string& name) {
+    for (const Target& t : targets())
+        if (name == t.name) return &t;
+    return nullptr;
+}
+
+}  // namespace soul::fuzz
