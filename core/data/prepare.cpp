@@ -49,6 +49,7 @@ namespace {
 using namespace prepare_detail;
 
 constexpr int kFormatVersion = 2;   // 2: the layout and the image names are recorded
+constexpr size_t kImagesPerRead = 256;   // images asked of a source at once (NSD: one reader process each)
 
 std::string cache_name(int session, const char* ext) {
     char name[32];
@@ -320,11 +321,14 @@ PrepareSummary prepare_dataset(const PrepareOptions& o, const Progress& progress
         data.write(mask.data(), mask.size());
     }
     data.begin("images", "uint8", {static_cast<int64_t>(ids.size()), o.image_size, o.image_size, 3});
-    for (size_t i = 0; i < ids.size(); ++i) {
-        if (i % 256 == 0) progress.check();
-        const RgbImage image = src.image(ids[i]);
-        const auto resized = resize_rgb(image.pixels.data(), image.height, image.width, o.image_size);
-        data.write(resized.data(), resized.size());
+    for (size_t first = 0; first < ids.size(); first += kImagesPerRead) {
+        progress.check();
+        const std::vector<int64_t> batch(ids.begin() + static_cast<std::ptrdiff_t>(first),
+                                         ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), first + kImagesPerRead)));
+        for (const RgbImage& image : src.images(batch)) {
+            const auto resized = resize_rgb(image.pixels.data(), image.height, image.width, o.image_size);
+            data.write(resized.data(), resized.size());
+        }
     }
     const json sections = data.finish();
     write_file_atomically((partial / "captions.json").string(), json_text(captions));

@@ -166,7 +166,11 @@ RawSource open_generic_source(const PrepareOptions& o) {
 
     src.parameters = {{"layout", "generic"}, {"trials", file_identity(table_path)}, {"betas_sources", json::array()}};
     for (const auto& s : src.sessions) src.parameters["betas_sources"].push_back(file_identity(s.path));
-    src.image = [root, image_files](int64_t id) { return read_rgb_image((root / image_files[static_cast<size_t>(id)]).string()); };
+    src.images = [root, image_files](const std::vector<int64_t>& ids) {
+        std::vector<RgbImage> images;
+        for (const int64_t id : ids) images.push_back(read_rgb_image((root / image_files[static_cast<size_t>(id)]).string()));
+        return images;
+    };
     src.captions = [captions](const std::vector<int64_t>& ids) {
         json out = json::array();
         for (int64_t id : ids) out.push_back(captions[static_cast<size_t>(id)]);

@@ -89,14 +89,9 @@ RawSource open_nsd_source(const PrepareOptions& o) {
         const std::string path = session.path;
         session.read = [path, grid, nifti](const std::vector<int64_t>& voxels) {
             if (nifti) return read_nifti_betas(path, grid, voxels);
-            const auto values = read_hdf5_betas(path, grid, nsd::kTrialsPerSession);
-            // 750 × Z × Y × X in C order: the same voxel order as NIfTI's x-fastest volume.
-            const int64_t frame = grid[0] * grid[1] * grid[2];
-            const size_t V = voxels.size();
-            std::vector<float> rows(nsd::kTrialsPerSession * V);
-            for (int64_t t = 0; t < nsd::kTrialsPerSession; ++t)
-                for (size_t v = 0; v < V; ++v)
-                    rows[static_cast<size_t>(t) * V + v] = static_cast<float>(values[static_cast<size_t>(t * frame + voxels[v])] / kBetaScale);
+            const auto values = read_hdf5_betas(path, grid, nsd::kTrialsPerSession, voxels);
+            std::vector<float> rows(values.size());
+            for (size_t n = 0; n < values.size(); ++n) rows[n] = static_cast<float>(values[n] / kBetaScale);
             return rows;
         };
         src.parameters["betas_sources"].push_back(file_identity(session.path));
@@ -132,11 +127,18 @@ RawSource open_nsd_source(const PrepareOptions& o) {
         }
 
     const std::string image_file = file_in(root, nsd::stimuli_file());
-    src.image = [image_file, brick = std::make_shared<ImageBrickShape>()](int64_t id) {
+    src.images = [image_file, brick = std::make_shared<ImageBrickShape>()](const std::vector<int64_t>& ids) {
         if (brick->count == 0) *brick = image_brick_shape(image_file);
-        if (id < 0 || id >= brick->count)
-            throw Error(image_file, "has " + std::to_string(brick->count) + " images; nsdId " + std::to_string(id) + " is outside");
-        return RgbImage{brick->height, brick->width, read_image_brick(image_file, id, 1)};
+        for (const int64_t id : ids)
+            if (id < 0 || id >= brick->count)
+                throw Error(image_file, "has " + std::to_string(brick->count) + " images; nsdId " + std::to_string(id) + " is outside");
+        const std::vector<uint8_t> pixels = read_image_brick_rows(image_file, ids);
+        const size_t bytes = static_cast<size_t>(brick->height * brick->width * 3);
+        std::vector<RgbImage> images;
+        for (size_t i = 0; i < ids.size(); ++i)
+            images.push_back({brick->height, brick->width, std::vector<uint8_t>(pixels.begin() + static_cast<std::ptrdiff_t>(i * bytes),
+                                                                                pixels.begin() + static_cast<std::ptrdiff_t>((i + 1) * bytes))});
+        return images;
     };
 
     // Captions: nsdId → cocoId/cocoSplit (stim info) → COCO captions.

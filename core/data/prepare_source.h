@@ -40,7 +40,9 @@ struct RawSource {
     std::vector<RawSession> sessions;
     std::vector<RawTrial> trials;
     int complete_repeats = 0;            // --shared complete keeps test images shown this often
-    std::function<RgbImage(int64_t image)> image;
+    // The images of some ids, in order (prepare asks in batches: NSD's reader starts a process
+    // per call, core/io/isolated.h).
+    std::function<std::vector<RgbImage>(const std::vector<int64_t>& images)> images;
     // Captions of each image id (in order), as a JSON array of arrays of strings.
     std::function<nlohmann::json(const std::vector<int64_t>& images)> captions;
     nlohmann::json parameters;           // identifies the inputs (resume and no-op checks)

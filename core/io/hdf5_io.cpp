@@ -1,10 +1,12 @@
 // HDF5 image bricks (N×H×W×3 uint8) through the HDF5 C library.
+#include "isolated.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/limits.h"
 
 #include <hdf5.h>
 
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
@@ -111,9 +113,11 @@ std::vector<hsize_t> dataset_dims(const std::string& path, const std::string& na
     return dims;
 }
 
-// Refuses a dataset stored with a filter this HDF5 library cannot decode (h5py's LZF, Blosc, …):
-// H5Dread would fail on it and the failure would read as a truncated file.
-void check_filters(const std::string& path, const std::string& name, const Handle& set) {
+// After a failed read: when the dataset is stored with a filter this HDF5 library cannot decode
+// (h5py's LZF, Blosc, …), says so, rather than letting the failure read as a truncated file. An
+// optional filter (h5py writes LZF as one) may have been skipped for some chunks, so this is
+// asked only once reading has failed.
+void explain_filters(const std::string& path, const std::string& name, const Handle& set) {
     Handle plist{H5Dget_create_plist(set.id), H5Pclose};
     if (plist.id < 0) return;
     const int filters = H5Pget_nfilters(plist.id);
@@ -138,9 +142,9 @@ uint64_t brick_bytes(const std::string& path, const ImageBrickShape& shape, int6
     return bytes;
 }
 
-}  // namespace
-
-ImageBrickShape image_brick_shape(const std::string& path, const std::string& dataset) {
+// In-process reads, each run by the public functions below in a child process (isolated.h):
+// libhdf5 can crash on a malformed file.
+ImageBrickShape brick_shape_here(const std::string& path, const std::string& dataset) {
     QuietHdf5 quiet;
     Handle file{-1, H5Fclose};
     Handle set = open_dataset(path, dataset, file);
@@ -153,28 +157,27 @@ ImageBrickShape image_brick_shape(const std::string& path, const std::string& da
     return {static_cast<int64_t>(dims[0]), static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[2]), 3};
 }
 
-std::vector<uint8_t> read_image_brick(const std::string& path, int64_t first, int64_t n, const std::string& dataset) {
-    const ImageBrickShape shape = image_brick_shape(path, dataset);
-    if (first < 0 || n < 0 || first > shape.count || n > shape.count - first)
-        throw Error(path, "images " + std::to_string(first) + ".." + std::to_string(first + n - 1) +
-                              " are outside '" + dataset + "' (" + std::to_string(shape.count) + " images)");
-    std::vector<uint8_t> pixels(static_cast<size_t>(brick_bytes(path, shape, n)));
-    if (n == 0) return pixels;
+// The images of `ids`, one after another into `out`.
+void read_brick_here(const std::string& path, const std::string& dataset, const ImageBrickShape& shape, const std::vector<int64_t>& ids,
+                     uint8_t* out) {
     QuietHdf5 quiet;
     Handle file{-1, H5Fclose};
     Handle set = open_dataset(path, dataset, file);
-    check_filters(path, dataset, set);
     Handle space{H5Dget_space(set.id), H5Sclose};
-    const hsize_t start[4] = {static_cast<hsize_t>(first), 0, 0, 0};
-    const hsize_t size[4] = {static_cast<hsize_t>(n), static_cast<hsize_t>(shape.height), static_cast<hsize_t>(shape.width), 3};
-    H5Sselect_hyperslab(space.id, H5S_SELECT_SET, start, nullptr, size, nullptr);
+    const hsize_t size[4] = {1, static_cast<hsize_t>(shape.height), static_cast<hsize_t>(shape.width), 3};
     Handle memory{H5Screate_simple(4, size, nullptr), H5Sclose};
-    if (H5Dread(set.id, H5T_NATIVE_UINT8, memory.id, space.id, H5P_DEFAULT, pixels.data()) < 0)
-        throw Error(path, "images could not be read from '" + dataset + "' (truncated or damaged file?)");
-    return pixels;
+    const size_t bytes = static_cast<size_t>(shape.height * shape.width * 3);
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const hsize_t start[4] = {static_cast<hsize_t>(ids[i]), 0, 0, 0};
+        H5Sselect_hyperslab(space.id, H5S_SELECT_SET, start, nullptr, size, nullptr);
+        if (H5Dread(set.id, H5T_NATIVE_UINT8, memory.id, space.id, H5P_DEFAULT, out + i * bytes) < 0) {
+            explain_filters(path, dataset, set);
+            throw Error(path, "image " + std::to_string(ids[i]) + " could not be read from '" + dataset + "' (truncated or damaged file?)");
+        }
+    }
 }
 
-std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials) {
+void read_betas_here(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials, int16_t* out) {
     QuietHdf5 quiet;
     Handle file{-1, H5Fclose};
     Handle set = open_dataset(path, "betas", file);
@@ -184,14 +187,67 @@ std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<i
         throw Error(path, "dataset 'betas' has shape " + std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) + "x" +
                               std::to_string(dims[3]) + "; expected " + std::to_string(trials) + "x" + std::to_string(grid[2]) + "x" +
                               std::to_string(grid[1]) + "x" + std::to_string(grid[0]) + " (trials x Z x Y x X of the ROI grid)");
-    uint64_t count = static_cast<uint64_t>(trials);
-    for (const int64_t g : grid) count = checked_product(path, count, static_cast<uint64_t>(g), "betas");
-    check_memory_budget(path, checked_product(path, count, sizeof(int16_t), "betas"), "the betas");
-    check_filters(path, "betas", set);
-    std::vector<int16_t> values(static_cast<size_t>(count));
-    if (H5Dread(set.id, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+    if (H5Dread(set.id, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
+        explain_filters(path, "betas", set);
         throw Error(path, "dataset 'betas' could not be read (truncated or damaged file?)");
-    return values;
+    }
+}
+
+}  // namespace
+
+ImageBrickShape image_brick_shape(const std::string& path, const std::string& dataset) {
+    ImageBrickShape shape;
+    run_isolated(
+        path, sizeof shape, [&](void* shared) { *static_cast<ImageBrickShape*>(shared) = brick_shape_here(path, dataset); },
+        [&](const void* shared) { shape = *static_cast<const ImageBrickShape*>(shared); });
+    return shape;
+}
+
+std::vector<uint8_t> read_image_brick_rows(const std::string& path, const std::vector<int64_t>& ids, const std::string& dataset) {
+    const ImageBrickShape shape = image_brick_shape(path, dataset);
+    for (const int64_t id : ids)
+        if (id < 0 || id >= shape.count)
+            throw Error(path, "image " + std::to_string(id) + " is outside '" + dataset + "' (" + std::to_string(shape.count) + " images)");
+    std::vector<uint8_t> pixels(static_cast<size_t>(brick_bytes(path, shape, static_cast<int64_t>(ids.size()))));
+    if (ids.empty()) return pixels;
+    run_isolated(
+        path, pixels.size(), [&](void* shared) { read_brick_here(path, dataset, shape, ids, static_cast<uint8_t*>(shared)); },
+        [&](const void* shared) { std::memcpy(pixels.data(), shared, pixels.size()); });
+    return pixels;
+}
+
+std::vector<uint8_t> read_image_brick(const std::string& path, int64_t first, int64_t n, const std::string& dataset) {
+    const int64_t count = image_brick_shape(path, dataset).count;
+    if (first < 0 || n < 0 || first > count || n > count - first)
+        throw Error(path, "images " + std::to_string(first) + ".." + std::to_string(first + n - 1) + " are outside '" + dataset + "' (" +
+                              std::to_string(count) + " images)");
+    std::vector<int64_t> ids(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = first + i;
+    return read_image_brick_rows(path, ids, dataset);
+}
+
+std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials,
+                                     const std::vector<int64_t>& voxels) {
+    uint64_t frame = 1;
+    for (const int64_t g : grid) frame = checked_product(path, frame, static_cast<uint64_t>(g), "the ROI grid");
+    for (const int64_t v : voxels)
+        if (v < 0 || static_cast<uint64_t>(v) >= frame) throw Error(path, "voxel " + std::to_string(v) + " is outside the ROI grid");
+    const uint64_t count = checked_product(path, frame, static_cast<uint64_t>(trials), "betas");
+    const uint64_t all_bytes = checked_product(path, count, sizeof(int16_t), "betas");
+    const uint64_t kept = checked_product(path, static_cast<uint64_t>(trials), voxels.size(), "betas");
+    check_memory_budget(path, all_bytes + kept * sizeof(int16_t), "the betas");
+    std::vector<int16_t> rows(static_cast<size_t>(kept));
+    run_isolated(
+        path, static_cast<size_t>(all_bytes), [&](void* shared) { read_betas_here(path, grid, trials, static_cast<int16_t*>(shared)); },
+        [&](const void* shared) {
+            // trials × Z × Y × X in C order: the same voxel order as NIfTI's x-fastest volume.
+            const int16_t* all = static_cast<const int16_t*>(shared);
+            const size_t V = voxels.size();
+            for (int64_t t = 0; t < trials; ++t)
+                for (size_t v = 0; v < V; ++v)
+                    rows[static_cast<size_t>(t) * V + v] = all[static_cast<uint64_t>(t) * frame + static_cast<uint64_t>(voxels[v])];
+        });
+    return rows;
 }
 
 }  // namespace soul

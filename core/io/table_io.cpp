@@ -1,6 +1,7 @@
 // CSV tables, COCO caption JSON, IDX image files, atomic writes.
 #include "soul/error.h"
 #include "soul/formats.h"
+#include "soul/limits.h"
 
 #include <nlohmann/json.hpp>
 #include <zlib.h>
@@ -132,8 +133,10 @@ std::map<int64_t, std::vector<std::string>> read_coco_captions(const std::string
         throw Error(path, "has no 'annotations' array (not a COCO captions file?)");
     std::map<int64_t, std::vector<std::string>> captions;
     for (const auto& a : j["annotations"]) {
-        if (!a.contains("image_id") || !a.contains("caption"))
+        if (!a.is_object() || !a.contains("image_id") || !a.contains("caption"))
             throw Error(path, "an annotation lacks 'image_id' or 'caption'");
+        if (!a["image_id"].is_number_integer()) throw Error(path, "an annotation's 'image_id' is not a whole number: " + a["image_id"].dump());
+        if (!a["caption"].is_string()) throw Error(path, "an annotation's 'caption' is not text: " + a["caption"].dump());
         captions[a["image_id"].get<int64_t>()].push_back(a["caption"].get<std::string>());
     }
     return captions;
@@ -148,7 +151,15 @@ std::vector<uint8_t> read_gz_or_plain(const std::string& path) {
     std::vector<uint8_t> bytes;
     std::vector<uint8_t> chunk(1 << 20);
     int got = 0;
-    while ((got = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + got);
+    while ((got = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
+        try {
+            check_memory_budget(path, bytes.size() + static_cast<uint64_t>(got), "the decompressed file");
+        } catch (...) {
+            gzclose(f);
+            throw;
+        }
+        bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + got);
+    }
     int code = Z_OK;
     const std::string message = gzerror(f, &code);
     gzclose(f);
@@ -167,8 +178,9 @@ IdxImages read_idx_images(const std::string& path) {
     out.count = big_endian(bytes.data() + 4);
     out.rows = big_endian(bytes.data() + 8);
     out.cols = big_endian(bytes.data() + 12);
-    const size_t expected = static_cast<size_t>(out.count * out.rows * out.cols);
-    if (bytes.size() < 16 + expected) throw Error(path, "is truncated: " + std::to_string(bytes.size() - 16) + " of " + std::to_string(expected) + " pixel bytes");
+    const uint64_t expected = checked_product(path, checked_product(path, static_cast<uint64_t>(out.count), static_cast<uint64_t>(out.rows), "pixel count"),
+                                              static_cast<uint64_t>(out.cols), "pixel count");
+    if (bytes.size() - 16 < expected) throw Error(path, "is truncated: " + std::to_string(bytes.size() - 16) + " of " + std::to_string(expected) + " pixel bytes");
     out.pixels.assign(bytes.begin() + 16, bytes.begin() + 16 + static_cast<std::ptrdiff_t>(expected));
     return out;
 }

@@ -269,14 +269,13 @@ torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t 
         std::vector<bool> used(static_cast<size_t>(shape.count), false);
         for (int32_t i = 0; i < data.dataset->manifest().images; ++i)
             if (data.dataset->nsd_id(i) < shape.count) used[static_cast<size_t>(data.dataset->nsd_id(i))] = true;
-        std::vector<torch::Tensor> images;
-        for (int64_t id = 0; id < shape.count && static_cast<int64_t>(images.size()) < count; ++id) {
-            if (used[static_cast<size_t>(id)]) continue;
-            auto pixels = read_image_brick(stimuli, id, 1);
-            images.push_back(model::images_to_tensor(torch::from_blob(pixels.data(), {1, shape.height, shape.width, 3}, torch::kUInt8), size));
-        }
-        if (images.empty()) return {};
-        return torch::cat(images, 0).to(data.device);
+        std::vector<int64_t> ids;
+        for (int64_t id = 0; id < shape.count && static_cast<int64_t>(ids.size()) < count; ++id)
+            if (!used[static_cast<size_t>(id)]) ids.push_back(id);
+        if (ids.empty()) return {};
+        auto pixels = read_image_brick_rows(stimuli, ids);
+        const int64_t n = static_cast<int64_t>(ids.size());
+        return model::images_to_tensor(torch::from_blob(pixels.data(), {n, shape.height, shape.width, 3}, torch::kUInt8), size).to(data.device);
     }
     return {};
 }

@@ -1,6 +1,8 @@
 // Runs the real `souldiffuser` program: info as text and JSON, labels, env, and its bad-input exits.
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
+#include "soul/formats.h"
+#include "soul/nsd_layout.h"
 #include "soul/volume.h"
 
 #include <QJsonArray>
@@ -10,10 +12,28 @@
 #include <QRegularExpression>
 #include <QtTest>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 using namespace soultest;
+
+namespace {
+
+// Overwrites `bytes.size()` bytes of `file` at `offset`.
+void patch(const std::string& file, std::streamoff offset, const std::string& bytes) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(offset);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+template <class T>
+std::string bytes_of(T value) {
+    return std::string(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+}  // namespace
 
 class TestCli : public QObject {
     Q_OBJECT
@@ -249,6 +269,85 @@ private Q_SLOTS:
         const Run both = run({"reconstruct", "--model", path("nowhere"), "--out", path("rec"), "--test", "--trials", "0"});
         QCOMPARE(both.code, 1);
         QVERIFY2(both.err.contains("not both"), qPrintable(both.err));
+    }
+
+    // Each class of hostile file (docs/reliability.md) through the real program: exit code 1, one
+    // line on stderr naming the damaged file and the problem, and no output folder left behind.
+    void hostileFilesGiveOneLine_data() {
+        QTest::addColumn<QString>("damage");
+        QTest::addColumn<QString>("file");      // relative to the NSD root, or a NIfTI file's name
+        QTest::addColumn<QString>("problem");
+        QTest::newRow("nifti: nan in the sform") << "nan-sform" << "nan.nii" << "non-finite sform";
+        QTest::newRow("nifti: negative dimension") << "negative-dim" << "negative.nii" << "dim[2] = -5";
+        QTest::newRow("nifti: corrupt deflate data") << "corrupt-gz" << "corrupt.nii.gz" << "damaged gzip";
+        QTest::newRow("mat: an element claims 4 GB") << "mat-huge-element" << QString::fromStdString(soul::nsd::expdesign_file()) << "claims";
+        QTest::newRow("mat: not a MATLAB file") << "mat-text" << QString::fromStdString(soul::nsd::expdesign_file()) << "not a MATLAB";
+        QTest::newRow("hdf5: LZF-compressed stimuli") << "hdf5-lzf" << QString::fromStdString(soul::nsd::stimuli_file()) << "cannot decode";
+        QTest::newRow("coco: a caption that is a number") << "coco-number" << QString::fromStdString(soul::nsd::coco_captions_file("train2017"))
+                                                          << "'caption' is not text";
+        QTest::newRow("csv: an id that is not a number") << "csv-text" << QString::fromStdString(soul::nsd::stim_info_file()) << "row";
+    }
+    void hostileFilesGiveOneLine() {
+        QFETCH(QString, damage);
+        QFETCH(QString, file);
+        QFETCH(QString, problem);
+        const std::string case_dir = m_dir + "/hostile-" + damage.toStdString();
+        std::filesystem::remove_all(case_dir);
+        std::filesystem::create_directories(case_dir);
+        QStringList args;
+        std::string damaged;
+        if (damage.startsWith("nan-") || damage.startsWith("negative") || damage.startsWith("corrupt")) {
+            damaged = case_dir + "/" + file.toStdString();
+            NiftiSpec spec;
+            spec.dims = {16, 16, 16, 1};   // a deflate stream long enough to damage in the middle
+            writeNifti(damaged, spec, ramp(spec));
+            if (damage == "nan-sform") {
+                patch(damaged, 254, bytes_of<int16_t>(1));                                        // sform_code
+                patch(damaged, 280, bytes_of(std::numeric_limits<float>::quiet_NaN()));          // srow_x[0]
+            } else if (damage == "negative-dim") {
+                patch(damaged, 44, bytes_of<int16_t>(-5));                                        // dim[2]
+            } else {
+                const auto size = std::filesystem::file_size(damaged);
+                patch(damaged, static_cast<std::streamoff>(size * 3 / 4), std::string(8, '\x55'));
+            }
+            args = {"info", QString::fromStdString(damaged)};
+        } else {
+            const std::string root = case_dir + "/nsd";
+            write_nsd_fixture(root);
+            damaged = root + "/" + file.toStdString();
+            if (damage == "mat-huge-element") {
+                patch(damaged, 132, bytes_of<uint32_t>(0xfffffff0u));                            // the first element's byte count
+            } else if (damage == "mat-text") {
+                std::ofstream(damaged, std::ios::trunc) << "masterordering = [1 2 3]\n";
+            } else if (damage == "hdf5-lzf") {
+                // The same shape as the fixture's stimuli, written by h5py with its LZF filter.
+                const soul::ImageBrickShape shape = soul::image_brick_shape(damaged);
+                QProcess python;
+                python.start(SOUL_PYTHON, {"-c", "import h5py, numpy, sys\n"
+                                                 "shape = tuple(int(n) for n in sys.argv[2:]) + (3,)\n"
+                                                 "with h5py.File(sys.argv[1], 'w') as f:\n"
+                                                 "    f.create_dataset('imgBrick', data=numpy.zeros(shape, numpy.uint8), compression='lzf')",
+                                           QString::fromStdString(damaged), QString::number(shape.count), QString::number(shape.height),
+                                           QString::number(shape.width)});
+                QVERIFY(python.waitForFinished(60000));
+                QVERIFY2(python.exitCode() == 0, python.readAllStandardError().constData());
+            } else if (damage == "coco-number") {
+                std::ofstream(damaged, std::ios::trunc) << R"({"annotations": [{"image_id": 5000, "caption": 5}]})";
+            } else {
+                soul::CsvTable table = soul::read_csv(damaged);
+                table.rows[0][static_cast<size_t>(table.require("nsdId", damaged))] = "x";
+                soul::write_csv(damaged, table);
+            }
+            args = {"prepare", "--nsd", QString::fromStdString(root), "--out", QString::fromStdString(case_dir + "/prepared"), "--image-size", "8"};
+        }
+        const Run r = run(args);
+        QCOMPARE(r.code, 1);
+        // Progress lines ("[1/7 0.2s] …") may come first; the error is one line, the last.
+        QStringList lines = r.err.split('\n', Qt::SkipEmptyParts);
+        lines.erase(std::remove_if(lines.begin(), lines.end(), [](const QString& l) { return l.startsWith('['); }), lines.end());
+        QVERIFY2(lines.size() == 1 && r.err.endsWith(lines.front() + "\n"), qPrintable(r.err));
+        QVERIFY2(lines.front().contains(QString::fromStdString(damaged)) && lines.front().contains(problem), qPrintable(r.err));
+        QVERIFY(!std::filesystem::exists(case_dir + "/prepared/manifest.json"));
     }
 };
 

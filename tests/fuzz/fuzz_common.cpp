@@ -32,17 +32,24 @@ int64_t clean_reads() { return g_clean_reads.load(); }
 void count_clean_read() { ++g_clean_reads; }
 
 const std::string& scratch_folder() {
-    static const std::string folder = [] {
-        setenv("SOUL_MEMORY_LIMIT", kFuzzMemoryLimit, 0);
-        std::string pattern = (fs::temp_directory_path() / "soul-fuzz-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) {
-            std::perror("soul fuzz: mkdtemp");
-            std::abort();
+    // Made on first use; removed, with what the last input left there, when the program ends.
+    struct Folder {
+        std::string path;
+        Folder() {
+            setenv("SOUL_MEMORY_LIMIT", kFuzzMemoryLimit, 0);
+            path = (fs::temp_directory_path() / "soul-fuzz-XXXXXX").string();
+            if (!mkdtemp(path.data())) {
+                std::perror("soul fuzz: mkdtemp");
+                std::abort();
+            }
         }
-        std::atexit([] { std::error_code ignored; fs::remove_all(scratch_folder(), ignored); });
-        return pattern;
-    }();
-    return folder;
+        ~Folder() {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    };
+    static const Folder folder;
+    return folder.path;
 }
 
 std::string write_scratch(const std::string& name, const uint8_t* data, size_t size) {

@@ -52,8 +52,15 @@ ImageBrickShape image_brick_shape(const std::string& path, const std::string& da
 // Reads images [first, first + n) as n×H×W×3 bytes.
 std::vector<uint8_t> read_image_brick(const std::string& path, int64_t first, int64_t n,
                                       const std::string& dataset = "imgBrick");
-// NSD's HDF5 betas: dataset `betas`, trials × Z × Y × X int16 on the ROI grid (X, Y, Z).
-std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials);
+// The images of `ids` (any order, repeats allowed), one after another: ids.size() × H × W × 3.
+std::vector<uint8_t> read_image_brick_rows(const std::string& path, const std::vector<int64_t>& ids,
+                                           const std::string& dataset = "imgBrick");
+// NSD's HDF5 betas: dataset `betas`, trials × Z × Y × X int16 on the ROI grid (X, Y, Z); returns
+// trials × voxels.size() values, the voxels given as indices into the grid (x fastest).
+// The HDF5 readers run libhdf5 in a child process: it can crash on a malformed file, and that
+// must end in a message (docs/reliability.md).
+std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials,
+                                     const std::vector<int64_t>& voxels);
 
 // CSV with a header row; fields may be quoted ("a, b"). Rows are maps column → text.
 struct CsvTable {
