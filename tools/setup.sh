@@ -19,6 +19,8 @@ PACKAGES=(
   xvfb xauth libgl1-mesa-dri
   # the Debian package: building it, its man pages and icons, and checking it (tools/package.sh)
   dpkg-dev fakeroot help2man librsvg2-bin lintian desktop-file-utils appstream
+  # fuzzing the readers (tools/fuzz.sh): clang and its libFuzzer/sanitizer runtimes
+  clang libclang-rt-dev
   # benchmarks compare against these
   python3-nibabel python3-numpy python3-h5py python3-torch
 )
