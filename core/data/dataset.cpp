@@ -1,6 +1,7 @@
 // The prepared dataset, memory-mapped (POSIX mmap), and the batch loader.
 #include "soul/dataset.h"
 
+#include "soul/checksum.h"
 #include "soul/error.h"
 #include "soul/limits.h"
 
@@ -26,8 +27,15 @@ using json = nlohmann::json;
 
 namespace soul {
 
+// A section's checksum as the manifest records it.
+struct SectionChecksum {
+    std::string name, recorded;
+    uint64_t offset = 0, bytes = 0;
+};
+
 struct PreparedDataset::Impl {
     PreparedManifest manifest;
+    std::vector<SectionChecksum> checksums;
     int fd = -1;
     void* base = nullptr;
     size_t length = 0;
@@ -52,6 +60,18 @@ namespace {
 constexpr int64_t kMaxCount = int64_t(1) << 40;
 constexpr int64_t kMaxGridSide = 4096;
 constexpr int64_t kMinImageSize = 8, kMaxImageSize = 1024;   // prepare's --image-size bounds
+
+// Sections up to this size are verified on every open (a few milliseconds); larger ones (betas,
+// images: gigabytes for NSD) when asked (PreparedDataset::verify_sections, `souldiffuser inspect`).
+constexpr uint64_t kVerifyOnOpenBytes = uint64_t(64) << 20;
+constexpr size_t kMaxSectionRank = 8;
+
+void verify_section(const std::string& data_path, const SectionChecksum& c, const void* base) {
+    const std::string found = checksum_text(crc32_update(0, static_cast<const uint8_t*>(base) + c.offset, static_cast<size_t>(c.bytes)));
+    if (found != c.recorded)
+        throw Error(data_path, "is damaged: section '" + c.name + "' has checksum " + found + ", not the " + c.recorded +
+                                   " recorded in manifest.json when it was prepared (a disk or copy error?); prepare the dataset again");
+}
 
 struct SectionSpec {
     std::string name, dtype;
@@ -195,6 +215,32 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
             throw Error(data_path, "is truncated: section '" + spec.name + "' ends at byte " + std::to_string(offset + bytes) + " of " +
                                        std::to_string(impl_->length));
         impl_->sections[spec.name] = static_cast<const uint8_t*>(impl_->base) + offset;
+        // Datasets prepared before checksums have none; the big sections (betas, images) are
+        // verified on request (verify_sections), the rest on every open: they are what the
+        // reader follows as indices.
+        if (found->contains("checksum")) {
+            const std::string recorded = section.text("/checksum");
+            impl_->checksums.push_back({spec.name, recorded, offset, bytes});
+            if (bytes <= kVerifyOnOpenBytes) verify_section(data_path, impl_->checksums.back(), impl_->base);
+        }
+    }
+    // Sections the reader does not use (train_trial: provenance) are still covered by checksums.
+    for (const json& candidate : m["sections"]) {
+        if (!candidate.is_object() || !candidate.contains("checksum") || impl_->sections.count(candidate.value("name", std::string()))) continue;
+        const ManifestFields section(candidate, manifest_path, "a section ");
+        const std::string name = section.text("/name");
+        uint64_t bytes = dtype_size(section.text("/dtype"));
+        if (bytes == 0) throw Error(manifest_path, "section '" + name + "' has an unknown dtype '" + section.text("/dtype") + "'");
+        const json& shape = candidate.contains("shape") ? candidate["shape"] : json();
+        if (!shape.is_array() || shape.size() > kMaxSectionRank) throw Error(manifest_path, "section '" + name + "' has no shape list");
+        for (size_t d = 0; d < shape.size(); ++d)
+            bytes = checked_product(manifest_path, bytes, static_cast<uint64_t>(section.integer("/shape/" + std::to_string(d), 0, kMaxCount)),
+                                    "section '" + name + "'");
+        const uint64_t offset = static_cast<uint64_t>(section.integer("/offset", 0, std::numeric_limits<int64_t>::max()));
+        if (offset > impl_->length || bytes > impl_->length - offset)
+            throw Error(data_path, "is truncated: section '" + name + "' ends at byte " + std::to_string(offset + bytes) + " of " + std::to_string(impl_->length));
+        impl_->checksums.push_back({name, section.text("/checksum"), offset, bytes});
+        if (bytes <= kVerifyOnOpenBytes) verify_section(data_path, impl_->checksums.back(), impl_->base);
     }
     auto section = [&](const char* name) { return impl_->sections.at(name); };
     impl_->train_betas = reinterpret_cast<const float*>(section("train_betas"));
@@ -243,6 +289,12 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
 }
 
 PreparedDataset::~PreparedDataset() = default;
+
+int PreparedDataset::verify_sections() const {
+    const std::string data_path = (fs::path(impl_->manifest.path) / "data.bin").string();
+    for (const SectionChecksum& c : impl_->checksums) verify_section(data_path, c, impl_->base);
+    return static_cast<int>(impl_->checksums.size());
+}
 
 const PreparedManifest& PreparedDataset::manifest() const { return impl_->manifest; }
 int64_t PreparedDataset::size(Split split) const { return split == Split::Train ? impl_->manifest.train_trials : impl_->manifest.test_images; }

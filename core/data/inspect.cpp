@@ -48,6 +48,9 @@ std::string inspect_prepared(const std::string& path) {
     out << ")\n";
     out << "  images         " << m.images << " at " << m.image_size << "x" << m.image_size << ", with captions\n";
     out << "  created by     " << j.value("created_by", std::string("?")) << "\n";
+    const int verified = d.verify_sections();
+    out << "  checksums      " << (verified ? std::to_string(verified) + " sections of data.bin verified" : std::string("none recorded (prepared before checksums)"))
+        << "\n";
     return out.str();
 }
 

@@ -6,6 +6,7 @@
 
 #include "prepare_source.h"
 #include "soul/dataset.h"
+#include "soul/checksum.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/json_text.h"
@@ -57,37 +58,49 @@ std::string cache_name(int session, const char* ext) {
     return name;
 }
 
-// Sections of data.bin, 64-byte aligned, described in the manifest.
+// Sections of data.bin, 64-byte aligned, described in the manifest with their CRC-32
+// ("checksum"), which opening the dataset verifies (dataset.cpp).
 class SectionWriter {
 public:
     explicit SectionWriter(const std::string& path) : path_(path), out_(path, std::ios::binary) {
         if (!out_) throw Error(path, "cannot be written (folder not writable?)");
     }
     void begin(const std::string& name, const std::string& dtype, const std::vector<int64_t>& shape) {
+        close_section();
         align();
         json s = {{"name", name}, {"dtype", dtype}, {"shape", shape}, {"offset", offset_}};
         sections_.push_back(s);
+        crc_ = 0;
     }
     void write(const void* data, size_t bytes) {
-        out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
-        if (!out_) throw Error(path_, "could not be written completely (disk full?)");
-        offset_ += bytes;
+        crc_ = crc32_update(crc_, data, bytes);
+        put(data, bytes);
     }
     json finish() {
+        close_section();
         out_.close();
         if (!out_) throw Error(path_, "could not be written completely (disk full?)");
         return sections_;
     }
 
 private:
+    void close_section() {
+        if (!sections_.empty() && !sections_.back().contains("checksum")) sections_.back()["checksum"] = checksum_text(crc_);
+    }
+    void put(const void* data, size_t bytes) {
+        out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+        if (!out_) throw Error(path_, "could not be written completely (disk full?)");
+        offset_ += bytes;
+    }
     void align() {
         static const char zeros[64] = {};
         const size_t pad = (64 - offset_ % 64) % 64;
-        write(zeros, pad);
+        put(zeros, pad);
     }
     std::string path_;
     std::ofstream out_;
     uint64_t offset_ = 0;
+    uint32_t crc_ = 0;
     json sections_ = json::array();
 };
 

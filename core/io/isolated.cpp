@@ -55,6 +55,9 @@ void run_isolated(const std::string& path, size_t bytes, const std::function<voi
     }
     if (child == 0) {
         ::close(pipe_fds[0]);
+        // A crash ends the child with its signal, for the parent to report: whatever handlers this
+        // process installed (a sanitizer's, a fuzzer's) are not the child's business.
+        for (const int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(s, SIG_DFL);
         int code = 0;
         try {
             work(shared.data);

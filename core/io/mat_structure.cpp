@@ -28,9 +28,11 @@ constexpr uint16_t kVersion5 = 0x0100;
 constexpr uint16_t kVersion73 = 0x0200;    // an HDF5 file with a MAT header: HDF5 checks its own
 constexpr int kMaxNesting = 32;            // cells of structs of cells …: deeper is not a real file
 constexpr uint32_t kMiInt32 = 5, kMiUint32 = 6;
-// Array classes whose values are not stored one or more bytes per element (sparse, objects,
-// function handles, opaque): their dimensions are not bounded by their size.
-constexpr uint32_t kMxSparse = 5, kMxObject = 3, kMxFunction = 16, kMxOpaque = 17;
+// A sparse array stores only its non-zeros: its dimensions are not bounded by its size.
+constexpr uint32_t kMxSparse = 5;
+// Objects, function handles and opaque classes: never in a design file, and matio sizes them by
+// dimensions it does not check.
+constexpr uint32_t kMxObject = 3, kMxFunction = 16, kMxOpaque = 17;
 
 struct Reader {
     const std::string& path;
@@ -87,7 +89,9 @@ struct Reader {
         if (u32(data + 16) != kMiInt32) damaged("an array's dimensions are not 32-bit integers");
         const uint32_t dims_bytes = u32(data + 20);
         if (dims_bytes < 8 || dims_bytes % 4 != 0 || dims_bytes > size - 24) damaged("an array's dimensions take " + std::to_string(dims_bytes) + " bytes");
-        if (array_class == kMxSparse || array_class == kMxObject || array_class == kMxFunction || array_class == kMxOpaque) return;
+        if (array_class == kMxObject || array_class == kMxFunction || array_class == kMxOpaque)
+            throw Error(path, "holds a MATLAB object or function handle (class " + std::to_string(array_class) + "), which is not read");
+        if (array_class == kMxSparse) return;
         uint64_t count = 1;
         for (uint32_t d = 0; d < dims_bytes / 4; ++d) {
             const int32_t dim = static_cast<int32_t>(u32(data + 24 + 4 * d));

@@ -3,6 +3,7 @@
 
 #include "../model/targets.h"
 #include "../util/fnv1a.h"
+#include "soul/checksum.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/phantom.h"
@@ -10,7 +11,6 @@
 #include "soul/runtime.h"
 #include "soul/train.h"
 
-#include <zlib.h>
 
 #include <filesystem>
 #include <set>
@@ -423,18 +423,6 @@ std::string save_weights(const std::string& path, torch::nn::Module& model, bool
     archive.write("weights", weights);
     archive.write("step", torch::tensor(int64_t{0}));
     return save_atomically(archive, path);
-}
-
-std::string file_checksum(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path, "cannot be opened to check its checksum");
-    std::vector<char> buffer(1 << 20);
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
-        crc = crc32(crc, reinterpret_cast<const Bytef*>(buffer.data()), static_cast<uInt>(in.gcount()));
-    char text[16];
-    std::snprintf(text, sizeof text, "%08lx", static_cast<unsigned long>(crc));
-    return std::string("crc32:") + text;
 }
 
 int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, const std::string& checksum) {

@@ -115,7 +115,6 @@ torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainDa
 torch::Tensor training_images(const TrainData& data);
 
 // Checkpoints: LibTorch archives with "model", "optimizer" and "step", written to a temporary
-// name and renamed.
 // name and renamed. The save functions return the file's checksum ("crc32:…"), which run.json
 // records and load_checkpoint verifies: a flipped byte is an error naming the file.
 std::string save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step);
@@ -125,8 +124,6 @@ std::string save_weights(const std::string& path, torch::nn::Module& model, bool
 // Returns the step saved; throws soul::Error naming the file when it does not fit the model.
 // `checksum` empty: not verified (runs written before checksums).
 int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, const std::string& checksum = {});
-// A file's CRC32 as run.json records it: "crc32:" and eight hex digits.
-std::string file_checksum(const std::string& path);
 
 // A run folder opened for evaluation or inference: config, tokenizer, data, modules with the
 // weights of every stage trained.

@@ -340,6 +340,40 @@ private Q_SLOTS:
         }
     }
 
+    // Each section of data.bin carries a CRC-32 in the manifest: a flipped byte in a small section
+    // is refused on open, in any section by verify_sections (inspect); both name data.bin and the
+    // section. A dataset prepared before checksums still opens.
+    void sectionChecksumsAreVerified() {
+        const std::string good = m_dir + "/prepared", bad = m_dir + "/flipped";
+        if (!fs::exists(good + "/manifest.json")) soul::prepare_dataset(options(m_fixture.root, good));
+        const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(good + "/manifest.json"));
+        QCOMPARE(soul::PreparedDataset(good).verify_sections(), int(manifest["sections"].size()));
+        for (const auto& section : manifest["sections"]) {
+            QVERIFY2(section.value("checksum", std::string()).rfind("crc32:", 0) == 0, section.dump().c_str());
+            fs::remove_all(bad);
+            fs::copy(good, bad, fs::copy_options::recursive);
+            {
+                std::fstream data(bad + "/data.bin", std::ios::in | std::ios::out | std::ios::binary);
+                data.seekg(section["offset"].get<int64_t>());
+                const char byte = static_cast<char>(data.get() ^ 0x10);
+                data.seekp(section["offset"].get<int64_t>());
+                data.put(byte);
+            }
+            try {
+                soul::PreparedDataset(bad).verify_sections();
+                QFAIL(qPrintable(QString::fromStdString("a flipped byte in section " + section["name"].get<std::string>() + " was accepted")));
+            } catch (const soul::Error& e) {
+                QVERIFY2(QString(e.what()).contains("flipped/data.bin: is damaged: section '" + QString::fromStdString(section["name"]) + "'"), e.what());
+            }
+        }
+        nlohmann::json old = manifest;
+        for (auto& section : old["sections"]) section.erase("checksum");
+        fs::remove_all(bad);
+        fs::copy(good, bad, fs::copy_options::recursive);
+        std::ofstream(bad + "/manifest.json") << old.dump();
+        QCOMPARE(soul::PreparedDataset(bad).verify_sections(), 0);
+    }
+
     // --trials: a row, a range, train:N; anything else is refused, not half-read ("3-x" is not row 3).
     void trialListsAreStrict() {
         const std::string good = m_dir + "/prepared";

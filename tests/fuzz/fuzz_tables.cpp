@@ -44,7 +44,9 @@ void tables(const uint8_t* data, size_t size) {
         const std::string path = write_scratch("train-images-idx3-ubyte", data, size);
         expect_clean([&] {
             const IdxImages images = read_idx_images(path);
-            if (images.pixels.size() != static_cast<size_t>(images.count * images.rows * images.cols)) std::abort();
+            // Unsigned: a zero count with huge sides is a valid empty file, and its product must not overflow here.
+            if (images.pixels.size() != static_cast<uint64_t>(images.count) * static_cast<uint64_t>(images.rows) * static_cast<uint64_t>(images.cols))
+                std::abort();
         });
         break;
     }
