@@ -214,6 +214,11 @@ PreparedDataset::PreparedDataset(const std::string& folder) : impl_(std::make_un
         if (offset > impl_->length || bytes > impl_->length - offset)
             throw Error(data_path, "is truncated: section '" + spec.name + "' ends at byte " + std::to_string(offset + bytes) + " of " +
                                        std::to_string(impl_->length));
+        // Values are read in place: a section must start on a multiple of its value size (prepare
+        // aligns every section to 64 bytes).
+        if (offset % dtype_size(dtype) != 0)
+            throw Error(manifest_path, "section '" + spec.name + "' starts at byte " + std::to_string(offset) + ", not a multiple of its " +
+                                           std::to_string(dtype_size(dtype)) + "-byte values");
         impl_->sections[spec.name] = static_cast<const uint8_t*>(impl_->base) + offset;
         // Datasets prepared before checksums have none; the big sections (betas, images) are
         // verified on request (verify_sections), the rest on every open: they are what the

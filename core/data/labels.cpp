@@ -2,6 +2,7 @@
 #include "soul/labels.h"
 
 #include "soul/error.h"
+#include "soul/printable.h"
 #include "soul/nsd_layout.h"
 
 #include <algorithm>
@@ -110,7 +111,7 @@ LabelTable read_text_table(const std::string& path) {
         for (std::string p; fields >> p;) parts.push_back(p);
         if (parts.empty()) continue;
         auto bad = [&](const std::string& why) {
-            return Error(path, "line " + std::to_string(line_number) + ": " + why + " (\"" + line + "\")");
+            return Error(path, "line " + std::to_string(line_number) + ": " + why + " (\"" + printable(line) + "\")");
         };
         if (parts.size() < 2) throw bad("expected \"value name\"");
         Label label;

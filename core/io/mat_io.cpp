@@ -1,6 +1,7 @@
 // MATLAB v5 files through matio.
 #include "mat_structure.h"
 #include "soul/error.h"
+#include "soul/printable.h"
 #include "soul/formats.h"
 #include "soul/limits.h"
 
@@ -89,7 +90,7 @@ std::vector<std::string> mat_variables(const std::string& path) {
 
 MatMatrix read_mat(const std::string& path, const std::string& name) {
     const MatFile mat = open_mat(path);
-    const std::string variable = "variable '" + name + "'";
+    const std::string variable = "variable '" + printable(name) + "'";
     // The header first: matio allocates what the dimensions say, so they are checked against the
     // file's size and the memory budget before the values are read.
     uint64_t count = 0;

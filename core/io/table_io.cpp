@@ -1,5 +1,6 @@
 // CSV tables, COCO caption JSON, IDX image files, atomic writes.
 #include "soul/error.h"
+#include "soul/printable.h"
 #include "soul/formats.h"
 #include "soul/limits.h"
 
@@ -31,22 +32,22 @@ int CsvTable::require(const std::string& name, const std::string& path) const {
 }
 
 double CsvTable::number(size_t row, int column, const std::string& path) const {
-    const std::string where = "row " + std::to_string(row + 2) + ", column '" + columns.at(static_cast<size_t>(column)) + "'";
+    const std::string where = "row " + std::to_string(row + 2) + ", column '" + printable(columns.at(static_cast<size_t>(column))) + "'";
     if (row >= rows.size() || static_cast<size_t>(column) >= rows[row].size()) throw Error(path, where + " is missing");
     const std::string& text = rows[row][static_cast<size_t>(column)];
     char* end = nullptr;
     const double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) throw Error(path, where + ": '" + text + "' is not a number");
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) throw Error(path, where + ": '" + printable(text) + "' is not a number");
     return value;
 }
 
 int64_t CsvTable::integer(size_t row, int column, const std::string& path) const {
-    const std::string where = "row " + std::to_string(row + 2) + ", column '" + columns.at(static_cast<size_t>(column)) + "'";
+    const std::string where = "row " + std::to_string(row + 2) + ", column '" + printable(columns.at(static_cast<size_t>(column))) + "'";
     if (row >= rows.size() || static_cast<size_t>(column) >= rows[row].size()) throw Error(path, where + " is missing");
     const std::string& text = rows[row][static_cast<size_t>(column)];
     int64_t value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size()) throw Error(path, where + ": '" + text + "' is not a whole number");
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) throw Error(path, where + ": '" + printable(text) + "' is not a whole number");
     return value;
 }
 
