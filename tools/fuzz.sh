@@ -9,15 +9,15 @@
 #
 # Each run starts from tests/fuzz/corpus/<target>/ and grows a working corpus in
 # build-fuzz/corpus/<target>/ (the source tree is not touched). A crash is minimised into
-# build-fuzz/crashes/<target>/; once fixed, copy it to tests/fuzz/crashes/<target>/ so that the
-# fuzz_replay suite runs it from then on. A summary per target goes to build-fuzz/fuzz-report.txt.
+# build-fuzz/crashes/<target>/ (emptied when the target's next run starts); once fixed, copy it to
+# tests/fuzz/crashes/<target>/ so that the fuzz_replay suite runs it from then on. A summary per target goes to build-fuzz/fuzz-report.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 FUZZ_DIR=${SOUL_FUZZ_BUILD_DIR:-build-fuzz}
 ALL_TARGETS=(nifti mat hdf5 tables image prepared)
 RSS_LIMIT_MB=2048     # libFuzzer's default; the targets set a 256 MiB input memory budget
-INPUT_TIMEOUT_S=10    # one input taking longer is reported as a hang
+INPUT_TIMEOUT_S=10    # one input taking longer is reported as a hang (and kept as slow-unit-*)
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/fuzz/lsan.supp}
 
 build() {
@@ -68,6 +68,9 @@ REPORT="$FUZZ_DIR/fuzz-report.txt"
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) ${SECONDS_EACH}s per target on $(nproc) cores" >>"$REPORT"
 status=0
 for t in $(targets_or_all "$@"); do
+  # Each run starts with no artifacts: what an earlier run found is in its log and, once fixed, in
+  # tests/fuzz/crashes/.
+  rm -rf "$FUZZ_DIR/crashes/$t"
   mkdir -p "$FUZZ_DIR/corpus/$t" "$FUZZ_DIR/crashes/$t"
   log="$FUZZ_DIR/fuzz-$t.log"
   set +e
@@ -82,11 +85,13 @@ for t in $(targets_or_all "$@"); do
   # failed keeps its artifacts.
   children=0
   if [ $rc -eq 0 ]; then
-    children=$(find "$FUZZ_DIR/crashes/$t" -type f | wc -l)
-    find "$FUZZ_DIR/crashes/$t" -type f -delete
+    children=$(find "$FUZZ_DIR/crashes/$t" -type f ! -name 'slow-unit-*' | wc -l)
+    find "$FUZZ_DIR/crashes/$t" -type f ! -name 'slow-unit-*' -delete
   fi
-  found=$(find "$FUZZ_DIR/crashes/$t" -type f ! -name '*.min' | wc -l)
+  found=$(find "$FUZZ_DIR/crashes/$t" -type f ! -name '*.min' ! -name 'slow-unit-*' | wc -l)
+  slow=$(find "$FUZZ_DIR/crashes/$t" -type f -name 'slow-unit-*' | wc -l)
   line="$t: ${runs:-?} inputs, coverage ${cov:-?} edges, exit $rc, crashes kept $found"
+  [ "$slow" -eq 0 ] || line="$line, slow inputs (over 10 s) kept $slow"
   [ "$children" -eq 0 ] || line="$line ($children reader child processes died on their input and were reported as errors)"
   if [ $rc -ne 0 ]; then
     status=1
