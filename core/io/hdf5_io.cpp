@@ -203,11 +203,10 @@ ImageBrickShape image_brick_shape(const std::string& path, const std::string& da
     return shape;
 }
 
-std::vector<uint8_t> read_image_brick_rows(const std::string& path, const std::vector<int64_t>& ids, const std::string& dataset) {
-    const ImageBrickShape shape = image_brick_shape(path, dataset);
-    for (const int64_t id : ids)
-        if (id < 0 || id >= shape.count)
-            throw Error(path, "image " + std::to_string(id) + " is outside '" + dataset + "' (" + std::to_string(shape.count) + " images)");
+namespace {
+
+// The images of `ids` of a brick of `shape`, read in a child process.
+std::vector<uint8_t> read_rows(const std::string& path, const std::string& dataset, const ImageBrickShape& shape, const std::vector<int64_t>& ids) {
     std::vector<uint8_t> pixels(static_cast<size_t>(brick_bytes(path, shape, static_cast<int64_t>(ids.size()))));
     if (ids.empty()) return pixels;
     run_isolated(
@@ -216,14 +215,24 @@ std::vector<uint8_t> read_image_brick_rows(const std::string& path, const std::v
     return pixels;
 }
 
+}  // namespace
+
+std::vector<uint8_t> read_image_brick_rows(const std::string& path, const std::vector<int64_t>& ids, const std::string& dataset) {
+    const ImageBrickShape shape = image_brick_shape(path, dataset);
+    for (const int64_t id : ids)
+        if (id < 0 || id >= shape.count)
+            throw Error(path, "image " + std::to_string(id) + " is outside '" + dataset + "' (" + std::to_string(shape.count) + " images)");
+    return read_rows(path, dataset, shape, ids);
+}
+
 std::vector<uint8_t> read_image_brick(const std::string& path, int64_t first, int64_t n, const std::string& dataset) {
-    const int64_t count = image_brick_shape(path, dataset).count;
-    if (first < 0 || n < 0 || first > count || n > count - first)
+    const ImageBrickShape shape = image_brick_shape(path, dataset);
+    if (first < 0 || n < 0 || first > shape.count || n > shape.count - first)
         throw Error(path, "images " + std::to_string(first) + ".." + std::to_string(first + n - 1) + " are outside '" + dataset + "' (" +
-                              std::to_string(count) + " images)");
+                              std::to_string(shape.count) + " images)");
     std::vector<int64_t> ids(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = first + i;
-    return read_image_brick_rows(path, ids, dataset);
+    return read_rows(path, dataset, shape, ids);
 }
 
 std::vector<int16_t> read_hdf5_betas(const std::string& path, const std::array<int64_t, 3>& grid, int64_t trials,
