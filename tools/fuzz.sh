@@ -2,7 +2,8 @@
 # Fuzzes the readers with libFuzzer (clang; docs/reliability.md, "Fuzzing").
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]   build, then fuzz each target for SECONDS (default 60);
-#                                          targets: nifti mat hdf5 tables image prepared (default all)
+#                                          targets: nifti mat hdf5 tables image prepared checkpoint
+#                                          (default all; checkpoint where LibTorch is installed)
 #   tools/fuzz.sh merge [TARGET...]       fold what fuzzing found into tests/fuzz/corpus, keeping
 #                                          only inputs that add coverage (libFuzzer -merge=1)
 #   tools/fuzz.sh seeds                   rewrite the seed corpora (tests/fuzz/corpus/*/seed-*)
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 FUZZ_DIR=${SOUL_FUZZ_BUILD_DIR:-build-fuzz}
-ALL_TARGETS=(nifti mat hdf5 tables image prepared)
+ALL_TARGETS=(nifti mat hdf5 tables image prepared checkpoint)
 RSS_LIMIT_MB=2048     # libFuzzer's default; the targets set a 256 MiB input memory budget
 INPUT_TIMEOUT_S=10    # one input taking longer is reported as a hang (and kept as slow-unit-*)
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/fuzz/lsan.supp}
@@ -68,6 +69,10 @@ REPORT="$FUZZ_DIR/fuzz-report.txt"
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) ${SECONDS_EACH}s per target on $(nproc) cores" >>"$REPORT"
 status=0
 for t in $(targets_or_all "$@"); do
+  if [ ! -x "$FUZZ_DIR/bin/fuzz_$t" ]; then
+    echo "fuzz: $t: not built (the checkpoint target needs libtorch-dev)" | tee -a "$REPORT"
+    continue
+  fi
   # Each run starts with no artifacts: what an earlier run found is in its log and, once fixed, in
   # tests/fuzz/crashes/.
   rm -rf "$FUZZ_DIR/crashes/$t"

@@ -7,12 +7,14 @@
 #include "soul/labels.h"
 #include "soul/nsd_layout.h"
 #include "soul/prepare.h"
+#include "soul/printable.h"
 #include "soul/volume.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <sstream>
 
@@ -21,23 +23,55 @@ namespace fs = std::filesystem;
 namespace soul {
 namespace {
 
+// A field of the manifest by its path of keys, or nullptr where a key is missing or a level is not
+// an object: the parts of the manifest that only describe (how it was made) are not checked on
+// open, so inspect reads them without trusting their shape.
+const nlohmann::json* field(const nlohmann::json& j, std::initializer_list<const char*> keys) {
+    const nlohmann::json* at = &j;
+    for (const char* key : keys) {
+        if (!at->is_object()) return nullptr;
+        const auto it = at->find(key);
+        if (it == at->end()) return nullptr;
+        at = &*it;
+    }
+    return at;
+}
+
+// The field as text (strings without quotes), or "?" where it is missing.
+std::string field_text(const nlohmann::json& j, std::initializer_list<const char*> keys) {
+    const nlohmann::json* v = field(j, keys);
+    if (!v) return "?";
+    return printable(v->is_string() ? v->get<std::string>() : v->dump());
+}
+
 std::string inspect_prepared(const std::string& path) {
     PreparedDataset d(path);
     const auto& m = d.manifest();
-    std::ifstream in(fs::path(path) / "manifest.json");
-    const auto j = nlohmann::json::parse(in);
+    const std::string manifest_path = (fs::path(path) / "manifest.json").string();
+    std::ifstream in(manifest_path);
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded()) throw Error(manifest_path, "changed while it was read (it is no longer JSON)");
     std::ostringstream out;
     out << "prepared dataset " << path << "\n";
-    if (j.value("layout", std::string("nsd")) == "nsd")
-        out << "  subject        " << m.subject << ", sessions " << j["parameters"]["sessions"][0] << "-" << j["parameters"]["sessions"][1]
-            << " (" << j["parameters"]["betas"].get<std::string>() << " betas)\n";
-    else
-        out << "  layout         generic, " << j["parameters"]["betas_sources"].size() << " betas files, from " << j["source"]["trials"].get<std::string>() << "\n";
+    const nlohmann::json* layout = field(j, {"layout"});
+    const nlohmann::json* sessions = field(j, {"parameters", "sessions"});
+    const bool session_range = sessions && sessions->is_array() && sessions->size() == 2;
+    if (!layout || *layout == "nsd")
+        out << "  subject        " << m.subject << ", sessions " << (session_range ? printable((*sessions)[0].dump()) + "-" + printable((*sessions)[1].dump()) : "?")
+            << " (" << field_text(j, {"parameters", "betas"}) << " betas)\n";
+    else {
+        const nlohmann::json* sources = field(j, {"parameters", "betas_sources"});
+        out << "  layout         generic, " << (sources && sources->is_array() ? std::to_string(sources->size()) : "?") << " betas files, from "
+            << field_text(j, {"source", "trials"}) << "\n";
+    }
     out << "  voxels         " << m.voxels << " in the visual mask, crop box " << m.crop_dims[0] << "x" << m.crop_dims[1] << "x" << m.crop_dims[2]
         << " at (" << m.crop_offset[0] << ", " << m.crop_offset[1] << ", " << m.crop_offset[2] << ") of " << m.source_dims[0] << "x"
         << m.source_dims[1] << "x" << m.source_dims[2] << "\n";
     out << "  per stream    ";
-    for (const auto& [name, count] : j["voxels_per_stream"].items()) out << " " << name << " " << count.get<int64_t>();
+    if (const nlohmann::json* streams = field(j, {"voxels_per_stream"}); streams && streams->is_object())
+        for (const auto& [name, count] : streams->items()) out << " " << printable(name) << " " << (count.is_number_integer() ? count.dump() : "?");
+    else
+        out << " ?";
     out << "\n";
     std::map<int, int64_t> by_repeats;
     for (int64_t i = 0; i < m.test_images; ++i) ++by_repeats[d.repeats(i)];
@@ -47,7 +81,7 @@ std::string inspect_prepared(const std::string& path) {
         out << (it == by_repeats.begin() ? "" : ", ") << it->second << " shown " << it->first << "x";
     out << ")\n";
     out << "  images         " << m.images << " at " << m.image_size << "x" << m.image_size << ", with captions\n";
-    out << "  created by     " << j.value("created_by", std::string("?")) << "\n";
+    out << "  created by     " << field_text(j, {"created_by"}) << "\n";
     const int verified = d.verify_sections();
     out << "  checksums      " << (verified ? std::to_string(verified) + " sections of data.bin verified" : std::string("none recorded (prepared before checksums)"))
         << "\n";

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -55,6 +56,9 @@ constexpr double kBetaScale = 300.0;
 // Images whose responses set each voxel's z-scoring.
 constexpr int64_t kNormalisationImages = 1000;
 constexpr int kImagesPerChunk = 256;
+// The largest stimulus side: NSD's own are 425 px and the generator's at most 512; a full phantom
+// at 512 px already writes about 8 GB of stimuli.
+constexpr int kMaxImageSize = 512;
 
 int shared_count(const PhantomOptions& o) { return o.size == "full" ? kSharedFull : kSharedSmall; }
 int session_count(const PhantomOptions& o) { return o.sessions > 0 ? o.sessions : (o.size == "full" ? kSessionsFull : kSessionsSmall); }
@@ -65,6 +69,27 @@ void ensure_parent(const std::string& path) {
     std::error_code ec;
     fs::create_directories(fs::path(path).parent_path(), ec);
     if (ec) throw Error(path, "its folder cannot be created: " + ec.message());
+}
+
+// Every label is one of Fashion-MNIST's classes and every class has an image: a scene draws a
+// class first and then an image of it, so a missing class would silently draw another's.
+void check_fashion_mnist(const IdxImages& objects, const std::vector<uint8_t>& labels, const std::string& dir) {
+    const std::string labels_path = (fs::path(dir) / "train-labels-idx1-ubyte.gz").string();
+    if (objects.count != static_cast<int64_t>(labels.size()))
+        throw Error(dir, "Fashion-MNIST's images (" + std::to_string(objects.count) + ") and labels (" + std::to_string(labels.size()) +
+                             ") differ in count");
+    if (objects.rows < 8 || objects.cols < 8)
+        throw Error((fs::path(dir) / "train-images-idx3-ubyte.gz").string(),
+                    "holds " + std::to_string(objects.rows) + "x" + std::to_string(objects.cols) + " images; the phantom needs Fashion-MNIST's 28x28");
+    std::array<int64_t, kCategories> per_class{};
+    for (size_t i = 0; i < labels.size(); ++i) {
+        if (labels[i] >= kCategories)
+            throw Error(labels_path, "label " + std::to_string(labels[i]) + " of image " + std::to_string(i) + " is not a Fashion-MNIST class (0-9)");
+        ++per_class[labels[i]];
+    }
+    for (int c = 0; c < kCategories; ++c)
+        if (per_class[static_cast<size_t>(c)] == 0)
+            throw Error(labels_path, std::string("has no image of class ") + std::to_string(c) + " (" + kCategoryNames[static_cast<size_t>(c)] + ")");
 }
 
 }  // namespace
@@ -89,8 +114,8 @@ void validate_phantom_options(const PhantomOptions& o) {
     if (o.size != "small" && o.size != "full") throw Error("phantom: unknown --size '" + o.size + "' (small or full)");
     if (!(o.snr > 0) || !std::isfinite(o.snr)) throw Error("phantom: --snr must be a positive number, not " + std::to_string(o.snr));
     if (o.sessions < 0 || o.sessions > 40) throw Error("phantom: --sessions must be 1 to 40 (NSD has at most 40)");
-    if (o.image_size < 64 || o.image_size % phantom::kFeatureGrid != 0)
-        throw Error("phantom: the image size must be a multiple of 32, at least 64");
+    if (o.image_size < 64 || o.image_size > kMaxImageSize || o.image_size % phantom::kFeatureGrid != 0)
+        throw Error("phantom: --image-size must be a multiple of 32 from 64 to " + std::to_string(kMaxImageSize) + ", not " + std::to_string(o.image_size));
     const int64_t trials = static_cast<int64_t>(session_count(o)) * nsd::kTrialsPerSession;
     if (trials <= static_cast<int64_t>(kRepeats) * shared_count(o))
         throw Error("phantom: " + std::to_string(session_count(o)) + " session(s) hold " + std::to_string(trials) +
@@ -121,14 +146,14 @@ PhantomSummary generate_phantom(const PhantomOptions& options, const Progress& p
     const int64_t steps = 2 + chunks + 1 + sessions + 1;
     Steps report(progress, steps);
 
+    // The objects first: a damaged Fashion-MNIST fails before the anatomy's minute of work.
+    const IdxImages objects = read_idx_images((fs::path(options.fashion_mnist_dir) / "train-images-idx3-ubyte.gz").string());
+    const std::vector<uint8_t> object_labels = read_idx_labels((fs::path(options.fashion_mnist_dir) / "train-labels-idx1-ubyte.gz").string());
+    check_fashion_mnist(objects, object_labels, options.fashion_mnist_dir);
     report("anatomy: Colin27 + AAL to 1.8 mm, streams and visual areas");
     const phantom::Anatomy anatomy = phantom::build_anatomy(options.mricron_dir);
     report("forward model: receptive fields, category patches, position maps");
     phantom::Tuning tuning = phantom::build_tuning(anatomy, options.seed);
-    const IdxImages objects = read_idx_images((fs::path(options.fashion_mnist_dir) / "train-images-idx3-ubyte.gz").string());
-    const std::vector<uint8_t> object_labels = read_idx_labels((fs::path(options.fashion_mnist_dir) / "train-labels-idx1-ubyte.gz").string());
-    if (objects.count != static_cast<int64_t>(object_labels.size()))
-        throw Error(options.fashion_mnist_dir, "Fashion-MNIST images and labels differ in count");
 
     // Which images are shared (the test set), and the order the subject sees them in.
     Rng schedule(key(options.seed, phantom::kSchedulePurpose));

@@ -4,9 +4,11 @@
 #include "phantom_model.h"
 
 #include "soul/error.h"
+#include "soul/limits.h"
 #include "soul/nsd_layout.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -42,6 +44,27 @@ constexpr int kCropMarginVoxels = 2;
 constexpr int kCalcarineLeft = 43, kCalcarineRight = 44, kCuneusLeft = 45, kCuneusRight = 46, kOccInfLeft = 53, kOccInfRight = 54;
 // V2 is the band of cuneus/lingual within this distance of calcarine; V3 lies beyond it.
 constexpr double kV2BandMm = 5.0;
+// The template's voxel sides the phantom accepts: Colin27 is 1 mm; anything outside this range is
+// not a brain template (and a 1e6 mm voxel would ask for a fine grid of billions of voxels).
+constexpr double kMinTemplateMm = 0.1, kMaxTemplateMm = 10.0;
+
+// The phantom resamples along the template's axes, so its affine must be axis-aligned with
+// positive voxel sides in RAS (Colin27's is); anything else would be resampled wrongly, silently.
+void check_template_affine(const Volume& t1, const std::string& path) {
+    for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 4; ++c)
+            if (!std::isfinite(t1.ijk_to_ras(r, c))) throw Error(path, "has a non-finite affine");
+    for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 3; ++c)
+            if (r != c && t1.ijk_to_ras(r, c) != 0)
+                throw Error(path, "is oblique or reoriented; the phantom needs an axis-aligned RAS template like Colin27's ch2bet.nii.gz");
+    for (int a = 0; a < 3; ++a) {
+        const double side = t1.ijk_to_ras(a, a);
+        if (!(side >= kMinTemplateMm && side <= kMaxTemplateMm))
+            throw Error(path, "has a voxel side of " + std::to_string(side) + " mm along axis " + std::to_string(a) +
+                                  "; the phantom needs an RAS template with sides of 0.1 to 10 mm, like Colin27's ch2bet.nii.gz");
+    }
+}
 
 float trilinear(const Volume& v, double i, double j, double k) {
     const int64_t i0 = static_cast<int64_t>(std::floor(i)), j0 = static_cast<int64_t>(std::floor(j)),
@@ -69,6 +92,7 @@ Anatomy build_anatomy(const std::string& mricron_dir) {
     const Volume t1 = read_nifti_frame(t1_path, 0);
     const Volume aal = read_nifti_frame(aal_path, 0);
     if (!same_grid(t1, aal)) throw Error(aal_path, "is not on the grid of " + t1_path);
+    check_template_affine(t1, t1_path);
 
     // The 1.8 mm grid over the same box, axis-aligned RAS.
     const std::array<double, 3> origin = {t1.ijk_to_ras(0, 3), t1.ijk_to_ras(1, 3), t1.ijk_to_ras(2, 3)};
@@ -80,6 +104,10 @@ Anatomy build_anatomy(const std::string& mricron_dir) {
         fine.ijk_to_ras(a, a) = kVoxelMm;
         fine.ijk_to_ras(a, 3) = origin[a];
     }
+    // Three float volumes on the fine grid (labels, streams and the resampling's).
+    uint64_t fine_voxels = 1;
+    for (int a = 0; a < 3; ++a) fine_voxels = checked_product(t1_path, fine_voxels, static_cast<uint64_t>(fine.dims[a]), "the 1.8 mm grid");
+    check_memory_budget(t1_path, checked_product(t1_path, fine_voxels, 3 * sizeof(float), "the 1.8 mm grid"), "resampling to 1.8 mm");
     const Affine to_source = t1.ijk_to_ras.inverse() * fine.ijk_to_ras;
     Volume labels_fine = resample_nearest(aal, fine);
 
@@ -109,6 +137,9 @@ Anatomy build_anatomy(const std::string& mricron_dir) {
                                std::min(box[4], k), std::max(box[5], k)};
                     }
             }
+    if (box[0] > box[1])
+        throw Error(aal_path, "has none of the occipital, temporal and parietal AAL regions the phantom's streams are made from (is it "
+                              "mricron's AAL atlas?)");
     for (int a = 0; a < 3; ++a) {
         box[2 * a] = std::max<int64_t>(0, box[2 * a] - kCropMarginVoxels);
         box[2 * a + 1] = std::min(fine.dims[a] - 1, box[2 * a + 1] + kCropMarginVoxels);
@@ -205,6 +236,12 @@ Anatomy build_anatomy(const std::string& mricron_dir) {
             an.visualrois.voxels[u] = nsd::kHV4;
         }
     }
+    std::array<int64_t, nsd::kParietal + 1> per_stream{};
+    for (int64_t n : an.visual) ++per_stream[static_cast<size_t>(an.streams.voxels[static_cast<size_t>(n)])];
+    for (int code = nsd::kEarly; code <= nsd::kParietal; ++code)
+        if (per_stream[static_cast<size_t>(code)] == 0)
+            throw Error(aal_path, std::string("gives no voxel to the ") + nsd::kStreamNames[code] +
+                                      " stream (its AAL regions are missing); is it mricron's AAL atlas?");
     return an;
 }
 

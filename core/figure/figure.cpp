@@ -4,6 +4,7 @@
 #include "../infer/settings_json.h"
 #include "soul/error.h"
 #include "soul/json_text.h"
+#include "soul/printable.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,9 @@ namespace {
 
 constexpr int64_t kCell = 128;   // a cell's side at scale 1 (64-px images drawn 2×)
 constexpr int64_t kGap = 6;      // white space between cells at scale 1
+// Trials in one figure: a page's worth of rows; more would be a poster, not a figure, and the
+// canvas of a hand-edited description must not be able to ask for gigabytes.
+constexpr size_t kMaxTrials = 64;
 
 // A white canvas of rows × columns cells.
 RgbImage canvas(int64_t rows, int64_t columns, int scale) {
@@ -96,23 +100,35 @@ ViewDescription read_view_description(const std::string& path) {
     ViewDescription v;
     try {
         const json j = json::parse(in);
+        if (!j.is_object()) throw Error(path, "is not a view description (a JSON object with run, trials, kind, settings)");
+        for (const auto& [key, _] : j.items())
+            if (key != "run" && key != "data" && key != "kind" && key != "scale" && key != "trials" && key != "settings")
+                throw Error(path, "key '" + printable(key) + "' is not part of a view description (run, data, kind, scale, trials, settings)");
         v.run = j.at("run").get<std::string>();
         v.data = j.value("data", std::string());
         v.kind = j.value("kind", std::string("comparison"));
+        if (j.contains("scale") && !j["scale"].is_number_integer()) throw Error(path, "scale must be a whole number 1 to 4");
         v.scale = j.value("scale", 1);
-        for (const auto& t : j.at("trials")) {
+        const json& trials = j.at("trials");
+        if (!trials.is_array()) throw Error(path, "trials must be a list of {\"split\": \"test\" or \"train\", \"row\": N}");
+        if (trials.size() > kMaxTrials)
+            throw Error(path, "names " + std::to_string(trials.size()) + " trials; a figure holds at most " + std::to_string(kMaxTrials));
+        for (const auto& t : trials) {
+            if (!t.is_object()) throw Error(path, "trials: each trial must be {\"split\": \"test\" or \"train\", \"row\": N}");
             const std::string split = t.value("split", std::string("test"));
-            if (split != "test" && split != "train") throw Error(path, "trials: split must be test or train, not '" + split + "'");
-            v.trials.push_back({split == "test" ? Split::Test : Split::Train, t.at("row").get<int64_t>()});
+            if (split != "test" && split != "train") throw Error(path, "trials: split must be test or train, not '" + printable(split) + "'");
+            if (!t.at("row").is_number_integer() || t["row"].get<int64_t>() < 0)
+                throw Error(path, "trials: row must be a whole number from 0, not " + printable(t["row"].dump()));
+            v.trials.push_back({split == "test" ? Split::Test : Split::Train, t["row"].get<int64_t>()});
         }
         v.settings = reconstruction_settings_from_json(j.value("settings", json::object()), path);
     } catch (const json::exception& e) {
         throw Error(path, std::string("is not a view description: ") + e.what());
     }
     if (v.kind != "comparison" && v.kind != "denoising" && v.kind != "dissociation")
-        throw Error(path, "kind must be comparison, denoising or dissociation, not '" + v.kind + "'");
+        throw Error(path, "kind must be comparison, denoising or dissociation, not '" + printable(v.kind) + "'");
     if (v.trials.empty()) throw Error(path, "names no trial");
-    check_scale(v.scale);
+    if (v.scale < 1 || v.scale > 4) throw Error(path, "scale must be 1 to 4, not " + std::to_string(v.scale));
     return v;
 }
 

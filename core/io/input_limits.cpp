@@ -13,12 +13,6 @@ namespace {
 
 constexpr uint64_t kFallbackLimit = uint64_t(16) << 30;  // when the OS does not say (16 GiB)
 
-std::string gibibytes(uint64_t bytes) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (uint64_t(1) << 30));
-    return text;
-}
-
 uint64_t physical_memory() {
     const long pages = sysconf(_SC_PHYS_PAGES);
     const long page = sysconf(_SC_PAGE_SIZE);
@@ -27,6 +21,12 @@ uint64_t physical_memory() {
 }
 
 }  // namespace
+
+std::string gibibytes_text(uint64_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (uint64_t(1) << 30));
+    return text;
+}
 
 uint64_t input_memory_limit() {
     const char* text = std::getenv("SOUL_MEMORY_LIMIT");
@@ -51,7 +51,7 @@ uint64_t input_memory_limit() {
 void check_memory_budget(const std::string& file, uint64_t bytes, const std::string& what) {
     const uint64_t limit = input_memory_limit();
     if (bytes > limit)
-        throw Error(file, what + " would need " + gibibytes(bytes) + " of memory, more than the input budget of " + gibibytes(limit) +
+        throw Error(file, what + " would need " + gibibytes_text(bytes) + " of memory, more than the input budget of " + gibibytes_text(limit) +
                               " (the machine's memory, or SOUL_MEMORY_LIMIT)");
 }
 

@@ -13,6 +13,7 @@
 #include "../model/tokenizer.h"
 #include "../model/unet.h"
 #include "../model/vae.h"
+#include "checkpoint.h"
 #include "soul/dataset.h"
 
 #include <nlohmann/json.hpp>
@@ -113,17 +114,6 @@ torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainDa
 // The distinct images of the training rows, in order of first appearance; with train_fraction < 1,
 // every training image (the image-only stages and the probes do not depend on the fMRI share).
 torch::Tensor training_images(const TrainData& data);
-
-// Checkpoints: LibTorch archives with "model", "optimizer" and "step", written to a temporary
-// name and renamed. The save functions return the file's checksum ("crc32:…"), which run.json
-// records and load_checkpoint verifies: a flipped byte is an error naming the file.
-std::string save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step);
-// An exported checkpoint: the weights alone (no optimizer), half precision when asked, without
-// the tensors whose names start with `omitted` (parts only training uses). load_checkpoint reads it.
-std::string save_weights(const std::string& path, torch::nn::Module& model, bool half, const std::string& omitted = {});
-// Returns the step saved; throws soul::Error naming the file when it does not fit the model.
-// `checksum` empty: not verified (runs written before checksums).
-int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, const std::string& checksum = {});
 
 // A run folder opened for evaluation or inference: config, tokenizer, data, modules with the
 // weights of every stage trained.

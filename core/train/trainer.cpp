@@ -6,12 +6,14 @@
 
 #include "encoder_run.h"
 #include "metrics_log.h"
+#include "../util/memory_guard.h"
 #include "../util/torch_compat.h"
 #include "../model/diffusion.h"
 #include "../model/targets.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/json_text.h"
+#include "soul/limits.h"
 #include "soul/output_folder.h"
 #include "soul/runtime.h"
 #include "soul/version.h"
@@ -82,6 +84,12 @@ public:
         : options_(o), progress_(progress), on_metrics_(on_metrics) {}
 
     TrainSummary run();
+    // What the run was doing, for messages: "building the models", "in stage unet".
+    const std::string& activity() const { return activity_; }
+    // After a failure: removes the run folder when this call created it and it holds no checkpoint
+    // yet, so that the same command with a corrected config or dataset starts clean.
+    void discard_unstarted_run() const;
+    void check_training_memory(const std::vector<std::string>& stages);
 
 private:
     struct Stage {
@@ -116,6 +124,8 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     torch::Tensor extra_images_, train_images_, latents_;
     TrainSummary summary_;
+    std::string activity_ = "loading the dataset";
+    bool created_folder_ = false;
 };
 
 namespace {
@@ -205,6 +215,39 @@ void Trainer::start_from(const std::string& from, const json& base, const std::v
         throw Error(from, std::string("a stage's checkpoint cannot be copied: ") + e.what());
     }
     write_file_atomically((fs::path(options_.out) / "vocab.json").string(), json_text(tokenizer_.to_json()));
+}
+
+// Training a stage adds, for its module, the gradients and AdamW's two moments: three more copies
+// of its weights. Checked for every stage before the first starts, so that a config too large for
+// the machine fails now with a message rather than hours later in the OOM killer. On CUDA the
+// caching allocator reports its own out-of-memory.
+void Trainer::check_training_memory(const std::vector<std::string>& stages) {
+    if (!data_.device.is_cpu()) return;
+    auto weight_bytes = [](torch::nn::Module& m) {
+        uint64_t bytes = 0;
+        for (const auto& p : m.parameters()) bytes += static_cast<uint64_t>(p.numel()) * p.element_size();
+        return bytes;
+    };
+    uint64_t weights = 0;
+    for (torch::nn::Module* m : all_modules(models_)) weights += weight_bytes(*m);
+    const uint64_t budget = input_memory_limit();
+    const uint64_t available = available_memory();
+    const uint64_t left = std::min(budget > weights ? budget - weights : 0, available ? available : budget);
+    for (const auto& stage : stages) {
+        const uint64_t need = 3 * weight_bytes(module_for(models_, stage));
+        if (need > left)
+            throw MemoryRefused(need, "stage " + stage + " needs " + gibibytes_text(need) + " for its gradients and AdamW's moments (3 x its " +
+                                          gibibytes_text(need / 3) + " of weights), more than the " + gibibytes_text(left) +
+                                          " left of the memory budget (free memory, or SOUL_MEMORY_LIMIT)");
+    }
+}
+
+void Trainer::discard_unstarted_run() const {
+    if (!created_folder_) return;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(options_.out, ec))
+        if (entry.path().extension() == ".pt") return;
+    if (!ec) fs::remove_all(options_.out, ec);
 }
 
 void Trainer::write_run_json() { write_file_atomically((fs::path(options_.out) / "run.json").string(), json_text(run_, 2)); }
@@ -373,6 +416,7 @@ TrainSummary Trainer::run() {
     } else {
         const json base = options_.from.empty() ? json() : read_base_run(options_.from, fingerprint);
         make_output_folder(out);
+        created_folder_ = true;
         run_ = {{"format", "souldiffuser-encoders"}, {"created_by", std::string("souldiffuser ") + SOUL_VERSION}, {"torch", torch_version()},
                 {"config", config_.to_json()}, {"config_file", fs::absolute(options_.config).string()},
                 {"dataset", {{"path", fs::absolute(options_.data).string()}, {"fingerprint", fingerprint}}}, {"stages", json::object()}};
@@ -387,7 +431,10 @@ TrainSummary Trainer::run() {
     torch::manual_seed(config_.seed);
     data_ = load_train_data(options_.data, config_, tokenizer_, device);
     torch::manual_seed(config_.seed);
+    activity_ = "building the models";
     models_ = build_models(config_, data_, tokenizer_.size());
+    activity_ = "planning the stages";
+    check_training_memory(stages);
     // Earlier stages this one builds on (the embedding space, the EdgeColorNet encoder).
     for (const auto& stage : training_stages())
         if (run_["stages"].value(stage, json::object()).value("done", false))
@@ -413,6 +460,7 @@ TrainSummary Trainer::run() {
 
     for (const auto& name : stages) {
         progress_.check();
+        activity_ = "in stage " + name;
         Stage s{name, nullptr, {}, {}, n_train, {}, {}};
         if (name == "embedding") {
             // Image–caption pairs of the training images (each image once per epoch).
@@ -704,7 +752,14 @@ TrainSummary Trainer::run() {
 
 TrainSummary train_encoders(const TrainOptions& options, const Progress& progress, const std::function<void(const TrainMetrics&)>& on_metrics) {
     Trainer trainer(options, progress, on_metrics);
-    return trainer.run();
+    try {
+        return trainer.run();
+    } catch (const std::exception& e) {
+        trainer.discard_unstarted_run();
+        if (!is_out_of_memory(e)) throw;
+        throw Error(options.config, "asks for more memory than this machine has, " + trainer.activity() + ": " + out_of_memory_text(e) +
+                                        "; make its sizes smaller (widths, patches, token readouts, batch_size)");
+    }
 }
 
 }  // namespace soul

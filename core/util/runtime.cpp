@@ -1,5 +1,7 @@
 #include "soul/runtime.h"
 
+#include "memory_guard.h"
+
 #include "soul/version.h"
 
 #include <ATen/Version.h>
@@ -16,6 +18,7 @@
 namespace soul {
 
 int init_compute_threads() {
+    install_memory_guard();
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(cores);
     return cores;

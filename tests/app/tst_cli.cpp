@@ -12,6 +12,8 @@
 #include <QRegularExpression>
 #include <QtTest>
 
+#include <zlib.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +35,22 @@ std::string bytes_of(T value) {
     return std::string(reinterpret_cast<const char*>(&value), sizeof value);
 }
 
+// An IDX file as Fashion-MNIST ships it (big-endian header, gzip): labels (one dimension) or
+// 28x28 images.
+void writeIdx(const std::string& path, const std::vector<uint8_t>& values, bool images) {
+    std::string bytes = images ? std::string("\0\0\x08\x03", 4) : std::string("\0\0\x08\x01", 4);
+    auto big_endian = [&](uint32_t v) {
+        for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((v >> shift) & 0xff));
+    };
+    const uint32_t count = static_cast<uint32_t>(images ? values.size() / (28 * 28) : values.size());
+    big_endian(count);
+    if (images) big_endian(28), big_endian(28);
+    bytes.append(values.begin(), values.end());
+    gzFile out = gzopen(path.c_str(), "wb");
+    gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(out);
+}
+
 }  // namespace
 
 class TestCli : public QObject {
@@ -50,6 +68,16 @@ class TestCli : public QObject {
         p.start(SOUL_CLI, args);
         p.waitForFinished(60000);
         return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+    }
+
+    // The last one-line run of a command: exit 1, one line on stderr (after any progress lines)
+    // that names `file` and contains `problem`.
+    void expectOneLine(const Run& r, const QString& file, const QString& problem) {
+        QCOMPARE(r.code, 1);
+        QStringList lines = r.err.split('\n', Qt::SkipEmptyParts);
+        lines.erase(std::remove_if(lines.begin(), lines.end(), [](const QString& l) { return l.startsWith('['); }), lines.end());
+        QVERIFY2(lines.size() == 1 && r.err.endsWith(lines.front() + "\n"), qPrintable(r.err));
+        QVERIFY2(lines.front().contains(file) && lines.front().contains(problem), qPrintable(r.err));
     }
 
 private Q_SLOTS:
@@ -269,6 +297,107 @@ private Q_SLOTS:
         const Run both = run({"reconstruct", "--model", path("nowhere"), "--out", path("rec"), "--test", "--trials", "0"});
         QCOMPARE(both.code, 1);
         QVERIFY2(both.err.contains("not both"), qPrintable(both.err));
+    }
+
+    // Hand-edited view descriptions (souldiffuser export): every field checked, unknown keys named.
+    void hostileViewDescriptions_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("problem");
+        QTest::newRow("not an object") << "[1, 2]" << "is not a view description";
+        QTest::newRow("unknown key") << R"({"run": "x", "trials": [{"row": 0}], "kinds": "comparison"})" << "key 'kinds' is not part";
+        QTest::newRow("trials not a list") << R"({"run": "x", "trials": {"row": 0}})" << "trials must be a list";
+        QTest::newRow("negative row") << R"({"run": "x", "trials": [{"row": -1}]})" << "row must be a whole number from 0";
+        QTest::newRow("fractional scale") << R"({"run": "x", "trials": [{"row": 0}], "scale": 2.5})" << "scale must be a whole number";
+        QTest::newRow("scale out of range") << R"({"run": "x", "trials": [{"row": 0}], "scale": 9})" << "scale must be 1 to 4";
+        QString many = R"({"run": "x", "trials": [)";
+        for (int i = 0; i < 65; ++i) many += QString(i ? ", " : "") + R"({"row": 0})";
+        QTest::newRow("too many trials") << many + "]}" << "at most 64";
+        QTest::newRow("nan setting") << R"({"run": "x", "trials": [{"row": 0}], "settings": {"cfg": "nan"}})" << "cfg";
+    }
+    void hostileViewDescriptions() {
+        QFETCH(QString, text);
+        QFETCH(QString, problem);
+        const QString view = path("hostile.view.json");
+        std::ofstream(view.toStdString(), std::ios::trunc) << text.toStdString();
+        const Run r = run({"export", "--view", view, "--out", path("hostile-figure.png")});
+        expectOneLine(r, view, problem);
+        QVERIFY(!QFileInfo::exists(path("hostile-figure.png")));
+    }
+
+    // The phantom's own inputs, pointed elsewhere (SOUL_FASHION_MNIST_DIR, SOUL_MRICRON_DIR): each
+    // refused with the file named, before anything of the subject is written.
+    void hostilePhantomInputs_data() {
+        QTest::addColumn<QString>("damage");
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("problem");
+        QTest::newRow("fashion-mnist: label 12") << "label-12" << "train-labels-idx1-ubyte.gz" << "is not a Fashion-MNIST class";
+        QTest::newRow("fashion-mnist: a class missing") << "class-missing" << "train-labels-idx1-ubyte.gz" << "has no image of class 9";
+        QTest::newRow("fashion-mnist: counts differ") << "counts" << "fashion" << "differ in count";
+        QTest::newRow("template: oblique") << "oblique" << "ch2bet.nii.gz" << "is oblique";
+        QTest::newRow("template: no AAL regions") << "no-regions" << "aal.nii.gz" << "has none of the occipital";
+        QTest::newRow("template: 1000 mm voxels") << "huge-voxels" << "ch2bet.nii.gz" << "voxel side of 1000";
+    }
+    void hostilePhantomInputs() {
+        QFETCH(QString, damage);
+        QFETCH(QString, file);
+        QFETCH(QString, problem);
+        const std::string dir = m_dir + "/phantom-inputs-" + damage.toStdString();
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir + "/fashion");
+        std::filesystem::create_directories(dir + "/mricron");
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        if (damage == "label-12" || damage == "class-missing" || damage == "counts") {
+            std::vector<uint8_t> labels(20);
+            for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<uint8_t>(i % (damage == "class-missing" ? 9 : 10));
+            if (damage == "label-12") labels[13] = 12;
+            writeIdx(dir + "/fashion/train-labels-idx1-ubyte.gz", labels, false);
+            writeIdx(dir + "/fashion/train-images-idx3-ubyte.gz", std::vector<uint8_t>((damage == "counts" ? 19 : 20) * 28 * 28, 128), true);
+            env.insert("SOUL_FASHION_MNIST_DIR", QString::fromStdString(dir + "/fashion"));
+        } else {
+            // A tiny template pair on one grid; the atlas's codes are AAL's visual ones unless the
+            // case says otherwise.
+            NiftiSpec spec;
+            spec.dims = {12, 12, 12, 1};
+            spec.sform_code = 1;
+            spec.srow = {{{1, 0, 0, -6}, {0, 1, 0, -100}, {0, 0, 1, -6}}};
+            if (damage == "oblique") spec.srow = {{{0.8f, 0.6f, 0, -6}, {-0.6f, 0.8f, 0, -100}, {0, 0, 1, -6}}};
+            if (damage == "huge-voxels") spec.srow = {{{1000, 0, 0, -6}, {0, 1, 0, -100}, {0, 0, 1, -6}}};
+            writeNifti(dir + "/mricron/ch2bet.nii.gz", spec, std::vector<float>(12 * 12 * 12, damage == "no-regions" ? 100.f : 100.f));
+            writeNifti(dir + "/mricron/aal.nii.gz", spec, std::vector<float>(12 * 12 * 12, damage == "no-regions" ? 0.f : 43.f));
+            std::ofstream(dir + "/mricron/aal.nii.txt") << "43 Calcarine_L 1\n";
+            env.insert("SOUL_MRICRON_DIR", QString::fromStdString(dir + "/mricron"));
+        }
+        const Run r = run({"phantom", "--out", QString::fromStdString(dir + "/subject")}, env);
+        expectOneLine(r, file, problem);
+        QVERIFY(!std::filesystem::exists(dir + "/subject/nsddata"));
+    }
+
+    // A config the validator accepts but this machine cannot train: refused before the memory is
+    // touched (the guard on LibTorch's allocator; the stage plan), the config named, no run left.
+    void configTooLargeForMemory_data() {
+        QTest::addColumn<QString>("config");
+        QTest::addColumn<QString>("problem");
+        // EdgeColorNet's hidden layer of 65536 x 65536 floats: one 16 GiB tensor.
+        QTest::newRow("one 16 GiB tensor") << R"({"ec_hidden": 65536})" << "a tensor of 16.0 GiB was asked for";
+        // 8192 x 8192 (256 MiB) fits, but its gradients and AdamW's two moments do not.
+        QTest::newRow("optimizer state") << R"({"ec_hidden": 8192})" << "for its gradients and AdamW's moments";
+    }
+    void configTooLargeForMemory() {
+        QFETCH(QString, config);
+        QFETCH(QString, problem);
+        if (!QFileInfo::exists(path("memory-prepared/manifest.json"))) {
+            soultest::write_nsd_fixture(m_dir + "/memory-nsd");
+            const Run prepared = run({"prepare", "--nsd", path("memory-nsd"), "--out", path("memory-prepared"), "--image-size", "8", "--sessions", "1-2"});
+            QCOMPARE(prepared.code, 0);
+        }
+        const QString file = path("too-large.json");
+        std::ofstream(file.toStdString(), std::ios::trunc) << config.toStdString();
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("SOUL_MEMORY_LIMIT", "900M");
+        const Run r = run({"train", "--data", path("memory-prepared"), "--config", file, "--out", path("too-large-run"), "--device", "cpu"}, env);
+        expectOneLine(r, file, problem);
+        QVERIFY2(r.err.contains("asks for more memory than this machine has"), qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(path("too-large-run")));
     }
 
     // Each class of hostile file (docs/reliability.md) through the real program: exit code 1, one

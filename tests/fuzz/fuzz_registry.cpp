@@ -1,4 +1,5 @@
-// The list of fuzz targets (see fuzz_targets.h).
+// The list of fuzz targets (see fuzz_targets.h). Compiled twice: for the readers alone, and with
+// SOUL_FUZZ_CHECKPOINT=1 where LibTorch is there for the checkpoint target.
 #include "fuzz_targets.h"
 
 namespace soul::fuzz {
@@ -11,6 +12,9 @@ const std::vector<Target>& targets() {
         {"tables", tables, "CSV tables, label tables (.txt, .lut), COCO caption JSON, IDX images and labels"},
         {"image", image, "PNG and JPEG stimuli through libpng and libjpeg"},
         {"prepared", prepared, "a prepared dataset: manifest.json checked against data.bin, every section read"},
+#if SOUL_FUZZ_CHECKPOINT
+        {"checkpoint", checkpoint, "stage checkpoints and exported weights (LibTorch archives) loaded into a module with AdamW, then used"},
+#endif
     };
     return all;
 }

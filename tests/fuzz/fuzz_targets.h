@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace soul::fuzz {
@@ -62,5 +63,9 @@ void hdf5(const uint8_t* data, size_t size);
 void tables(const uint8_t* data, size_t size);
 void image(const uint8_t* data, size_t size);
 void prepared(const uint8_t* data, size_t size);
+// Needs LibTorch: only in the builds that link soul_fuzz_checkpoint (SOUL_FUZZ_CHECKPOINT).
+void checkpoint(const uint8_t* data, size_t size);
+// Valid checkpoints of every form the loader takes, written under `dir`: (name, bytes).
+std::vector<std::pair<std::string, std::string>> checkpoint_seeds(const std::string& dir);
 
 }  // namespace soul::fuzz

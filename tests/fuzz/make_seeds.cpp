@@ -154,6 +154,9 @@ int main(int argc, char** argv) {
         table_seeds(dir);
         image_seeds(dir);
         prepared_seeds(dir);
+#if SOUL_FUZZ_CHECKPOINT
+        for (const auto& [name, bytes] : soul::fuzz::checkpoint_seeds(dir + "/checkpoint")) seed("checkpoint", name, bytes);
+#endif
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fuzz_seeds: %s\n", e.what());
         fs::remove_all(dir);

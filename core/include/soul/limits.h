@@ -11,6 +11,9 @@ namespace soul {
 
 uint64_t input_memory_limit();
 
+// "12.5 GiB", for messages about memory.
+std::string gibibytes_text(uint64_t bytes);
+
 // Throws soul::Error(file, ...) when `bytes` of memory for `what` exceed the budget.
 void check_memory_budget(const std::string& file, uint64_t bytes, const std::string& what);
 
