@@ -5,11 +5,14 @@
 
 #include "soul/error.h"
 
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 
@@ -42,7 +45,7 @@ struct SharedMemory {
 }  // namespace
 
 void run_isolated(const std::string& path, size_t bytes, const std::function<void(void* shared)>& work,
-                  const std::function<void(const void* shared)>& finish) {
+                  const std::function<void(const void* shared)>& finish, double timeout_seconds) {
     SharedMemory shared(bytes);
     if (shared.data == MAP_FAILED) throw Error(path, std::string("cannot map memory to read it into: ") + std::strerror(errno));
     int pipe_fds[2];
@@ -74,9 +77,24 @@ void run_isolated(const std::string& path, size_t bytes, const std::function<voi
         ::_exit(code);
     }
     ::close(pipe_fds[1]);
+    // The child's message, until it closes the pipe (it ends); with a timeout, no longer than that.
     std::string message;
     char buffer[4096];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+    bool timed_out = false;
     for (;;) {
+        if (timeout_seconds > 0) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            pollfd readable{pipe_fds[0], POLLIN, 0};
+            const int ready = left > 0 ? ::poll(&readable, 1, static_cast<int>(std::min<long long>(left, 1000))) : 0;
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready == 0) {
+                if (left > 0) continue;
+                timed_out = true;
+                ::kill(child, SIGKILL);
+                break;
+            }
+        }
         const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
         if (n > 0) message.append(buffer, static_cast<size_t>(n));
         else if (n == 0 || errno != EINTR) break;
@@ -85,6 +103,8 @@ void run_isolated(const std::string& path, size_t bytes, const std::function<voi
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
+    if (timed_out)
+        throw Error(path, "cannot be read: its reader did not finish in " + std::to_string(static_cast<int>(timeout_seconds)) + " s and was stopped");
     if (WIFSIGNALED(status))
         throw Error(path, "is damaged: the library reading it crashed on it (signal " + std::to_string(WTERMSIG(status)) + ", " +
                               strsignal(WTERMSIG(status)) + ")");

@@ -11,8 +11,9 @@ namespace soul {
 
 // Runs `work` in a forked child process with `bytes` of memory shared with this process, then
 // `finish` here on the same memory. A soul::Error thrown by `work` comes back as the same message;
-// any other exception, or the child dying on a signal, becomes a soul::Error naming `path`.
+// any other exception, or the child dying on a signal, becomes a soul::Error naming `path`. With a
+// timeout (seconds, > 0), a child still running then is killed and that is the error.
 void run_isolated(const std::string& path, size_t bytes, const std::function<void(void* shared)>& work,
-                  const std::function<void(const void* shared)>& finish);
+                  const std::function<void(const void* shared)>& finish, double timeout_seconds = 0);
 
 }  // namespace soul

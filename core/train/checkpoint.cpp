@@ -2,6 +2,8 @@
 // reader, with every value checked against the model before use.
 #include "checkpoint.h"
 
+#include "../io/isolated.h"
+#include "../io/torch_archive.h"
 #include "soul/checksum.h"
 #include "soul/error.h"
 
@@ -16,6 +18,11 @@ namespace fs = std::filesystem;
 namespace soul::train {
 
 namespace {
+
+// The child that opens an archive first gets this long, plus the time to read the file at a slow
+// disk's pace, before it counts as hung.
+constexpr double kChildSeconds = 60;
+constexpr double kChildBytesPerSecond = 50e6;
 
 // Writes an archive to a temporary name, then renames it: a checkpoint is whole or absent. Returns
 // the file's checksum, for run.json.
@@ -131,6 +138,29 @@ void check_adamw(const std::string& path, torch::optim::Optimizer& optimizer) {
     }
 }
 
+// LibTorch's TorchScript reader, which every archive goes through, crashes on some malformed
+// source records (a segfault in ScriptTypeParser::parseClassConstant; found by fuzzing with the
+// records' CRCs made right, as a hand-made archive would have them). The archive is opened once
+// in a child process first (core/io/isolated.h), on one thread and onto the CPU (a forked child
+// must not touch CUDA or OpenMP's pool), so that a crash is a message here.
+void open_in_child(const std::string& path) {
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(path, ec);
+    const double timeout = kChildSeconds + (ec ? 0.0 : static_cast<double>(size) / kChildBytesPerSecond);
+    run_isolated(
+        path, 0,
+        [&](void*) {
+            torch::set_num_threads(1);
+            torch::serialize::InputArchive archive;
+            try {
+                archive.load_from(path, torch::Device(torch::kCPU));
+            } catch (const std::exception& e) {
+                throw Error(path, "is not a readable checkpoint (damaged, cut short, or not a LibTorch archive): " + torch_message(e));
+            }
+        },
+        [](const void*) {}, timeout);
+}
+
 }  // namespace
 
 std::string save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer, int64_t step) {
@@ -168,6 +198,8 @@ int64_t load_checkpoint(const std::string& path, torch::nn::Module& model, torch
             throw Error(path, "is damaged: its checksum is " + found + ", not the " + checksum + " recorded in run.json when it was written "
                               "(a disk or copy error?); restore the file or train the stage again");
     }
+    check_torch_archive(path);
+    open_in_child(path);
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path);

@@ -415,8 +415,8 @@ TrainSummary Trainer::run() {
         tokenizer_ = model::CaptionTokenizer::read((out / "vocab.json").string());
     } else {
         const json base = options_.from.empty() ? json() : read_base_run(options_.from, fingerprint);
+        created_folder_ = !fs::exists(out);
         make_output_folder(out);
-        created_folder_ = true;
         run_ = {{"format", "souldiffuser-encoders"}, {"created_by", std::string("souldiffuser ") + SOUL_VERSION}, {"torch", torch_version()},
                 {"config", config_.to_json()}, {"config_file", fs::absolute(options_.config).string()},
                 {"dataset", {{"path", fs::absolute(options_.data).string()}, {"fingerprint", fingerprint}}}, {"stages", json::object()}};

@@ -163,6 +163,24 @@ private Q_SLOTS:
         const Run nothing = run({"inspect", path("nowhere")});
         QCOMPARE(nothing.code, 1);
         QVERIFY(nothing.err.contains("no such file"));
+        // The manifest's descriptive fields (how it was made) are not needed to read the data:
+        // with them missing or of another shape, inspect says "?" and reads the rest.
+        QFile manifest(path("prepared/manifest.json"));
+        QVERIFY(manifest.open(QIODevice::ReadOnly));
+        QJsonObject m = QJsonDocument::fromJson(manifest.readAll()).object();
+        manifest.close();
+        QJsonObject parameters = m["parameters"].toObject();
+        parameters.remove("sessions");
+        parameters["betas"] = 7;
+        m["parameters"] = parameters;
+        m["voxels_per_stream"] = "many";
+        QVERIFY(manifest.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        manifest.write(QJsonDocument(m).toJson());
+        manifest.close();
+        const Run odd = run({"inspect", path("prepared")});
+        QCOMPARE(odd.code, 0);
+        QVERIFY2(odd.out.contains("sessions ? (7 betas)") && odd.out.contains("per stream     ?") && odd.out.contains("1488 single trials"),
+                 qPrintable(odd.out + odd.err));
     }
 
     void environment() {

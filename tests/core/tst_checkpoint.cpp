@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace {
 
@@ -159,6 +160,18 @@ private Q_SLOTS:
         expectRefused(file("text.pt"), "is not a readable checkpoint");
         std::filesystem::create_directories(file("folder.pt"));
         expectRefused(file("folder.pt"), "is not a file");
+        // Without a recorded checksum, the zip's own CRC-32 of each record (LibTorch does not
+        // check it): one letter changed inside the pickle that names the weights.
+        soul::train::save_checkpoint(file("renamed.pt"), *model, nullptr, 1);
+        {
+            std::fstream f(file("renamed.pt"), std::ios::in | std::ios::out | std::ios::binary);
+            const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+            const auto at = bytes.find("first");
+            QVERIFY(at != std::string::npos);
+            f.seekp(static_cast<std::streamoff>(at));
+            f.put('F');
+        }
+        expectRefused(file("renamed.pt"), "fails its CRC-32");
         // With the checksum run.json recorded, a changed byte is named as such.
         soul::train::save_checkpoint(file("flipped.pt"), *model, nullptr, 1);
         const std::string checksum = soul::train::save_checkpoint(file("flipped.pt"), *model, nullptr, 1);
