@@ -33,6 +33,8 @@ DefaultData defaultData() {
         }
         d.volume = phantom.filePath(QString::fromStdString(soul::nsd::betas_file(1, 1)));
         d.labels = phantom.filePath(QString::fromStdString(soul::nsd::roi_file(1, "streams")));
+        const QString t1 = phantom.filePath(QString::fromStdString(soul::nsd::t1_file(1)));
+        if (QFile::exists(t1)) d.underlay = t1;
         return d;
     }
     QString dir = qEnvironmentVariable("SOUL_MRICRON_DIR", "/usr/share/mricron/templates");

@@ -10,6 +10,7 @@
 struct DefaultData {
     QString volume;      // betas_session01.nii.gz, or ch2bet.nii.gz
     QString labels;      // streams.nii.gz, or aal.nii.gz
+    QString underlay;    // the phantom's T1_to_func1pt8mm.nii.gz; empty for Colin27 (itself a T1)
     QList<int> visibleLabels;  // empty: all; for AAL the labels of the visual streams
     bool phantom = false;
     QString missing;     // non-empty when neither is there: what to do

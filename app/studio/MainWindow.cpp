@@ -36,8 +36,10 @@
 
 #include "soul/default_subject.h"
 #include "soul/error.h"
+#include "soul/runtime.h"
 
 #include <cstdio>
+#include <limits>
 
 bool parseExportView(const QString& name, ExportView* view) {
     static const QMap<QString, ExportView> names = {{"3d", ExportView::View3D}, {"axial", ExportView::Axial},
@@ -77,12 +79,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_labelPanel = new soului::LabelPanel(m_document, labelDock);
     labelDock->setWidget(m_labelPanel);
     addDockWidget(Qt::LeftDockWidgetArea, labelDock);
-    auto* workbenchDock = new QDockWidget(tr("Reconstruction"), this);
+    auto* workbenchDock = m_workbenchDock = new QDockWidget(tr("Reconstruction"), this);
     workbenchDock->setObjectName("workbenchDock");
     m_workbench = new soului::WorkbenchPanel(workbenchDock);
     workbenchDock->setWidget(m_workbench);
     addDockWidget(Qt::BottomDockWidgetArea, workbenchDock);
-    auto* trainingDock = new QDockWidget(tr("Training"), this);
+    auto* trainingDock = m_trainingDock = new QDockWidget(tr("Training"), this);
     trainingDock->setObjectName("trainingDock");
     m_training = new soului::TrainingPanel(trainingDock);
     m_training->setDefaults(defaultPreparedDir(), defaultTrainingConfig(),
@@ -90,6 +92,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     trainingDock->setWidget(m_training);
     tabifyDockWidget(workbenchDock, trainingDock);
     workbenchDock->raise();
+    connect(trainingDock, &QDockWidget::visibilityChanged, this, [this](bool visible) { m_trainingRaised = visible; });
     // The brain views follow the selected trial once its reconstruction is on screen: loading a
     // volume and rebuilding the stream surfaces would otherwise delay the first previews.
     connect(m_workbench, &soului::WorkbenchPanel::trialSelected, this, [this](const soul::TrialRef& trial) {
@@ -102,7 +105,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         QTimer::singleShot(0, this, [this] { showTrialBetas(m_pendingTrial); });   // after the image is painted
     });
     connect(m_workbench, &soului::WorkbenchPanel::attributionVolume, this, [this](const soul::Volume& volume, const QString& output) {
-        showInViews(volume, QString("attribution-%1").arg(QString(output).replace(' ', '-')));
+        showInViews(volume, QString("attribution-%1").arg(QString(output).replace(' ', '-')), tr("attribution"));
     });
     connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this](bool ok, const QString& message) {
         if (!ok) showError(message);
@@ -136,6 +139,20 @@ void MainWindow::buildMenus() {
     QAction* shot = file->addAction(tr("&Export Screenshot…"), this, &MainWindow::chooseScreenshot);
     shot->setObjectName("actionExportScreenshot");
     shot->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    QAction* underlay = file->addAction(tr("Open &Underlay…"), this, &MainWindow::chooseUnderlay);
+    underlay->setObjectName("actionOpenUnderlay");
+    underlay->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_U));
+    file->addSeparator();
+    QAction* openSession = file->addAction(tr("Open &Session…"), this, &MainWindow::chooseOpenSession);
+    openSession->setObjectName("actionOpenSession");
+    openSession->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    QAction* saveSession = file->addAction(tr("&Save Session…"), this, &MainWindow::chooseSaveSession);
+    saveSession->setObjectName("actionSaveSession");
+    saveSession->setShortcut(QKeySequence::Save);
+    m_recentMenu = file->addMenu(tr("&Recent Sessions"));
+    m_recentMenu->setObjectName("recentSessionsMenu");
+    rebuildRecentMenu();
+    file->addSeparator();
     QAction* figure = file->addAction(tr("Export &Figure…"), this, &MainWindow::chooseFigure);
     figure->setObjectName("actionExportFigure");
     figure->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
@@ -143,13 +160,70 @@ void MainWindow::buildMenus() {
     file->addAction(tr("&Quit"), qApp, &QApplication::quit)->setShortcut(QKeySequence::Quit);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    QAction* neuro = view->addAction(tr("&Neurological convention (right is right)"));
-    neuro->setObjectName("actionNeurological");
-    neuro->setCheckable(true);
-    connect(neuro, &QAction::toggled, this, [this](bool on) {
+    m_neurological = view->addAction(tr("&Neurological convention (right is right)"));
+    m_neurological->setObjectName("actionNeurological");
+    m_neurological->setCheckable(true);
+    m_neurological->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_N));
+    connect(m_neurological, &QAction::toggled, this, [this](bool on) {
         for (auto* s : m_slices) s->setRadiological(!on);
     });
-    view->addAction(tr("&Reset 3D camera"), m_brainView, &soului::BrainView::resetCamera)->setObjectName("actionResetCamera");
+    m_colourBars = view->addAction(tr("&Colour bars"));
+    m_colourBars->setObjectName("actionColourBars");
+    m_colourBars->setCheckable(true);
+    m_colourBars->setChecked(true);
+    m_colourBars->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+    connect(m_colourBars, &QAction::toggled, this, [this](bool on) {
+        for (auto* s : m_slices) s->setColourBarVisible(on);
+    });
+    QAction* reset = view->addAction(tr("&Reset 3D camera"), m_brainView, &soului::BrainView::resetCamera);
+    reset->setObjectName("actionResetCamera");
+    reset->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* shortcuts = help->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    shortcuts->setObjectName("actionShortcuts");
+    shortcuts->setShortcut(QKeySequence(Qt::Key_F1));
+    help->addAction(tr("&About SoulDiffuser Studio"), this, &MainWindow::showAbout)->setObjectName("actionAbout");
+}
+
+QString MainWindow::shortcutsText() const {
+    QString text;
+    for (QAction* menuAction : menuBar()->actions()) {
+        const QMenu* menu = menuAction->menu();
+        if (!menu) continue;
+        for (const QAction* a : menu->actions())
+            if (!a->shortcut().isEmpty())
+                text += QString("%1\t%2 ▸ %3\n").arg(a->shortcut().toString(QKeySequence::NativeText),
+                                                     QString(menuAction->text()).remove('&'), QString(a->text()).remove('&'));
+    }
+    text += tr("Page Up / Page Down\tnext / previous slice in the slice view under the mouse\n");
+    text += tr("Click or drag\tmove the cursor (the crosshairs follow in every view)\n");
+    return text;
+}
+
+void MainWindow::showShortcuts() {
+    auto* box = new QMessageBox(QMessageBox::NoIcon, tr("Keyboard shortcuts"), QString(), QMessageBox::Close, this);
+    box->setObjectName("shortcutsDialog");
+    QString html = "<table>";
+    for (const QString& line : shortcutsText().split('\n', Qt::SkipEmptyParts)) {
+        const QStringList f = line.split('\t');
+        html += QString("<tr><td><b>%1</b></td><td>&nbsp;&nbsp;%2</td></tr>").arg(f[0].toHtmlEscaped(), f.value(1).toHtmlEscaped());
+    }
+    box->setText(html + "</table>");
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MainWindow::showAbout() {
+    auto* box = new QMessageBox(QMessageBox::Information, tr("About SoulDiffuser Studio"),
+                                tr("<b>SoulDiffuser Studio %1</b><br>Reconstructs the image a person saw from the fMRI volume recorded "
+                                   "while they saw it, and shows how.<br><br>Qt %2 · VTK %3 · LibTorch %4 (%5)")
+                                    .arg(QCoreApplication::applicationVersion(), qVersion(), soului::vtkVersionText(),
+                                         QString::fromStdString(soul::torch_version()), QString::fromStdString(soul::default_device_name())),
+                                QMessageBox::Close, this);
+    box->setObjectName("aboutDialog");
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
 }
 
 void MainWindow::showError(const QString& message) {
@@ -171,6 +245,7 @@ bool MainWindow::openVolume(const QString& path) {
         showError(m_document->lastError());
         return false;
     }
+    m_volumeFromFile = true;
     setWindowTitle(QString("SoulDiffuser Studio — %1").arg(QFileInfo(path).fileName()));
     return true;
 }
@@ -184,6 +259,18 @@ bool MainWindow::openLabels(const QString& path, const QList<int>& initiallyVisi
     soului::LoadedLabels loaded = soului::VolumeDocument::loadLabels(path, m_document->volume());
     for (int v : initiallyVisible) loaded.initiallyVisible.insert(v);
     const bool ok = m_document->setLabels(loaded);
+    QApplication::restoreOverrideCursor();
+    if (!ok) {
+        showError(m_document->lastError());
+        return false;
+    }
+    if (!m_document->lastNotice().isEmpty()) statusBar()->showMessage(m_document->lastNotice(), 10000);
+    return true;
+}
+
+bool MainWindow::openUnderlay(const QString& path) {
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    const bool ok = m_document->openUnderlay(path);
     QApplication::restoreOverrideCursor();
     if (!ok) {
         showError(m_document->lastError());
@@ -210,18 +297,22 @@ void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
     if (!engine) return;
     const soul::PreparedDataset& d = engine->dataset();
     const soul::Volume v = d.to_source_volume(d.betas(trial.split, trial.row));   // z-scored betas in the subject's grid
-    showInViews(v, QString("trial-%1-%2").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row));
+    showInViews(v, QString("trial-%1-%2").arg(trial.split == soul::Split::Test ? "test" : "train").arg(trial.row), tr("z-score"));
 }
 
 // The streams stay visible over a trial's values without hiding them.
 constexpr double kStreamOpacityOverValues = 0.35;
+// Over an underlay, signed values are shown where |value| is at least this share of the window's
+// extent, so that the anatomy shows where the activity is weak (FSLeyes' habit of thresholding).
+constexpr double kOverlayThresholdShare = 0.4;
 
-void MainWindow::showInViews(const soul::Volume& volume, const QString& name) {
+void MainWindow::showInViews(const soul::Volume& volume, const QString& name, const QString& unit) {
     const QString labels = m_document->hasLabels() ? m_document->labelsPath() : QString();
     if (!m_document->setVolume(soului::VolumeDocument::inMemory(volume, name))) {
         showError(m_document->lastError());
         return;
     }
+    m_volumeFromFile = false;
     setWindowTitle(QString("SoulDiffuser Studio — %1").arg(name));
     if (!labels.isEmpty() && openLabels(labels))
         for (const soul::Label& label : m_document->labelTable().labels()) m_document->setLabelOpacity(label.value, kStreamOpacityOverValues);
@@ -229,6 +320,199 @@ void MainWindow::showInViews(const soul::Volume& volume, const QString& name) {
     const double extent = std::max(std::abs(m_document->windowLow()), std::abs(m_document->windowHigh()));
     m_document->setColormapName("coolwarm");
     m_document->setWindow(-extent, extent);
+    m_document->setValueUnit(unit);
+    if (m_document->hasUnderlay()) m_document->setSymmetricThreshold(kOverlayThresholdShare * extent);
+    if (m_pendingDisplay) {
+        const soului::StudioSession session = *m_pendingDisplay;
+        m_pendingDisplay.reset();
+        applyDisplay(session);
+    }
+}
+
+soului::StudioSession MainWindow::currentSession() const {
+    soului::StudioSession s;
+    const soului::VolumeDocument& d = *m_document;
+    if (m_volumeFromFile) s.volumePath = QFileInfo(d.volumePath()).absoluteFilePath();
+    s.frame = static_cast<int>(d.frameIndex());
+    if (d.hasUnderlay()) {
+        s.underlayPath = QFileInfo(d.underlayPath()).absoluteFilePath();
+        s.underlayVisible = d.underlayVisible();
+        s.underlayWindow = std::array<double, 2>{d.underlayLow(), d.underlayHigh()};
+    }
+    if (d.hasLabels()) {
+        s.labelsPath = QFileInfo(d.labelsPath()).absoluteFilePath();
+        for (const auto& [value, count] : d.labelVoxelCounts()) {
+            if (d.labelVisible(value)) s.visibleLabels.push_back(value);
+            if (d.labelOpacity(value) != 1.0) s.labelOpacity[value] = d.labelOpacity(value);
+        }
+    }
+    s.display.colormap = d.colormapName();
+    s.display.windowLow = d.windowLow();
+    s.display.windowHigh = d.windowHigh();
+    constexpr double kOff = 1e29;   // the document's "no threshold" is ±1e30 or ±inf
+    if (std::abs(d.threshold()) < kOff) s.display.threshold = d.threshold();
+    if (std::abs(d.negativeThreshold()) < kOff) s.display.negativeThreshold = d.negativeThreshold();
+    s.display.opacity = d.opacity();
+    s.display.unit = d.valueUnit();
+    if (d.hasVolume()) s.cursor = d.cursor();
+    const soului::WorkbenchModel& model = m_workbench->model();
+    if (!model.run().empty()) {
+        s.modelRun = QString::fromStdString(model.run());
+        s.modelData = QString::fromStdString(model.data());
+        if (model.hasTrial()) s.trial = model.trial();
+        s.sampler = model.sampler();
+        s.streamsOff = model.streamsOff();
+    }
+    s.neurological = m_neurological->isChecked();
+    s.colourBars = m_colourBars->isChecked();
+    s.volumeRendering = m_brainView->volumeRendering();
+    s.camera = m_brainView->camera();
+    s.tab = m_trainingRaised ? "training" : "reconstruction";
+    return s;
+}
+
+bool MainWindow::saveSessionFile(const QString& path) {
+    try {
+        soului::saveSession(currentSession(), path);
+    } catch (const soul::Error& e) {
+        showError(QString::fromStdString(e.what()));
+        return false;
+    }
+    rememberSession(path);
+    statusBar()->showMessage(tr("Saved session %1").arg(path), 5000);
+    return true;
+}
+
+// The display settings, cursor and views of a session, once its volume is shown.
+void MainWindow::applyDisplay(const soului::StudioSession& s) {
+    soului::VolumeDocument& d = *m_document;
+    if (s.underlayWindow && d.hasUnderlay()) d.setUnderlayWindow((*s.underlayWindow)[0], (*s.underlayWindow)[1]);
+    if (d.hasUnderlay()) d.setUnderlayVisible(s.underlayVisible);
+    if (d.hasLabels()) {
+        for (const auto& [value, count] : d.labelVoxelCounts()) {
+            d.setLabelVisible(value, std::find(s.visibleLabels.begin(), s.visibleLabels.end(), value) != s.visibleLabels.end());
+            const auto it = s.labelOpacity.find(value);
+            d.setLabelOpacity(value, it == s.labelOpacity.end() ? 1.0 : it->second);
+        }
+    }
+    d.setColormapName(s.display.colormap);
+    d.setWindow(s.display.windowLow, s.display.windowHigh);
+    d.setThreshold(s.display.threshold.value_or(-std::numeric_limits<double>::infinity()));
+    d.setNegativeThreshold(s.display.negativeThreshold.value_or(-std::numeric_limits<double>::infinity()));
+    d.setOpacity(s.display.opacity);
+    if (!s.display.unit.isEmpty()) d.setValueUnit(s.display.unit);
+    if (s.cursor) d.setCursor(*s.cursor);
+}
+
+bool MainWindow::openSessionFile(const QString& path) {
+    soului::StudioSession s;
+    try {
+        s = soului::loadSession(path);
+    } catch (const soul::Error& e) {
+        showError(QString::fromStdString(e.what()));
+        return false;
+    }
+    const QStringList missing = s.missingFiles();
+    QStringList failed;
+    auto present = [&](const QString& file) { return !file.isEmpty() && !missing.contains(file); };
+    m_pendingDisplay.reset();
+    const bool errorDialogs = m_errorDialogs;
+    m_errorDialogs = false;   // one dialog for the whole session, below
+    if (present(s.volumePath)) {
+        if (!openVolume(s.volumePath)) failed << m_lastError;
+        else if (s.frame != 0 && !setFrame(s.frame)) failed << m_lastError;
+    }
+    if (m_document->hasVolume()) {
+        if (present(s.underlayPath) && !openUnderlay(s.underlayPath)) failed << m_lastError;
+        if (present(s.labelsPath) && !openLabels(s.labelsPath)) failed << m_lastError;
+        if (s.volumePath.isEmpty() || present(s.volumePath)) applyDisplay(s);
+    }
+    m_errorDialogs = errorDialogs;
+    m_neurological->setChecked(s.neurological);
+    m_colourBars->setChecked(s.colourBars);
+    m_displayPanel->setVolumeRendering(s.volumeRendering);
+    if (s.camera) m_brainView->setCamera(*s.camera);
+    (s.tab == "training" ? m_trainingDock : m_workbenchDock)->raise();
+    if (present(s.modelRun) && present(s.modelData)) {
+        // The workbench opens in the background; the trial, its settings, and then (once its betas
+        // are in the views) the display follow.
+        auto connection = std::make_shared<QMetaObject::Connection>();
+        *connection = connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this, s, connection](bool ok, const QString&) {
+            disconnect(*connection);
+            if (!ok) return;
+            m_workbench->setSettings(s.sampler, s.streamsOff);
+            if (!s.trial) return;
+            if (s.volumePath.isEmpty()) m_pendingDisplay = s;
+            if (!m_workbench->selectTrial(*s.trial)) {
+                m_pendingDisplay.reset();
+                showError(tr("%1: the session's trial (%2 row %3) is not in %4")
+                              .arg(s.modelRun, QString::fromStdString(soul::split_name(s.trial->split))).arg(s.trial->row).arg(s.modelData));
+            }
+        });
+        m_workbench->openSession(s.modelRun, s.modelData);
+    }
+    rememberSession(path);
+    if (!missing.isEmpty() || !failed.isEmpty()) {
+        QString message = tr("%1: opened what it could.").arg(path);
+        if (!missing.isEmpty()) message += tr(" Missing: %1.").arg(missing.join(", "));
+        if (!failed.isEmpty()) message += " " + failed.join(" ");
+        showError(message);
+    } else {
+        statusBar()->showMessage(tr("Opened session %1").arg(path), 5000);
+    }
+    return missing.isEmpty() && failed.isEmpty();
+}
+
+// Sessions kept in File ▸ Recent Sessions.
+constexpr int kRecentSessions = 8;
+
+QStringList MainWindow::recentSessions() const { return QSettings().value("recentSessions").toStringList(); }
+
+void MainWindow::rememberSession(const QString& path) {
+    QStringList recent = recentSessions();
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    recent.removeAll(absolute);
+    recent.prepend(absolute);
+    while (recent.size() > kRecentSessions) recent.removeLast();
+    QSettings().setValue("recentSessions", recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+    m_recentMenu->clear();
+    const QStringList recent = recentSessions();
+    for (int i = 0; i < recent.size(); ++i) {
+        QAction* a = m_recentMenu->addAction(QString("&%1 %2").arg(i + 1).arg(QFileInfo(recent[i]).fileName()),
+                                             this, [this, file = recent[i]] { openSessionFile(file); });
+        a->setToolTip(recent[i]);
+        if (i == 0) a->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_O));
+    }
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::chooseUnderlay() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open underlay (anatomy)"), m_lastFolder,
+                                                      tr("NIfTI (*.nii *.nii.gz *.hdr);;All files (*)"));
+    if (path.isEmpty()) return;
+    m_lastFolder = QFileInfo(path).absolutePath();
+    QSettings().setValue("lastFolder", m_lastFolder);
+    openUnderlay(path);
+}
+
+void MainWindow::chooseSaveSession() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save session"), m_lastFolder, tr("Studio session (*.json)"));
+    if (path.isEmpty()) return;
+    m_lastFolder = QFileInfo(path).absolutePath();
+    QSettings().setValue("lastFolder", m_lastFolder);
+    saveSessionFile(path.endsWith(".json") ? path : path + ".json");
+}
+
+void MainWindow::chooseOpenSession() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open session"), m_lastFolder, tr("Studio session (*.json);;All files (*)"));
+    if (path.isEmpty()) return;
+    m_lastFolder = QFileInfo(path).absolutePath();
+    QSettings().setValue("lastFolder", m_lastFolder);
+    openSessionFile(path);
 }
 
 bool MainWindow::openDefault() {
@@ -238,13 +522,17 @@ bool MainWindow::openDefault() {
         return false;
     }
     if (!openVolume(d.volume) || !openLabels(d.labels, d.visibleLabels)) return false;
+    if (!d.underlay.isEmpty() && !openUnderlay(d.underlay)) return false;
     if (!d.model.isEmpty()) openSession(d.model, d.prepared);
     if (d.phantom) {
-        // Betas are signed (percent signal change × 300): a diverging map, symmetric window, and
-        // the stream surfaces in 3D rather than a volume rendering of noise.
+        // Betas are signed (percent signal change × 300): a diverging map, symmetric window
+        // thresholded over the T1 underlay, and the stream surfaces in 3D rather than a volume
+        // rendering of noise.
         const double extent = std::max(std::abs(m_document->windowLow()), std::abs(m_document->windowHigh()));
         m_document->setColormapName("coolwarm");
         m_document->setWindow(-extent, extent);
+        m_document->setValueUnit(tr("PSC×300"));
+        if (m_document->hasUnderlay()) m_document->setSymmetricThreshold(kOverlayThresholdShare * extent);
         m_displayPanel->setVolumeRendering(false);
     }
     return true;

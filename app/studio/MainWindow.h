@@ -6,11 +6,16 @@
 #include <QMainWindow>
 #include <QString>
 
+#include "StudioSession.h"
 #include "soul/reconstruct.h"
+
+#include <optional>
 
 
 class QAction;
+class QDockWidget;
 class QLabel;
+class QMenu;
 class QMessageBox;
 
 namespace soului {
@@ -47,6 +52,20 @@ public:
     bool openVolume(const QString& path);
     bool openLabels(const QString& path, const QList<int>& initiallyVisible = {});
     bool setFrame(int index);
+    // An anatomical underlay under the volume (the subject's T1 in functional space, or any volume).
+    bool openUnderlay(const QString& path);
+
+    // Sessions (File ▸ Save/Open Session): one JSON file reproducing what is shown. Opening one
+    // that names missing files opens what it can and lists what is missing (lastError()); a
+    // corrupt one names the key and changes nothing. Both add it to File ▸ Recent Sessions.
+    soului::StudioSession currentSession() const;
+    bool saveSessionFile(const QString& path);
+    bool openSessionFile(const QString& path);
+    // The sessions saved or opened most recently, newest first (QSettings).
+    QStringList recentSessions() const;
+
+    // Help ▸ Keyboard Shortcuts: every action that has one, listed from the menus themselves.
+    QString shortcutsText() const;
 
     // Opens the embedded default: the phantom with the shipped model's session when the default
     // subject has been made, else Colin27 from mricron-data with the AAL atlas, visual-cortex
@@ -76,7 +95,15 @@ private:
     void chooseFigure();
     void showTrialBetas(const soul::TrialRef& trial);
     // A volume of the subject's grid (trial betas, an attribution) in the views, streams over it.
-    void showInViews(const soul::Volume& volume, const QString& name);   // in memory, no file
+    void showInViews(const soul::Volume& volume, const QString& name, const QString& unit);   // in memory, no file
+    void applyDisplay(const soului::StudioSession& session);
+    void rememberSession(const QString& path);
+    void rebuildRecentMenu();
+    void chooseUnderlay();
+    void chooseSaveSession();
+    void chooseOpenSession();
+    void showShortcuts();
+    void showAbout();
 
     soului::VolumeDocument* m_document;
     soului::BrainView* m_brainView;
@@ -87,6 +114,14 @@ private:
     soului::TrainingPanel* m_training;
     soul::TrialRef m_pendingTrial;    // selected, its betas not yet in the views
     bool m_trialPending = false;
+    QDockWidget* m_workbenchDock;
+    QDockWidget* m_trainingDock;
+    QAction* m_neurological = nullptr;
+    QAction* m_colourBars = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    bool m_volumeFromFile = false;      // the volume is a file (else a trial's betas or an attribution)
+    bool m_trainingRaised = false;
+    std::optional<soului::StudioSession> m_pendingDisplay;   // applied once the session's trial is shown
     QLabel* m_voxelStatus;
     QString m_lastError;
     bool m_errorDialogs = true;

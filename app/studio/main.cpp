@@ -51,6 +51,7 @@ struct StudioOptions {
     QCommandLineOption streamsOff{"streams-off", "With --trial: switch these streams off first (comma-separated, e.g. early,dorsal).", "groups"};
     QCommandLineOption trainingRun{"training-run", "Show this run folder's loss curves in the Training tab.", "folder"};
     QCommandLineOption tab{"tab", "Bring a tab forward: denoising, contributions, tour or training.", "name"};
+    QCommandLineOption session{"session", "Open this session file (File ▸ Save Session writes one) instead of the default.", "file"};
     QCommandLineOption noFirstStart{"no-first-start", "Do not make the default subject when it is missing (open Colin27 instead)."};
 
     explicit StudioOptions(QCommandLineParser& parser) {
@@ -58,7 +59,7 @@ struct StudioOptions {
         parser.addHelpOption();
         parser.addVersionOption();
         parser.addPositionalArgument("volume", "NIfTI volume to open (default: the phantom subject, else Colin27 from mricron-data)");
-        parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, trainingRun, tab, noFirstStart});
+        parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, trainingRun, tab, session, noFirstStart});
     }
 };
 
@@ -128,7 +129,22 @@ int main(int argc, char** argv) {
     bool ok = true;
     bool sessionRequested = false;
     const QStringList positional = parser.positionalArguments();
-    if (positional.isEmpty() && !parser.isSet(o.labels)) {
+    if (parser.isSet(o.session)) {
+        // A session names everything it shows; missing files are listed and the rest is shown.
+        ok = window.openSessionFile(parser.value(o.session)) || window.document()->hasVolume();
+        soului::StudioSession session;
+        if (ok) session = soului::loadSession(parser.value(o.session));   // read above: it parses
+        sessionRequested = ok && session.missingFiles().isEmpty() && !session.modelRun.isEmpty();
+        if (sessionRequested && session.trial) {
+            // Wait for the trial's betas (at most two minutes) so that a screenshot shows them.
+            QElapsedTimer waiting;
+            waiting.start();
+            bool shown = false;
+            QObject::connect(window.workbench(), &soului::WorkbenchPanel::reconstructionShown, [&] { shown = true; });
+            while (!shown && waiting.elapsed() < 120000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+            waitForPaint(300);
+        }
+    } else if (positional.isEmpty() && !parser.isSet(o.labels)) {
         if (!defaultSubjectMade() && !parser.isSet(o.noFirstStart)) window.makeDefaultSubject();
         ok = window.openDefault();
         sessionRequested = ok && !defaultData().model.isEmpty();

@@ -12,6 +12,7 @@
 #include <QLabel>
 #include <QSpinBox>
 
+#include <cmath>
 #include <limits>
 
 namespace soului {
@@ -23,6 +24,11 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     m_source->setObjectName("volumeSource");
     m_source->setWordWrap(true);
     form->addRow(m_source);
+
+    m_underlayOn = new QCheckBox(tr("No underlay: File ▸ Open Underlay…"), this);
+    m_underlayOn->setObjectName("underlayOn");
+    m_underlayOn->setEnabled(false);
+    form->addRow(tr("Underlay"), m_underlayOn);
 
     m_colormap = new QComboBox(this);
     m_colormap->setObjectName("colormap");
@@ -45,6 +51,18 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     m_thresholdOn->setObjectName("thresholdOn");
     m_threshold = spin("threshold");
     form->addRow(m_thresholdOn, m_threshold);
+    m_negativeThresholdOn = new QCheckBox(tr("Negative"), this);
+    m_negativeThresholdOn->setObjectName("negativeThresholdOn");
+    m_negativeThresholdOn->setToolTip(tr("Also show values at or below this one (signed maps)"));
+    m_negativeThreshold = spin("negativeThreshold");
+    form->addRow(m_negativeThresholdOn, m_negativeThreshold);
+    m_opacity = new QDoubleSpinBox(this);
+    m_opacity->setObjectName("opacity");
+    m_opacity->setRange(0, 1);
+    m_opacity->setSingleStep(0.1);
+    m_opacity->setDecimals(2);
+    m_opacity->setKeyboardTracking(false);
+    form->addRow(tr("Opacity"), m_opacity);
 
     m_frame = new QSpinBox(this);
     m_frame->setObjectName("frameIndex");
@@ -66,18 +84,45 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     };
     connect(m_thresholdOn, &QCheckBox::toggled, this, applyThreshold);
     connect(m_threshold, &QDoubleSpinBox::valueChanged, this, applyThreshold);
+    auto applyNegative = [this] {
+        m_document->setNegativeThreshold(m_negativeThresholdOn->isChecked() ? m_negativeThreshold->value()
+                                                                            : -std::numeric_limits<double>::infinity());
+    };
+    connect(m_negativeThresholdOn, &QCheckBox::toggled, this, applyNegative);
+    connect(m_negativeThreshold, &QDoubleSpinBox::valueChanged, this, applyNegative);
+    connect(m_opacity, &QDoubleSpinBox::valueChanged, m_document, &VolumeDocument::setOpacity);
+    connect(m_underlayOn, &QCheckBox::toggled, m_document, &VolumeDocument::setUnderlayVisible);
+    connect(m_document, &VolumeDocument::underlayChanged, this, [this] {
+        const QSignalBlocker b(m_underlayOn);
+        m_underlayOn->setEnabled(m_document->hasUnderlay());
+        m_underlayOn->setChecked(m_document->hasUnderlay() && m_document->underlayVisible());
+        m_underlayOn->setText(m_document->hasUnderlay() ? QFileInfo(m_document->underlayPath()).fileName()
+                                                        : tr("No underlay: File ▸ Open Underlay…"));
+    });
     connect(m_frame, &QSpinBox::valueChanged, this, [this](int index) {
         if (index != m_document->frameIndex() && !m_document->setFrameIndex(index)) Q_EMIT frameRejected(m_document->lastError());
     });
     connect(m_volumeRendering, &QCheckBox::toggled, this, &DisplayPanel::volumeRenderingToggled);
     connect(m_document, &VolumeDocument::volumeChanged, this, &DisplayPanel::syncFromDocument);
-    connect(m_document, &VolumeDocument::displayChanged, this, [this] {
-        const QSignalBlocker b1(m_low), b2(m_high), b3(m_colormap);
-        m_colormap->setCurrentText(m_document->colormapName());
-        m_low->setValue(m_document->windowLow());
-        m_high->setValue(m_document->windowHigh());
-    });
+    connect(m_document, &VolumeDocument::displayChanged, this, &DisplayPanel::syncDisplay);
     syncFromDocument();
+}
+
+// The document's thresholds are ±1e30 (or ±inf) when off.
+constexpr double kThresholdOff = 1e29;
+
+void DisplayPanel::syncDisplay() {
+    const QSignalBlocker b1(m_low), b2(m_high), b3(m_colormap), b4(m_threshold), b5(m_thresholdOn),
+        b6(m_negativeThreshold), b7(m_negativeThresholdOn), b8(m_opacity);
+    m_colormap->setCurrentText(m_document->colormapName());
+    m_low->setValue(m_document->windowLow());
+    m_high->setValue(m_document->windowHigh());
+    const double t = m_document->threshold(), n = m_document->negativeThreshold();
+    m_thresholdOn->setChecked(std::abs(t) < kThresholdOff);
+    if (std::abs(t) < kThresholdOff) m_threshold->setValue(t);
+    m_negativeThresholdOn->setChecked(std::abs(n) < kThresholdOff);
+    if (std::abs(n) < kThresholdOff) m_negativeThreshold->setValue(n);
+    m_opacity->setValue(m_document->opacity());
 }
 
 void DisplayPanel::setVolumeRendering(bool on) { m_volumeRendering->setChecked(on); }
@@ -89,6 +134,8 @@ void DisplayPanel::syncFromDocument() {
     m_low->setValue(m_document->windowLow());
     m_high->setValue(m_document->windowHigh());
     m_threshold->setValue(m_document->windowLow());
+    m_negativeThreshold->setValue(m_document->windowLow());
+    syncDisplay();
     m_frame->setRange(0, static_cast<int>(std::max<int64_t>(0, m_document->frameCount() - 1)));
     m_frame->setValue(static_cast<int>(m_document->frameIndex()));
     m_frame->setEnabled(m_document->frameCount() > 1);

@@ -1,5 +1,6 @@
-// DisplayPanel: colour map, window (low/high), threshold, the volume index of a 4D series, and
-// whether the 3D view renders the volume.
+// DisplayPanel: the underlay's visibility; the volume's colour map, window (low/high), positive
+// and negative thresholds and opacity; the volume index of a 4D series; whether the 3D view
+// renders the volume.
 #pragma once
 
 #include <QWidget>
@@ -26,6 +27,7 @@ Q_SIGNALS:
 
 private:
     void syncFromDocument();
+    void syncDisplay();
 
     VolumeDocument* m_document;
     QLabel* m_source;
@@ -34,6 +36,10 @@ private:
     QDoubleSpinBox* m_high;
     QDoubleSpinBox* m_threshold;
     QCheckBox* m_thresholdOn;
+    QDoubleSpinBox* m_negativeThreshold;
+    QCheckBox* m_negativeThresholdOn;
+    QDoubleSpinBox* m_opacity;
+    QCheckBox* m_underlayOn;
     QSpinBox* m_frame;
     QCheckBox* m_volumeRendering;
 };

@@ -532,6 +532,27 @@ bool WorkbenchPanel::selectTrial(int entry) {
     return true;
 }
 
+bool WorkbenchPanel::selectTrial(const soul::TrialRef& trial) {
+    if (!m_catalog) return false;
+    const auto& entries = m_catalog->entries();
+    for (size_t i = 0; i < entries.size(); ++i)
+        if (entries[i].split == trial.split && entries[i].row == trial.row) return selectTrial(static_cast<int>(i));
+    return false;
+}
+
+void WorkbenchPanel::setSettings(const soul::SamplerSettings& sampler, const std::vector<std::string>& streamsOff) {
+    m_steps->setValue(static_cast<int>(sampler.steps));
+    m_cfg->setValue(sampler.cfg);
+    m_strength->setValue(sampler.strength);
+    m_colorWeight->setValue(sampler.w_color);
+    m_edgeWeight->setValue(sampler.w_edge);
+    m_seed->setValue(static_cast<int>(sampler.seed));
+    m_sampleCount->setValue(static_cast<int>(sampler.samples));
+    for (const auto& [group, box] : m_streamToggles)
+        box->setChecked(std::find(streamsOff.begin(), streamsOff.end(), group) == streamsOff.end());
+    syncModel();
+}
+
 soul::ReconstructionSettings WorkbenchPanel::settings() const { return m_model.settings(); }
 
 std::vector<std::string> WorkbenchPanel::streamsOff() const { return m_model.streamsOff(); }

@@ -55,6 +55,10 @@ public:
     // The phantom's ground truth, when the session's dataset was prepared from a phantom.
     const TuningMaps* tuningMaps() const { return m_tuning.get(); }
     bool selectTrial(int entry);
+    // The catalogue's entry for a trial; false when the session has no such trial.
+    bool selectTrial(const soul::TrialRef& trial);
+    // Sets the sampler's controls and the streams switched off (a session being reopened).
+    void setSettings(const soul::SamplerSettings& sampler, const std::vector<std::string>& streamsOff);
     // The reconstruction's settings (all streams on) and the streams switched off for the
     // comparison column.
     soul::ReconstructionSettings settings() const;

@@ -41,11 +41,18 @@ std::array<int64_t, 3> voxelAt(const SliceAxes& axes, const std::array<int64_t, 
 std::array<int64_t, 2> pixelOf(const SliceAxes& axes, const std::array<int64_t, 3>& dims,
                                const std::array<int64_t, 3>& voxel);
 
+// A voxel of the volume is drawn in colour where value ≥ threshold or value ≤ negativeThreshold
+// (FSLeyes' positive and negative thresholds: −1e30 and −1e30 show everything), blended with
+// `opacity` over the underlay (grey over its own window) or over black when there is none.
 struct SliceStyle {
     double windowLow = 0, windowHigh = 1;
-    double threshold = -1e30;                   // voxels below: drawn black
+    double threshold = -1e30;
+    double negativeThreshold = -1e30;
+    double opacity = 1;
     std::array<std::array<uint8_t, 3>, 256> colormap{};   // 256-entry lookup table
     double labelOpacity = 0.5;                  // blend of label colours over the image
+    const soul::Volume* underlay = nullptr;     // optional, on the volume's grid
+    double underlayLow = 0, underlayHigh = 1;
 };
 
 // Renders one slice as 0xAARRGGBB pixels (width = dims[horizontal], height = dims[vertical]).

@@ -83,8 +83,18 @@ bool VolumeDocument::setVolume(const LoadedVolume& loaded) {
     m_windowLow = w[0];
     m_windowHigh = w[1];
     m_threshold = -1e30;
+    m_negativeThreshold = -1e30;
+    m_opacity = 1;
+    m_valueUnit.clear();
+    m_lastNotice.clear();
+    if (m_underlay && !soul::same_grid(*m_underlay, m_frame)) {
+        m_lastNotice = m_underlayPath + ": the underlay was on another grid than " + loaded.path + "; open it again";
+        m_underlay.reset();
+        m_underlayPath.clear();
+    }
     m_cursor = {m_frame.dims[0] / 2, m_frame.dims[1] / 2, m_frame.dims[2] / 2};
     m_lastError.clear();
+    Q_EMIT underlayChanged();
     Q_EMIT volumeChanged();
     Q_EMIT labelsChanged();
     Q_EMIT cursorChanged();
@@ -109,7 +119,7 @@ bool VolumeDocument::setLabels(const LoadedLabels& loaded) {
         if (label > 0) ++m_labelCounts[label];
     }
     m_visible.clear();
-    m_opacity.clear();
+    m_labelOpacity.clear();
     for (const auto& [value, count] : m_labelCounts)
         m_visible[value] = loaded.initiallyVisible.empty() || loaded.initiallyVisible.count(value) > 0;
     m_lastNotice = loaded.resampled ? loaded.path + " is on another grid than the image: resampled onto it (nearest neighbour)"
@@ -127,6 +137,59 @@ bool VolumeDocument::openLabels(const QString& path) {
         return false;
     }
     return setLabels(loadLabels(path, m_frame));
+}
+
+bool VolumeDocument::setUnderlay(const LoadedVolume& loaded) {
+    if (!loaded.error.isEmpty() || loaded.frame.voxels.empty()) {
+        m_lastError = loaded.error.isEmpty() ? loaded.path + ": could not be read" : loaded.error;
+        return false;
+    }
+    if (!hasVolume()) {
+        m_lastError = loaded.path + ": open a volume first; the underlay is shown under it";
+        return false;
+    }
+    soul::Volume underlay = loaded.frame;
+    QString notice;
+    if (!soul::same_grid(underlay, m_frame)) {
+        const bool hasValues = std::any_of(underlay.voxels.begin(), underlay.voxels.end(), [](float v) { return v != 0; });
+        underlay = soul::resample_nearest(loaded.frame, m_frame);
+        const bool overlaps = std::any_of(underlay.voxels.begin(), underlay.voxels.end(), [](float v) { return v != 0; });
+        if (hasValues && !overlaps) {
+            m_lastError = loaded.path + ": does not overlap " + m_volumePath +
+                          " in scanner space (its affine puts it elsewhere); an underlay must cover the same head";
+            return false;
+        }
+        notice = loaded.path + " is on another grid than the volume: resampled onto it (nearest neighbour)";
+    }
+    m_underlay = std::move(underlay);
+    m_underlayPath = loaded.path;
+    const auto w = robustWindow(*m_underlay);
+    m_underlayLow = w[0];
+    m_underlayHigh = w[1];
+    m_underlayVisible = true;
+    m_lastNotice = notice;
+    m_lastError.clear();
+    Q_EMIT underlayChanged();
+    return true;
+}
+
+bool VolumeDocument::openUnderlay(const QString& path) { return setUnderlay(loadVolume(path)); }
+
+void VolumeDocument::clearUnderlay() {
+    m_underlay.reset();
+    m_underlayPath.clear();
+    Q_EMIT underlayChanged();
+}
+
+void VolumeDocument::setUnderlayWindow(double low, double high) {
+    m_underlayLow = low;
+    m_underlayHigh = std::max(high, low + 1e-6);
+    Q_EMIT underlayChanged();
+}
+
+void VolumeDocument::setUnderlayVisible(bool visible) {
+    m_underlayVisible = visible;
+    Q_EMIT underlayChanged();
 }
 
 int64_t VolumeDocument::frameCount() const { return m_series ? m_series->header().frames : (hasVolume() ? 1 : 0); }
@@ -161,6 +224,27 @@ void VolumeDocument::setThreshold(double threshold) {
     Q_EMIT displayChanged();
 }
 
+void VolumeDocument::setNegativeThreshold(double threshold) {
+    m_negativeThreshold = threshold;
+    Q_EMIT displayChanged();
+}
+
+void VolumeDocument::setSymmetricThreshold(double threshold) {
+    m_threshold = std::abs(threshold);
+    m_negativeThreshold = -std::abs(threshold);
+    Q_EMIT displayChanged();
+}
+
+void VolumeDocument::setOpacity(double opacity) {
+    m_opacity = std::clamp(opacity, 0.0, 1.0);
+    Q_EMIT displayChanged();
+}
+
+void VolumeDocument::setValueUnit(const QString& unit) {
+    m_valueUnit = unit;
+    Q_EMIT displayChanged();
+}
+
 void VolumeDocument::setColormapName(const QString& name) {
     m_colormap = name;
     Q_EMIT displayChanged();
@@ -172,8 +256,8 @@ bool VolumeDocument::labelVisible(int value) const {
 }
 
 double VolumeDocument::labelOpacity(int value) const {
-    auto it = m_opacity.find(value);
-    return it == m_opacity.end() ? 1.0 : it->second;
+    auto it = m_labelOpacity.find(value);
+    return it == m_labelOpacity.end() ? 1.0 : it->second;
 }
 
 void VolumeDocument::setLabelVisible(int value, bool visible) {
@@ -183,7 +267,7 @@ void VolumeDocument::setLabelVisible(int value, bool visible) {
 }
 
 void VolumeDocument::setLabelOpacity(int value, double opacity) {
-    m_opacity[value] = std::clamp(opacity, 0.0, 1.0);
+    m_labelOpacity[value] = std::clamp(opacity, 0.0, 1.0);
     Q_EMIT labelDisplayChanged(value);
 }
 
@@ -194,6 +278,8 @@ QString VolumeDocument::describeVoxel(const std::array<int64_t, 3>& v) const {
                        .arg(v[0]).arg(v[1]).arg(v[2])
                        .arg(ras[0], 0, 'f', 1).arg(ras[1], 0, 'f', 1).arg(ras[2], 0, 'f', 1)
                        .arg(static_cast<double>(m_frame.at(v[0], v[1], v[2])), 0, 'g', 6);
+    if (!m_valueUnit.isEmpty()) text += " " + m_valueUnit;
+    if (m_underlay) text += QString("   underlay %1").arg(static_cast<double>(m_underlay->at(v[0], v[1], v[2])), 0, 'g', 6);
     if (m_labels) {
         const int label = static_cast<int>(std::lround(m_labels->at(v[0], v[1], v[2])));
         text += "   label " + (label > 0 ? QString::fromStdString(m_table.name_of(label)) : QString("-"));

@@ -1,6 +1,8 @@
-// VolumeDocument: what the viewer shows — an intensity volume (3D or a 4D series, one frame at a
-// time), an optional label volume on its grid with its table, per-label visibility and opacity,
-// the cursor voxel and the display window. Views observe it through signals; it owns no widget.
+// VolumeDocument: what the viewer shows, as layers from the bottom up — an optional anatomical
+// underlay (grey, its own window), the intensity volume (3D or a 4D series, one frame at a time)
+// with its colour map, window, positive and negative thresholds and opacity, and an optional label
+// volume with its table, per-label visibility and opacity; the cursor voxel. Views observe it
+// through signals; it owns no widget.
 #pragma once
 
 #include "soul/labels.h"
@@ -52,6 +54,21 @@ public:
     bool openVolume(const QString& path);
     bool openLabels(const QString& path);
 
+    // The underlay: any volume; on another grid it is resampled onto the volume's (nearest
+    // neighbour, lastNotice() says so), refused when it does not overlap it. It stays when the
+    // volume changes to one on the same grid.
+    bool setUnderlay(const LoadedVolume& loaded);
+    bool openUnderlay(const QString& path);
+    void clearUnderlay();
+    bool hasUnderlay() const { return m_underlay.has_value(); }
+    const soul::Volume* underlay() const { return m_underlay && m_underlayVisible ? &*m_underlay : nullptr; }
+    QString underlayPath() const { return m_underlayPath; }
+    double underlayLow() const { return m_underlayLow; }
+    double underlayHigh() const { return m_underlayHigh; }
+    void setUnderlayWindow(double low, double high);
+    bool underlayVisible() const { return m_underlayVisible; }
+    void setUnderlayVisible(bool visible);
+
     bool hasVolume() const { return !m_frame.voxels.empty(); }
     bool hasLabels() const { return m_labels.has_value(); }
     const soul::Volume& volume() const { return m_frame; }
@@ -72,10 +89,19 @@ public:
     double windowLow() const { return m_windowLow; }
     double windowHigh() const { return m_windowHigh; }
     double threshold() const { return m_threshold; }
+    double negativeThreshold() const { return m_negativeThreshold; }
+    double opacity() const { return m_opacity; }
     QString colormapName() const { return m_colormap; }
+    // What the values are, for colour bars: "z-score", "attribution"; empty when unknown.
+    QString valueUnit() const { return m_valueUnit; }
     void setWindow(double low, double high);
     void setThreshold(double threshold);
+    void setNegativeThreshold(double threshold);
+    // Shows |value| ≥ threshold of signed data: threshold and −threshold.
+    void setSymmetricThreshold(double threshold);
+    void setOpacity(double opacity);
     void setColormapName(const QString& name);
+    void setValueUnit(const QString& unit);
 
     bool labelVisible(int value) const;
     double labelOpacity(int value) const;
@@ -93,6 +119,7 @@ Q_SIGNALS:
     void labelDisplayChanged(int value);
     void cursorChanged();
     void displayChanged();
+    void underlayChanged();
 
 private:
     std::shared_ptr<soul::NiftiSeries> m_series;
@@ -101,12 +128,17 @@ private:
     soul::LabelTable m_table;
     std::map<int, int64_t> m_labelCounts;
     std::map<int, bool> m_visible;
-    std::map<int, double> m_opacity;
+    std::map<int, double> m_labelOpacity;
+    std::optional<soul::Volume> m_underlay;
+    QString m_underlayPath;
+    double m_underlayLow = 0, m_underlayHigh = 1;
+    bool m_underlayVisible = true;
     QString m_volumePath, m_labelsPath, m_lastError, m_lastNotice;
     int64_t m_frameIndex = 0;
     std::array<int64_t, 3> m_cursor{0, 0, 0};
-    double m_windowLow = 0, m_windowHigh = 1, m_threshold = -1e30;
+    double m_windowLow = 0, m_windowHigh = 1, m_threshold = -1e30, m_negativeThreshold = -1e30, m_opacity = 1;
     QString m_colormap = "grey";
+    QString m_valueUnit;
 };
 
 }  // namespace soului

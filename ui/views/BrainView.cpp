@@ -3,6 +3,7 @@
 #include "BrainScene.h"
 #include "VolumeDocument.h"
 
+#include <vtkCamera.h>
 #include <vtkGenericOpenGLRenderWindow.h>
 #include <vtkGenericRenderWindowInteractor.h>
 #include <vtkRenderer.h>
@@ -33,6 +34,27 @@ BrainView::~BrainView() = default;
 
 void BrainView::resetCamera() {
     m_scene->resetCamera();
+    update();
+}
+
+CameraPose BrainView::camera() const {
+    vtkCamera* c = m_scene->renderer()->GetActiveCamera();
+    CameraPose pose;
+    c->GetPosition(pose.position.data());
+    c->GetFocalPoint(pose.focalPoint.data());
+    c->GetViewUp(pose.viewUp.data());
+    pose.viewAngle = c->GetViewAngle();
+    return pose;
+}
+
+void BrainView::setCamera(const CameraPose& pose) {
+    vtkCamera* c = m_scene->renderer()->GetActiveCamera();
+    c->SetPosition(pose.position.data());
+    c->SetFocalPoint(pose.focalPoint.data());
+    c->SetViewUp(pose.viewUp.data());
+    c->SetViewAngle(pose.viewAngle);
+    c->OrthogonalizeViewUp();
+    m_scene->renderer()->ResetCameraClippingRange();
     update();
 }
 

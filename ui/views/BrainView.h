@@ -2,6 +2,7 @@
 // in a VtkGLWidget with trackball rotate (left drag), pan (middle/shift drag), zoom (wheel).
 #pragma once
 
+#include "StudioSession.h"
 #include "VtkGLWidget.h"
 
 #include <memory>
@@ -19,6 +20,8 @@ public:
 
     BrainScene& scene() { return *m_scene; }
     void resetCamera();
+    CameraPose camera() const;
+    void setCamera(const CameraPose& pose);
     void setVolumeRendering(bool on);
     bool volumeRendering() const { return m_volumeRendering; }
 

@@ -1,8 +1,10 @@
 #include "SliceView.h"
 
+#include "ColourBar.h"
 #include "Colormap.h"
 #include "VolumeDocument.h"
 
+#include <QFileInfo>
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
@@ -19,7 +21,7 @@ SliceView::SliceView(VolumeDocument* document, SliceOrientation orientation, QWi
     setMinimumSize(160, 160);
     setAttribute(Qt::WA_OpaquePaintEvent);
     for (auto signal : {&VolumeDocument::volumeChanged, &VolumeDocument::frameChanged, &VolumeDocument::labelsChanged,
-                        &VolumeDocument::cursorChanged, &VolumeDocument::displayChanged})
+                        &VolumeDocument::cursorChanged, &VolumeDocument::displayChanged, &VolumeDocument::underlayChanged})
         connect(document, signal, this, &SliceView::rebuild);
     connect(document, &VolumeDocument::labelDisplayChanged, this, &SliceView::rebuild);
     rebuild();
@@ -28,6 +30,11 @@ SliceView::SliceView(VolumeDocument* document, SliceOrientation orientation, QWi
 void SliceView::setRadiological(bool radiological) {
     m_radiological = radiological;
     rebuild();
+}
+
+void SliceView::setColourBarVisible(bool visible) {
+    m_colourBar = visible;
+    update();
 }
 
 SliceAxes SliceView::axes() const { return sliceAxes(m_document->volume().ijk_to_ras, m_orientation, m_radiological); }
@@ -42,7 +49,12 @@ void SliceView::rebuild() {
     style.windowLow = m_document->windowLow();
     style.windowHigh = m_document->windowHigh();
     style.threshold = m_document->threshold();
+    style.negativeThreshold = m_document->negativeThreshold();
+    style.opacity = m_document->opacity();
     style.colormap = colormap(m_document->colormapName());
+    style.underlay = m_document->underlay();
+    style.underlayLow = m_document->underlayLow();
+    style.underlayHigh = m_document->underlayHigh();
     const SliceImage image = renderSlice(
         m_document->volume(), m_document->labels(), m_document->labelTable(), axes(), m_document->cursor(), style,
         [this](int v) { return m_document->labelVisible(v); }, [this](int v) { return m_document->labelOpacity(v); });
@@ -53,8 +65,14 @@ void SliceView::rebuild() {
     update();
 }
 
-QRectF SliceView::imageRectIn(const QRectF& area) const {
+QRectF SliceView::sliceAreaIn(const QRectF& area) const {
+    if (!m_colourBar || m_slice.isNull()) return area;
+    return area.adjusted(0, 0, -colourBarStripWidth(area.height()), 0);
+}
+
+QRectF SliceView::imageRectIn(const QRectF& fullArea) const {
     if (m_slice.isNull()) return {};
+    const QRectF area = sliceAreaIn(fullArea);
     const double w = m_slice.width(), h = m_slice.height() * m_aspect;
     const double s = std::min(area.width() / w, area.height() / h);
     return QRectF(area.x() + (area.width() - w * s) / 2, area.y() + (area.height() - h * s) / 2, w * s, h * s);
@@ -73,8 +91,9 @@ std::optional<std::array<int64_t, 3>> SliceView::voxelAtPosition(const QPointF& 
     return v;
 }
 
-void SliceView::paintInto(QPainter& painter, const QRectF& area, bool transparent) const {
-    painter.fillRect(area, transparent ? QColor(0, 0, 0, 0) : QColor(0, 0, 0));
+void SliceView::paintInto(QPainter& painter, const QRectF& fullArea, bool transparent) const {
+    painter.fillRect(fullArea, transparent ? QColor(0, 0, 0, 0) : QColor(0, 0, 0));
+    const QRectF area = sliceAreaIn(fullArea);
     if (m_slice.isNull()) {
         painter.setPen(QColor(150, 150, 150));
         painter.drawText(area, Qt::AlignCenter, tr("No volume"));
@@ -111,6 +130,18 @@ void SliceView::paintInto(QPainter& painter, const QRectF& area, bool transparen
     painter.setPen(QColor(200, 200, 200));
     painter.drawText(area.adjusted(m, m, 0, 0), Qt::AlignLeft | Qt::AlignTop,
                      QString("%1 %2").arg(titles[static_cast<int>(m_orientation)]).arg(m_document->cursor()[a.normal]));
+
+    if (m_colourBar) {
+        ColourBarSpec bar;
+        bar.colormap = colormap(m_document->colormapName());
+        bar.low = m_document->windowLow();
+        bar.high = m_document->windowHigh();
+        bar.threshold = m_document->threshold();
+        bar.negativeThreshold = m_document->negativeThreshold();
+        const QString name = QFileInfo(m_document->volumePath()).fileName();
+        bar.title = m_document->valueUnit().isEmpty() ? name : QString("%1 (%2)").arg(name, m_document->valueUnit());
+        paintColourBar(painter, QRectF(area.right(), fullArea.top() + m, fullArea.right() - area.right(), fullArea.height() - 2 * m), bar);
+    }
 }
 
 void SliceView::paintEvent(QPaintEvent*) {

@@ -1,5 +1,6 @@
-// SliceView: one orthogonal slice (axial, coronal or sagittal) of the document's volume with its
-// labels blended in, a crosshair at the cursor, and the orientation letters at the edges.
+// SliceView: one orthogonal slice (axial, coronal or sagittal) of the document's layers (underlay,
+// thresholded volume, labels), a crosshair at the cursor, the orientation letters at the edges and
+// the volume's colour bar at the right.
 // Click or drag to move the cursor; the wheel (or Page Up/Down) steps through slices.
 #pragma once
 
@@ -23,6 +24,8 @@ public:
     SliceOrientation orientation() const { return m_orientation; }
     void setRadiological(bool radiological);
     bool radiological() const { return m_radiological; }
+    void setColourBarVisible(bool visible);
+    bool colourBarVisible() const { return m_colourBar; }
     SliceAxes axes() const;
 
     // The view as an image of `scale` × its size; transparent background when asked.
@@ -48,11 +51,14 @@ private:
     void rebuild();
     void paintInto(QPainter& painter, const QRectF& area, bool transparent) const;
     QRectF imageRectIn(const QRectF& area) const;
+    // `area` less the colour bar's strip when it is shown.
+    QRectF sliceAreaIn(const QRectF& area) const;
     void stepSlice(int delta);
 
     VolumeDocument* m_document;
     SliceOrientation m_orientation;
     bool m_radiological = true;
+    bool m_colourBar = true;
     QImage m_slice;
     double m_aspect = 1;   // pixel height / pixel width in mm
 };

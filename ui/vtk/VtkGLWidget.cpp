@@ -9,6 +9,7 @@
 #include <vtkCallbackCommand.h>
 #include <vtkCommand.h>
 #include <vtkGenericOpenGLRenderWindow.h>
+#include <vtkVersion.h>
 #include <vtkGenericRenderWindowInteractor.h>
 #include <vtkImageData.h>
 #include <vtkInteractorStyleTrackballCamera.h>
@@ -20,6 +21,9 @@
 #include <vtkWindowToImageFilter.h>
 
 namespace soului {
+
+QString vtkVersionText() { return QString::fromLatin1(vtkVersion::GetVTKVersion()); }
+
 namespace {
 constexpr double kInteractiveFramesPerSecond = 25.0;
 }

@@ -16,6 +16,10 @@ class vtkRenderer;
 
 namespace soului {
 
+// VTK's version, for Help ▸ About.
+QString vtkVersionText();
+
+
 class VtkGLWidget : public QOpenGLWidget {
     Q_OBJECT
 public:

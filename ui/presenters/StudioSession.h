@@ -1,0 +1,72 @@
+// StudioSession: everything that reproduces what the studio shows — the data paths, the layers
+// and their display settings, the model and the trial, the sampler settings and streams off, the
+// cursor, the 3D camera, the view conventions and the tab — as one JSON file (File ▸ Save
+// Session). No widget: MainWindow fills it from and applies it to its parts; tests read it.
+#pragma once
+
+#include "soul/dataset.h"
+#include "soul/sampler.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <array>
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace soului {
+
+// The display of the volume layer (VolumeDocument's settings).
+struct LayerDisplay {
+    QString colormap = "grey";
+    double windowLow = 0, windowHigh = 1;
+    std::optional<double> threshold, negativeThreshold;   // absent: off
+    double opacity = 1;
+    QString unit;
+};
+
+struct CameraPose {
+    std::array<double, 3> position{}, focalPoint{}, viewUp{0, 0, 1};
+    double viewAngle = 30;
+};
+
+struct StudioSession {
+    static constexpr int kVersion = 1;
+
+    // The volume: a file (with the 4D frame), or the selected trial's betas (volumePath empty).
+    QString volumePath;
+    int frame = 0;
+    QString underlayPath;
+    bool underlayVisible = true;
+    std::optional<std::array<double, 2>> underlayWindow;
+    QString labelsPath;
+    std::vector<int> visibleLabels;
+    std::map<int, double> labelOpacity;
+    LayerDisplay display;
+    std::optional<std::array<int64_t, 3>> cursor;
+
+    // The reconstruction workbench.
+    QString modelRun, modelData;
+    std::optional<soul::TrialRef> trial;
+    soul::SamplerSettings sampler;
+    std::vector<std::string> streamsOff;
+
+    bool neurological = false;
+    bool colourBars = true;
+    bool volumeRendering = true;
+    std::optional<CameraPose> camera;
+    QString tab;   // the dock raised at the bottom: "reconstruction" or "training"
+
+    // The files the session names (volume, underlay, labels, model, data) that do not exist.
+    QStringList missingFiles() const;
+};
+
+// Writes `session` to `path` as JSON, paths relative to the file's folder where they lie under it
+// (a demo folder can move). Throws soul::Error naming the file when it cannot be written.
+void saveSession(const StudioSession& session, const QString& path);
+// Reads a session file. Throws soul::Error naming the file and, for a wrong value, its key
+// ("display.windowLow: must be a number"); unknown keys are refused so that a typo is not ignored.
+StudioSession loadSession(const QString& path);
+
+}  // namespace soului
