@@ -423,7 +423,9 @@ bool MainWindow::openSessionFile(const QString& path) {
         else if (s.frame != 0 && !setFrame(s.frame)) failed << m_lastError;
     }
     if (m_document->hasVolume()) {
-        if (present(s.underlayPath) && !openUnderlay(s.underlayPath)) failed << m_lastError;
+        // The session's view, not the one before it: no underlay where it has none (or lost it).
+        if (!present(s.underlayPath)) m_document->clearUnderlay();
+        else if (!openUnderlay(s.underlayPath)) failed << m_lastError;
         if (present(s.labelsPath) && !openLabels(s.labelsPath)) failed << m_lastError;
         if (s.volumePath.isEmpty() || present(s.volumePath)) applyDisplay(s);
     }

@@ -1,0 +1,348 @@
+// The studio as a viewer (issue 21) under Xvfb, looking at pixels: an anatomical underlay under a
+// thresholded signed overlay, colour bars in the views and in their exports, sessions saved and
+// reopened to the same screenshot, bad session files named by key, and the keyboard shortcuts.
+#include "BrainView.h"
+#include "ColourBar.h"
+#include "Colormap.h"
+#include "MainWindow.h"
+#include "NiftiFixture.h"
+#include "SliceView.h"
+#include "StudioSession.h"
+#include "VolumeDocument.h"
+#include "VtkGLWidget.h"
+#include "soul/labels.h"
+#include "soul/volume.h"
+
+#include <QAction>
+#include <QCheckBox>
+#include <QDoubleSpinBox>
+#include <QMenu>
+#include <QMessageBox>
+#include <QStandardPaths>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace soultest;
+using soului::SliceView;
+
+namespace {
+
+// The activity fixture's values: a positive blob, a negative blob, weak values elsewhere in the
+// brain, zero outside it.
+constexpr float kPositive = 50, kNegative = -50, kWeak = 5;
+const std::array<int64_t, 3> kPositiveVoxel{12, 24, 20}, kNegativeVoxel{28, 24, 20}, kWeakVoxel{20, 36, 20};
+const std::array<int64_t, 3> kOutsideVoxel{1, 1, 20};
+
+bool isGrey(const QColor& c) { return std::abs(c.red() - c.green()) < 4 && std::abs(c.green() - c.blue()) < 4; }
+
+// Mean absolute difference per channel of two images of the same size; 255 when sizes differ.
+double meanDifference(const QImage& a, const QImage& b) {
+    if (a.size() != b.size()) return 255;
+    const QImage x = a.convertToFormat(QImage::Format_RGB32), y = b.convertToFormat(QImage::Format_RGB32);
+    double sum = 0;
+    for (int r = 0; r < x.height(); ++r)
+        for (int c = 0; c < x.width(); ++c) {
+            const QRgb p = x.pixel(c, r), q = y.pixel(c, r);
+            sum += std::abs(qRed(p) - qRed(q)) + std::abs(qGreen(p) - qGreen(q)) + std::abs(qBlue(p) - qBlue(q));
+        }
+    return sum / (3.0 * x.width() * x.height());
+}
+
+// Pixels of `image` within `tolerance` of `rgb` in every channel, inside `area`.
+int countColour(const QImage& image, const QRect& area, std::array<uint8_t, 3> rgb, int tolerance = 12) {
+    const QImage img = image.convertToFormat(QImage::Format_RGB32);
+    int n = 0;
+    for (int y = std::max(0, area.top()); y <= std::min(img.height() - 1, area.bottom()); ++y)
+        for (int x = std::max(0, area.left()); x <= std::min(img.width() - 1, area.right()); ++x) {
+            const QRgb p = img.pixel(x, y);
+            if (std::abs(qRed(p) - rgb[0]) <= tolerance && std::abs(qGreen(p) - rgb[1]) <= tolerance &&
+                std::abs(qBlue(p) - rgb[2]) <= tolerance)
+                ++n;
+        }
+    return n;
+}
+
+template <typename Condition>
+bool waitFor(Condition done, int timeoutMs = 120000) {
+    QElapsedTimer t;
+    t.start();
+    while (!done() && t.elapsed() < timeoutMs) QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    return done();
+}
+
+}  // namespace
+
+class TestViewer : public QObject {
+    Q_OBJECT
+    std::string m_dir;
+    SyntheticBrain m_brain;
+    QString m_activity;
+    std::unique_ptr<MainWindow> m_window;
+    QString path(const std::string& name) const { return QString::fromStdString(m_dir + "/" + name); }
+    soului::VolumeDocument* document() const { return m_window->document(); }
+
+    void closeDialogs() {
+        for (auto* box : m_window->findChildren<QMessageBox*>()) {
+            box->close();
+            delete box;
+        }
+    }
+    QColor pixelAt(int view, const std::array<int64_t, 3>& voxel) const {
+        SliceView* s = m_window->sliceView(view);
+        const auto p = soului::pixelOf(s->axes(), document()->volume().dims, voxel);
+        return s->sliceImage().pixelColor(static_cast<int>(p[0]), static_cast<int>(p[1]));
+    }
+    // The activity over the brain as underlay, coolwarm over ±50, |value| ≥ 20 shown.
+    void showLayers() {
+        closeDialogs();
+        QVERIFY(m_window->openVolume(m_activity));
+        QVERIFY(m_window->openUnderlay(QString::fromStdString(m_brain.volume)));
+        document()->setColormapName("coolwarm");
+        document()->setWindow(-50, 50);
+        document()->setSymmetricThreshold(20);
+        document()->setCursor({20, 24, 20});
+    }
+    void writeSession(const std::string& name, const std::string& text) const {
+        std::ofstream(m_dir + "/" + name) << text;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);   // QSettings (recent sessions) away from the user's
+        m_dir = tempFolder("viewer");
+        m_brain = writeSyntheticBrain(m_dir);
+        soul::Volume brain = soul::read_nifti(m_brain.volume);
+        soul::Volume activity = brain;
+        for (int64_t k = 0; k < brain.dims[2]; ++k)
+            for (int64_t j = 0; j < brain.dims[1]; ++j)
+                for (int64_t i = 0; i < brain.dims[0]; ++i) {
+                    float& v = activity.voxels[activity.index(i, j, k)];
+                    if (brain.at(i, j, k) == 0) continue;
+                    const auto near = [&](const std::array<int64_t, 3>& c) {
+                        return std::abs(i - c[0]) <= 3 && std::abs(j - c[1]) <= 3 && std::abs(k - c[2]) <= 3;
+                    };
+                    v = near(kPositiveVoxel) ? kPositive : near(kNegativeVoxel) ? kNegative : kWeak;
+                }
+        m_activity = path("activity.nii.gz");
+        soul::write_nifti(activity, m_activity.toStdString());
+        m_window = std::make_unique<MainWindow>();
+        m_window->setErrorDialogsEnabled(false);
+        m_window->resize(1200, 860);
+        m_window->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    }
+    void cleanupTestCase() {
+        m_window.reset();
+        std::filesystem::remove_all(m_dir);
+    }
+
+    void underlayShowsUnderThresholdedOverlay() {
+        showLayers();
+        const QColor positive = pixelAt(0, kPositiveVoxel), negative = pixelAt(0, kNegativeVoxel);
+        QVERIFY2(positive.red() > positive.blue() + 80, qPrintable(positive.name()));
+        QVERIFY2(negative.blue() > negative.red() + 80, qPrintable(negative.name()));
+        // Below the threshold the anatomy shows: grey, brighter than black.
+        const QColor weak = pixelAt(0, kWeakVoxel);
+        QVERIFY2(isGrey(weak) && weak.red() > 60, qPrintable(weak.name()));
+        QCOMPARE(pixelAt(0, kOutsideVoxel), QColor(0, 0, 0));
+        // The underlay hidden: nothing under the weak values.
+        document()->setUnderlayVisible(false);
+        QCOMPARE(pixelAt(0, kWeakVoxel), QColor(0, 0, 0));
+        document()->setUnderlayVisible(true);
+        // Half opacity: the blob's colour mixed with the grey under it.
+        document()->setOpacity(0.5);
+        const QColor half = pixelAt(0, kPositiveVoxel);
+        QVERIFY2(half.red() - half.blue() < positive.red() - positive.blue() - 30 && half.red() > half.blue(), qPrintable(half.name()));
+        document()->setOpacity(1);
+        // Only the positive threshold: the negative blob is no longer drawn.
+        document()->setNegativeThreshold(-1e30);
+        QVERIFY(isGrey(pixelAt(0, kNegativeVoxel)));
+        // The panel shows what the document holds.
+        document()->setSymmetricThreshold(20);
+        auto* on = m_window->findChild<QCheckBox*>("negativeThresholdOn");
+        QVERIFY(on && on->isChecked());
+        QCOMPARE(m_window->findChild<QDoubleSpinBox*>("negativeThreshold")->value(), -20.0);
+        QVERIFY(m_window->findChild<QCheckBox*>("underlayOn")->isChecked());
+        QVERIFY(document()->describeVoxel(kWeakVoxel).contains("underlay"));
+    }
+
+    void underlayOnAnotherGrid() {
+        showLayers();
+        soul::Volume brain = soul::read_nifti(m_brain.volume);
+        soul::Volume fine;
+        fine.dims = {80, 96, 80};
+        fine.ijk_to_ras.m = {0.9, 0, 0, -36.45, 0, 0.9, 0, -43.45, 0, 0, 0.9, -36.45, 0, 0, 0, 1};
+        fine = soul::resample_nearest(brain, fine);
+        soul::write_nifti(fine, path("brain-0.9mm.nii.gz").toStdString());
+        QVERIFY(m_window->openUnderlay(path("brain-0.9mm.nii.gz")));
+        QVERIFY(document()->lastNotice().contains("resampled"));
+        QVERIFY(isGrey(pixelAt(0, kWeakVoxel)) && pixelAt(0, kWeakVoxel).red() > 60);
+        // Elsewhere in scanner space: refused with the reason; the underlay shown stays.
+        brain.ijk_to_ras(0, 3) += 500;
+        soul::write_nifti(brain, path("brain-far.nii.gz").toStdString());
+        QVERIFY(!m_window->openUnderlay(path("brain-far.nii.gz")));
+        QVERIFY2(m_window->lastError().contains(path("brain-far.nii.gz")) && m_window->lastError().contains("does not overlap"),
+                 qPrintable(m_window->lastError()));
+        QCOMPARE(document()->underlayPath(), path("brain-0.9mm.nii.gz"));
+        QVERIFY(!m_window->openUnderlay(path("missing.nii.gz")));
+        QVERIFY(m_window->lastError().contains(path("missing.nii.gz")));
+        QCOMPARE(document()->underlayPath(), path("brain-0.9mm.nii.gz"));
+    }
+
+    void colourBarInViewsAndExports() {
+        showLayers();
+        SliceView* axial = m_window->sliceView(0);
+        const QImage shown = axial->renderImage();
+        const double strip = soului::colourBarStripWidth(axial->height());
+        const QRect bar(static_cast<int>(axial->width() - strip), 0, static_cast<int>(strip), axial->height());
+        const auto table = soului::colormap("coolwarm");
+        const int top = countColour(shown, bar, table[255]), bottom = countColour(shown, bar, table[0]);
+        QVERIFY2(top > 20 && bottom > 20, qPrintable(QString("bar ends: %1 red, %2 blue pixels").arg(top).arg(bottom)));
+        // The exported screenshot carries it, at its scale.
+        QString error;
+        QVERIFY2(m_window->exportScreenshot(ExportView::Axial, path("axial-bar.png"), 2, false, &error), qPrintable(error));
+        const QImage exported(path("axial-bar.png"));
+        const QRect scaledBar(bar.x() * 2, 0, bar.width() * 2, exported.height());
+        QVERIFY(countColour(exported, scaledBar, table[255]) > 4 * 20);
+        // View ▸ Colour bars off: the strip shows no bar colours.
+        m_window->findChild<QAction*>("actionColourBars")->setChecked(false);
+        const QImage without = axial->renderImage();
+        QCOMPARE(countColour(without, bar, table[255]), 0);
+        QCOMPARE(countColour(without, bar, table[0]), 0);
+        m_window->findChild<QAction*>("actionColourBars")->setChecked(true);
+    }
+
+    void sessionReopensTheSameView() {
+        showLayers();
+        document()->setOpacity(0.8);
+        document()->setCursor({14, 22, 19});
+        m_window->findChild<QAction*>("actionNeurological")->setChecked(true);
+        soului::CameraPose pose = m_window->brainView()->camera();
+        pose.position[0] += 40;
+        m_window->brainView()->setCamera(pose);
+        QVERIFY(waitFor([&] { return !m_window->brainView()->renderImage().isNull(); }));
+        const QImage axialBefore = m_window->sliceView(0)->renderImage(), coronalBefore = m_window->sliceView(1)->renderImage();
+        const QImage threeDBefore = m_window->brainView()->renderImage();
+        QVERIFY(m_window->saveSessionFile(path("demo.json")));
+        QCOMPARE(m_window->recentSessions().value(0), path("demo.json"));
+
+        // Change everything, then reopen.
+        QVERIFY(m_window->openVolume(QString::fromStdString(m_brain.volume)));
+        document()->setColormapName("hot");
+        m_window->findChild<QAction*>("actionNeurological")->setChecked(false);
+        m_window->brainView()->resetCamera();
+        QVERIFY(meanDifference(axialBefore, m_window->sliceView(0)->renderImage()) > 5);
+        QVERIFY2(m_window->openSessionFile(path("demo.json")), qPrintable(m_window->lastError()));
+        QCOMPARE(document()->volumePath(), m_activity);
+        QCOMPARE(document()->underlayPath(), QString::fromStdString(m_brain.volume));
+        QCOMPARE(document()->opacity(), 0.8);
+        QCOMPARE(document()->cursor(), (std::array<int64_t, 3>{14, 22, 19}));
+        QVERIFY(m_window->findChild<QAction*>("actionNeurological")->isChecked());
+        const double axial = meanDifference(axialBefore, m_window->sliceView(0)->renderImage());
+        const double coronal = meanDifference(coronalBefore, m_window->sliceView(1)->renderImage());
+        QVERIFY2(axial < 0.5 && coronal < 0.5, qPrintable(QString("slice differences %1 %2").arg(axial).arg(coronal)));
+        const double threeD = meanDifference(threeDBefore, m_window->brainView()->renderImage());
+        QVERIFY2(threeD < 2, qPrintable(QString("3D difference %1").arg(threeD)));
+        // Paths under the session's folder are stored relative to it: the folder can move.
+        std::ifstream in(m_dir + "/demo.json");
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        QVERIFY(text.find("\"activity.nii.gz\"") != std::string::npos);
+    }
+
+    void sessionWithMissingFilesOpensWhatItCan() {
+        closeDialogs();
+        writeSession("missing.json", R"({"format": "souldiffuser-studio-session", "version": 1,
+            "volume": {"path": "activity.nii.gz", "colormap": "coolwarm", "windowLow": -50, "windowHigh": 50, "threshold": 20},
+            "underlay": {"path": "no-such-t1.nii.gz"}, "labels": {"path": "streams.nii.gz", "visible": [5]}})");
+        QVERIFY(m_window->openVolume(QString::fromStdString(m_brain.volume)));
+        QVERIFY(!m_window->openSessionFile(path("missing.json")));
+        QVERIFY2(m_window->lastError().contains("Missing") && m_window->lastError().contains(path("no-such-t1.nii.gz")),
+                 qPrintable(m_window->lastError()));
+        QCOMPARE(document()->volumePath(), m_activity);
+        QVERIFY(!document()->hasUnderlay());
+        QVERIFY(document()->hasLabels() && document()->labelVisible(5) && !document()->labelVisible(7));
+        QCOMPARE(document()->threshold(), 20.0);
+    }
+
+    void corruptSessionsNameTheKey_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("problem");
+        const QString head = R"({"format": "souldiffuser-studio-session", "version": 1, )";
+        QTest::newRow("not json") << "{\"format\": " << "is not valid JSON";
+        QTest::newRow("not a session") << R"({"volume": {}})" << "format";
+        QTest::newRow("window text") << head + R"("volume": {"path": "activity.nii.gz", "windowLow": "low"}})" << "volume.windowLow: must be a number";
+        QTest::newRow("window reversed") << head + R"("volume": {"path": "activity.nii.gz", "windowLow": 5, "windowHigh": 1}})" << "volume.windowHigh";
+        QTest::newRow("unknown key") << head + R"("volume": {"path": "activity.nii.gz", "colourmap": "hot"}})" << "volume.colourmap: is not a session key";
+        QTest::newRow("opacity") << head + R"("volume": {"path": "activity.nii.gz", "opacity": 3}})" << "volume.opacity: must be in [0, 1]";
+        QTest::newRow("cursor") << head + R"("volume": {"path": "activity.nii.gz"}, "cursor": [1, -2, 3]})" << "cursor";
+        QTest::newRow("camera") << head + R"("volume": {"path": "activity.nii.gz"}, "views": {"camera": {"position": [0, 0]}}})" << "views.camera.position";
+        QTest::newRow("trial") << head + R"("volume": {}, "model": {"run": "r", "data": "d", "trialSplit": "val", "trialRow": 1}})" << "model.trialSplit";
+        QTest::newRow("version") << R"({"format": "souldiffuser-studio-session", "version": 7, "volume": {}})" << "version";
+        QTest::newRow("no volume") << head + R"("volume": {}})" << "volume.path";
+    }
+    void corruptSessionsNameTheKey() {
+        QFETCH(QString, text);
+        QFETCH(QString, problem);
+        closeDialogs();
+        QVERIFY(m_window->openVolume(QString::fromStdString(m_brain.volume)));
+        document()->setColormapName("hot");
+        writeSession("corrupt.json", text.toStdString());
+        QVERIFY(!m_window->openSessionFile(path("corrupt.json")));
+        QVERIFY2(m_window->lastError().startsWith(path("corrupt.json") + ": ") && m_window->lastError().contains(problem),
+                 qPrintable(m_window->lastError()));
+        QVERIFY(!m_window->lastError().contains('\n'));
+        // Nothing changed.
+        QCOMPARE(document()->volumePath(), QString::fromStdString(m_brain.volume));
+        QCOMPARE(document()->colormapName(), QString("hot"));
+    }
+
+    void bigFileIsNotReadAsASession() {
+        {
+            std::ofstream out(m_dir + "/big.json");
+            out << std::string(2 << 20, ' ');
+        }
+        QVERIFY(!m_window->openSessionFile(path("big.json")));
+        QVERIFY2(m_window->lastError().contains("a session file is a few kilobytes"), qPrintable(m_window->lastError()));
+    }
+
+    void shortcutsTriggerTheirActions() {
+        closeDialogs();
+        showLayers();
+        m_window->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+        QAction* bars = m_window->findChild<QAction*>("actionColourBars");
+        QVERIFY(bars->isChecked());
+        QTest::keyClick(m_window.get(), Qt::Key_B, Qt::ControlModifier);
+        QVERIFY(!bars->isChecked());
+        QVERIFY(!m_window->sliceView(0)->colourBarVisible());
+        QTest::keyClick(m_window.get(), Qt::Key_B, Qt::ControlModifier);
+        QVERIFY(bars->isChecked());
+        const std::string left = m_window->sliceView(0)->axes().left;
+        QTest::keyClick(m_window.get(), Qt::Key_N, Qt::ControlModifier);
+        QVERIFY(m_window->sliceView(0)->axes().left != left);
+        QTest::keyClick(m_window.get(), Qt::Key_N, Qt::ControlModifier);
+        QCOMPARE(m_window->sliceView(0)->axes().left, left);
+        // F1 lists every shortcut, read from the menus.
+        QTest::keyClick(m_window.get(), Qt::Key_F1);
+        QVERIFY(waitFor([&] { return m_window->findChild<QMessageBox*>("shortcutsDialog") != nullptr; }, 10000));
+        const QString listed = m_window->findChild<QMessageBox*>("shortcutsDialog")->text();
+        for (const char* name : {"Save Session", "Open Underlay", "Colour bars", "Export Screenshot"})
+            QVERIFY2(listed.contains(name), name);
+        QVERIFY(listed.contains(QKeySequence(QKeySequence::Save).toString(QKeySequence::NativeText)));
+        closeDialogs();
+        m_window->findChild<QAction*>("actionAbout")->trigger();
+        auto* about = m_window->findChild<QMessageBox*>("aboutDialog");
+        QVERIFY(about && about->text().contains("VTK 9") && about->text().contains("LibTorch"));
+        closeDialogs();
+    }
+};
+
+int main(int argc, char** argv) {
+    soului::VtkGLWidget::setDefaultSurfaceFormat();
+    QApplication app(argc, argv);
+    TestViewer test;
+    return QTest::qExec(&test, argc, argv);
+}
+#include "tst_viewer.moc"
