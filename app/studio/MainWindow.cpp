@@ -4,6 +4,7 @@
 #include "TrainingPanel.h"
 #include "WorkbenchPanel.h"
 
+#include "BrainScene.h"
 #include "BrainView.h"
 #include "DefaultData.h"
 #include "DisplayPanel.h"
@@ -121,6 +122,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_document, &soului::VolumeDocument::cursorChanged, this,
             [this] { m_voxelStatus->setText(m_document->describeVoxel(m_document->cursor())); });
     connect(m_displayPanel, &soului::DisplayPanel::volumeRenderingToggled, m_brainView, &soului::BrainView::setVolumeRendering);
+    connect(m_displayPanel, &soului::DisplayPanel::surfaceActivityToggled, m_brainView, &soului::BrainView::setSurfaceActivity);
     connect(m_displayPanel, &soului::DisplayPanel::frameRejected, this, &MainWindow::showError);
 
     buildMenus();
@@ -178,6 +180,27 @@ void MainWindow::buildMenus() {
     QAction* reset = view->addAction(tr("&Reset 3D camera"), m_brainView, &soului::BrainView::resetCamera);
     reset->setObjectName("actionResetCamera");
     reset->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_glassBrain = view->addAction(tr("&Glass brain (see-through surfaces)"));
+    m_glassBrain->setObjectName("actionGlassBrain");
+    m_glassBrain->setCheckable(true);
+    m_glassBrain->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
+    connect(m_glassBrain, &QAction::toggled, m_brainView, &soului::BrainView::setGlassBrain);
+    view->addSeparator();
+    // One click (or key) to the standard views of a cortical figure.
+    const std::array<std::tuple<soului::ViewSide, QString, QString>, 6> sides{{
+        {soului::ViewSide::Left, tr("3D from the &left"), "Left"},
+        {soului::ViewSide::Right, tr("3D from the r&ight"), "Right"},
+        {soului::ViewSide::Posterior, tr("3D from &behind (posterior)"), "Posterior"},
+        {soului::ViewSide::Anterior, tr("3D from the &front (anterior)"), "Anterior"},
+        {soului::ViewSide::Superior, tr("3D from &above (superior)"), "Superior"},
+        {soului::ViewSide::Inferior, tr("3D from below (&ventral)"), "Inferior"},
+    }};
+    for (size_t i = 0; i < sides.size(); ++i) {
+        const auto& [side, text, name] = sides[i];
+        QAction* a = view->addAction(text, this, [this, side = side] { m_brainView->viewFrom(side); });
+        a->setObjectName("actionView" + name);
+        a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + static_cast<int>(i))));
+    }
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* shortcuts = help->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
@@ -349,9 +372,8 @@ soului::StudioSession MainWindow::currentSession() const {
     s.display.colormap = d.colormapName();
     s.display.windowLow = d.windowLow();
     s.display.windowHigh = d.windowHigh();
-    constexpr double kOff = 1e29;   // the document's "no threshold" is ±1e30 or ±inf
-    if (std::abs(d.threshold()) < kOff) s.display.threshold = d.threshold();
-    if (std::abs(d.negativeThreshold()) < kOff) s.display.negativeThreshold = d.negativeThreshold();
+    if (d.thresholdOn()) s.display.threshold = d.threshold();
+    if (d.negativeThresholdOn()) s.display.negativeThreshold = d.negativeThreshold();
     s.display.opacity = d.opacity();
     s.display.unit = d.valueUnit();
     if (d.hasVolume()) s.cursor = d.cursor();
@@ -366,6 +388,8 @@ soului::StudioSession MainWindow::currentSession() const {
     s.neurological = m_neurological->isChecked();
     s.colourBars = m_colourBars->isChecked();
     s.volumeRendering = m_brainView->volumeRendering();
+    s.surfaceActivity = m_brainView->surfaceActivity();
+    s.glassBrain = m_brainView->glassBrain();
     s.camera = m_brainView->camera();
     s.tab = m_trainingRaised ? "training" : "reconstruction";
     return s;
@@ -433,6 +457,8 @@ bool MainWindow::openSessionFile(const QString& path) {
     m_neurological->setChecked(s.neurological);
     m_colourBars->setChecked(s.colourBars);
     m_displayPanel->setVolumeRendering(s.volumeRendering);
+    m_displayPanel->setSurfaceActivity(s.surfaceActivity);
+    m_glassBrain->setChecked(s.glassBrain);
     if (s.camera) m_brainView->setCamera(*s.camera);
     (s.tab == "training" ? m_trainingDock : m_workbenchDock)->raise();
     if (present(s.modelRun) && present(s.modelData)) {

@@ -118,6 +118,7 @@ private:
     QDockWidget* m_trainingDock;
     QAction* m_neurological = nullptr;
     QAction* m_colourBars = nullptr;
+    QAction* m_glassBrain = nullptr;
     QMenu* m_recentMenu = nullptr;
     bool m_volumeFromFile = false;      // the volume is a file (else a trial's betas or an attribution)
     bool m_trainingRaised = false;

@@ -3,7 +3,9 @@
 #include "BrainView.h"
 #include "HistogramPlot.h"
 #include "MainWindow.h"
+#include "Colormap.h"
 #include "NiftiFixture.h"
+#include "RenderWait.h"
 #include "SliceView.h"
 #include "VolumeDocument.h"
 #include "VtkGLWidget.h"
@@ -19,6 +21,7 @@
 #include <QPushButton>
 #include <QStatusBar>
 #include <QTableWidget>
+#include <QCheckBox>
 #include <QtTest>
 
 #include <vtkCamera.h>
@@ -333,9 +336,14 @@ private Q_SLOTS:
         QCOMPARE(window.document()->labelVoxelCounts().size(), size_t(7));   // NSD's seven streams
         QCOMPARE(window.document()->colormapName(), QString("coolwarm"));
         QCOMPARE(window.document()->windowLow(), -window.document()->windowHigh());
-        settle();
-        // The 3D view shows the stream surfaces in NSD's stream colours.
-        const QImage image = window.brainView()->renderImage();
+        // The 3D view shows the stream surfaces with the thresholded betas painted on them, and
+        // without the painting in NSD's stream colours.
+        const auto table = soului::colormap("coolwarm");
+        const QImage painted = renderAfterPaint(window.brainView());
+        const int ends = countNear(painted, table[0]) + countNear(painted, table[255]);
+        QVERIFY2(ends > 50, qPrintable(QString("colour-map ends on the surfaces: %1 pixels").arg(ends)));
+        window.findChild<QCheckBox*>("surfaceActivity")->setChecked(false);
+        const QImage image = renderAfterPaint(window.brainView());
         const soul::LabelTable t = soul::nsd_streams_table();
         QVERIFY(countNear(image, t.colour_of(soul::nsd::kParietal)) > 200);
         QVERIFY(window.setFrame(749));

@@ -1,11 +1,13 @@
 // The studio as a viewer (issue 21) under Xvfb, looking at pixels: an anatomical underlay under a
 // thresholded signed overlay, colour bars in the views and in their exports, sessions saved and
 // reopened to the same screenshot, bad session files named by key, and the keyboard shortcuts.
+#include "BrainScene.h"
 #include "BrainView.h"
 #include "ColourBar.h"
 #include "Colormap.h"
 #include "MainWindow.h"
 #include "NiftiFixture.h"
+#include "RenderWait.h"
 #include "SliceView.h"
 #include "StudioSession.h"
 #include "VolumeDocument.h"
@@ -214,17 +216,58 @@ private Q_SLOTS:
         m_window->findChild<QAction*>("actionColourBars")->setChecked(true);
     }
 
+    // The activity painted onto the stream surfaces: the early-visual label's left half (i < 20)
+    // at +50, its right half at +5; coolwarm over ±50, |value| ≥ 20 shown.
+    void surfacePaintedWhereAboveThreshold() {
+        closeDialogs();
+        const soul::Volume labels = soul::read_nifti(m_brain.labels);
+        soul::Volume activity = soul::read_nifti(m_brain.volume);
+        for (int64_t k = 0; k < labels.dims[2]; ++k)
+            for (int64_t j = 0; j < labels.dims[1]; ++j)
+                for (int64_t i = 0; i < labels.dims[0]; ++i)
+                    activity.voxels[activity.index(i, j, k)] = labels.at(i, j, k) == 0 ? 0.0f : i < 20 ? kPositive : kWeak;
+        soul::write_nifti(activity, path("surface-activity.nii.gz").toStdString());
+        QVERIFY(m_window->openVolume(path("surface-activity.nii.gz")));
+        QVERIFY(m_window->openLabels(QString::fromStdString(m_brain.labels), {1}));
+        document()->setColormapName("coolwarm");
+        document()->setWindow(-50, 50);
+        document()->setSymmetricThreshold(20);
+        m_window->brainView()->setVolumeRendering(false);
+        soului::BrainScene& scene = m_window->brainView()->scene();
+        const auto table = soului::colormap("coolwarm");
+        // Inside the label, 2.5 voxels from its surface at j = 14.5 (see writeSyntheticBrain).
+        const auto painted = scene.surfaceColourNear(1, {10, 13, 20}), plain = scene.surfaceColourNear(1, {29, 13, 20});
+        QVERIFY(painted && plain);
+        QCOMPARE(*painted, table[255]);
+        QVERIFY(std::abs(int((*plain)[0]) - int((*plain)[2])) < 40);   // pale, not the colour map's red
+
+        // In pixels, seen from behind: the painted half is the colour map's red; without painting
+        // there is none of it.
+        m_window->findChild<QAction*>("actionViewPosterior")->trigger();
+        const QRect all(0, 0, 100000, 100000);
+        const int redOn = countColour(renderAfterPaint(m_window->brainView()), all, table[255], 40);
+        m_window->findChild<QCheckBox*>("surfaceActivity")->setChecked(false);
+        QCOMPARE(*scene.surfaceColourNear(1, {10, 13, 20}), document()->labelTable().colour_of(1));
+        const int redOff = countColour(renderAfterPaint(m_window->brainView()), all, table[255], 40);
+        m_window->findChild<QCheckBox*>("surfaceActivity")->setChecked(true);
+        QVERIFY2(redOn > 300 && redOff < redOn / 10, qPrintable(QString("red pixels %1 painted, %2 plain").arg(redOn).arg(redOff)));
+        // Below the threshold the surface is not painted: raise it over the values.
+        document()->setSymmetricThreshold(60);
+        QVERIFY(std::abs(int((*scene.surfaceColourNear(1, {10, 13, 20}))[0]) - int((*scene.surfaceColourNear(1, {10, 13, 20}))[2])) < 40);
+    }
+
     void sessionReopensTheSameView() {
         showLayers();
         document()->setOpacity(0.8);
         document()->setCursor({14, 22, 19});
         m_window->findChild<QAction*>("actionNeurological")->setChecked(true);
+        m_window->findChild<QAction*>("actionGlassBrain")->setChecked(true);
         soului::CameraPose pose = m_window->brainView()->camera();
         pose.position[0] += 40;
         m_window->brainView()->setCamera(pose);
-        QVERIFY(waitFor([&] { return !m_window->brainView()->renderImage().isNull(); }));
         const QImage axialBefore = m_window->sliceView(0)->renderImage(), coronalBefore = m_window->sliceView(1)->renderImage();
-        const QImage threeDBefore = m_window->brainView()->renderImage();
+        const QImage threeDBefore = renderAfterPaint(m_window->brainView());
+        QVERIFY(!threeDBefore.isNull());
         QVERIFY(m_window->saveSessionFile(path("demo.json")));
         QCOMPARE(m_window->recentSessions().value(0), path("demo.json"));
 
@@ -232,6 +275,7 @@ private Q_SLOTS:
         QVERIFY(m_window->openVolume(QString::fromStdString(m_brain.volume)));
         document()->setColormapName("hot");
         m_window->findChild<QAction*>("actionNeurological")->setChecked(false);
+        m_window->findChild<QAction*>("actionGlassBrain")->setChecked(false);
         m_window->brainView()->resetCamera();
         QVERIFY(meanDifference(axialBefore, m_window->sliceView(0)->renderImage()) > 5);
         QVERIFY2(m_window->openSessionFile(path("demo.json")), qPrintable(m_window->lastError()));
@@ -240,10 +284,11 @@ private Q_SLOTS:
         QCOMPARE(document()->opacity(), 0.8);
         QCOMPARE(document()->cursor(), (std::array<int64_t, 3>{14, 22, 19}));
         QVERIFY(m_window->findChild<QAction*>("actionNeurological")->isChecked());
+        QVERIFY(m_window->brainView()->glassBrain());
         const double axial = meanDifference(axialBefore, m_window->sliceView(0)->renderImage());
         const double coronal = meanDifference(coronalBefore, m_window->sliceView(1)->renderImage());
         QVERIFY2(axial < 0.5 && coronal < 0.5, qPrintable(QString("slice differences %1 %2").arg(axial).arg(coronal)));
-        const double threeD = meanDifference(threeDBefore, m_window->brainView()->renderImage());
+        const double threeD = meanDifference(threeDBefore, renderAfterPaint(m_window->brainView()));
         QVERIFY2(threeD < 2, qPrintable(QString("3D difference %1").arg(threeD)));
         // Paths under the session's folder are stored relative to it: the folder can move.
         std::ifstream in(m_dir + "/demo.json");
@@ -324,11 +369,18 @@ private Q_SLOTS:
         QVERIFY(m_window->sliceView(0)->axes().left != left);
         QTest::keyClick(m_window.get(), Qt::Key_N, Qt::ControlModifier);
         QCOMPARE(m_window->sliceView(0)->axes().left, left);
+        // Ctrl+1: the 3D view from the left (the camera on the subject's left, x below the focus).
+        QTest::keyClick(m_window.get(), Qt::Key_1, Qt::ControlModifier);
+        soului::CameraPose pose = m_window->brainView()->camera();
+        QVERIFY(pose.position[0] < pose.focalPoint[0] - 50 && std::abs(pose.position[1] - pose.focalPoint[1]) < 1e-6);
+        QTest::keyClick(m_window.get(), Qt::Key_6, Qt::ControlModifier);
+        pose = m_window->brainView()->camera();
+        QVERIFY(pose.position[2] < pose.focalPoint[2] - 50);
         // F1 lists every shortcut, read from the menus.
         QTest::keyClick(m_window.get(), Qt::Key_F1);
         QVERIFY(waitFor([&] { return m_window->findChild<QMessageBox*>("shortcutsDialog") != nullptr; }, 10000));
         const QString listed = m_window->findChild<QMessageBox*>("shortcutsDialog")->text();
-        for (const char* name : {"Save Session", "Open Underlay", "Colour bars", "Export Screenshot"})
+        for (const char* name : {"Save Session", "Open Underlay", "Colour bars", "Export Screenshot", "Glass brain", "from the left"})
             QVERIFY2(listed.contains(name), name);
         QVERIFY(listed.contains(QKeySequence(QKeySequence::Save).toString(QKeySequence::NativeText)));
         closeDialogs();

@@ -75,6 +75,11 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     m_volumeRendering->setObjectName("volumeRendering");
     m_volumeRendering->setChecked(true);
     form->addRow(m_volumeRendering);
+    m_surfaceActivity = new QCheckBox(tr("Activity on the 3D surfaces"), this);
+    m_surfaceActivity->setObjectName("surfaceActivity");
+    m_surfaceActivity->setToolTip(tr("Paints the volume onto the label surfaces with this colour map and these thresholds"));
+    m_surfaceActivity->setChecked(true);
+    form->addRow(m_surfaceActivity);
 
     connect(m_colormap, &QComboBox::currentTextChanged, m_document, &VolumeDocument::setColormapName);
     connect(m_low, &QDoubleSpinBox::valueChanged, this, [this](double v) { m_document->setWindow(v, m_high->value()); });
@@ -103,13 +108,11 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
         if (index != m_document->frameIndex() && !m_document->setFrameIndex(index)) Q_EMIT frameRejected(m_document->lastError());
     });
     connect(m_volumeRendering, &QCheckBox::toggled, this, &DisplayPanel::volumeRenderingToggled);
+    connect(m_surfaceActivity, &QCheckBox::toggled, this, &DisplayPanel::surfaceActivityToggled);
     connect(m_document, &VolumeDocument::volumeChanged, this, &DisplayPanel::syncFromDocument);
     connect(m_document, &VolumeDocument::displayChanged, this, &DisplayPanel::syncDisplay);
     syncFromDocument();
 }
-
-// The document's thresholds are ±1e30 (or ±inf) when off.
-constexpr double kThresholdOff = 1e29;
 
 void DisplayPanel::syncDisplay() {
     const QSignalBlocker b1(m_low), b2(m_high), b3(m_colormap), b4(m_threshold), b5(m_thresholdOn),
@@ -117,15 +120,16 @@ void DisplayPanel::syncDisplay() {
     m_colormap->setCurrentText(m_document->colormapName());
     m_low->setValue(m_document->windowLow());
     m_high->setValue(m_document->windowHigh());
-    const double t = m_document->threshold(), n = m_document->negativeThreshold();
-    m_thresholdOn->setChecked(std::abs(t) < kThresholdOff);
-    if (std::abs(t) < kThresholdOff) m_threshold->setValue(t);
-    m_negativeThresholdOn->setChecked(std::abs(n) < kThresholdOff);
-    if (std::abs(n) < kThresholdOff) m_negativeThreshold->setValue(n);
+    m_thresholdOn->setChecked(m_document->thresholdOn());
+    if (m_document->thresholdOn()) m_threshold->setValue(m_document->threshold());
+    m_negativeThresholdOn->setChecked(m_document->negativeThresholdOn());
+    if (m_document->negativeThresholdOn()) m_negativeThreshold->setValue(m_document->negativeThreshold());
     m_opacity->setValue(m_document->opacity());
 }
 
 void DisplayPanel::setVolumeRendering(bool on) { m_volumeRendering->setChecked(on); }
+
+void DisplayPanel::setSurfaceActivity(bool on) { m_surfaceActivity->setChecked(on); }
 
 void DisplayPanel::syncFromDocument() {
     const QSignalBlocker b1(m_low), b2(m_high), b3(m_frame), b4(m_threshold);

@@ -20,9 +20,11 @@ class DisplayPanel : public QWidget {
 public:
     explicit DisplayPanel(VolumeDocument* document, QWidget* parent = nullptr);
     void setVolumeRendering(bool on);
+    void setSurfaceActivity(bool on);
 
 Q_SIGNALS:
     void volumeRenderingToggled(bool on);
+    void surfaceActivityToggled(bool on);
     void frameRejected(const QString& message);
 
 private:
@@ -42,6 +44,7 @@ private:
     QCheckBox* m_underlayOn;
     QSpinBox* m_frame;
     QCheckBox* m_volumeRendering;
+    QCheckBox* m_surfaceActivity;
 };
 
 }  // namespace soului

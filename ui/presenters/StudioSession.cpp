@@ -179,6 +179,8 @@ void saveSession(const StudioSession& s, const QString& path) {
     views["neurological"] = s.neurological;
     views["colourBars"] = s.colourBars;
     views["volumeRendering"] = s.volumeRendering;
+    views["surfaceActivity"] = s.surfaceActivity;
+    views["glassBrain"] = s.glassBrain;
     if (s.camera) {
         QJsonObject camera;
         camera["position"] = toArray(s.camera->position.data(), 3);
@@ -305,10 +307,12 @@ StudioSession loadSession(const QString& path) {
     }
     if (root.has("views")) {
         const Fields views = root.object("views");
-        views.allowOnly({"neurological", "colourBars", "volumeRendering", "camera", "tab"});
+        views.allowOnly({"neurological", "colourBars", "volumeRendering", "surfaceActivity", "glassBrain", "camera", "tab"});
         s.neurological = views.flag("neurological", false);
         s.colourBars = views.flag("colourBars", true);
         s.volumeRendering = views.flag("volumeRendering", true);
+        s.surfaceActivity = views.flag("surfaceActivity", true);
+        s.glassBrain = views.flag("glassBrain", false);
         s.tab = views.text("tab");
         if (!s.tab.isEmpty() && s.tab != "reconstruction" && s.tab != "training")
             views.fail("tab", "must be \"reconstruction\" or \"training\"");

@@ -55,6 +55,8 @@ struct StudioSession {
     bool neurological = false;
     bool colourBars = true;
     bool volumeRendering = true;
+    bool surfaceActivity = true;   // the volume painted onto the 3D surfaces
+    bool glassBrain = false;       // the 3D surfaces see-through
     std::optional<CameraPose> camera;
     QString tab;   // the dock raised at the bottom: "reconstruction" or "training"
 

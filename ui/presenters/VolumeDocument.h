@@ -12,6 +12,7 @@
 #include <QString>
 
 #include <array>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,9 @@ struct LoadedLabels {
     std::set<int> initiallyVisible;  // empty: all labels start visible
     QString error;
 };
+
+// Thresholds at or beyond this magnitude are off.
+constexpr double kThresholdOff = 1e29;
 
 class VolumeDocument : public QObject {
     Q_OBJECT
@@ -90,6 +94,9 @@ public:
     double windowHigh() const { return m_windowHigh; }
     double threshold() const { return m_threshold; }
     double negativeThreshold() const { return m_negativeThreshold; }
+    // Whether a threshold is set: off, they sit at ±1e30 (or ±inf).
+    bool thresholdOn() const { return std::abs(m_threshold) < kThresholdOff; }
+    bool negativeThresholdOn() const { return std::abs(m_negativeThreshold) < kThresholdOff; }
     double opacity() const { return m_opacity; }
     QString colormapName() const { return m_colormap; }
     // What the values are, for colour bars: "z-score", "attribution"; empty when unknown.

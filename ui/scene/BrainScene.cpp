@@ -14,18 +14,22 @@
 #include <vtkPiecewiseFunction.h>
 #include <vtkPointData.h>
 #include <vtkPolyDataMapper.h>
+#include <vtkPolyData.h>
 #include <vtkPolyDataNormals.h>
 #include <vtkProperty.h>
 #include <vtkRenderWindowInteractor.h>
 #include <vtkRenderer.h>
 #include <vtkUnsignedCharArray.h>
 #include <vtkVolume.h>
+#include <vtkVolumeCollection.h>
 #include <vtkVolumeProperty.h>
 #include <vtkWindowedSincPolyDataFilter.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <map>
 
 namespace soului {
 namespace {
@@ -35,6 +39,11 @@ namespace {
 constexpr double kVolumePeakOpacity = 0.08;
 // Smoothing of the label surfaces (windowed sinc); 20 iterations remove the voxel staircase.
 constexpr int kSmoothingIterations = 20;
+// A glass brain's surfaces: opaque enough to show the shape, clear enough to see two layers deep.
+constexpr double kGlassOpacity = 0.3;
+// A painted surface below threshold: this share of its label's colour, the rest this grey.
+constexpr double kPaintedLabelShare = 0.35;
+constexpr double kPaintedGrey = 175;
 
 vtkSmartPointer<vtkMatrix4x4> toMatrix(const soul::Affine& a) {
     auto m = vtkSmartPointer<vtkMatrix4x4>::New();
@@ -47,6 +56,7 @@ vtkSmartPointer<vtkMatrix4x4> toMatrix(const soul::Affine& a) {
 
 struct BrainScene::LabelSurface {
     vtkSmartPointer<vtkActor> actor;
+    vtkSmartPointer<vtkPolyData> mesh;   // in voxel indices; the actor's matrix places it in RAS
 };
 
 BrainScene::BrainScene() {
@@ -95,8 +105,12 @@ void BrainScene::setVolume(const soul::Volume& volume) {
     // Opacity per millimetre rather than per voxel, so voxel size does not change the look.
     m_volume->GetProperty()->SetScalarOpacityUnitDistance(std::max({volume.spacing[0], volume.spacing[1], volume.spacing[2]}));
     m_hasVolume = true;
+    m_values = volume;
     updateTransferFunctions();
-    for (auto& [value, surface] : m_surfaces) surface->actor->SetUserMatrix(toMatrix(m_ijkToRas));
+    for (auto& [value, surface] : m_surfaces) {
+        surface->actor->SetUserMatrix(toMatrix(m_ijkToRas));
+        paintSurface(value, *surface);
+    }
 }
 
 void BrainScene::setWindow(double low, double high) {
@@ -130,7 +144,12 @@ void BrainScene::updateTransferFunctions() {
 }
 
 void BrainScene::setVolumeVisible(bool visible) {
-    if (m_volume) m_volume->SetVisibility(visible);
+    if (!m_volume) return;
+    // Taken out of the renderer rather than made invisible: a hidden GPU ray-cast volume with
+    // depth peeling for volumes left the opaque surfaces undrawn (VTK 9.1, Mesa).
+    m_volume->SetVisibility(visible);
+    if (visible && !m_renderer->GetVolumes()->IsItemPresent(m_volume)) m_renderer->AddVolume(m_volume);
+    if (!visible) m_renderer->RemoveVolume(m_volume);
 }
 
 void BrainScene::setLabels(const soul::Volume& labels, const soul::LabelTable& table) {
@@ -195,19 +214,24 @@ BrainScene::LabelSurface& BrainScene::surfaceFor(int value) {
         vtkNew<vtkPolyDataNormals> normals;
         normals->SetInputConnection(smooth->GetOutputPort());
         normals->SetFeatureAngle(60);
+        normals->Update();
+        surface->mesh = vtkSmartPointer<vtkPolyData>::New();
+        surface->mesh->ShallowCopy(normals->GetOutput());
         vtkNew<vtkPolyDataMapper> mapper;
-        mapper->SetInputConnection(normals->GetOutputPort());
+        mapper->SetInputData(surface->mesh);
         mapper->ScalarVisibilityOff();
-        mapper->Update();
+        mapper->SetColorModeToDirectScalars();
+        mapper->SetScalarModeToUsePointData();
         surface->actor->SetMapper(mapper);
     }
     const auto rgb = m_table.colour_of(value);
     surface->actor->GetProperty()->SetColor(rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
     surface->actor->GetProperty()->SetSpecular(0.2);
-    surface->actor->GetProperty()->SetOpacity(labelOpacity(value));
+    surface->actor->GetProperty()->SetOpacity(shownOpacity(value));
     surface->actor->SetUserMatrix(toMatrix(m_ijkToRas));
     surface->actor->SetVisibility(false);
     m_renderer->AddActor(surface->actor);
+    paintSurface(value, *surface);
     auto& ref = *surface;
     m_surfaces[value] = std::move(surface);
     return ref;
@@ -221,7 +245,14 @@ void BrainScene::setLabelVisible(int value, bool visible) {
 
 void BrainScene::setLabelOpacity(int value, double opacity) {
     m_labelOpacity[value] = std::clamp(opacity, 0.0, 1.0);
-    if (m_surfaces.count(value)) m_surfaces[value]->actor->GetProperty()->SetOpacity(m_labelOpacity[value]);
+    if (m_surfaces.count(value)) m_surfaces[value]->actor->GetProperty()->SetOpacity(shownOpacity(value));
+}
+
+double BrainScene::shownOpacity(int value) const { return labelOpacity(value) * (m_glass ? kGlassOpacity : 1.0); }
+
+void BrainScene::setGlass(bool on) {
+    m_glass = on;
+    for (auto& [value, surface] : m_surfaces) surface->actor->GetProperty()->SetOpacity(shownOpacity(value));
 }
 
 bool BrainScene::labelVisible(int value) const {
@@ -234,6 +265,93 @@ double BrainScene::labelOpacity(int value) const {
     return it == m_labelOpacity.end() ? 1.0 : it->second;
 }
 
+void BrainScene::setSurfacePaint(const SurfacePaint& paint) {
+    m_paint = paint;
+    for (auto& [value, surface] : m_surfaces) paintSurface(value, *surface);
+}
+
+std::optional<float> BrainScene::labelValueNear(int value, const double* xyz) const {
+    if (m_values.dims[0] != m_labels.dims[0] || m_values.dims[1] != m_labels.dims[1] || m_values.dims[2] != m_labels.dims[2])
+        return std::nullopt;
+    // The label's voxels within two voxels, nearest first: a smoothed surface lies within about
+    // one voxel of the voxels it encloses.
+    constexpr int kSearchRadius = 2;
+    const int64_t ci = std::lround(xyz[0]), cj = std::lround(xyz[1]), ck = std::lround(xyz[2]);
+    double best = std::numeric_limits<double>::infinity();
+    std::optional<float> found;
+    for (int64_t k = ck - kSearchRadius; k <= ck + kSearchRadius; ++k)
+        for (int64_t j = cj - kSearchRadius; j <= cj + kSearchRadius; ++j)
+            for (int64_t i = ci - kSearchRadius; i <= ci + kSearchRadius; ++i) {
+                if (!m_labels.contains(i, j, k) || std::lround(m_labels.at(i, j, k)) != value) continue;
+                const double d = (i - xyz[0]) * (i - xyz[0]) + (j - xyz[1]) * (j - xyz[1]) + (k - xyz[2]) * (k - xyz[2]);
+                if (d < best) {
+                    best = d;
+                    found = m_values.at(i, j, k);
+                }
+            }
+    return found;
+}
+
+void BrainScene::paintSurface(int value, LabelSurface& surface) {
+    if (!surface.mesh) return;
+    auto* mapper = vtkPolyDataMapper::SafeDownCast(surface.actor->GetMapper());
+    if (!m_paint.on || !m_hasVolume) {
+        mapper->ScalarVisibilityOff();
+        return;
+    }
+    // Below threshold the surface is a pale shade of its label's colour, so that the painted
+    // activity stands out and the streams can still be told apart.
+    const auto label = m_table.colour_of(value);
+    std::array<uint8_t, 3> base;
+    for (int c = 0; c < 3; ++c)
+        base[c] = static_cast<uint8_t>(std::lround(kPaintedLabelShare * label[c] + (1 - kPaintedLabelShare) * kPaintedGrey));
+    vtkPoints* points = surface.mesh->GetPoints();
+    vtkNew<vtkUnsignedCharArray> colours;
+    colours->SetName("activity");
+    colours->SetNumberOfComponents(3);
+    colours->SetNumberOfTuples(points->GetNumberOfPoints());
+    const double span = m_paint.high > m_paint.low ? m_paint.high - m_paint.low : 1;
+    for (vtkIdType p = 0; p < points->GetNumberOfPoints(); ++p) {
+        double xyz[3];
+        points->GetPoint(p, xyz);
+        std::array<uint8_t, 3> rgb = base;
+        const std::optional<float> v = labelValueNear(value, xyz);
+        if (v && std::isfinite(*v) && (*v >= m_paint.threshold || *v <= m_paint.negativeThreshold)) {
+            const double t = std::clamp((*v - m_paint.low) / span, 0.0, 1.0);
+            rgb = m_paint.table[static_cast<size_t>(std::lround(t * 255))];
+        }
+        const unsigned char c[3] = {rgb[0], rgb[1], rgb[2]};
+        colours->SetTypedTuple(p, c);
+    }
+    surface.mesh->GetPointData()->SetScalars(colours);
+    mapper->ScalarVisibilityOn();
+    mapper->Modified();
+}
+
+std::optional<std::array<uint8_t, 3>> BrainScene::surfaceColourNear(int value, const std::array<double, 3>& ijk) {
+    if (!m_labelBoxes.count(value)) return std::nullopt;
+    LabelSurface& surface = surfaceFor(value);
+    vtkPoints* points = surface.mesh ? surface.mesh->GetPoints() : nullptr;
+    if (!points || points->GetNumberOfPoints() == 0) return std::nullopt;
+    vtkIdType nearest = 0;
+    double best = std::numeric_limits<double>::infinity();
+    for (vtkIdType p = 0; p < points->GetNumberOfPoints(); ++p) {
+        double xyz[3];
+        points->GetPoint(p, xyz);
+        const double d = (xyz[0] - ijk[0]) * (xyz[0] - ijk[0]) + (xyz[1] - ijk[1]) * (xyz[1] - ijk[1]) + (xyz[2] - ijk[2]) * (xyz[2] - ijk[2]);
+        if (d < best) {
+            best = d;
+            nearest = p;
+        }
+    }
+    auto* colours = vtkUnsignedCharArray::SafeDownCast(surface.mesh->GetPointData()->GetScalars());
+    auto* mapper = surface.actor->GetMapper();
+    if (!colours || !mapper->GetScalarVisibility()) return m_table.colour_of(value);
+    unsigned char c[3];
+    colours->GetTypedTuple(nearest, c);
+    return std::array<uint8_t, 3>{c[0], c[1], c[2]};
+}
+
 void BrainScene::setBackground(double r, double g, double b) { m_renderer->SetBackground(r, g, b); }
 
 void BrainScene::resetCamera() {
@@ -243,6 +361,26 @@ void BrainScene::resetCamera() {
     camera->SetFocalPoint(0, 0, 0);
     camera->SetPosition(-1.0, -1.6, 0.9);
     camera->SetViewUp(0, 0, 1);
+    m_renderer->ResetCamera();
+    camera->Zoom(1.3);
+}
+
+void BrainScene::viewFrom(ViewSide side) {
+    // Direction from the head's centre to the camera, in RAS, and the screen's up.
+    static const std::map<ViewSide, std::pair<std::array<double, 3>, std::array<double, 3>>> kViews{
+        {ViewSide::Left, {{-1, 0, 0}, {0, 0, 1}}},      {ViewSide::Right, {{1, 0, 0}, {0, 0, 1}}},
+        {ViewSide::Anterior, {{0, 1, 0}, {0, 0, 1}}},   {ViewSide::Posterior, {{0, -1, 0}, {0, 0, 1}}},
+        {ViewSide::Superior, {{0, 0, 1}, {0, 1, 0}}},   {ViewSide::Inferior, {{0, 0, -1}, {0, 1, 0}}}};
+    const auto& [direction, up] = kViews.at(side);
+    double bounds[6];
+    m_renderer->ComputeVisiblePropBounds(bounds);
+    const bool empty = bounds[0] > bounds[1];
+    const double centre[3] = {empty ? 0 : (bounds[0] + bounds[1]) / 2, empty ? 0 : (bounds[2] + bounds[3]) / 2,
+                              empty ? 0 : (bounds[4] + bounds[5]) / 2};
+    vtkCamera* camera = m_renderer->GetActiveCamera();
+    camera->SetFocalPoint(centre);
+    camera->SetPosition(centre[0] + direction[0], centre[1] + direction[1], centre[2] + direction[2]);
+    camera->SetViewUp(up.data());
     m_renderer->ResetCamera();
     camera->Zoom(1.3);
 }

@@ -1,5 +1,7 @@
 // BrainScene: the VTK scene of the 3D view — GPU ray-cast volume rendering of the intensity
-// volume and one smoothed surface per label, each with its own visibility and opacity.
+// volume and one smoothed surface per label, each with its own visibility and opacity, and the
+// activity painted onto those surfaces (each vertex coloured by the volume's value there, with
+// the slices' colour map and thresholds).
 // Qt-free (VTK and core only), so it can be built and measured without a widget.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 
 class vtkActor;
 class vtkColorTransferFunction;
@@ -23,6 +26,9 @@ class vtkVolume;
 class vtkGPUVolumeRayCastMapper;
 
 namespace soului {
+
+// The sides of the head (RAS) a 3D view can look from.
+enum class ViewSide { Left, Right, Anterior, Posterior, Superior, Inferior };
 
 class BrainScene {
 public:
@@ -43,11 +49,33 @@ public:
     void setLabels(const soul::Volume& labels, const soul::LabelTable& table);
     void setLabelVisible(int value, bool visible);
     void setLabelOpacity(int value, double opacity);
+    // Glass brain: every surface drawn at kGlassOpacity of its opacity, so what lies behind or
+    // inside it shows through.
+    void setGlass(bool on);
+    bool glass() const { return m_glass; }
     bool labelVisible(int value) const;
     double labelOpacity(int value) const;
 
+    // Paints the volume's values onto the label surfaces: a vertex takes the value of the nearest
+    // voxel of its own label (the surface runs between voxels, so the nearest voxel may be
+    // outside it), coloured by `table` over [low, high] where value ≥ threshold or ≤
+    // negativeThreshold, and keeps the label's colour elsewhere. Off: plain label colours.
+    struct SurfacePaint {
+        bool on = false;
+        std::array<std::array<uint8_t, 3>, 256> table{};
+        double low = 0, high = 1;
+        double threshold = -1e30, negativeThreshold = -1e30;
+    };
+    void setSurfacePaint(const SurfacePaint& paint);
+    // The colour of the painted surface of `value` at the vertex nearest to voxel (i, j, k), or
+    // nothing when the label has no surface. For tests and the figure checks.
+    std::optional<std::array<uint8_t, 3>> surfaceColourNear(int value, const std::array<double, 3>& ijk);
+
     void setBackground(double r, double g, double b);
     void resetCamera();
+    // The camera looking at the scene from one side of the head: the standard views of a
+    // cortical figure.
+    void viewFrom(ViewSide side);
     // The orientation cube (R/L, A/P, S/I) in a corner, driven by `interactor`.
     void showOrientationMarker(vtkRenderWindowInteractor* interactor);
 
@@ -55,6 +83,9 @@ private:
     struct LabelSurface;
     LabelSurface& surfaceFor(int value);
     void updateTransferFunctions();
+    void paintSurface(int value, LabelSurface& surface);
+    // The volume's value at the voxel of label `value` nearest to (x, y, z), in voxel indices.
+    std::optional<float> labelValueNear(int value, const double* xyz) const;
 
     vtkSmartPointer<vtkRenderer> m_renderer;
     vtkSmartPointer<vtkImageData> m_image;
@@ -66,6 +97,10 @@ private:
     soul::Affine m_ijkToRas;
     double m_low = 0, m_high = 1, m_threshold = -1e30;
     bool m_hasVolume = false;
+    soul::Volume m_values;   // the shown frame, for painting
+    SurfacePaint m_paint;
+    bool m_glass = false;
+    double shownOpacity(int value) const;
 
     soul::Volume m_labels;
     soul::LabelTable m_table;

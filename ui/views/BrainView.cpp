@@ -1,9 +1,12 @@
 #include "BrainView.h"
 
 #include "BrainScene.h"
+#include "Colormap.h"
 #include "VolumeDocument.h"
 
 #include <vtkCamera.h>
+
+#include <cmath>
 #include <vtkGenericOpenGLRenderWindow.h>
 #include <vtkGenericRenderWindowInteractor.h>
 #include <vtkRenderer.h>
@@ -19,6 +22,7 @@ BrainView::BrainView(VolumeDocument* document, QWidget* parent)
     connect(document, &VolumeDocument::volumeChanged, this, &BrainView::onVolumeChanged);
     connect(document, &VolumeDocument::frameChanged, this, [this] {
         m_scene->setVolume(m_document->volume());
+        updateSurfacePaint();
         update();
     });
     connect(document, &VolumeDocument::labelsChanged, this, &BrainView::onLabelsChanged);
@@ -26,8 +30,42 @@ BrainView::BrainView(VolumeDocument* document, QWidget* parent)
     connect(document, &VolumeDocument::displayChanged, this, [this] {
         m_scene->setWindow(m_document->windowLow(), m_document->windowHigh());
         m_scene->setThreshold(m_document->threshold());
+        updateSurfacePaint();
         update();
     });
+}
+
+void BrainView::setGlassBrain(bool on) {
+    m_scene->setGlass(on);
+    update();
+}
+
+bool BrainView::glassBrain() const { return m_scene->glass(); }
+
+void BrainView::viewFrom(ViewSide side) {
+    m_scene->viewFrom(side);
+    update();
+}
+
+void BrainView::setSurfaceActivity(bool on) {
+    m_surfaceActivity = on;
+    updateSurfacePaint();
+    update();
+}
+
+void BrainView::updateSurfacePaint() {
+    BrainScene::SurfacePaint paint;
+    // Without a threshold every vertex would take the colour map (an anatomy painted grey): the
+    // surfaces are painted only where a positive or negative threshold picks out activity.
+    paint.on = m_surfaceActivity && m_document->hasVolume() && (m_document->thresholdOn() || m_document->negativeThresholdOn());
+    if (paint.on) {
+        paint.table = colormap(m_document->colormapName());
+        paint.low = m_document->windowLow();
+        paint.high = m_document->windowHigh();
+        paint.threshold = m_document->threshold();
+        paint.negativeThreshold = m_document->negativeThreshold();
+    }
+    m_scene->setSurfacePaint(paint);
 }
 
 BrainView::~BrainView() = default;
@@ -70,6 +108,7 @@ void BrainView::onVolumeChanged() {
     m_scene->setWindow(m_document->windowLow(), m_document->windowHigh());
     m_scene->setThreshold(m_document->threshold());
     m_scene->setVolumeVisible(m_volumeRendering);
+    updateSurfacePaint();
     m_scene->resetCamera();
     update();
 }

@@ -11,6 +11,7 @@ namespace soului {
 
 class BrainScene;
 class VolumeDocument;
+enum class ViewSide;
 
 class BrainView : public VtkGLWidget {
     Q_OBJECT
@@ -24,15 +25,23 @@ public:
     void setCamera(const CameraPose& pose);
     void setVolumeRendering(bool on);
     bool volumeRendering() const { return m_volumeRendering; }
+    // The volume painted onto the label surfaces with the slices' colour map and thresholds.
+    void setSurfaceActivity(bool on);
+    bool surfaceActivity() const { return m_surfaceActivity; }
+    void setGlassBrain(bool on);
+    bool glassBrain() const;
+    void viewFrom(ViewSide side);
 
 private:
     void onVolumeChanged();
     void onLabelsChanged();
     void onLabelDisplayChanged(int value);
+    void updateSurfacePaint();
 
     VolumeDocument* m_document;
     std::unique_ptr<BrainScene> m_scene;
     bool m_volumeRendering = true;
+    bool m_surfaceActivity = true;
 };
 
 }  // namespace soului

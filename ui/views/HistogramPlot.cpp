@@ -80,7 +80,7 @@ void HistogramPlot::updateMarkers() {
     };
     place(m_low, m_document->windowLow(), true);
     place(m_high, m_document->windowHigh(), true);
-    place(m_threshold, m_document->threshold(), std::isfinite(m_document->threshold()) && m_document->threshold() > -1e29);
+    place(m_threshold, m_document->threshold(), m_document->thresholdOn());
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
