@@ -21,7 +21,6 @@
 #include <vtkRenderer.h>
 #include <vtkUnsignedCharArray.h>
 #include <vtkVolume.h>
-#include <vtkVolumeCollection.h>
 #include <vtkVolumeProperty.h>
 #include <vtkWindowedSincPolyDataFilter.h>
 
@@ -144,12 +143,7 @@ void BrainScene::updateTransferFunctions() {
 }
 
 void BrainScene::setVolumeVisible(bool visible) {
-    if (!m_volume) return;
-    // Taken out of the renderer rather than made invisible: a hidden GPU ray-cast volume with
-    // depth peeling for volumes left the opaque surfaces undrawn (VTK 9.1, Mesa).
-    m_volume->SetVisibility(visible);
-    if (visible && !m_renderer->GetVolumes()->IsItemPresent(m_volume)) m_renderer->AddVolume(m_volume);
-    if (!visible) m_renderer->RemoveVolume(m_volume);
+    if (m_volume) m_volume->SetVisibility(visible);
 }
 
 void BrainScene::setLabels(const soul::Volume& labels, const soul::LabelTable& table) {
