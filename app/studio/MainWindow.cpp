@@ -10,6 +10,7 @@
 #include "DisplayPanel.h"
 #include "LabelPanel.h"
 #include "SliceView.h"
+#include "StudioFigure.h"
 #include "ProgressJob.h"
 #include "VolumeDocument.h"
 
@@ -158,6 +159,9 @@ void MainWindow::buildMenus() {
     QAction* figure = file->addAction(tr("Export &Figure…"), this, &MainWindow::chooseFigure);
     figure->setObjectName("actionExportFigure");
     figure->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    QAction* lightbox = file->addAction(tr("Export &Lightbox Figure…"), this, &MainWindow::chooseLightboxFigure);
+    lightbox->setObjectName("actionExportLightbox");
+    lightbox->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L));
     file->addSeparator();
     file->addAction(tr("&Quit"), qApp, &QApplication::quit)->setShortcut(QKeySequence::Quit);
 
@@ -657,6 +661,112 @@ void MainWindow::chooseFigure() {
     QString error;
     if (!m_workbench->exportFigure(kind->currentData().toString(), path, scale->value(), &error)) showError(error);
     else statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+}
+
+bool MainWindow::exportLightboxFigure(const QString& file, const soului::FigureSpec& spec) {
+    soului::FigureContent content;
+    content.document = m_document;
+    content.radiological = !m_neurological->isChecked();
+    if (spec.threeD) {
+        // Enough of the 3D view's pixels for its place in print (about half the figure's width).
+        constexpr double kThreeDShare = 0.5;
+        const double wanted = spec.widthMm / 25.4 * spec.dpi * kThreeDShare;
+        const int scale = std::clamp(static_cast<int>(std::ceil(wanted / std::max(1, m_brainView->width()))), 1, 4);
+        content.view3d = m_brainView->renderImage(scale);
+    }
+    const soului::WorkbenchModel& model = m_workbench->model();
+    if (spec.reconstruction && model.hasTrial()) {
+        try {
+            constexpr int kRowScale = 4;   // each 64-px image drawn 512 px wide: sharp at 300 DPI
+            const soul::RgbImage row = model.figure("comparison", kRowScale);
+            content.reconstruction = QImage(row.pixels.data(), static_cast<int>(row.width), static_cast<int>(row.height),
+                                            static_cast<int>(row.width * 3), QImage::Format_RGB888)
+                                         .copy();
+        } catch (const soul::Error&) {
+            // No reconstruction on screen yet: the figure has the slices and the 3D view.
+        }
+    }
+    QString error;
+    if (!soului::writeFigure(file, spec, content, &error)) {
+        showError(error);
+        return false;
+    }
+    soului::StudioSession session = currentSession();
+    session.figure = spec;
+    try {
+        soului::saveSession(session, file + ".session.json");
+    } catch (const soul::Error& e) {
+        showError(QString::fromStdString(e.what()));
+        return false;
+    }
+    m_figureSpec = spec;
+    statusBar()->showMessage(tr("Saved %1 (and %2.session.json to remake it)").arg(file, QFileInfo(file).fileName()), 8000);
+    return true;
+}
+
+void MainWindow::chooseLightboxFigure() {
+    if (!m_document->hasVolume()) {
+        showError(tr("Open a volume first: the figure shows its slices"));
+        return;
+    }
+    QDialog dialog(this);
+    dialog.setObjectName("lightboxDialog");
+    dialog.setWindowTitle(tr("Export lightbox figure"));
+    auto* form = new QFormLayout(&dialog);
+    auto* width = new QDoubleSpinBox(&dialog);
+    width->setObjectName("figureWidthMm");
+    width->setRange(soului::FigureSpec::kMinWidthMm, soului::FigureSpec::kMaxWidthMm);
+    width->setSuffix(" mm");
+    width->setValue(m_figureSpec.widthMm);
+    width->setToolTip(tr("One journal column is about 88 mm, two about 180 mm"));
+    auto* dpi = new QSpinBox(&dialog);
+    dpi->setObjectName("figureDpi");
+    dpi->setRange(static_cast<int>(soului::FigureSpec::kMinDpi), static_cast<int>(soului::FigureSpec::kMaxDpi));
+    dpi->setSuffix(" DPI");
+    dpi->setValue(static_cast<int>(m_figureSpec.dpi));
+    auto* orientation = new QComboBox(&dialog);
+    orientation->setObjectName("figureOrientation");
+    orientation->addItems({"axial", "coronal", "sagittal"});
+    orientation->setCurrentText(m_figureSpec.orientation);
+    auto* slices = new QSpinBox(&dialog);
+    slices->setObjectName("figureSlices");
+    slices->setRange(1, soului::FigureSpec::kMaxSlices);
+    slices->setValue(m_figureSpec.slices);
+    auto* columns = new QSpinBox(&dialog);
+    columns->setObjectName("figureColumns");
+    columns->setRange(1, soului::FigureSpec::kMaxSlices);
+    columns->setValue(m_figureSpec.columns);
+    auto* threeD = new QCheckBox(tr("The 3D view below the slices"), &dialog);
+    threeD->setChecked(m_figureSpec.threeD);
+    auto* row = new QCheckBox(tr("The trial's reconstruction row"), &dialog);
+    row->setChecked(m_figureSpec.reconstruction);
+    row->setEnabled(m_workbench->model().hasTrial());
+    form->addRow(tr("Width"), width);
+    form->addRow(tr("Resolution"), dpi);
+    form->addRow(tr("Slices"), orientation);
+    form->addRow(tr("How many"), slices);
+    form->addRow(tr("Columns"), columns);
+    form->addRow(threeD);
+    form->addRow(row);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted) return;
+    soului::FigureSpec spec;
+    spec.widthMm = width->value();
+    spec.dpi = dpi->value();
+    spec.orientation = orientation->currentText();
+    spec.slices = slices->value();
+    spec.columns = std::min(columns->value(), slices->value());
+    spec.threeD = threeD->isChecked();
+    spec.reconstruction = row->isChecked();
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save figure"), m_lastFolder,
+                                                      tr("PNG image (*.png);;SVG (vector text) (*.svg);;PDF (vector text) (*.pdf)"));
+    if (path.isEmpty()) return;
+    m_lastFolder = QFileInfo(path).absolutePath();
+    QSettings().setValue("lastFolder", m_lastFolder);
+    exportLightboxFigure(path, spec);
 }
 
 void MainWindow::chooseScreenshot() {

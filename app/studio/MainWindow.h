@@ -81,6 +81,13 @@ public:
     // Writes a PNG of `view` at `scale` × (1..4); returns false and sets `error` on failure.
     bool exportScreenshot(ExportView view, const QString& file, int scale, bool transparent, QString* error = nullptr);
 
+    // A figure for a paper (File ▸ Export Lightbox Figure): a grid of slices of the shown layers
+    // with the colour bar, the 3D view and the trial's reconstruction row, at spec's width (mm)
+    // and DPI; PNG, SVG or PDF by the suffix. Writes FILE.session.json beside it (this session
+    // with the figure's settings), from which `souldiffuser-studio --session … --figure …`
+    // remakes it headless. False with lastError() naming the file and the problem.
+    bool exportLightboxFigure(const QString& file, const soului::FigureSpec& spec);
+
     // The last error message shown (tests read it; the dialog shows it to people).
     QString lastError() const { return m_lastError; }
     // Show errors in a dialog (default) or only on stderr (headless screenshots).
@@ -93,6 +100,7 @@ private:
     void chooseLabels();
     void chooseScreenshot();
     void chooseFigure();
+    void chooseLightboxFigure();
     void showTrialBetas(const soul::TrialRef& trial);
     // A volume of the subject's grid (trial betas, an attribution) in the views, streams over it.
     void showInViews(const soul::Volume& volume, const QString& name, const QString& unit);   // in memory, no file
@@ -119,6 +127,7 @@ private:
     QAction* m_neurological = nullptr;
     QAction* m_colourBars = nullptr;
     QAction* m_glassBrain = nullptr;
+    soului::FigureSpec m_figureSpec;   // the last lightbox figure's settings, offered again
     QMenu* m_recentMenu = nullptr;
     bool m_volumeFromFile = false;      // the volume is a file (else a trial's betas or an attribution)
     bool m_trainingRaised = false;

@@ -52,6 +52,12 @@ struct StudioOptions {
     QCommandLineOption trainingRun{"training-run", "Show this run folder's loss curves in the Training tab.", "folder"};
     QCommandLineOption tab{"tab", "Bring a tab forward: denoising, contributions, tour or training.", "name"};
     QCommandLineOption session{"session", "Open this session file (File ▸ Save Session writes one) instead of the default.", "file"};
+    QCommandLineOption figure{"figure", "Write a lightbox figure (slices, colour bar, 3D view, the trial's reconstruction) as PNG, SVG or PDF and exit; with --session, that session's figure settings are the defaults.", "file"};
+    QCommandLineOption widthMm{"width-mm", "--figure: its printed width in millimetres (default 180, two journal columns).", "mm"};
+    QCommandLineOption dpi{"dpi", "--figure: its resolution (default 300).", "dpi"};
+    QCommandLineOption orientation{"orientation", "--figure: axial, coronal or sagittal slices (default axial).", "name"};
+    QCommandLineOption slices{"slices", "--figure: how many slices (default 12).", "n"};
+    QCommandLineOption columns{"columns", "--figure: slices per row (default 6).", "n"};
     QCommandLineOption noFirstStart{"no-first-start", "Do not make the default subject when it is missing (open Colin27 instead)."};
 
     explicit StudioOptions(QCommandLineParser& parser) {
@@ -59,7 +65,8 @@ struct StudioOptions {
         parser.addHelpOption();
         parser.addVersionOption();
         parser.addPositionalArgument("volume", "NIfTI volume to open (default: the phantom subject, else Colin27 from mricron-data)");
-        parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, trainingRun, tab, session, noFirstStart});
+        parser.addOptions({labels, frame, screenshot, view, scale, transparent, size, trial, contributions, streamsOff, trainingRun, tab, session, figure, widthMm, dpi,
+                           orientation, slices, columns, noFirstStart});
     }
 };
 
@@ -114,7 +121,7 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     MainWindow window;
-    const bool headless = parser.isSet(o.screenshot);
+    const bool headless = parser.isSet(o.screenshot) || parser.isSet(o.figure);
     window.setErrorDialogsEnabled(!headless);
     const QStringList wh = parser.value(o.size).split('x');
     if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0) window.resize(wh[0].toInt(), wh[1].toInt());
@@ -128,12 +135,14 @@ int main(int argc, char** argv) {
     });
     bool ok = true;
     bool sessionRequested = false;
+    soului::FigureSpec figureSpec;
     const QStringList positional = parser.positionalArguments();
     if (parser.isSet(o.session)) {
         // A session names everything it shows; missing files are listed and the rest is shown.
         ok = window.openSessionFile(parser.value(o.session)) || window.document()->hasVolume();
         soului::StudioSession session;
         if (ok) session = soului::loadSession(parser.value(o.session));   // read above: it parses
+        if (session.figure) figureSpec = *session.figure;
         sessionRequested = ok && session.missingFiles().isEmpty() && !session.modelRun.isEmpty();
         if (sessionRequested && session.trial) {
             // Wait for the trial's betas (at most two minutes) so that a screenshot shows them.
@@ -219,6 +228,37 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (headless && parser.isSet(o.figure)) {
+        if (!ok) return 1;
+        // Each option given replaces the session's (or the default) setting.
+        auto number = [&](const QCommandLineOption& option, double* out) {
+            if (!parser.isSet(option)) return true;
+            bool good = false;
+            const double v = parser.value(option).toDouble(&good);
+            if (good) *out = v;
+            else std::fprintf(stderr, "souldiffuser-studio: --%s needs a number, not '%s'\n", qPrintable(option.names().first()), qPrintable(parser.value(option)));
+            return good;
+        };
+        double slicesValue = figureSpec.slices, columnsValue = figureSpec.columns;
+        if (!number(o.widthMm, &figureSpec.widthMm) || !number(o.dpi, &figureSpec.dpi) || !number(o.slices, &slicesValue) ||
+            !number(o.columns, &columnsValue))
+            return 1;
+        figureSpec.slices = static_cast<int>(slicesValue);
+        figureSpec.columns = static_cast<int>(parser.isSet(o.columns) || !parser.isSet(o.slices) ? columnsValue : std::min(columnsValue, slicesValue));
+        if (parser.isSet(o.orientation)) figureSpec.orientation = parser.value(o.orientation);
+        if (!figureSpec.problem().isEmpty()) {
+            std::fprintf(stderr, "souldiffuser-studio: --figure: %s\n", qPrintable(figureSpec.problem()));
+            return 1;
+        }
+        QElapsedTimer opening;
+        opening.start();
+        while (sessionRequested && !sessionSettled && opening.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+        waitForPaint(300);
+        if (!window.exportLightboxFigure(parser.value(o.figure), figureSpec)) return 1;
+        std::printf("wrote %s (%.0f mm wide at %.0f DPI) and %s.session.json\n", qPrintable(parser.value(o.figure)), figureSpec.widthMm,
+                    figureSpec.dpi, qPrintable(parser.value(o.figure)));
+        return 0;
+    }
     if (headless) {
         if (!ok) return 1;
         ExportView which;

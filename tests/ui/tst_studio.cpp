@@ -5,7 +5,6 @@
 #include "MainWindow.h"
 #include "Colormap.h"
 #include "NiftiFixture.h"
-#include "RenderWait.h"
 #include "SliceView.h"
 #include "VolumeDocument.h"
 #include "VtkGLWidget.h"
@@ -339,11 +338,11 @@ private Q_SLOTS:
         // The 3D view shows the stream surfaces with the thresholded betas painted on them, and
         // without the painting in NSD's stream colours.
         const auto table = soului::colormap("coolwarm");
-        const QImage painted = renderAfterPaint(window.brainView());
+        const QImage painted = window.brainView()->renderImage();
         const int ends = countNear(painted, table[0]) + countNear(painted, table[255]);
         QVERIFY2(ends > 50, qPrintable(QString("colour-map ends on the surfaces: %1 pixels").arg(ends)));
         window.findChild<QCheckBox*>("surfaceActivity")->setChecked(false);
-        const QImage image = renderAfterPaint(window.brainView());
+        const QImage image = window.brainView()->renderImage();
         const soul::LabelTable t = soul::nsd_streams_table();
         QVERIFY(countNear(image, t.colour_of(soul::nsd::kParietal)) > 200);
         QVERIFY(window.setFrame(749));

@@ -7,8 +7,8 @@
 #include "Colormap.h"
 #include "MainWindow.h"
 #include "NiftiFixture.h"
-#include "RenderWait.h"
 #include "SliceView.h"
+#include "StudioFigure.h"
 #include "StudioSession.h"
 #include "VolumeDocument.h"
 #include "VtkGLWidget.h"
@@ -19,6 +19,7 @@
 #include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QMenu>
+#include <QRegularExpression>
 #include <QMessageBox>
 #include <QStandardPaths>
 #include <QtTest>
@@ -245,10 +246,10 @@ private Q_SLOTS:
         // there is none of it.
         m_window->findChild<QAction*>("actionViewPosterior")->trigger();
         const QRect all(0, 0, 100000, 100000);
-        const int redOn = countColour(renderAfterPaint(m_window->brainView()), all, table[255], 40);
+        const int redOn = countColour(m_window->brainView()->renderImage(), all, table[255], 40);
         m_window->findChild<QCheckBox*>("surfaceActivity")->setChecked(false);
         QCOMPARE(*scene.surfaceColourNear(1, {10, 13, 20}), document()->labelTable().colour_of(1));
-        const int redOff = countColour(renderAfterPaint(m_window->brainView()), all, table[255], 40);
+        const int redOff = countColour(m_window->brainView()->renderImage(), all, table[255], 40);
         m_window->findChild<QCheckBox*>("surfaceActivity")->setChecked(true);
         QVERIFY2(redOn > 300 && redOff < redOn / 10, qPrintable(QString("red pixels %1 painted, %2 plain").arg(redOn).arg(redOff)));
         // Below the threshold the surface is not painted: raise it over the values.
@@ -266,7 +267,7 @@ private Q_SLOTS:
         pose.position[0] += 40;
         m_window->brainView()->setCamera(pose);
         const QImage axialBefore = m_window->sliceView(0)->renderImage(), coronalBefore = m_window->sliceView(1)->renderImage();
-        const QImage threeDBefore = renderAfterPaint(m_window->brainView());
+        const QImage threeDBefore = m_window->brainView()->renderImage();
         QVERIFY(!threeDBefore.isNull());
         QVERIFY(m_window->saveSessionFile(path("demo.json")));
         QCOMPARE(m_window->recentSessions().value(0), path("demo.json"));
@@ -288,7 +289,7 @@ private Q_SLOTS:
         const double axial = meanDifference(axialBefore, m_window->sliceView(0)->renderImage());
         const double coronal = meanDifference(coronalBefore, m_window->sliceView(1)->renderImage());
         QVERIFY2(axial < 0.5 && coronal < 0.5, qPrintable(QString("slice differences %1 %2").arg(axial).arg(coronal)));
-        const double threeD = meanDifference(threeDBefore, renderAfterPaint(m_window->brainView()));
+        const double threeD = meanDifference(threeDBefore, m_window->brainView()->renderImage());
         QVERIFY2(threeD < 2, qPrintable(QString("3D difference %1").arg(threeD)));
         // Paths under the session's folder are stored relative to it: the folder can move.
         std::ifstream in(m_dir + "/demo.json");
@@ -324,6 +325,8 @@ private Q_SLOTS:
         QTest::newRow("cursor") << head + R"("volume": {"path": "activity.nii.gz"}, "cursor": [1, -2, 3]})" << "cursor";
         QTest::newRow("camera") << head + R"("volume": {"path": "activity.nii.gz"}, "views": {"camera": {"position": [0, 0]}}})" << "views.camera.position";
         QTest::newRow("trial") << head + R"("volume": {}, "model": {"run": "r", "data": "d", "trialSplit": "val", "trialRow": 1}})" << "model.trialSplit";
+        QTest::newRow("figure dpi") << head + R"("volume": {"path": "activity.nii.gz"}, "figure": {"dpi": 5}})" << "figure.dpi: must be in [50, 1200]";
+        QTest::newRow("figure columns") << head + R"("volume": {"path": "activity.nii.gz"}, "figure": {"slices": 4, "columns": 6}})" << "figure.columns";
         QTest::newRow("version") << R"({"format": "souldiffuser-studio-session", "version": 7, "volume": {}})" << "version";
         QTest::newRow("no volume") << head + R"("volume": {}})" << "volume.path";
     }
@@ -350,6 +353,86 @@ private Q_SLOTS:
         }
         QVERIFY(!m_window->openSessionFile(path("big.json")));
         QVERIFY2(m_window->lastError().contains("a session file is a few kilobytes"), qPrintable(m_window->lastError()));
+    }
+
+    // A lightbox figure at 88 mm (one journal column) and 150 DPI: PNG of that many pixels with
+    // its DPI recorded, SVG and PDF of that printed size, the layers and the colour bar in it, and
+    // the session beside it remaking it.
+    void figureHasItsPhysicalSizeAtItsDpi() {
+        closeDialogs();
+        showLayers();
+        soului::FigureSpec spec;
+        spec.widthMm = 88;
+        spec.dpi = 150;
+        spec.slices = 8;
+        spec.columns = 4;
+        QVERIFY2(m_window->exportLightboxFigure(path("figure.png"), spec), qPrintable(m_window->lastError()));
+        QImage png(path("figure.png"));
+        QCOMPARE(png.width(), static_cast<int>(std::lround(88 / 25.4 * 150)));
+        QCOMPARE(png.dotsPerMeterX(), static_cast<int>(std::lround(150 / 0.0254)));
+        const double printedMm = png.width() / (png.dotsPerMeterX() / 1000.0);
+        QVERIFY2(std::abs(printedMm - 88) < 0.2, qPrintable(QString::number(printedMm)));
+        // The activity's red and blue, the grey underlay and the colour bar's ends are all there.
+        const auto table = soului::colormap("coolwarm");
+        const QRect all(0, 0, png.width(), png.height());
+        QVERIFY(countColour(png, all, table[255], 20) > 50);
+        QVERIFY(countColour(png, all, table[0], 20) > 50);
+        QVERIFY(countColour(png, QRect(png.width() * 9 / 10, 0, png.width() / 10, png.height()), table[255], 20) > 20);
+
+        QVERIFY2(m_window->exportLightboxFigure(path("figure.svg"), spec), qPrintable(m_window->lastError()));
+        QFile svg(path("figure.svg"));
+        QVERIFY(svg.open(QIODevice::ReadOnly));
+        const QRegularExpressionMatch width = QRegularExpression(R"(<svg width="([0-9.]+)mm")").match(QString::fromUtf8(svg.read(400)));
+        QVERIFY(width.hasMatch());
+        QVERIFY2(std::abs(width.captured(1).toDouble() - 88) < 0.2, qPrintable(width.captured(1)));
+        QVERIFY2(m_window->exportLightboxFigure(path("figure.pdf"), spec), qPrintable(m_window->lastError()));
+        QFile pdf(path("figure.pdf"));
+        QVERIFY(pdf.open(QIODevice::ReadOnly));
+        const QRegularExpressionMatch box = QRegularExpression(R"(/MediaBox \[0 0 ([0-9.]+) )").match(QString::fromLatin1(pdf.readAll()));
+        QVERIFY(box.hasMatch());
+        QVERIFY2(std::abs(box.captured(1).toDouble() / 72 * 25.4 - 88) < 0.5, qPrintable(box.captured(1)));
+
+        // The session written beside it has the figure's settings and remakes the same figure.
+        const soului::StudioSession beside = soului::loadSession(path("figure.png.session.json"));
+        QVERIFY(beside.figure && beside.figure->widthMm == 88 && beside.figure->slices == 8);
+        document()->setColormapName("hot");
+        QVERIFY2(m_window->openSessionFile(path("figure.png.session.json")), qPrintable(m_window->lastError()));
+        QVERIFY(m_window->exportLightboxFigure(path("again.png"), *beside.figure));
+        QVERIFY2(meanDifference(png, QImage(path("again.png"))) < 1, "the session remade a different figure");
+    }
+
+    void badFigureRequestsAreNamed() {
+        closeDialogs();
+        showLayers();
+        soului::FigureSpec spec;
+        spec.dpi = 5;
+        QVERIFY(!m_window->exportLightboxFigure(path("low.png"), spec));
+        QVERIFY2(m_window->lastError().contains(path("low.png")) && m_window->lastError().contains("dpi: must be in [50, 1200]"),
+                 qPrintable(m_window->lastError()));
+        spec = {};
+        spec.columns = 20;
+        QVERIFY(!m_window->exportLightboxFigure(path("wide.png"), spec));
+        QVERIFY(m_window->lastError().contains("columns"));
+        QVERIFY(!m_window->exportLightboxFigure(path("figure.jpg"), soului::FigureSpec{}));
+        QVERIFY(m_window->lastError().contains(".png, .svg or .pdf"));
+        QVERIFY(!m_window->exportLightboxFigure(path("no-such-folder/figure.png"), soului::FigureSpec{}));
+        QVERIFY(m_window->lastError().contains(path("no-such-folder/figure.png")));
+        spec = {};
+        spec.widthMm = 1000;
+        spec.dpi = 1200;
+        QVERIFY(!m_window->exportLightboxFigure(path("huge.png"), spec));
+        QVERIFY2(m_window->lastError().contains("too large"), qPrintable(m_window->lastError()));
+        for (const char* name : {"low.png", "wide.png", "figure.jpg", "huge.png"}) QVERIFY(!QFile::exists(path(name)));
+    }
+
+    // An enlarged 3D export is the same view at more pixels, not the view repeated in tiles.
+    void enlargedThreeDIsTheSameView() {
+        closeDialogs();
+        showLayers();
+        const QImage one = m_window->brainView()->renderImage(1), two = m_window->brainView()->renderImage(2);
+        QCOMPARE(two.size(), one.size() * 2);
+        const double d = meanDifference(one, two.scaled(one.size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
+        QVERIFY2(d < 6, qPrintable(QString("2× downscaled differs from 1× by %1").arg(d)));
     }
 
     void shortcutsTriggerTheirActions() {

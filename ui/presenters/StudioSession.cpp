@@ -191,6 +191,17 @@ void saveSession(const StudioSession& s, const QString& path) {
     }
     if (!s.tab.isEmpty()) views["tab"] = s.tab;
     root["views"] = views;
+    if (s.figure) {
+        QJsonObject figure;
+        figure["widthMm"] = s.figure->widthMm;
+        figure["dpi"] = s.figure->dpi;
+        figure["orientation"] = s.figure->orientation;
+        figure["slices"] = s.figure->slices;
+        figure["columns"] = s.figure->columns;
+        figure["threeD"] = s.figure->threeD;
+        figure["reconstruction"] = s.figure->reconstruction;
+        root["figure"] = figure;
+    }
 
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(root).toJson()) < 0 || !file.commit())
@@ -211,7 +222,7 @@ StudioSession loadSession(const QString& path) {
     if (!json.isObject()) throw soul::Error(where, "is not a session file (its top level is not a JSON object)");
     const Fields root(path, json.object(), "");
     if (root.text("format") != kFormat) root.fail("format", QString("must be \"%1\" (is this a session file?)").arg(kFormat));
-    root.allowOnly({"format", "version", "volume", "underlay", "labels", "cursor", "model", "views"});
+    root.allowOnly({"format", "version", "volume", "underlay", "labels", "cursor", "model", "views", "figure"});
     if (root.integer("version", 0, 1, StudioSession::kVersion) != StudioSession::kVersion)
         root.fail("version", QString("must be %1").arg(StudioSession::kVersion));
     const QDir folder = QFileInfo(path).absoluteDir();
@@ -329,8 +340,36 @@ StudioSession loadSession(const QString& path) {
             s.camera = pose;
         }
     }
+    if (root.has("figure")) {
+        const Fields figure = root.object("figure");
+        figure.allowOnly({"widthMm", "dpi", "orientation", "slices", "columns", "threeD", "reconstruction"});
+        FigureSpec f;
+        f.widthMm = figure.number("widthMm", f.widthMm, FigureSpec::kMinWidthMm, FigureSpec::kMaxWidthMm);
+        f.dpi = figure.number("dpi", f.dpi, FigureSpec::kMinDpi, FigureSpec::kMaxDpi);
+        f.orientation = figure.text("orientation", f.orientation);
+        f.slices = static_cast<int>(figure.integer("slices", f.slices, 1, FigureSpec::kMaxSlices));
+        f.columns = static_cast<int>(figure.integer("columns", f.columns, 1, FigureSpec::kMaxSlices));
+        f.threeD = figure.flag("threeD", f.threeD);
+        f.reconstruction = figure.flag("reconstruction", f.reconstruction);
+        const QString problem = f.problem();
+        if (!problem.isEmpty()) figure.fail(problem.section(": ", 0, 0), problem.section(": ", 1));
+        s.figure = f;
+    }
     if (s.volumePath.isEmpty() && !s.trial) volume.fail("path", "is missing (and no model.trialRow names a trial's betas)");
     return s;
+}
+
+QString FigureSpec::problem() const {
+    auto range = [](const char* key, double v, double low, double high) {
+        return QString("%1: must be in [%2, %3], not %4").arg(key).arg(low).arg(high).arg(v);
+    };
+    if (!(widthMm >= kMinWidthMm && widthMm <= kMaxWidthMm)) return range("widthMm", widthMm, kMinWidthMm, kMaxWidthMm);
+    if (!(dpi >= kMinDpi && dpi <= kMaxDpi)) return range("dpi", dpi, kMinDpi, kMaxDpi);
+    if (orientation != "axial" && orientation != "coronal" && orientation != "sagittal")
+        return QString("orientation: must be axial, coronal or sagittal, not \"%1\"").arg(orientation);
+    if (slices < 1 || slices > kMaxSlices) return range("slices", slices, 1, kMaxSlices);
+    if (columns < 1 || columns > slices) return range("columns", columns, 1, slices);
+    return {};
 }
 
 }  // namespace soului

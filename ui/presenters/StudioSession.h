@@ -31,6 +31,24 @@ struct CameraPose {
     double viewAngle = 30;
 };
 
+// A figure for a paper (File ▸ Export Figure ▸ Lightbox, `souldiffuser-studio --figure`): a grid
+// of slices with the colour bar, and below it the 3D view and the trial's reconstruction row, at a
+// physical width and resolution.
+struct FigureSpec {
+    static constexpr double kMinWidthMm = 20, kMaxWidthMm = 1000;
+    static constexpr double kMinDpi = 50, kMaxDpi = 1200;
+    static constexpr int kMaxSlices = 100;
+    double widthMm = 180;   // two journal columns; one is about 88 mm
+    double dpi = 300;       // journals ask 300 for colour images
+    QString orientation = "axial";   // axial, coronal or sagittal
+    int slices = 12;
+    int columns = 6;
+    bool threeD = true;           // the 3D view below the slices
+    bool reconstruction = true;   // the trial's row (stimulus | reconstruction | …) when there is one
+    // What is wrong with it ("dpi: must be in [50, 1200], not 2"), or empty.
+    QString problem() const;
+};
+
 struct StudioSession {
     static constexpr int kVersion = 1;
 
@@ -59,6 +77,7 @@ struct StudioSession {
     bool glassBrain = false;       // the 3D surfaces see-through
     std::optional<CameraPose> camera;
     QString tab;   // the dock raised at the bottom: "reconstruction" or "training"
+    std::optional<FigureSpec> figure;   // the figure this session was saved beside
 
     // The files the session names (volume, underlay, labels, model, data) that do not exist.
     QStringList missingFiles() const;

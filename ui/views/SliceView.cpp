@@ -1,10 +1,8 @@
 #include "SliceView.h"
 
-#include "ColourBar.h"
-#include "Colormap.h"
+#include "LayerImage.h"
 #include "VolumeDocument.h"
 
-#include <QFileInfo>
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
@@ -45,23 +43,9 @@ void SliceView::rebuild() {
         update();
         return;
     }
-    SliceStyle style;
-    style.windowLow = m_document->windowLow();
-    style.windowHigh = m_document->windowHigh();
-    style.threshold = m_document->threshold();
-    style.negativeThreshold = m_document->negativeThreshold();
-    style.opacity = m_document->opacity();
-    style.colormap = colormap(m_document->colormapName());
-    style.underlay = m_document->underlay();
-    style.underlayLow = m_document->underlayLow();
-    style.underlayHigh = m_document->underlayHigh();
-    const SliceImage image = renderSlice(
-        m_document->volume(), m_document->labels(), m_document->labelTable(), axes(), m_document->cursor(), style,
-        [this](int v) { return m_document->labelVisible(v); }, [this](int v) { return m_document->labelOpacity(v); });
-    m_slice = QImage(reinterpret_cast<const uchar*>(image.pixels.data()), image.width, image.height,
-                     QImage::Format_ARGB32)
-                  .copy();
-    m_aspect = image.pixelHeightMm / image.pixelWidthMm;
+    const LayerSlice slice = renderLayers(*m_document, axes(), m_document->cursor());
+    m_slice = slice.image;
+    m_aspect = slice.aspect;
     update();
 }
 
@@ -132,14 +116,7 @@ void SliceView::paintInto(QPainter& painter, const QRectF& fullArea, bool transp
                      QString("%1 %2").arg(titles[static_cast<int>(m_orientation)]).arg(m_document->cursor()[a.normal]));
 
     if (m_colourBar) {
-        ColourBarSpec bar;
-        bar.colormap = colormap(m_document->colormapName());
-        bar.low = m_document->windowLow();
-        bar.high = m_document->windowHigh();
-        bar.threshold = m_document->threshold();
-        bar.negativeThreshold = m_document->negativeThreshold();
-        const QString name = QFileInfo(m_document->volumePath()).fileName();
-        bar.title = m_document->valueUnit().isEmpty() ? name : QString("%1 (%2)").arg(name, m_document->valueUnit());
+        const ColourBarSpec bar = colourBarOf(*m_document);
         paintColourBar(painter, QRectF(area.right(), fullArea.top() + m, fullArea.right() - area.right(), fullArea.height() - 2 * m), bar);
     }
 }

@@ -3,10 +3,12 @@
 #include <QMouseEvent>
 #include <QOpenGLContext>
 #include <QOpenGLExtraFunctions>
+#include <QPainter>
 #include <QSurfaceFormat>
 #include <QWheelEvent>
 
 #include <vtkCallbackCommand.h>
+#include <vtkCamera.h>
 #include <vtkCommand.h>
 #include <vtkGenericOpenGLRenderWindow.h>
 #include <vtkVersion.h>
@@ -16,6 +18,7 @@
 #include <vtkOpenGLFramebufferObject.h>
 #include <vtkOpenGLState.h>
 #include <vtkPointData.h>
+#include <vtkRenderer.h>
 #include <vtkRendererCollection.h>
 #include <vtkUnsignedCharArray.h>
 #include <vtkWindowToImageFilter.h>
@@ -152,8 +155,13 @@ void VtkGLWidget::paintGL() {
     f->glColorMask(mask[0], mask[1], mask[2], mask[3]);
 }
 
-QImage VtkGLWidget::renderImage(int scale, bool transparent) {
-    if (!m_window->GetReadyForRendering()) return {};
+QImage VtkGLWidget::grabFrame(bool transparent) {
+    // The scene is rendered through paintGL (QOpenGLWidget::grabFramebuffer): a render asked of
+    // VTK directly (vtkWindowToImageFilter's ShouldRerender) is not drawn in this Qt-hosted
+    // window, which then hands back the frame painted last.
+    const QImage painted = grabFramebuffer();
+    if (!transparent) return painted.convertToFormat(QImage::Format_RGB888);
+    // With alpha: VTK's own RGBA buffer of that frame (paintGL makes the widget's alpha opaque).
     makeCurrent();
     m_inPaint = true;
     vtkOpenGLState* state = m_window->GetState();
@@ -161,10 +169,9 @@ QImage VtkGLWidget::renderImage(int scale, bool transparent) {
     state->Push();
     vtkNew<vtkWindowToImageFilter> grab;
     grab->SetInput(m_window);
-    grab->SetScale(std::max(1, scale));
-    grab->SetInputBufferType(transparent ? VTK_RGBA : VTK_RGB);
+    grab->SetInputBufferType(VTK_RGBA);
     grab->ReadFrontBufferOff();
-    grab->ShouldRerenderOn();
+    grab->ShouldRerenderOff();
     grab->Update();
     state->Pop();
     m_inPaint = false;
@@ -175,12 +182,60 @@ QImage VtkGLWidget::renderImage(int scale, bool transparent) {
     image->GetDimensions(dims);
     const int channels = image->GetNumberOfScalarComponents();
     auto* pixels = static_cast<const unsigned char*>(image->GetScalarPointer());
-    QImage out(dims[0], dims[1], transparent ? QImage::Format_RGBA8888 : QImage::Format_RGB888);
+    QImage out(dims[0], dims[1], QImage::Format_RGBA8888);
     for (int y = 0; y < dims[1]; ++y) {
         // VTK's rows run bottom-up.
         const unsigned char* row = pixels + static_cast<size_t>(dims[1] - 1 - y) * dims[0] * channels;
         std::memcpy(out.scanLine(y), row, static_cast<size_t>(dims[0]) * channels);
     }
+    return out;
+}
+
+QImage VtkGLWidget::renderImage(int scale, bool transparent) {
+    if (!m_window->GetReadyForRendering()) return {};
+    scale = std::max(1, scale);
+    vtkRendererCollection* renderers = m_window->GetRenderers();
+    vtkRenderer* main = renderers->GetFirstRenderer();
+    if (scale == 1 || !main) {
+        QImage out = grabFrame(transparent);
+        update();
+        return out;
+    }
+    // scale × scale tiles, each the widget's size: the camera zoomed by `scale` and its window
+    // centre moved onto the tile (vtkWindowToImageFilter's own tiling cannot re-render here, see
+    // grabFrame). Overlay renderers (the orientation cube) would repeat in every tile, so they
+    // are left out of an enlarged image.
+    vtkCamera* camera = main->GetActiveCamera();
+    const double angle = camera->GetViewAngle(), parallelScale = camera->GetParallelScale();
+    double centre[2];
+    camera->GetWindowCenter(centre);
+    std::vector<std::pair<vtkRenderer*, bool>> overlays;
+    renderers->InitTraversal();
+    while (vtkRenderer* r = renderers->GetNextItem())
+        if (r != main) {
+            overlays.emplace_back(r, r->GetDraw());
+            r->DrawOff();
+        }
+    constexpr double kDegreesPerRadian = 57.29577951308232;
+    camera->SetViewAngle(2 * std::atan(std::tan(angle / 2 / kDegreesPerRadian) / scale) * kDegreesPerRadian);
+    camera->SetParallelScale(parallelScale / scale);
+    QImage out;
+    for (int ty = 0; ty < scale; ++ty)
+        for (int tx = 0; tx < scale; ++tx) {
+            camera->SetWindowCenter(2 * tx + 1 - scale, 2 * ty + 1 - scale);
+            const QImage tile = grabFrame(transparent);
+            if (out.isNull()) {
+                out = QImage(tile.width() * scale, tile.height() * scale, tile.format());
+                out.fill(Qt::black);
+            }
+            QPainter painter(&out);
+            painter.setCompositionMode(QPainter::CompositionMode_Source);
+            painter.drawImage(tx * tile.width(), (scale - 1 - ty) * tile.height(), tile);   // tile row 0 is the bottom
+        }
+    camera->SetViewAngle(angle);
+    camera->SetParallelScale(parallelScale);
+    camera->SetWindowCenter(centre[0], centre[1]);
+    for (auto [r, draw] : overlays) r->SetDraw(draw);
     update();
     return out;
 }

@@ -56,6 +56,7 @@ private:
     void onWindowEvent(vtkObject* caller, unsigned long eventId, void* callData);
     void forwardMouse(QMouseEvent* event);
     void cleanupGL();
+    QImage grabFrame(bool transparent);   // one frame at the widget's size
 
     vtkSmartPointer<vtkGenericOpenGLRenderWindow> m_window;
     vtkSmartPointer<vtkGenericRenderWindowInteractor> m_interactor;
