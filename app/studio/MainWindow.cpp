@@ -15,6 +15,11 @@
 #include "VolumeDocument.h"
 
 #include <QAction>
+#include <QUrl>
+#include <QMimeData>
+#include <QDropEvent>
+#include <QDragEnterEvent>
+#include <QCloseEvent>
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
@@ -129,6 +134,98 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     buildMenus();
     m_lastFolder = QSettings().value("lastFolder").toString();
     resize(1280, 860);
+    setAcceptDrops(true);
+}
+
+namespace {
+
+// Bumped when the docks change, so that an old saved layout is not forced on new docks.
+constexpr int kLayoutVersion = 1;
+
+bool isNifti(const QString& path) {
+    const QString p = path.toLower();
+    return p.endsWith(".nii") || p.endsWith(".nii.gz") || p.endsWith(".hdr") || p.endsWith(".img");
+}
+
+QStringList localFiles(const QMimeData* mime) {
+    QStringList files;
+    if (!mime || !mime->hasUrls()) return files;
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile()) files << url.toLocalFile();
+    return files;
+}
+
+}  // namespace
+
+void MainWindow::rememberLayout() {
+    const QSettings settings;
+    restoreGeometry(settings.value("windowGeometry").toByteArray());
+    restoreState(settings.value("windowState").toByteArray(), kLayoutVersion);
+    m_rememberLayout = true;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_rememberLayout) {
+        QSettings settings;
+        settings.setValue("windowGeometry", saveGeometry());
+        settings.setValue("windowState", saveState(kLayoutVersion));
+    }
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::offerLastSession() {
+    const QString last = recentSessions().value(0);
+    if (last.isEmpty() || !QFileInfo::exists(last)) return;
+    m_reopenLast = new QPushButton(tr("Reopen last session: %1").arg(QFileInfo(last).fileName()), this);
+    m_reopenLast->setObjectName("reopenLastSession");
+    m_reopenLast->setToolTip(last);
+    m_reopenLast->setFlat(true);
+    statusBar()->addPermanentWidget(m_reopenLast);
+    connect(m_reopenLast, &QPushButton::clicked, this, [this, last] { openSessionFile(last); });
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    const QStringList files = localFiles(event->mimeData());
+    const bool usable = !files.isEmpty() && std::all_of(files.begin(), files.end(), [](const QString& f) {
+        return isNifti(f) || f.endsWith(".json", Qt::CaseInsensitive);
+    });
+    if (usable) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const QStringList files = localFiles(event->mimeData());
+    if (files.isEmpty()) return;
+    event->acceptProposedAction();
+    openDroppedFiles(files, event->modifiers());
+}
+
+bool MainWindow::openDroppedFiles(const QStringList& paths, Qt::KeyboardModifiers modifiers) {
+    bool ok = true;
+    QStringList opened;
+    for (const QString& path : paths) {
+        bool done = false;
+        QString as;
+        if (path.endsWith(".json", Qt::CaseInsensitive)) {
+            done = openSessionFile(path);
+            as = tr("as the session");
+        } else if (!isNifti(path)) {
+            showError(tr("%1: not a NIfTI volume (.nii, .nii.gz, .hdr/.img) or a session (.json)").arg(path));
+        } else if (modifiers & Qt::ControlModifier) {
+            done = openUnderlay(path);
+            as = tr("as the underlay");
+        } else if (modifiers & Qt::ShiftModifier) {
+            done = openLabels(path);
+            as = tr("as the labels");
+        } else {
+            done = openVolume(path);
+            as = tr("as the volume");
+        }
+        ok = ok && done;
+        if (done) opened << QString("%1 %2").arg(QFileInfo(path).fileName(), as);
+    }
+    if (ok && !opened.isEmpty())
+        statusBar()->showMessage(tr("Opened %1 (drop with Ctrl: underlay, with Shift: labels)").arg(opened.join(", ")), 8000);
+    return ok;
 }
 
 void MainWindow::buildMenus() {
@@ -484,6 +581,7 @@ bool MainWindow::openSessionFile(const QString& path) {
         m_workbench->openSession(s.modelRun, s.modelData);
     }
     rememberSession(path);
+    if (m_reopenLast) m_reopenLast->hide();
     if (!missing.isEmpty() || !failed.isEmpty()) {
         QString message = tr("%1: opened what it could.").arg(path);
         if (!missing.isEmpty()) message += tr(" Missing: %1.").arg(missing.join(", "));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QPushButton>
 #include <QString>
 
 #include "StudioSession.h"
@@ -64,6 +65,18 @@ public:
     // The sessions saved or opened most recently, newest first (QSettings).
     QStringList recentSessions() const;
 
+    // Files dropped on the window: a session (.json) opens as one; a NIfTI opens as the volume,
+    // with Ctrl held as the underlay, with Shift as the labels. False when one could not be opened
+    // (lastError() names it); the others are still opened.
+    bool openDroppedFiles(const QStringList& paths, Qt::KeyboardModifiers modifiers);
+
+    // The window's layout (geometry, docks) as the person left it last time, and saved again on
+    // close. Only the application calls this, so that tests and headless runs neither read nor
+    // write the user's layout.
+    void rememberLayout();
+    // A button in the status bar that reopens the newest recent session (none: nothing shown).
+    void offerLastSession();
+
     // Help ▸ Keyboard Shortcuts: every action that has one, listed from the menus themselves.
     QString shortcutsText() const;
 
@@ -92,6 +105,11 @@ public:
     QString lastError() const { return m_lastError; }
     // Show errors in a dialog (default) or only on stderr (headless screenshots).
     void setErrorDialogsEnabled(bool on) { m_errorDialogs = on; }
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
 
 private:
     void buildMenus();
@@ -127,7 +145,9 @@ private:
     QAction* m_neurological = nullptr;
     QAction* m_colourBars = nullptr;
     QAction* m_glassBrain = nullptr;
-    soului::FigureSpec m_figureSpec;   // the last lightbox figure's settings, offered again
+    soului::FigureSpec m_figureSpec;
+    bool m_rememberLayout = false;
+    QPushButton* m_reopenLast = nullptr;   // the last lightbox figure's settings, offered again
     QMenu* m_recentMenu = nullptr;
     bool m_volumeFromFile = false;      // the volume is a file (else a trial's betas or an attribution)
     bool m_trainingRaised = false;

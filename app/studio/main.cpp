@@ -123,8 +123,11 @@ int main(int argc, char** argv) {
     MainWindow window;
     const bool headless = parser.isSet(o.screenshot) || parser.isSet(o.figure);
     window.setErrorDialogsEnabled(!headless);
+    if (!headless) window.rememberLayout();   // the layout the person left, unless --size says otherwise
     const QStringList wh = parser.value(o.size).split('x');
-    if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0) window.resize(wh[0].toInt(), wh[1].toInt());
+    if ((headless || parser.isSet(o.size)) && wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0)
+        window.resize(wh[0].toInt(), wh[1].toInt());
+    if (!headless && !parser.isSet(o.session)) window.offerLastSession();
     window.show();
 
     // The reconstruction session opens in the background: known from here on, whatever opens it.

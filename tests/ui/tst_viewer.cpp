@@ -16,6 +16,10 @@
 #include "soul/volume.h"
 
 #include <QAction>
+#include <QUrl>
+#include <QPushButton>
+#include <QMimeData>
+#include <QDockWidget>
 #include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QMenu>
@@ -433,6 +437,74 @@ private Q_SLOTS:
         QCOMPARE(two.size(), one.size() * 2);
         const double d = meanDifference(one, two.scaled(one.size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
         QVERIFY2(d < 6, qPrintable(QString("2× downscaled differs from 1× by %1").arg(d)));
+    }
+
+    // Files dropped on the window: a NIfTI as the volume, with Ctrl as the underlay, with Shift as
+    // the labels, a .json as a session; anything else named and refused.
+    void droppedFilesOpen() {
+        closeDialogs();
+        QVERIFY(m_window->openVolume(QString::fromStdString(m_brain.volume)));
+        auto drop = [&](const QString& file, Qt::KeyboardModifiers modifiers) {
+            QMimeData mime;
+            mime.setUrls({QUrl::fromLocalFile(file)});
+            QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, modifiers);
+            QApplication::sendEvent(m_window.get(), &enter);
+            if (!enter.isAccepted()) return false;
+            QDropEvent dropped(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, modifiers);
+            QApplication::sendEvent(m_window.get(), &dropped);
+            return true;
+        };
+        QVERIFY(drop(m_activity, Qt::NoModifier));
+        QCOMPARE(document()->volumePath(), m_activity);
+        QVERIFY(drop(QString::fromStdString(m_brain.volume), Qt::ControlModifier));
+        QCOMPARE(document()->underlayPath(), QString::fromStdString(m_brain.volume));
+        QVERIFY(drop(QString::fromStdString(m_brain.labels), Qt::ShiftModifier));
+        QVERIFY(document()->hasLabels());
+        QCOMPARE(document()->volumePath(), m_activity);
+        writeSession("dropped.json", R"({"format": "souldiffuser-studio-session", "version": 1,
+            "volume": {"path": "brain.nii.gz", "colormap": "hot", "windowLow": 0, "windowHigh": 100}})");
+        QVERIFY(drop(path("dropped.json"), Qt::NoModifier));
+        QCOMPARE(document()->colormapName(), QString("hot"));
+        // A text file is not taken; a dropped NIfTI that is not one is named.
+        writeSession("notes.txt", "hello");
+        QVERIFY(!drop(path("notes.txt"), Qt::NoModifier));
+        writeSession("fake.nii", "not a nifti");
+        QVERIFY(!m_window->openDroppedFiles({path("fake.nii")}, Qt::NoModifier));
+        QVERIFY(m_window->lastError().contains(path("fake.nii")));
+        QCOMPARE(document()->volumePath(), QString::fromStdString(m_brain.volume));
+    }
+
+    // The layout is remembered when the application asks for it, and the last session is offered.
+    void layoutAndLastSessionRemembered() {
+        closeDialogs();
+        QVERIFY(m_window->saveSessionFile(path("last.json")));
+        {
+            MainWindow first;
+            first.rememberLayout();
+            first.resize(1000, 700);
+            first.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&first));
+            first.findChild<QDockWidget*>("labelDock")->hide();
+            first.close();
+        }
+        MainWindow second;
+        second.rememberLayout();
+        second.offerLastSession();
+        second.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&second));
+        QVERIFY(second.findChild<QDockWidget*>("labelDock")->isHidden());
+        QVERIFY(!second.findChild<QDockWidget*>("displayDock")->isHidden());
+        auto* offer = second.findChild<QPushButton*>("reopenLastSession");
+        QVERIFY(offer && offer->text().contains("last.json"));
+        second.setErrorDialogsEnabled(false);
+        offer->click();
+        QVERIFY(second.document()->hasVolume());
+        QVERIFY(offer->isHidden());
+        // A window that is not asked to remember (tests, headless runs) starts with every dock.
+        MainWindow plain;
+        plain.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plain));
+        QVERIFY(!plain.findChild<QDockWidget*>("labelDock")->isHidden());
     }
 
     void shortcutsTriggerTheirActions() {
