@@ -261,6 +261,40 @@ private Q_SLOTS:
         QVERIFY(std::abs(int((*scene.surfaceColourNear(1, {10, 13, 20}))[0]) - int((*scene.surfaceColourNear(1, {10, 13, 20}))[2])) < 40);
     }
 
+    // The cursor and the 3D view linked: the cursor is marked in 3D, and a double-click on a
+    // surface moves the cursor (and so the slices) to the voxel there.
+    void cursorAndThreeDLinked() {
+        closeDialogs();
+        QVERIFY(m_window->openVolume(m_activity));
+        QVERIFY(m_window->openLabels(QString::fromStdString(m_brain.labels), {1}));
+        soului::BrainView* view = m_window->brainView();
+        view->setVolumeRendering(false);
+        document()->setCursor({10, 13, 20});
+        const auto marker = view->scene().cursorMarker();
+        const auto ras = document()->volume().ijk_to_ras.apply(10, 13, 20);
+        QVERIFY(marker && std::abs((*marker)[0] - ras[0]) < 1e-6 && std::abs((*marker)[1] - ras[1]) < 1e-6);
+
+        m_window->findChild<QAction*>("actionViewPosterior")->trigger();
+        QVERIFY(!view->renderImage().isNull());
+        const QPoint centre(view->width() / 2, view->height() / 2);
+        const auto hit = view->voxelAtPosition(centre);
+        QVERIFY(hit);
+        // Seen from behind, the ray meets the back of the early-visual label (j ≤ 14).
+        const soul::Volume labels = soul::read_nifti(m_brain.labels);
+        bool nearLabel = false;
+        for (int64_t dk = -1; dk <= 1; ++dk)
+            for (int64_t dj = -1; dj <= 1; ++dj)
+                for (int64_t di = -1; di <= 1; ++di)
+                    if (labels.contains((*hit)[0] + di, (*hit)[1] + dj, (*hit)[2] + dk) &&
+                        labels.at((*hit)[0] + di, (*hit)[1] + dj, (*hit)[2] + dk) == 1)
+                        nearLabel = true;
+        QVERIFY2(nearLabel && (*hit)[1] <= 4, qPrintable(QString("hit %1 %2 %3").arg((*hit)[0]).arg((*hit)[1]).arg((*hit)[2])));
+        QTest::mouseDClick(view, Qt::LeftButton, Qt::NoModifier, centre);
+        QCOMPARE(document()->cursor(), *hit);
+        QVERIFY(!view->voxelAtPosition(QPoint(2, 2)));   // the corner: background, nothing hit
+        view->setVolumeRendering(true);
+    }
+
     void sessionReopensTheSameView() {
         showLayers();
         document()->setOpacity(0.8);

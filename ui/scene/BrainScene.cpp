@@ -2,6 +2,7 @@
 
 #include <vtkActor.h>
 #include <vtkAnnotatedCubeActor.h>
+#include <vtkCellPicker.h>
 #include <vtkCamera.h>
 #include <vtkColorTransferFunction.h>
 #include <vtkFlyingEdges3D.h>
@@ -19,6 +20,7 @@
 #include <vtkProperty.h>
 #include <vtkRenderWindowInteractor.h>
 #include <vtkRenderer.h>
+#include <vtkSphereSource.h>
 #include <vtkUnsignedCharArray.h>
 #include <vtkVolume.h>
 #include <vtkVolumeProperty.h>
@@ -344,6 +346,39 @@ std::optional<std::array<uint8_t, 3>> BrainScene::surfaceColourNear(int value, c
     unsigned char c[3];
     colours->GetTypedTuple(nearest, c);
     return std::array<uint8_t, 3>{c[0], c[1], c[2]};
+}
+
+void BrainScene::setCursorMarker(const std::array<double, 3>& ras) {
+    if (!m_cursorMarker) {
+        // A sphere about a voxel across: visible through the glass brain, not hiding the cortex.
+        constexpr double kMarkerRadiusMm = 2.5;
+        vtkNew<vtkSphereSource> sphere;
+        sphere->SetRadius(kMarkerRadiusMm);
+        sphere->SetThetaResolution(16);
+        sphere->SetPhiResolution(12);
+        vtkNew<vtkPolyDataMapper> mapper;
+        mapper->SetInputConnection(sphere->GetOutputPort());
+        m_cursorMarker = vtkSmartPointer<vtkActor>::New();
+        m_cursorMarker->SetMapper(mapper);
+        m_cursorMarker->GetProperty()->SetColor(60 / 255.0, 220 / 255.0, 1.0);   // the slice crosshair's colour
+        m_cursorMarker->PickableOff();
+        m_renderer->AddActor(m_cursorMarker);
+    }
+    m_cursorMarker->SetPosition(ras[0], ras[1], ras[2]);
+}
+
+std::optional<std::array<double, 3>> BrainScene::cursorMarker() const {
+    if (!m_cursorMarker) return std::nullopt;
+    const double* p = m_cursorMarker->GetPosition();
+    return std::array<double, 3>{p[0], p[1], p[2]};
+}
+
+std::optional<std::array<double, 3>> BrainScene::pick(int x, int y) const {
+    vtkNew<vtkCellPicker> picker;
+    picker->SetTolerance(0.0005);
+    if (!picker->Pick(x, y, 0, m_renderer)) return std::nullopt;
+    const double* p = picker->GetPickPosition();
+    return std::array<double, 3>{p[0], p[1], p[2]};
 }
 
 void BrainScene::setBackground(double r, double g, double b) { m_renderer->SetBackground(r, g, b); }

@@ -71,6 +71,13 @@ public:
     // nothing when the label has no surface. For tests and the figure checks.
     std::optional<std::array<uint8_t, 3>> surfaceColourNear(int value, const std::array<double, 3>& ijk);
 
+    // The slice views' cursor in 3D: a small sphere at `ras` (millimetres), in the crosshair's colour.
+    void setCursorMarker(const std::array<double, 3>& ras);
+    std::optional<std::array<double, 3>> cursorMarker() const;
+    // The RAS point of the nearest visible surface (or volume) under the display pixel (x, y),
+    // VTK's pixel coordinates (y up); nothing when the ray hits nothing.
+    std::optional<std::array<double, 3>> pick(int x, int y) const;
+
     void setBackground(double r, double g, double b);
     void resetCamera();
     // The camera looking at the scene from one side of the head: the standard views of a
@@ -100,6 +107,7 @@ private:
     soul::Volume m_values;   // the shown frame, for painting
     SurfacePaint m_paint;
     bool m_glass = false;
+    vtkSmartPointer<vtkActor> m_cursorMarker;
     double shownOpacity(int value) const;
 
     soul::Volume m_labels;

@@ -4,12 +4,15 @@
 #include "Colormap.h"
 #include "VolumeDocument.h"
 
-#include <vtkCamera.h>
+#include <QMouseEvent>
 
-#include <cmath>
+#include <vtkCamera.h>
 #include <vtkGenericOpenGLRenderWindow.h>
 #include <vtkGenericRenderWindowInteractor.h>
 #include <vtkRenderer.h>
+
+#include <algorithm>
+#include <cmath>
 
 namespace soului {
 
@@ -27,12 +30,38 @@ BrainView::BrainView(VolumeDocument* document, QWidget* parent)
     });
     connect(document, &VolumeDocument::labelsChanged, this, &BrainView::onLabelsChanged);
     connect(document, &VolumeDocument::labelDisplayChanged, this, &BrainView::onLabelDisplayChanged);
+    connect(document, &VolumeDocument::cursorChanged, this, &BrainView::updateCursorMarker);
     connect(document, &VolumeDocument::displayChanged, this, [this] {
         m_scene->setWindow(m_document->windowLow(), m_document->windowHigh());
         m_scene->setThreshold(m_document->threshold());
         updateSurfacePaint();
         update();
     });
+}
+
+void BrainView::updateCursorMarker() {
+    if (!m_document->hasVolume()) return;
+    const auto& c = m_document->cursor();
+    m_scene->setCursorMarker(m_document->volume().ijk_to_ras.apply(static_cast<double>(c[0]), static_cast<double>(c[1]), static_cast<double>(c[2])));
+    update();
+}
+
+std::optional<std::array<int64_t, 3>> BrainView::voxelAtPosition(const QPointF& position) const {
+    if (!m_document->hasVolume()) return std::nullopt;
+    const qreal dpr = devicePixelRatioF();
+    const auto hit = m_scene->pick(static_cast<int>(position.x() * dpr), static_cast<int>((height() - position.y()) * dpr - 1));
+    if (!hit) return std::nullopt;
+    const soul::Volume& v = m_document->volume();
+    const auto ijk = v.ijk_to_ras.inverse().apply((*hit)[0], (*hit)[1], (*hit)[2]);
+    std::array<int64_t, 3> voxel{};
+    for (int a = 0; a < 3; ++a) voxel[static_cast<size_t>(a)] = std::clamp<int64_t>(std::llround(ijk[static_cast<size_t>(a)]), 0, v.dims[static_cast<size_t>(a)] - 1);
+    return voxel;
+}
+
+void BrainView::mouseDoubleClickEvent(QMouseEvent* event) {
+    if (event->button() == Qt::LeftButton)
+        if (const auto voxel = voxelAtPosition(event->position())) m_document->setCursor(*voxel);
+    event->accept();
 }
 
 void BrainView::setGlassBrain(bool on) {
@@ -109,6 +138,7 @@ void BrainView::onVolumeChanged() {
     m_scene->setThreshold(m_document->threshold());
     m_scene->setVolumeVisible(m_volumeRendering);
     updateSurfacePaint();
+    updateCursorMarker();
     m_scene->resetCamera();
     update();
 }

@@ -5,7 +5,9 @@
 #include "StudioSession.h"
 #include "VtkGLWidget.h"
 
+#include <array>
 #include <memory>
+#include <optional>
 
 namespace soului {
 
@@ -31,12 +33,19 @@ public:
     void setGlassBrain(bool on);
     bool glassBrain() const;
     void viewFrom(ViewSide side);
+    // The voxel of the document's grid under a widget position (the nearest surface hit), or
+    // nothing. A double-click moves the cursor there, so the slices follow the 3D view.
+    std::optional<std::array<int64_t, 3>> voxelAtPosition(const QPointF& position) const;
+
+protected:
+    void mouseDoubleClickEvent(QMouseEvent* event) override;
 
 private:
     void onVolumeChanged();
     void onLabelsChanged();
     void onLabelDisplayChanged(int value);
     void updateSurfacePaint();
+    void updateCursorMarker();
 
     VolumeDocument* m_document;
     std::unique_ptr<BrainScene> m_scene;
