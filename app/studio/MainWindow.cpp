@@ -15,6 +15,9 @@
 #include "VolumeDocument.h"
 
 #include <QAction>
+#include <QPalette>
+#include <QStyleFactory>
+#include <QStyle>
 #include <QUrl>
 #include <QMimeData>
 #include <QDropEvent>
@@ -157,8 +160,40 @@ QStringList localFiles(const QMimeData* mime) {
 
 }  // namespace
 
+void MainWindow::setTheme(const QString& theme) {
+    static const QPalette desktop = QApplication::palette();   // the light theme: as the desktop has it
+    static const QString desktopStyle = QApplication::style()->name();   // setStyle deletes the old style
+    if (theme == "dark") {
+        QApplication::setStyle(QStyleFactory::create("Fusion"));
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(45, 47, 52));
+        dark.setColor(QPalette::WindowText, QColor(225, 225, 225));
+        dark.setColor(QPalette::Base, QColor(30, 31, 35));
+        dark.setColor(QPalette::AlternateBase, QColor(45, 47, 52));
+        dark.setColor(QPalette::Text, QColor(225, 225, 225));
+        dark.setColor(QPalette::Button, QColor(55, 57, 63));
+        dark.setColor(QPalette::ButtonText, QColor(225, 225, 225));
+        dark.setColor(QPalette::ToolTipBase, QColor(30, 31, 35));
+        dark.setColor(QPalette::ToolTipText, QColor(225, 225, 225));
+        dark.setColor(QPalette::Highlight, QColor(60, 130, 200));
+        dark.setColor(QPalette::HighlightedText, Qt::white);
+        dark.setColor(QPalette::Disabled, QPalette::Text, QColor(120, 120, 120));
+        dark.setColor(QPalette::Disabled, QPalette::WindowText, QColor(120, 120, 120));
+        dark.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(120, 120, 120));
+        QApplication::setPalette(dark);
+        m_theme = "dark";
+    } else {
+        QApplication::setStyle(desktopStyle);
+        QApplication::setPalette(desktop);
+        m_theme = "light";
+    }
+    for (QAction* a : m_themeGroup->actions()) a->setChecked(a->objectName() == "actionTheme-" + m_theme);
+    if (m_rememberLayout) QSettings().setValue("theme", m_theme);
+}
+
 void MainWindow::rememberLayout() {
     const QSettings settings;
+    setTheme(settings.value("theme", "light").toString());
     restoreGeometry(settings.value("windowGeometry").toByteArray());
     restoreState(settings.value("windowState").toByteArray(), kLayoutVersion);
     m_rememberLayout = true;
@@ -286,6 +321,15 @@ void MainWindow::buildMenus() {
     m_glassBrain->setCheckable(true);
     m_glassBrain->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
     connect(m_glassBrain, &QAction::toggled, m_brainView, &soului::BrainView::setGlassBrain);
+    QMenu* themes = view->addMenu(tr("&Theme"));
+    m_themeGroup = new QActionGroup(this);
+    for (const auto& [name, text] : {std::pair{"light", tr("&Light")}, std::pair{"dark", tr("&Dark")}}) {
+        QAction* a = themes->addAction(text, this, [this, theme = QString(name)] { setTheme(theme); });
+        a->setObjectName(QString("actionTheme-%1").arg(name));
+        a->setCheckable(true);
+        a->setChecked(m_theme == name);
+        m_themeGroup->addAction(a);
+    }
     view->addSeparator();
     // One click (or key) to the standard views of a cortical figure.
     const std::array<std::tuple<soului::ViewSide, QString, QString>, 6> sides{{

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QActionGroup>
 #include <QPushButton>
 #include <QString>
 
@@ -74,6 +75,12 @@ public:
     // close. Only the application calls this, so that tests and headless runs neither read nor
     // write the user's layout.
     void rememberLayout();
+    // View ▸ Theme: "light" (the desktop's own palette) or "dark" (Fusion, dark greys). Only the
+    // widgets change: slices, colour maps, colour bars and the 3D view keep their colours, so a
+    // figure looks the same whichever theme made it. Remembered in QSettings by the application.
+    void setTheme(const QString& theme);
+    QString theme() const { return m_theme; }
+
     // A button in the status bar that reopens the newest recent session (none: nothing shown).
     void offerLastSession();
 
@@ -147,6 +154,8 @@ private:
     QAction* m_glassBrain = nullptr;
     soului::FigureSpec m_figureSpec;
     bool m_rememberLayout = false;
+    QString m_theme = "light";
+    QActionGroup* m_themeGroup = nullptr;
     QPushButton* m_reopenLast = nullptr;   // the last lightbox figure's settings, offered again
     QMenu* m_recentMenu = nullptr;
     bool m_volumeFromFile = false;      // the volume is a file (else a trial's betas or an attribution)

@@ -541,6 +541,25 @@ private Q_SLOTS:
         QVERIFY(!plain.findChild<QDockWidget*>("labelDock")->isHidden());
     }
 
+    // The dark theme darkens the widgets and leaves the data's colours alone.
+    void themeKeepsTheDataColours() {
+        closeDialogs();
+        showLayers();
+        const QImage sliceLight = m_window->sliceView(0)->sliceImage();
+        const QColor backgroundLight = m_window->brainView()->renderImage().pixelColor(5, 5);
+        const int windowLight = m_window->palette().color(QPalette::Window).lightness();
+        m_window->findChild<QAction*>("actionTheme-dark")->trigger();
+        QCOMPARE(m_window->theme(), QString("dark"));
+        QTRY_VERIFY(m_window->palette().color(QPalette::Window).lightness() < 80);
+        QVERIFY(windowLight > 150);
+        // The slice's pixels and the 3D background are the same (the views' sizes may change with
+        // the style's metrics).
+        QCOMPARE(m_window->sliceView(0)->sliceImage(), sliceLight);
+        QCOMPARE(m_window->brainView()->renderImage().pixelColor(5, 5), backgroundLight);
+        m_window->findChild<QAction*>("actionTheme-light")->trigger();
+        QTRY_COMPARE(m_window->palette().color(QPalette::Window).lightness(), windowLight);
+    }
+
     void shortcutsTriggerTheirActions() {
         closeDialogs();
         showLayers();
