@@ -16,4 +16,9 @@ shoot docs/images/studio-axial.png --view axial --size 1280x860
 # test trial 3 with the early stream off and the guided tour, then its stream contributions for position.
 shoot docs/images/studio-workbench.png --view window --size 1500x1150 --trial 3 --streams-off early --tab tour
 shoot docs/images/studio-contributions.png --view window --size 1500x1150 --trial 3 --contributions position --tab contributions
+# A lightbox figure at 120 mm and 150 DPI (the session it writes beside it names this machine's
+# paths, so it is not kept).
+xvfb-run -a -s "-screen 0 1600x1200x24" "$STUDIO" --trial 0 --figure docs/images/studio-lightbox.png --width-mm 120 --dpi 150 \
+  --size 1280x860 >/dev/null 2>&1
+rm -f docs/images/studio-lightbox.png.session.json
 build/bin/souldiffuser-figures phantom "$PHANTOM" docs/images/phantom.png 2>/dev/null
