@@ -251,7 +251,9 @@ private Q_SLOTS:
         m_window->findChild<QAction*>("actionViewPosterior")->trigger();
         const QRect all(0, 0, 100000, 100000);
         const int redOn = countColour(m_window->brainView()->renderImage(), all, table[255], 40);
+        QVERIFY(scene.colourBarShown());
         m_window->findChild<QCheckBox*>("surfaceActivity")->setChecked(false);
+        QVERIFY(!scene.colourBarShown());
         QCOMPARE(*scene.surfaceColourNear(1, {10, 13, 20}), document()->labelTable().colour_of(1));
         const int redOff = countColour(m_window->brainView()->renderImage(), all, table[255], 40);
         m_window->findChild<QCheckBox*>("surfaceActivity")->setChecked(true);

@@ -20,6 +20,9 @@
 #include <vtkProperty.h>
 #include <vtkRenderWindowInteractor.h>
 #include <vtkRenderer.h>
+#include <vtkTextProperty.h>
+#include <vtkScalarBarActor.h>
+#include <vtkLookupTable.h>
 #include <vtkSphereSource.h>
 #include <vtkUnsignedCharArray.h>
 #include <vtkVolume.h>
@@ -237,6 +240,7 @@ void BrainScene::setLabelVisible(int value, bool visible) {
     m_visible[value] = visible;
     if (!visible && !m_surfaces.count(value)) return;
     surfaceFor(value).actor->SetVisibility(visible);
+    updateColourBar();
 }
 
 void BrainScene::setLabelOpacity(int value, double opacity) {
@@ -263,8 +267,48 @@ double BrainScene::labelOpacity(int value) const {
 
 void BrainScene::setSurfacePaint(const SurfacePaint& paint) {
     m_paint = paint;
+    updateColourBar();
     for (auto& [value, surface] : m_surfaces) paintSurface(value, *surface);
 }
+
+void BrainScene::updateColourBar() {
+    const bool shown = m_paint.on && !m_surfaces.empty();
+    if (!shown) {
+        if (m_colourBar) m_colourBar->SetVisibility(false);
+        return;
+    }
+    if (!m_colourBar) {
+        m_colourBar = vtkSmartPointer<vtkScalarBarActor>::New();
+        m_colourBar->SetNumberOfLabels(3);
+        m_colourBar->SetLabelFormat("%.4g");
+        m_colourBar->SetPosition(0.84, 0.1);
+        m_colourBar->SetWidth(0.14);
+        m_colourBar->SetHeight(0.8);
+        m_colourBar->SetBarRatio(0.35);
+        m_colourBar->UnconstrainedFontSizeOn();
+        m_colourBar->GetLabelTextProperty()->SetFontSize(11);
+        m_colourBar->GetLabelTextProperty()->ShadowOff();
+        m_colourBar->GetLabelTextProperty()->ItalicOff();
+        m_colourBar->GetTitleTextProperty()->SetFontSize(11);
+        m_colourBar->GetTitleTextProperty()->ShadowOff();
+        m_colourBar->GetTitleTextProperty()->ItalicOff();
+        m_colourBar->GetTitleTextProperty()->BoldOff();
+        m_renderer->AddActor2D(m_colourBar);
+    }
+    vtkNew<vtkLookupTable> table;
+    table->SetNumberOfTableValues(256);
+    table->SetRange(m_paint.low, m_paint.high);
+    for (int i = 0; i < 256; ++i) {
+        const auto& c = m_paint.table[static_cast<size_t>(i)];
+        table->SetTableValue(i, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0, 1.0);
+    }
+    table->Build();
+    m_colourBar->SetLookupTable(table);
+    m_colourBar->SetTitle(m_paint.title.c_str());
+    m_colourBar->SetVisibility(true);
+}
+
+bool BrainScene::colourBarShown() const { return m_colourBar && m_colourBar->GetVisibility(); }
 
 std::optional<float> BrainScene::labelValueNear(int value, const double* xyz) const {
     if (m_values.dims[0] != m_labels.dims[0] || m_values.dims[1] != m_labels.dims[1] || m_values.dims[2] != m_labels.dims[2])

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 
 class vtkActor;
 class vtkColorTransferFunction;
@@ -22,6 +23,7 @@ class vtkOrientationMarkerWidget;
 class vtkPiecewiseFunction;
 class vtkRenderer;
 class vtkRenderWindowInteractor;
+class vtkScalarBarActor;
 class vtkVolume;
 class vtkGPUVolumeRayCastMapper;
 
@@ -65,8 +67,11 @@ public:
         std::array<std::array<uint8_t, 3>, 256> table{};
         double low = 0, high = 1;
         double threshold = -1e30, negativeThreshold = -1e30;
+        std::string title;   // the colour bar's: the unit (or the volume's name when it has none)
     };
+    // While painting, a colour bar of the colour map over [low, high] stands at the right.
     void setSurfacePaint(const SurfacePaint& paint);
+    bool colourBarShown() const;
     // The colour of the painted surface of `value` at the vertex nearest to voxel (i, j, k), or
     // nothing when the label has no surface. For tests and the figure checks.
     std::optional<std::array<uint8_t, 3>> surfaceColourNear(int value, const std::array<double, 3>& ijk);
@@ -91,6 +96,7 @@ private:
     LabelSurface& surfaceFor(int value);
     void updateTransferFunctions();
     void paintSurface(int value, LabelSurface& surface);
+    void updateColourBar();
     // The volume's value at the voxel of label `value` nearest to (x, y, z), in voxel indices.
     std::optional<float> labelValueNear(int value, const double* xyz) const;
 
@@ -108,6 +114,7 @@ private:
     SurfacePaint m_paint;
     bool m_glass = false;
     vtkSmartPointer<vtkActor> m_cursorMarker;
+    vtkSmartPointer<vtkScalarBarActor> m_colourBar;
     double shownOpacity(int value) const;
 
     soul::Volume m_labels;

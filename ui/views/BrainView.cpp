@@ -4,6 +4,7 @@
 #include "Colormap.h"
 #include "VolumeDocument.h"
 
+#include <QFileInfo>
 #include <QMouseEvent>
 
 #include <vtkCamera.h>
@@ -93,6 +94,8 @@ void BrainView::updateSurfacePaint() {
         paint.high = m_document->windowHigh();
         paint.threshold = m_document->threshold();
         paint.negativeThreshold = m_document->negativeThreshold();
+        // The narrow 3D bar names the unit; the slice views' bars carry the full name.
+        paint.title = (m_document->valueUnit().isEmpty() ? QFileInfo(m_document->volumePath()).fileName() : m_document->valueUnit()).toStdString();
     }
     m_scene->setSurfacePaint(paint);
 }

@@ -8,6 +8,8 @@
 #include <QWheelEvent>
 
 #include <vtkCallbackCommand.h>
+#include <vtkActor2D.h>
+#include <vtkActor2DCollection.h>
 #include <vtkCamera.h>
 #include <vtkCommand.h>
 #include <vtkGenericOpenGLRenderWindow.h>
@@ -216,6 +218,15 @@ QImage VtkGLWidget::renderImage(int scale, bool transparent) {
             overlays.emplace_back(r, r->GetDraw());
             r->DrawOff();
         }
+    // So would the main renderer's 2D actors (the colour bar).
+    std::vector<vtkActor2D*> hidden2D;
+    vtkActor2DCollection* actors2D = main->GetActors2D();
+    actors2D->InitTraversal();
+    while (vtkActor2D* a = actors2D->GetNextActor2D())
+        if (a->GetVisibility()) {
+            hidden2D.push_back(a);
+            a->VisibilityOff();
+        }
     constexpr double kDegreesPerRadian = 57.29577951308232;
     camera->SetViewAngle(2 * std::atan(std::tan(angle / 2 / kDegreesPerRadian) / scale) * kDegreesPerRadian);
     camera->SetParallelScale(parallelScale / scale);
@@ -236,6 +247,7 @@ QImage VtkGLWidget::renderImage(int scale, bool transparent) {
     camera->SetParallelScale(parallelScale);
     camera->SetWindowCenter(centre[0], centre[1]);
     for (auto [r, draw] : overlays) r->SetDraw(draw);
+    for (vtkActor2D* a : hidden2D) a->VisibilityOn();
     update();
     return out;
 }
