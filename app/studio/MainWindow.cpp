@@ -664,28 +664,38 @@ void MainWindow::rebuildRecentMenu() {
     m_recentMenu->setEnabled(!recent.isEmpty());
 }
 
-void MainWindow::chooseUnderlay() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open underlay (anatomy)"), m_lastFolder,
-                                                      tr("NIfTI (*.nii *.nii.gz *.hdr);;All files (*)"));
-    if (path.isEmpty()) return;
+QString MainWindow::askForFile(FileDialogKind kind, const QString& title, const QString& filter) {
+    const QString path = kind == FileDialogKind::Save ? QFileDialog::getSaveFileName(this, title, m_lastFolder, filter)
+                                                      : QFileDialog::getOpenFileName(this, title, m_lastFolder, filter);
+    if (path.isEmpty()) return path;
     m_lastFolder = QFileInfo(path).absolutePath();
     QSettings().setValue("lastFolder", m_lastFolder);
+    return path;
+}
+
+bool MainWindow::acceptedWithButtons(QDialog& dialog, QFormLayout* form) {
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    return dialog.exec() == QDialog::Accepted;
+}
+
+void MainWindow::chooseUnderlay() {
+    const QString path = askForFile(FileDialogKind::Open, tr("Open underlay (anatomy)"), tr("NIfTI (*.nii *.nii.gz *.hdr);;All files (*)"));
+    if (path.isEmpty()) return;
     openUnderlay(path);
 }
 
 void MainWindow::chooseSaveSession() {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save session"), m_lastFolder, tr("Studio session (*.json)"));
+    const QString path = askForFile(FileDialogKind::Save, tr("Save session"), tr("Studio session (*.json)"));
     if (path.isEmpty()) return;
-    m_lastFolder = QFileInfo(path).absolutePath();
-    QSettings().setValue("lastFolder", m_lastFolder);
     saveSessionFile(path.endsWith(".json") ? path : path + ".json");
 }
 
 void MainWindow::chooseOpenSession() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open session"), m_lastFolder, tr("Studio session (*.json);;All files (*)"));
+    const QString path = askForFile(FileDialogKind::Open, tr("Open session"), tr("Studio session (*.json);;All files (*)"));
     if (path.isEmpty()) return;
-    m_lastFolder = QFileInfo(path).absolutePath();
-    QSettings().setValue("lastFolder", m_lastFolder);
     openSessionFile(path);
 }
 
@@ -731,20 +741,14 @@ bool MainWindow::makeDefaultSubject() {
 }
 
 void MainWindow::chooseVolume() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open volume"), m_lastFolder,
-                                                      tr("NIfTI (*.nii *.nii.gz);;All files (*)"));
+    const QString path = askForFile(FileDialogKind::Open, tr("Open volume"), tr("NIfTI (*.nii *.nii.gz);;All files (*)"));
     if (path.isEmpty()) return;
-    m_lastFolder = QFileInfo(path).absolutePath();
-    QSettings().setValue("lastFolder", m_lastFolder);
     openVolume(path);
 }
 
 void MainWindow::chooseLabels() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open label volume"), m_lastFolder,
-                                                      tr("NIfTI (*.nii *.nii.gz);;All files (*)"));
+    const QString path = askForFile(FileDialogKind::Open, tr("Open label volume"), tr("NIfTI (*.nii *.nii.gz);;All files (*)"));
     if (path.isEmpty()) return;
-    m_lastFolder = QFileInfo(path).absolutePath();
-    QSettings().setValue("lastFolder", m_lastFolder);
     openLabels(path);
 }
 
@@ -789,17 +793,11 @@ void MainWindow::chooseFigure() {
     scale->setSuffix("×");
     form->addRow(tr("Figure"), kind);
     form->addRow(tr("Resolution"), scale);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() != QDialog::Accepted) return;
+    if (!acceptedWithButtons(dialog, form)) return;
     const bool chart = kind->currentData().toString() == "chart";
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save figure"), m_lastFolder,
-                                                      chart ? tr("PDF (vector) (*.pdf);;PNG image (*.png)") : tr("PNG image (*.png)"));
+    const QString path = askForFile(FileDialogKind::Save, tr("Save figure"),
+                                    chart ? tr("PDF (vector) (*.pdf);;PNG image (*.png)") : tr("PNG image (*.png)"));
     if (path.isEmpty()) return;
-    m_lastFolder = QFileInfo(path).absolutePath();
-    QSettings().setValue("lastFolder", m_lastFolder);
     QString error;
     if (!m_workbench->exportFigure(kind->currentData().toString(), path, scale->value(), &error)) showError(error);
     else statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
@@ -890,11 +888,7 @@ void MainWindow::chooseLightboxFigure() {
     form->addRow(tr("Columns"), columns);
     form->addRow(threeD);
     form->addRow(row);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() != QDialog::Accepted) return;
+    if (!acceptedWithButtons(dialog, form)) return;
     soului::FigureSpec spec;
     spec.widthMm = width->value();
     spec.dpi = dpi->value();
@@ -903,11 +897,8 @@ void MainWindow::chooseLightboxFigure() {
     spec.columns = std::min(columns->value(), slices->value());
     spec.threeD = threeD->isChecked();
     spec.reconstruction = row->isChecked();
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save figure"), m_lastFolder,
-                                                      tr("PNG image (*.png);;SVG (vector text) (*.svg);;PDF (vector text) (*.pdf)"));
+    const QString path = askForFile(FileDialogKind::Save, tr("Save figure"), tr("PNG image (*.png);;SVG (vector text) (*.svg);;PDF (vector text) (*.pdf)"));
     if (path.isEmpty()) return;
-    m_lastFolder = QFileInfo(path).absolutePath();
-    QSettings().setValue("lastFolder", m_lastFolder);
     exportLightboxFigure(path, spec);
 }
 
@@ -928,15 +919,9 @@ void MainWindow::chooseScreenshot() {
     form->addRow(tr("View"), view);
     form->addRow(tr("Resolution"), scale);
     form->addRow(transparent);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() != QDialog::Accepted) return;
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save screenshot"), m_lastFolder, tr("PNG image (*.png)"));
+    if (!acceptedWithButtons(dialog, form)) return;
+    const QString path = askForFile(FileDialogKind::Save, tr("Save screenshot"), tr("PNG image (*.png)"));
     if (path.isEmpty()) return;
-    m_lastFolder = QFileInfo(path).absolutePath();
-    QSettings().setValue("lastFolder", m_lastFolder);
     ExportView which = ExportView::View3D;
     parseExportView(view->currentText(), &which);
     QString error;

@@ -3,6 +3,8 @@
 // the cursor; screenshot export.
 #pragma once
 
+#include <QDialog>
+#include <QFormLayout>
 #include <QMainWindow>
 #include <QActionGroup>
 #include <QPushButton>
@@ -119,6 +121,11 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    enum class FileDialogKind { Open, Save };
+    // A file dialog starting in the last folder, which it then remembers; empty when cancelled.
+    QString askForFile(FileDialogKind kind, const QString& title, const QString& filter);
+    // Adds OK and Cancel under `form` and runs the dialog; true when accepted.
+    bool acceptedWithButtons(QDialog& dialog, QFormLayout* form);
     void buildMenus();
     void showError(const QString& message);
     void chooseVolume();

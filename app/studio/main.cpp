@@ -234,20 +234,33 @@ int main(int argc, char** argv) {
     if (headless && parser.isSet(o.figure)) {
         if (!ok) return 1;
         // Each option given replaces the session's (or the default) setting.
-        auto number = [&](const QCommandLineOption& option, double* out) {
-            if (!parser.isSet(option)) return true;
-            bool good = false;
-            const double v = parser.value(option).toDouble(&good);
-            if (good) *out = v;
-            else std::fprintf(stderr, "souldiffuser-studio: --%s needs a number, not '%s'\n", qPrintable(option.names().first()), qPrintable(parser.value(option)));
-            return good;
+        bool good = true;
+        auto complain = [&](const QCommandLineOption& option, const char* kind) {
+            std::fprintf(stderr, "souldiffuser-studio: --%s needs a %s, not '%s'\n", qPrintable(option.names().first()), kind,
+                         qPrintable(parser.value(option)));
+            good = false;
         };
-        double slicesValue = figureSpec.slices, columnsValue = figureSpec.columns;
-        if (!number(o.widthMm, &figureSpec.widthMm) || !number(o.dpi, &figureSpec.dpi) || !number(o.slices, &slicesValue) ||
-            !number(o.columns, &columnsValue))
-            return 1;
-        figureSpec.slices = static_cast<int>(slicesValue);
-        figureSpec.columns = static_cast<int>(parser.isSet(o.columns) || !parser.isSet(o.slices) ? columnsValue : std::min(columnsValue, slicesValue));
+        auto readNumber = [&](const QCommandLineOption& option, double* out) {
+            if (!parser.isSet(option)) return;
+            bool parsed = false;
+            const double value = parser.value(option).toDouble(&parsed);
+            if (parsed) *out = value;
+            else complain(option, "number");
+        };
+        auto readWhole = [&](const QCommandLineOption& option, int* out) {
+            if (!parser.isSet(option)) return;
+            bool parsed = false;
+            const int value = parser.value(option).toInt(&parsed);
+            if (parsed) *out = value;
+            else complain(option, "whole number");
+        };
+        readNumber(o.widthMm, &figureSpec.widthMm);
+        readNumber(o.dpi, &figureSpec.dpi);
+        readWhole(o.slices, &figureSpec.slices);
+        readWhole(o.columns, &figureSpec.columns);
+        if (!good) return 1;
+        // Fewer slices than the columns asked before: one row of them.
+        if (parser.isSet(o.slices) && !parser.isSet(o.columns)) figureSpec.columns = std::min(figureSpec.columns, figureSpec.slices);
         if (parser.isSet(o.orientation)) figureSpec.orientation = parser.value(o.orientation);
         if (!figureSpec.problem().isEmpty()) {
             std::fprintf(stderr, "souldiffuser-studio: --figure: %s\n", qPrintable(figureSpec.problem()));

@@ -80,6 +80,11 @@ Layout layoutOf(const FigureSpec& spec, const FigureContent& content) {
     return l;
 }
 
+QSize pixelSizeOf(const Layout& l, double dpi) {
+    const double s = dpi / kLogicalDpi;
+    return QSize(static_cast<int>(std::lround(l.width * s)), static_cast<int>(std::lround(l.height * s)));
+}
+
 // `image` resampled to the pixels `rect` covers at `dpi`: nearest neighbour for voxels (no
 // blurred edges in print), smooth for photographs and renderings.
 QImage atResolution(const QImage& image, const QRectF& rect, double dpi, Qt::TransformationMode mode) {
@@ -150,9 +155,7 @@ std::vector<int64_t> lightboxSlices(int64_t axisLength, int slices) {
 
 QSize figurePixelSize(const FigureSpec& spec, const FigureContent& content) {
     if (!content.document || !content.document->hasVolume() || !spec.problem().isEmpty()) return {};
-    const Layout l = layoutOf(spec, content);
-    const double s = spec.dpi / kLogicalDpi;
-    return QSize(static_cast<int>(std::lround(l.width * s)), static_cast<int>(std::lround(l.height * s)));
+    return pixelSizeOf(layoutOf(spec, content), spec.dpi);
 }
 
 bool writeFigure(const QString& path, const FigureSpec& spec, const FigureContent& content, QString* error) {
@@ -165,7 +168,7 @@ bool writeFigure(const QString& path, const FigureSpec& spec, const FigureConten
     const QString suffix = QFileInfo(path).suffix().toLower();
     if (suffix != "png" && suffix != "svg" && suffix != "pdf") return fail("a figure is written as .png, .svg or .pdf");
     const Layout l = layoutOf(spec, content);
-    const QSize pixels = figurePixelSize(spec, content);
+    const QSize pixels = pixelSizeOf(l, spec.dpi);
     if (static_cast<double>(pixels.width()) * pixels.height() > kMaxPixels)
         return fail(QString("%1 × %2 pixels is too large a figure; lower the DPI or the width").arg(pixels.width()).arg(pixels.height()));
 

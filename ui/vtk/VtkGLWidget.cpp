@@ -25,6 +25,11 @@
 #include <vtkUnsignedCharArray.h>
 #include <vtkWindowToImageFilter.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
 namespace soului {
 
 QString vtkVersionText() { return QString::fromLatin1(vtkVersion::GetVTKVersion()); }
