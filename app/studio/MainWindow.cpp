@@ -9,6 +9,7 @@
 #include "DefaultData.h"
 #include "DisplayPanel.h"
 #include "LabelPanel.h"
+#include "LayerPanel.h"
 #include "SliceView.h"
 #include "StudioFigure.h"
 #include "ProgressJob.h"
@@ -38,6 +39,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPainter>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -46,6 +48,7 @@
 
 #include "soul/default_subject.h"
 #include "soul/error.h"
+#include "soul/volume.h"
 #include "soul/runtime.h"
 
 #include <cstdio>
@@ -84,6 +87,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_displayPanel = new soului::DisplayPanel(m_document, displayDock);
     displayDock->setWidget(m_displayPanel);
     addDockWidget(Qt::LeftDockWidgetArea, displayDock);
+    auto* layerDock = new QDockWidget(tr("Layers"), this);
+    layerDock->setObjectName("layerDock");
+    auto* layerPanel = new soului::LayerPanel(m_document, layerDock);
+    layerDock->setWidget(layerPanel);
+    addDockWidget(Qt::LeftDockWidgetArea, layerDock);
+    connect(layerPanel, &soului::LayerPanel::addOverlayRequested, this, &MainWindow::chooseOverlay);
     auto* labelDock = new QDockWidget(tr("Labels"), this);
     labelDock->setObjectName("labelDock");
     m_labelPanel = new soului::LabelPanel(m_document, labelDock);
@@ -115,7 +124,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         QTimer::singleShot(0, this, [this] { showTrialBetas(m_pendingTrial); });   // after the image is painted
     });
     connect(m_workbench, &soului::WorkbenchPanel::attributionVolume, this, [this](const soul::Volume& volume, const QString& output) {
-        showInViews(volume, QString("attribution-%1").arg(QString(output).replace(' ', '-')), tr("attribution"));
+        showAttribution(volume, output);
     });
     connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this](bool ok, const QString& message) {
         if (!ok) showError(message);
@@ -251,6 +260,9 @@ bool MainWindow::openDroppedFiles(const QStringList& paths, Qt::KeyboardModifier
         } else if (modifiers & Qt::ShiftModifier) {
             done = openLabels(path);
             as = tr("as the labels");
+        } else if (modifiers & Qt::AltModifier) {
+            done = openOverlay(path);
+            as = tr("as an overlay");
         } else {
             done = openVolume(path);
             as = tr("as the volume");
@@ -259,7 +271,7 @@ bool MainWindow::openDroppedFiles(const QStringList& paths, Qt::KeyboardModifier
         if (done) opened << QString("%1 %2").arg(QFileInfo(path).fileName(), as);
     }
     if (ok && !opened.isEmpty())
-        statusBar()->showMessage(tr("Opened %1 (drop with Ctrl: underlay, with Shift: labels)").arg(opened.join(", ")), 8000);
+        statusBar()->showMessage(tr("Opened %1 (drop with Ctrl: underlay, with Shift: labels, with Alt: an overlay)").arg(opened.join(", ")), 8000);
     return ok;
 }
 
@@ -277,6 +289,9 @@ void MainWindow::buildMenus() {
     QAction* underlay = file->addAction(tr("Open &Underlay…"), this, &MainWindow::chooseUnderlay);
     underlay->setObjectName("actionOpenUnderlay");
     underlay->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_U));
+    QAction* overlay = file->addAction(tr("Open O&verlay…"), this, &MainWindow::chooseOverlay);
+    overlay->setObjectName("actionOpenOverlay");
+    overlay->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U));
     file->addSeparator();
     QAction* openSession = file->addAction(tr("Open &Session…"), this, &MainWindow::chooseOpenSession);
     openSession->setObjectName("actionOpenSession");
@@ -448,6 +463,30 @@ bool MainWindow::openUnderlay(const QString& path) {
     return true;
 }
 
+bool MainWindow::openOverlay(const QString& path) {
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    const bool ok = m_document->openOverlay(path);
+    QApplication::restoreOverrideCursor();
+    if (!ok) {
+        showError(m_document->lastError());
+        return false;
+    }
+    if (!m_document->lastNotice().isEmpty()) statusBar()->showMessage(m_document->lastNotice(), 10000);
+    return true;
+}
+
+void MainWindow::showAttribution(const soul::Volume& volume, const QString& output) {
+    const QString name = QString("attribution-%1").arg(QString(output).replace(' ', '-'));
+    if (!m_document->hasVolume()) {
+        showInViews(volume, name, tr("attribution"));
+        return;
+    }
+    // One attribution at a time, over the trial's betas; the 3D view paints it.
+    for (int layer = m_document->layerCount() - 1; layer >= 1; --layer)
+        if (m_document->layerName(layer).startsWith("attribution-")) m_document->removeLayer(layer);
+    if (!m_document->addOverlay(soului::VolumeDocument::inMemory(volume, name), name, tr("attribution"))) showError(m_document->lastError());
+}
+
 bool MainWindow::setFrame(int index) {
     if (!m_document->setFrameIndex(index)) {
         showError(m_document->lastError());
@@ -470,9 +509,6 @@ void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
 
 // The streams stay visible over a trial's values without hiding them.
 constexpr double kStreamOpacityOverValues = 0.35;
-// Over an underlay, signed values are shown where |value| is at least this share of the window's
-// extent, so that the anatomy shows where the activity is weak (FSLeyes' habit of thresholding).
-constexpr double kOverlayThresholdShare = 0.4;
 
 void MainWindow::showInViews(const soul::Volume& volume, const QString& name, const QString& unit) {
     const QString labels = m_document->hasLabels() ? m_document->labelsPath() : QString();
@@ -489,11 +525,12 @@ void MainWindow::showInViews(const soul::Volume& volume, const QString& name, co
     m_document->setColormapName("coolwarm");
     m_document->setWindow(-extent, extent);
     m_document->setValueUnit(unit);
-    if (m_document->hasUnderlay()) m_document->setSymmetricThreshold(kOverlayThresholdShare * extent);
+    if (m_document->hasUnderlay()) m_document->setSymmetricThreshold(soului::kSignedThresholdShare * extent);
     if (m_pendingDisplay) {
         const soului::StudioSession session = *m_pendingDisplay;
         m_pendingDisplay.reset();
-        applyDisplay(session);
+        const QStringList failed = applyDisplay(session);
+        if (!failed.isEmpty()) showError(failed.join(" "));
     }
 }
 
@@ -514,13 +551,11 @@ soului::StudioSession MainWindow::currentSession() const {
             if (d.labelOpacity(value) != 1.0) s.labelOpacity[value] = d.labelOpacity(value);
         }
     }
-    s.display.colormap = d.colormapName();
-    s.display.windowLow = d.windowLow();
-    s.display.windowHigh = d.windowHigh();
-    if (d.thresholdOn()) s.display.threshold = d.threshold();
-    if (d.negativeThresholdOn()) s.display.negativeThreshold = d.negativeThreshold();
-    s.display.opacity = d.opacity();
-    s.display.unit = d.valueUnit();
+    s.display = d.display();
+    for (const soului::Overlay& o : d.overlays())
+        s.overlays.push_back({o.path.isEmpty() ? QString() : QFileInfo(o.path).absoluteFilePath(), o.name, o.display});
+    s.selectedLayer = d.selectedLayer();
+    s.interpolation = d.interpolation();
     if (d.hasVolume()) s.cursor = d.cursor();
     const soului::WorkbenchModel& model = m_workbench->model();
     if (!model.run().empty()) {
@@ -540,9 +575,24 @@ soului::StudioSession MainWindow::currentSession() const {
     return s;
 }
 
+soului::StudioSession MainWindow::sessionFor(const QString& path) const {
+    soului::StudioSession s = currentSession();
+    const QString folder = QFileInfo(path).absolutePath() + "/" + QFileInfo(path).completeBaseName() + "-overlays";
+    for (size_t i = 0; i < s.overlays.size(); ++i) {
+        soului::SessionOverlay& o = s.overlays[i];
+        if (!o.path.isEmpty()) continue;
+        if (!QDir().mkpath(folder)) throw soul::Error(folder.toStdString(), "could not be made (the session's overlays go there)");
+        QString file = o.name;
+        file.replace(QRegularExpression("[^A-Za-z0-9._-]"), "_");
+        o.path = folder + "/" + file + ".nii.gz";
+        soul::write_nifti(*m_document->overlays()[i].volume, o.path.toStdString());
+    }
+    return s;
+}
+
 bool MainWindow::saveSessionFile(const QString& path) {
     try {
-        soului::saveSession(currentSession(), path);
+        soului::saveSession(sessionFor(path), path);
     } catch (const soul::Error& e) {
         showError(QString::fromStdString(e.what()));
         return false;
@@ -553,7 +603,7 @@ bool MainWindow::saveSessionFile(const QString& path) {
 }
 
 // The display settings, cursor and views of a session, once its volume is shown.
-void MainWindow::applyDisplay(const soului::StudioSession& s) {
+QStringList MainWindow::applyDisplay(const soului::StudioSession& s) {
     soului::VolumeDocument& d = *m_document;
     if (s.underlayWindow && d.hasUnderlay()) d.setUnderlayWindow((*s.underlayWindow)[0], (*s.underlayWindow)[1]);
     if (d.hasUnderlay()) d.setUnderlayVisible(s.underlayVisible);
@@ -564,13 +614,27 @@ void MainWindow::applyDisplay(const soului::StudioSession& s) {
             d.setLabelOpacity(value, it == s.labelOpacity.end() ? 1.0 : it->second);
         }
     }
-    d.setColormapName(s.display.colormap);
-    d.setWindow(s.display.windowLow, s.display.windowHigh);
-    d.setThreshold(s.display.threshold.value_or(-std::numeric_limits<double>::infinity()));
-    d.setNegativeThreshold(s.display.negativeThreshold.value_or(-std::numeric_limits<double>::infinity()));
-    d.setOpacity(s.display.opacity);
-    if (!s.display.unit.isEmpty()) d.setValueUnit(s.display.unit);
+    soului::LayerDisplay display = s.display;
+    if (display.unit.isEmpty()) display.unit = d.valueUnit();
+    d.setLayerDisplay(0, display);
+    // The session's overlays, not the ones before it.
+    while (d.layerCount() > 1) d.removeLayer(d.layerCount() - 1);
+    QStringList failed;
+    int selected = s.selectedLayer;
+    for (size_t i = 0; i < s.overlays.size(); ++i) {
+        const soului::SessionOverlay& o = s.overlays[i];
+        soului::LoadedVolume loaded = soului::VolumeDocument::loadVolume(o.path);
+        if (!QFileInfo::exists(o.path) || !d.addOverlay(loaded, o.name, o.display.unit)) {
+            if (QFileInfo::exists(o.path)) failed << d.lastError();
+            if (selected > d.layerCount()) selected = 0;
+            continue;
+        }
+        d.setLayerDisplay(d.layerCount() - 1, o.display);
+    }
+    d.setSelectedLayer(selected < d.layerCount() ? selected : 0);
+    d.setInterpolation(s.interpolation);
     if (s.cursor) d.setCursor(*s.cursor);
+    return failed;
 }
 
 bool MainWindow::openSessionFile(const QString& path) {
@@ -596,7 +660,7 @@ bool MainWindow::openSessionFile(const QString& path) {
         if (!present(s.underlayPath)) m_document->clearUnderlay();
         else if (!openUnderlay(s.underlayPath)) failed << m_lastError;
         if (present(s.labelsPath) && !openLabels(s.labelsPath)) failed << m_lastError;
-        if (s.volumePath.isEmpty() || present(s.volumePath)) applyDisplay(s);
+        if (s.volumePath.isEmpty() || present(s.volumePath)) failed << applyDisplay(s);
     }
     m_errorDialogs = errorDialogs;
     m_neurological->setChecked(s.neurological);
@@ -681,6 +745,12 @@ bool MainWindow::acceptedWithButtons(QDialog& dialog, QFormLayout* form) {
     return dialog.exec() == QDialog::Accepted;
 }
 
+void MainWindow::chooseOverlay() {
+    const QString path = askForFile(FileDialogKind::Open, tr("Open overlay"), tr("NIfTI (*.nii *.nii.gz *.hdr);;All files (*)"));
+    if (path.isEmpty()) return;
+    openOverlay(path);
+}
+
 void MainWindow::chooseUnderlay() {
     const QString path = askForFile(FileDialogKind::Open, tr("Open underlay (anatomy)"), tr("NIfTI (*.nii *.nii.gz *.hdr);;All files (*)"));
     if (path.isEmpty()) return;
@@ -716,7 +786,7 @@ bool MainWindow::openDefault() {
         m_document->setColormapName("coolwarm");
         m_document->setWindow(-extent, extent);
         m_document->setValueUnit(tr("PSC×300"));
-        if (m_document->hasUnderlay()) m_document->setSymmetricThreshold(kOverlayThresholdShare * extent);
+        if (m_document->hasUnderlay()) m_document->setSymmetricThreshold(soului::kSignedThresholdShare * extent);
         m_displayPanel->setVolumeRendering(false);
     }
     return true;
@@ -831,9 +901,9 @@ bool MainWindow::exportLightboxFigure(const QString& file, const soului::FigureS
         showError(error);
         return false;
     }
-    soului::StudioSession session = currentSession();
-    session.figure = spec;
     try {
+        soului::StudioSession session = sessionFor(file + ".session.json");
+        session.figure = spec;
         soului::saveSession(session, file + ".session.json");
     } catch (const soul::Error& e) {
         showError(QString::fromStdString(e.what()));

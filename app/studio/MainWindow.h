@@ -58,11 +58,16 @@ public:
     bool setFrame(int index);
     // An anatomical underlay under the volume (the subject's T1 in functional space, or any volume).
     bool openUnderlay(const QString& path);
+    // A volume as an overlay on top of the others (the Layers panel's Add…, a drop with Alt).
+    bool openOverlay(const QString& path);
 
     // Sessions (File ▸ Save/Open Session): one JSON file reproducing what is shown. Opening one
     // that names missing files opens what it can and lists what is missing (lastError()); a
     // corrupt one names the key and changes nothing. Both add it to File ▸ Recent Sessions.
     soului::StudioSession currentSession() const;
+    // currentSession() for a file at `path`: overlays the engine made (attributions) have no file,
+    // so they are written beside it (PATH-overlays/NAME.nii.gz). Throws soul::Error naming the file.
+    soului::StudioSession sessionFor(const QString& path) const;
     bool saveSessionFile(const QString& path);
     bool openSessionFile(const QString& path);
     // The sessions saved or opened most recently, newest first (QSettings).
@@ -136,10 +141,14 @@ private:
     void showTrialBetas(const soul::TrialRef& trial);
     // A volume of the subject's grid (trial betas, an attribution) in the views, streams over it.
     void showInViews(const soul::Volume& volume, const QString& name, const QString& unit);   // in memory, no file
-    void applyDisplay(const soului::StudioSession& session);
+    // Returns what could not be applied (an overlay that failed to open).
+    QStringList applyDisplay(const soului::StudioSession& session);
     void rememberSession(const QString& path);
     void rebuildRecentMenu();
     void chooseUnderlay();
+    void chooseOverlay();
+    // An attribution volume over the trial's betas, replacing the one shown before.
+    void showAttribution(const soul::Volume& volume, const QString& output);
     void chooseSaveSession();
     void chooseOpenSession();
     void showShortcuts();

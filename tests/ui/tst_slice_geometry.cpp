@@ -80,6 +80,27 @@ private Q_SLOTS:
 
     // The colour maps are compiled into the ui library; a program linking it reads them, not the
     // grey fallback (the resource object is dropped by the linker unless registered).
+    // Trilinear sampling for interpolated overlays: exact at voxel centres, linear between them,
+    // no blending across a hole (NaN), nothing beyond half a voxel outside the grid.
+    void linearSampling() {
+        soul::Volume v;
+        v.dims = {4, 3, 2};
+        v.voxels.resize(24);
+        for (int64_t k = 0; k < 2; ++k)
+            for (int64_t j = 0; j < 3; ++j)
+                for (int64_t i = 0; i < 4; ++i) v.voxels[v.index(i, j, k)] = static_cast<float>(i + 10 * j + 100 * k);
+        QCOMPARE(sampleLinear(v, 2, 1, 1), 112.0f);
+        QCOMPARE(sampleLinear(v, 1.5, 0.25, 0.5), 1.5f + 2.5f + 50.0f);   // linear in each axis
+        QCOMPARE(sampleLinear(v, -0.4, 0, 0), 0.0f);    // within half a voxel: the edge's value
+        QCOMPARE(sampleLinear(v, 3.4, 2.4, 1.4), 123.0f);
+        QVERIFY(std::isnan(sampleLinear(v, -0.6, 0, 0)));
+        QVERIFY(std::isnan(sampleLinear(v, 0, 3, 0)));
+        v.voxels[v.index(2, 1, 1)] = NAN;
+        QVERIFY(std::isnan(sampleLinear(v, 2.1, 1, 1)));       // nearest is the hole
+        QCOMPARE(sampleLinear(v, 1.4, 1, 1), 111.0f);           // beside it: the nearest voxel, unblended
+        QCOMPARE(sampleLinear(v, 0.5, 1, 1), 110.5f);           // away from it: linear again
+    }
+
     void colourMapsAreCompiledIn() {
         const ColormapTable hot = colormap("hot"), coolwarm = colormap("coolwarm"), grey = colormap("grey");
         QCOMPARE(int(hot[93][0]), 255);   // 0.365 of the way: red

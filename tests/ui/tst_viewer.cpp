@@ -4,6 +4,7 @@
 #include "BrainScene.h"
 #include "BrainView.h"
 #include "ColourBar.h"
+#include "LayerImage.h"
 #include "Colormap.h"
 #include "MainWindow.h"
 #include "NiftiFixture.h"
@@ -16,6 +17,8 @@
 #include "soul/volume.h"
 
 #include <QAction>
+#include <QComboBox>
+#include <QListWidget>
 #include <QUrl>
 #include <QPushButton>
 #include <QMimeData>
@@ -30,8 +33,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 using namespace soultest;
+using soului::SliceAxes;
 using soului::SliceView;
 
 namespace {
@@ -106,10 +111,33 @@ class TestViewer : public QObject {
         closeDialogs();
         QVERIFY(m_window->openVolume(m_activity));
         QVERIFY(m_window->openUnderlay(QString::fromStdString(m_brain.volume)));
+        while (document()->layerCount() > 1) document()->removeLayer(document()->layerCount() - 1);
+        document()->setInterpolation(false);
         document()->setColormapName("coolwarm");
         document()->setWindow(-50, 50);
         document()->setSymmetricThreshold(20);
         document()->setCursor({20, 24, 20});
+    }
+    // A volume on the activity's grid: `value` in a cube of half-width 3 around each centre, 0 elsewhere.
+    QString writeBlobs(const std::string& name, const std::vector<std::array<int64_t, 3>>& centres, float value) const {
+        soul::Volume v = soul::read_nifti(m_activity.toStdString());
+        std::fill(v.voxels.begin(), v.voxels.end(), 0.0f);
+        for (const auto& c : centres)
+            for (int64_t k = c[2] - 3; k <= c[2] + 3; ++k)
+                for (int64_t j = c[1] - 3; j <= c[1] + 3; ++j)
+                    for (int64_t i = c[0] - 3; i <= c[0] + 3; ++i)
+                        if (v.contains(i, j, k)) v.voxels[v.index(i, j, k)] = value;
+        soul::write_nifti(v, m_dir + "/" + name);
+        return path(name);
+    }
+    // The brain at 0.9 mm: a finer underlay on another grid over the same head.
+    QString writeFineBrain() const {
+        soul::Volume fine;
+        fine.dims = {80, 96, 80};
+        fine.ijk_to_ras.m = {0.9, 0, 0, -36.45, 0, 0.9, 0, -43.45, 0, 0, 0.9, -36.45, 0, 0, 0, 1};
+        fine = soul::resample_nearest(soul::read_nifti(m_brain.volume), fine);
+        soul::write_nifti(fine, path("brain-0.9mm.nii.gz").toStdString());
+        return path("brain-0.9mm.nii.gz");
     }
     void writeSession(const std::string& name, const std::string& text) const {
         std::ofstream(m_dir + "/" + name) << text;
@@ -178,12 +206,7 @@ private Q_SLOTS:
     void underlayOnAnotherGrid() {
         showLayers();
         soul::Volume brain = soul::read_nifti(m_brain.volume);
-        soul::Volume fine;
-        fine.dims = {80, 96, 80};
-        fine.ijk_to_ras.m = {0.9, 0, 0, -36.45, 0, 0.9, 0, -43.45, 0, 0, 0.9, -36.45, 0, 0, 0, 1};
-        fine = soul::resample_nearest(brain, fine);
-        soul::write_nifti(fine, path("brain-0.9mm.nii.gz").toStdString());
-        QVERIFY(m_window->openUnderlay(path("brain-0.9mm.nii.gz")));
+        QVERIFY(m_window->openUnderlay(writeFineBrain()));
         QVERIFY(document()->lastNotice().contains("resampled"));
         QVERIFY(isGrey(pixelAt(0, kWeakVoxel)) && pixelAt(0, kWeakVoxel).red() > 60);
         // Elsewhere in scanner space: refused with the reason; the underlay shown stays.
@@ -337,6 +360,191 @@ private Q_SLOTS:
         QVERIFY(text.find("\"activity.nii.gz\"") != std::string::npos);
     }
 
+    // Overlays over the volume, as FSLeyes stacks them: each with its own colour map and
+    // threshold, the top one drawn over the ones below, reordered, hidden and removed from the
+    // Layers panel, edited in the Display panel when selected, each with its colour bar.
+    void overlaysStackWithTheirOwnMaps() {
+        showLayers();
+        const QString hot = writeBlobs("hot-blobs.nii.gz", {kWeakVoxel, kPositiveVoxel}, 30);
+        const QString cool = writeBlobs("cool-blob.nii.gz", {kPositiveVoxel}, -30);
+        QVERIFY(m_window->openOverlay(hot));
+        QCOMPARE(document()->layerCount(), 2);
+        QCOMPARE(document()->selectedLayer(), 1);
+        QCOMPARE(document()->layerDisplay(1).colormap, QString("hot"));   // non-negative data
+        soului::LayerDisplay hotDisplay = document()->layerDisplay(1);
+        hotDisplay.windowLow = 0;
+        hotDisplay.windowHigh = 60;   // 30 is the map's orange, not its white end
+        document()->setLayerDisplay(1, hotDisplay);
+        // Where the volume is below its threshold, the overlay shows over the anatomy.
+        const QColor overWeak = pixelAt(0, kWeakVoxel);
+        QVERIFY2(overWeak.red() > overWeak.blue() + 80 && !isGrey(overWeak), qPrintable(overWeak.name()));
+        QVERIFY(isGrey(pixelAt(0, {kWeakVoxel[0], kWeakVoxel[1] + 5, kWeakVoxel[2]})));   // beside the blob: anatomy
+        QVERIFY(m_window->openOverlay(cool));
+        QCOMPARE(document()->layerDisplay(2).colormap, QString("coolwarm"));   // signed data
+        QVERIFY(document()->layerDisplay(2).windowLow < 0 && document()->layerDisplay(2).windowHigh > 0);
+        // The top overlay wins where they overlap: the cool blob's blue over the hot blob's orange.
+        const QColor top = pixelAt(0, kPositiveVoxel);
+        QVERIFY2(top.blue() > top.red() + 60, qPrintable(top.name()));
+        QVERIFY(document()->describeVoxel(kPositiveVoxel).contains("cool-blob.nii.gz -30"));
+
+        // The Layers panel reads top down: cool, hot, the volume, the underlay.
+        auto* list = m_window->findChild<QListWidget*>("layerList");
+        QVERIFY(list);
+        QCOMPARE(list->count(), 4);
+        QVERIFY(list->item(0)->text().contains("cool-blob") && list->item(1)->text().contains("hot-blobs"));
+        QVERIFY(list->item(2)->text().contains("activity") && list->item(3)->text().contains("Underlay"));
+        // Down: the hot blob comes on top.
+        list->setCurrentRow(0);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("layerDown"), Qt::LeftButton);
+        QVERIFY(list->item(0)->text().contains("hot-blobs"));
+        QCOMPARE(document()->layerName(2), QString("hot-blobs.nii.gz"));
+        QCOMPARE(document()->selectedLayer(), 1);   // the moved layer stays selected
+        const QColor swapped = pixelAt(0, kPositiveVoxel);
+        QVERIFY2(swapped.red() > swapped.blue() + 80, qPrintable(swapped.name()));
+        // Hidden from its check box: the cool blob (now below) shows again.
+        list->item(0)->setCheckState(Qt::Unchecked);
+        QVERIFY(!document()->layerDisplay(2).visible);
+        QVERIFY2(pixelAt(0, kPositiveVoxel).blue() > pixelAt(0, kPositiveVoxel).red() + 60, qPrintable(pixelAt(0, kPositiveVoxel).name()));
+        list->item(0)->setCheckState(Qt::Checked);
+
+        // Selecting a layer points the Display panel at it: its colour map changes, not the volume's.
+        list->setCurrentRow(1);
+        QCOMPARE(document()->selectedLayer(), 1);
+        auto* colormap = m_window->findChild<QComboBox*>("colormap");
+        QCOMPARE(colormap->currentText(), QString("coolwarm"));
+        colormap->setCurrentText("viridis");
+        QCOMPARE(document()->layerDisplay(1).colormap, QString("viridis"));
+        QCOMPARE(document()->colormapName(), QString("coolwarm"));
+        list->setCurrentRow(2);
+        QCOMPARE(document()->selectedLayer(), 0);
+        QCOMPARE(colormap->currentText(), QString("coolwarm"));
+
+        // A colour bar per visible layer at the right of the view: the hot map's orange is there.
+        QCOMPARE(soului::colourBarsOf(*document()).size(), size_t(3));
+        SliceView* axial = m_window->sliceView(0);
+        const double strip = soului::colourBarStripWidth(axial->height());
+        const QRect bars(static_cast<int>(axial->width() - 3 * strip), 0, static_cast<int>(3 * strip), axial->height());
+        const auto hotTable = soului::colormap("hot");
+        QVERIFY(countColour(axial->renderImage(), bars, hotTable[128]) > 10);
+        QVERIFY(axial->imageRect().right() < axial->width() - 3 * strip + 1);
+
+        // Remove: the selected overlay closes; the volume cannot be removed.
+        list->setCurrentRow(0);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("removeLayer"), Qt::LeftButton);
+        QCOMPARE(document()->layerCount(), 2);
+        QCOMPARE(document()->layerName(1), QString("cool-blob.nii.gz"));
+        document()->removeLayer(0);
+        QCOMPARE(document()->layerCount(), 2);
+        QVERIFY(!m_window->findChild<QPushButton*>("removeLayer")->isEnabled() || document()->selectedLayer() >= 1);
+    }
+
+    // An overlay on another grid is resampled onto the volume's; one elsewhere in scanner space is
+    // refused with the reason and adds nothing; a missing file is named.
+    void overlayOnAnotherGridOrElsewhere() {
+        showLayers();
+        QVERIFY(m_window->openOverlay(writeFineBrain()));
+        QVERIFY(document()->lastNotice().contains("resampled"));
+        QCOMPARE(document()->layerVolume(1).dims, document()->volume().dims);
+        soul::Volume far = soul::read_nifti(m_brain.volume);
+        far.ijk_to_ras(0, 3) += 500;
+        soul::write_nifti(far, path("overlay-far.nii.gz").toStdString());
+        QVERIFY(!m_window->openOverlay(path("overlay-far.nii.gz")));
+        QVERIFY2(m_window->lastError().contains(path("overlay-far.nii.gz")) && m_window->lastError().contains("does not overlap"),
+                 qPrintable(m_window->lastError()));
+        QVERIFY(!m_window->openOverlay(path("no-such-overlay.nii.gz")));
+        QVERIFY(m_window->lastError().contains(path("no-such-overlay.nii.gz")));
+        QCOMPARE(document()->layerCount(), 2);
+    }
+
+    // Interpolation over a finer underlay: the 1.8 mm-like activity drawn trilinearly at the 0.9 mm
+    // underlay's resolution, two samples per voxel side; off, one block per voxel.
+    void interpolationOnAFinerUnderlay() {
+        showLayers();
+        QVERIFY(m_window->openUnderlay(writeFineBrain()));
+        SliceView* axial = m_window->sliceView(0);
+        const auto& dims = document()->volume().dims;
+        const SliceAxes a = axial->axes();
+        QCOMPARE(axial->sliceImage().width(), static_cast<int>(dims[a.horizontal]));
+        auto* box = m_window->findChild<QCheckBox*>("interpolation");
+        QVERIFY(box);
+        // Every value coloured, so that the colours read back as values.
+        document()->setThreshold(-1e30);
+        document()->setNegativeThreshold(-1e30);
+        const auto table = soului::colormap("coolwarm");
+        // The blob's last voxel along i (value 50, i = 15) beside a weak one (5, i = 16): in blocks
+        // both of its samples are the map's top; interpolated, the sample a quarter voxel towards
+        // i = 16 is 0.75 × 50 + 0.25 × 5 = 38.75, the map at (38.75 + 50) / 100.
+        const std::array<int64_t, 3> edge{kPositiveVoxel[0] + 3, kPositiveVoxel[1], kPositiveVoxel[2]};
+        QCOMPARE(a.horizontal, 0);
+        const auto p = soului::pixelOf(a, dims, edge);
+        const auto rgb = [](const QColor& c) { return std::array<uint8_t, 3>{uint8_t(c.red()), uint8_t(c.green()), uint8_t(c.blue())}; };
+        QCOMPARE(rgb(axial->sliceImage().pixelColor(static_cast<int>(p[0]), static_cast<int>(p[1]))), table[255]);
+        box->setChecked(true);
+        QCOMPARE(document()->samplesPerVoxel(), 2);   // 1.8 mm over 0.9 mm
+        QCOMPARE(axial->sliceImage().width(), static_cast<int>(2 * dims[a.horizontal]));
+        QCOMPARE(axial->sliceImage().height(), static_cast<int>(2 * dims[a.vertical]));
+        const int towards = static_cast<int>(2 * p[0] + (a.flipHorizontal ? 0 : 1)), away = static_cast<int>(2 * p[0] + (a.flipHorizontal ? 1 : 0));
+        const int row = static_cast<int>(2 * p[1]);
+        QCOMPARE(rgb(axial->sliceImage().pixelColor(towards, row)), table[static_cast<size_t>((38.75 + 50) / 100 * 255 + 0.5)]);
+        // A quarter voxel the other way lies between two blob voxels: 50.
+        QCOMPARE(rgb(axial->sliceImage().pixelColor(away, row)), table[255]);
+        // Clicks still land on voxels: the view's image rectangle maps to the grid, not to samples.
+        const QRectF r = axial->imageRect();
+        const QPointF at(r.x() + (p[0] + 0.5) / dims[a.horizontal] * r.width(), r.y() + (p[1] + 0.5) / dims[a.vertical] * r.height());
+        QCOMPARE(*axial->voxelAtPosition(at), edge);
+        // An underlay on the volume's own grid gives nothing finer to draw at.
+        QVERIFY(m_window->openUnderlay(QString::fromStdString(m_brain.volume)));
+        QCOMPARE(document()->samplesPerVoxel(), 1);
+        document()->setInterpolation(false);
+    }
+
+    // A session keeps the layer list: file overlays by path, a volume the engine made (an
+    // attribution) written beside the session, each with its display, the selected layer and
+    // interpolation; reopened it gives the same slices.
+    void sessionKeepsTheLayers() {
+        showLayers();
+        QVERIFY(m_window->openUnderlay(writeFineBrain()));
+        QVERIFY(m_window->openOverlay(writeBlobs("hot-blobs.nii.gz", {kWeakVoxel, kPositiveVoxel}, 30)));
+        soul::Volume made = soul::read_nifti(m_activity.toStdString());
+        for (float& v : made.voxels) v = -v;
+        QVERIFY(document()->addOverlay(soului::VolumeDocument::inMemory(made, "attribution-test"), "attribution-test", "attribution"));
+        soului::LayerDisplay d = document()->layerDisplay(2);
+        d.opacity = 0.6;
+        d.threshold = 30;
+        document()->setLayerDisplay(2, d);
+        soului::LayerDisplay hidden = document()->layerDisplay(1);
+        hidden.visible = false;
+        document()->setLayerDisplay(1, hidden);
+        document()->setSelectedLayer(1);
+        document()->setInterpolation(true);
+        const QImage before = m_window->sliceView(0)->renderImage();
+        QVERIFY(m_window->saveSessionFile(path("layers.json")));
+        QVERIFY(QFileInfo::exists(path("layers-overlays/attribution-test.nii.gz")));
+
+        while (document()->layerCount() > 1) document()->removeLayer(document()->layerCount() - 1);
+        document()->setInterpolation(false);
+        QVERIFY2(m_window->openSessionFile(path("layers.json")), qPrintable(m_window->lastError()));
+        QCOMPARE(document()->layerCount(), 3);
+        QCOMPARE(document()->layerName(1), QString("hot-blobs.nii.gz"));
+        QCOMPARE(document()->layerName(2), QString("attribution-test"));
+        QVERIFY(!document()->layerDisplay(1).visible);
+        QCOMPARE(document()->layerDisplay(2).opacity, 0.6);
+        QCOMPARE(document()->layerDisplay(2).threshold, 30.0);
+        QCOMPARE(document()->layerDisplay(2).unit, QString("attribution"));
+        QCOMPARE(document()->layerVolume(2).at(12, 24, 20), -kPositive);
+        QCOMPARE(document()->selectedLayer(), 1);
+        QVERIFY(document()->interpolation());
+        const double difference = meanDifference(before, m_window->sliceView(0)->renderImage());
+        QVERIFY2(difference < 0.5, qPrintable(QString("slice difference %1").arg(difference)));
+        // Its overlay files missing: it opens the rest and names them.
+        std::filesystem::remove_all(m_dir + "/layers-overlays");
+        QVERIFY(!m_window->openSessionFile(path("layers.json")));
+        QVERIFY2(m_window->lastError().contains("attribution-test.nii.gz"), qPrintable(m_window->lastError()));
+        QCOMPARE(document()->layerCount(), 2);
+        QCOMPARE(document()->selectedLayer(), 1);
+        closeDialogs();
+    }
+
     void sessionWithMissingFilesOpensWhatItCan() {
         closeDialogs();
         writeSession("missing.json", R"({"format": "souldiffuser-studio-session", "version": 1,
@@ -367,6 +575,11 @@ private Q_SLOTS:
         QTest::newRow("trial") << head + R"("volume": {}, "model": {"run": "r", "data": "d", "trialSplit": "val", "trialRow": 1}})" << "model.trialSplit";
         QTest::newRow("figure dpi") << head + R"("volume": {"path": "activity.nii.gz"}, "figure": {"dpi": 5}})" << "figure.dpi: must be in [50, 1200]";
         QTest::newRow("figure columns") << head + R"("volume": {"path": "activity.nii.gz"}, "figure": {"slices": 4, "columns": 6}})" << "figure.columns";
+        QTest::newRow("overlays not a list") << head + R"("volume": {"path": "activity.nii.gz"}, "overlays": {"path": "a.nii.gz"}})" << "overlays: must be a list";
+        QTest::newRow("overlay window") << head + R"("volume": {"path": "activity.nii.gz"}, "overlays": [{"path": "a.nii.gz", "windowLow": "x"}]})" << "overlays[0].windowLow: must be a number";
+        QTest::newRow("overlay key") << head + R"("volume": {"path": "activity.nii.gz"}, "overlays": [{"path": "a.nii.gz", "visble": true}]})" << "overlays[0].visble: is not a session key";
+        QTest::newRow("overlay path") << head + R"("volume": {"path": "activity.nii.gz"}, "overlays": [{"name": "a"}]})" << "overlays[0].path: is missing";
+        QTest::newRow("selected layer") << head + R"("volume": {"path": "activity.nii.gz"}, "selectedLayer": 2})" << "selectedLayer: must be in [0, 0]";
         QTest::newRow("version") << R"({"format": "souldiffuser-studio-session", "version": 7, "volume": {}})" << "version";
         QTest::newRow("no volume") << head + R"("volume": {}})" << "volume.path";
     }
@@ -496,6 +709,10 @@ private Q_SLOTS:
         QCOMPARE(document()->underlayPath(), QString::fromStdString(m_brain.volume));
         QVERIFY(drop(QString::fromStdString(m_brain.labels), Qt::ShiftModifier));
         QVERIFY(document()->hasLabels());
+        const int layers = document()->layerCount();
+        QVERIFY(drop(m_activity, Qt::AltModifier));
+        QCOMPARE(document()->layerCount(), layers + 1);
+        QCOMPARE(document()->layerName(layers), QString("activity.nii.gz"));
         QCOMPARE(document()->volumePath(), m_activity);
         writeSession("dropped.json", R"({"format": "souldiffuser-studio-session", "version": 1,
             "volume": {"path": "brain.nii.gz", "colormap": "hot", "windowLow": 0, "windowHigh": 100}})");

@@ -317,10 +317,21 @@ private Q_SLOTS:
             else tallestOther = std::max(tallestOther, it->value);
         }
         QVERIFY2(dorsal > tallestOther, "position evidence is not mostly dorsal");
-        // The views show the attribution volume, the streams still over it.
-        QTRY_VERIFY_WITH_TIMEOUT(m_window->document()->volumePath().contains("attribution-position"), 10000);
-        QVERIFY(m_window->document()->hasLabels());
-        QVERIFY(m_window->document()->windowLow() < 0 && m_window->document()->windowHigh() > 0);
+        // The views show the attribution volume as the top overlay over the trial's betas, selected
+        // so that the 3D view paints it, the streams still over it.
+        soului::VolumeDocument* d = m_window->document();
+        QTRY_VERIFY_WITH_TIMEOUT(d->layerCount() >= 2 && d->layerName(d->layerCount() - 1) == "attribution-position", 10000);
+        QVERIFY(d->volumePath().startsWith("trial-"));
+        QCOMPARE(d->selectedLayer(), d->layerCount() - 1);
+        QVERIFY(d->hasLabels());
+        const soului::LayerDisplay& attribution = d->layerDisplay(d->selectedLayer());
+        QVERIFY(attribution.windowLow < 0 && attribution.windowHigh > 0);
+        QCOMPARE(attribution.unit, QString("attribution"));
+        // Another output replaces it rather than stacking a second attribution.
+        output->setCurrentIndex(output->findText("palette"));
+        QTRY_VERIFY_WITH_TIMEOUT(d->layerName(d->layerCount() - 1) == "attribution-palette", 10000);
+        for (int layer = 1; layer < d->layerCount() - 1; ++layer) QVERIFY(!d->layerName(layer).startsWith("attribution-"));
+        output->setCurrentIndex(output->findText("position"));
         // Beside it, the phantom's ground truth: the learned evidence falls on the voxels tuned to
         // what the output carries, well above their share of the visual voxels.
         const soului::TuningMaps* truth = workbench()->tuningMaps();

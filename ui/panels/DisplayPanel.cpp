@@ -64,6 +64,12 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     m_opacity->setKeyboardTracking(false);
     form->addRow(tr("Opacity"), m_opacity);
 
+    m_interpolation = new QCheckBox(tr("Interpolate on a finer underlay"), this);
+    m_interpolation->setObjectName("interpolation");
+    m_interpolation->setToolTip(tr("Draws the colour layers trilinearly at the underlay's resolution (e.g. 1.8 mm betas over a 1 mm T1); "
+                                   "without a finer underlay each voxel stays one block"));
+    form->addRow(m_interpolation);
+
     m_frame = new QSpinBox(this);
     m_frame->setObjectName("frameIndex");
     m_frame->setKeyboardTracking(false);
@@ -81,21 +87,34 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     m_surfaceActivity->setChecked(true);
     form->addRow(m_surfaceActivity);
 
-    connect(m_colormap, &QComboBox::currentTextChanged, m_document, &VolumeDocument::setColormapName);
-    connect(m_low, &QDoubleSpinBox::valueChanged, this, [this](double v) { m_document->setWindow(v, m_high->value()); });
-    connect(m_high, &QDoubleSpinBox::valueChanged, this, [this](double v) { m_document->setWindow(m_low->value(), v); });
-    auto applyThreshold = [this] {
-        m_document->setThreshold(m_thresholdOn->isChecked() ? m_threshold->value() : -std::numeric_limits<double>::infinity());
+    // The controls edit the layer selected in the layer list.
+    auto edit = [this](auto change) {
+        const int layer = m_document->selectedLayer();
+        LayerDisplay d = m_document->layerDisplay(layer);
+        change(d);
+        m_document->setLayerDisplay(layer, d);
+    };
+    connect(m_colormap, &QComboBox::currentTextChanged, this, [edit](const QString& name) { edit([&](LayerDisplay& d) { d.colormap = name; }); });
+    connect(m_low, &QDoubleSpinBox::valueChanged, this, [this, edit](double v) {
+        edit([&](LayerDisplay& d) { d.windowLow = v, d.windowHigh = m_high->value(); });
+    });
+    connect(m_high, &QDoubleSpinBox::valueChanged, this, [this, edit](double v) {
+        edit([&](LayerDisplay& d) { d.windowLow = m_low->value(), d.windowHigh = v; });
+    });
+    auto applyThreshold = [this, edit] {
+        edit([&](LayerDisplay& d) { d.threshold = m_thresholdOn->isChecked() ? m_threshold->value() : -std::numeric_limits<double>::infinity(); });
     };
     connect(m_thresholdOn, &QCheckBox::toggled, this, applyThreshold);
     connect(m_threshold, &QDoubleSpinBox::valueChanged, this, applyThreshold);
-    auto applyNegative = [this] {
-        m_document->setNegativeThreshold(m_negativeThresholdOn->isChecked() ? m_negativeThreshold->value()
-                                                                            : -std::numeric_limits<double>::infinity());
+    auto applyNegative = [this, edit] {
+        edit([&](LayerDisplay& d) {
+            d.negativeThreshold = m_negativeThresholdOn->isChecked() ? m_negativeThreshold->value() : -std::numeric_limits<double>::infinity();
+        });
     };
     connect(m_negativeThresholdOn, &QCheckBox::toggled, this, applyNegative);
     connect(m_negativeThreshold, &QDoubleSpinBox::valueChanged, this, applyNegative);
-    connect(m_opacity, &QDoubleSpinBox::valueChanged, m_document, &VolumeDocument::setOpacity);
+    connect(m_opacity, &QDoubleSpinBox::valueChanged, this, [edit](double v) { edit([&](LayerDisplay& d) { d.opacity = v; }); });
+    connect(m_interpolation, &QCheckBox::toggled, m_document, &VolumeDocument::setInterpolation);
     connect(m_underlayOn, &QCheckBox::toggled, m_document, &VolumeDocument::setUnderlayVisible);
     connect(m_document, &VolumeDocument::underlayChanged, this, [this] {
         const QSignalBlocker b(m_underlayOn);
@@ -111,20 +130,26 @@ DisplayPanel::DisplayPanel(VolumeDocument* document, QWidget* parent) : QWidget(
     connect(m_surfaceActivity, &QCheckBox::toggled, this, &DisplayPanel::surfaceActivityToggled);
     connect(m_document, &VolumeDocument::volumeChanged, this, &DisplayPanel::syncFromDocument);
     connect(m_document, &VolumeDocument::displayChanged, this, &DisplayPanel::syncDisplay);
+    connect(m_document, &VolumeDocument::selectedLayerChanged, this, &DisplayPanel::syncDisplay);
     syncFromDocument();
 }
 
 void DisplayPanel::syncDisplay() {
     const QSignalBlocker b1(m_low), b2(m_high), b3(m_colormap), b4(m_threshold), b5(m_thresholdOn),
-        b6(m_negativeThreshold), b7(m_negativeThresholdOn), b8(m_opacity);
-    m_colormap->setCurrentText(m_document->colormapName());
-    m_low->setValue(m_document->windowLow());
-    m_high->setValue(m_document->windowHigh());
-    m_thresholdOn->setChecked(m_document->thresholdOn());
-    if (m_document->thresholdOn()) m_threshold->setValue(m_document->threshold());
-    m_negativeThresholdOn->setChecked(m_document->negativeThresholdOn());
-    if (m_document->negativeThresholdOn()) m_negativeThreshold->setValue(m_document->negativeThreshold());
-    m_opacity->setValue(m_document->opacity());
+        b6(m_negativeThreshold), b7(m_negativeThresholdOn), b8(m_opacity), b9(m_interpolation);
+    const int layer = m_document->selectedLayer();
+    const LayerDisplay& d = m_document->layerDisplay(layer);
+    m_source->setText(m_document->hasVolume() ? (layer == 0 ? tr("Volume: %1") : tr("Overlay: %1")).arg(m_document->layerName(layer))
+                                              : tr("No volume: File ▸ Open Volume…"));
+    m_colormap->setCurrentText(d.colormap);
+    m_low->setValue(d.windowLow);
+    m_high->setValue(d.windowHigh);
+    m_thresholdOn->setChecked(d.thresholdOn());
+    if (d.thresholdOn()) m_threshold->setValue(d.threshold);
+    m_negativeThresholdOn->setChecked(d.negativeThresholdOn());
+    if (d.negativeThresholdOn()) m_negativeThreshold->setValue(d.negativeThreshold);
+    m_opacity->setValue(d.opacity);
+    m_interpolation->setChecked(m_document->interpolation());
 }
 
 void DisplayPanel::setVolumeRendering(bool on) { m_volumeRendering->setChecked(on); }
@@ -133,8 +158,6 @@ void DisplayPanel::setSurfaceActivity(bool on) { m_surfaceActivity->setChecked(o
 
 void DisplayPanel::syncFromDocument() {
     const QSignalBlocker b1(m_low), b2(m_high), b3(m_frame), b4(m_threshold);
-    const bool has = m_document->hasVolume();
-    m_source->setText(has ? QFileInfo(m_document->volumePath()).fileName() : tr("No volume: File ▸ Open Volume…"));
     m_low->setValue(m_document->windowLow());
     m_high->setValue(m_document->windowHigh());
     m_threshold->setValue(m_document->windowLow());

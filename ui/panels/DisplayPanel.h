@@ -1,6 +1,7 @@
-// DisplayPanel: the underlay's visibility; the volume's colour map, window (low/high), positive
-// and negative thresholds and opacity; the volume index of a 4D series; whether the 3D view
-// renders the volume.
+// DisplayPanel: the underlay's visibility; the selected layer's (the volume's or an overlay's)
+// colour map, window (low/high), positive and negative thresholds and opacity; interpolation on a
+// finer underlay; the volume index of a 4D series; whether the 3D view renders the volume and
+// paints the surfaces.
 #pragma once
 
 #include <QWidget>
@@ -42,6 +43,7 @@ private:
     QCheckBox* m_negativeThresholdOn;
     QDoubleSpinBox* m_opacity;
     QCheckBox* m_underlayOn;
+    QCheckBox* m_interpolation;
     QSpinBox* m_frame;
     QCheckBox* m_volumeRendering;
     QCheckBox* m_surfaceActivity;

@@ -73,3 +73,37 @@ std::array<int64_t, 2> pixelOf(const SliceAxes& axes, const std::array<int64_t, 
 }
 
 }  // namespace soului
+
+namespace soului {
+
+float sampleLinear(const soul::Volume& volume, double i, double j, double k) {
+    const std::array<double, 3> p{i, j, k};
+    std::array<int64_t, 3> base{};
+    std::array<double, 3> t{};
+    for (int a = 0; a < 3; ++a) {
+        const double size = static_cast<double>(volume.dims[static_cast<size_t>(a)]);
+        if (!(p[a] >= -0.5 && p[a] <= size - 0.5)) return NAN;
+        const double c = std::clamp(p[a], 0.0, size - 1);
+        base[a] = std::min<int64_t>(static_cast<int64_t>(std::floor(c)), std::max<int64_t>(0, volume.dims[static_cast<size_t>(a)] - 2));
+        t[a] = volume.dims[static_cast<size_t>(a)] > 1 ? c - static_cast<double>(base[a]) : 0.0;
+    }
+    double sum = 0;
+    for (int corner = 0; corner < 8; ++corner) {
+        double weight = 1;
+        std::array<int64_t, 3> q = base;
+        for (int a = 0; a < 3; ++a) {
+            const bool upper = (corner >> a) & 1;
+            if (upper) q[a] = std::min(q[a] + 1, volume.dims[static_cast<size_t>(a)] - 1);
+            weight *= upper ? t[a] : 1 - t[a];
+        }
+        if (weight == 0) continue;
+        const float value = volume.at(q[0], q[1], q[2]);
+        if (!std::isfinite(value))   // a hole (a masked voxel): no blending across it
+            return volume.at(std::llround(std::clamp(p[0], 0.0, volume.dims[0] - 1.0)), std::llround(std::clamp(p[1], 0.0, volume.dims[1] - 1.0)),
+                             std::llround(std::clamp(p[2], 0.0, volume.dims[2] - 1.0)));
+        sum += weight * value;
+    }
+    return static_cast<float>(sum);
+}
+
+}  // namespace soului

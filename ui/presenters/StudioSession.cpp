@@ -19,6 +19,8 @@ namespace {
 constexpr const char* kFormat = "souldiffuser-studio-session";
 // A session is a few kilobytes; anything far larger is not one (and is not read into memory).
 constexpr qint64 kMaxSessionBytes = 1 << 20;
+// More overlays than anyone reads in one view; a list longer than this is not a session's.
+constexpr qsizetype kMaxOverlays = 64;
 
 // Reads one JSON object with its key path for messages, refusing keys it does not know.
 class Fields {
@@ -84,6 +86,30 @@ private:
     QString m_prefix;
 };
 
+// A colour layer's display, as keys of its object (thresholds absent when off).
+void writeDisplay(const LayerDisplay& d, QJsonObject& into) {
+    into["colormap"] = d.colormap;
+    into["windowLow"] = d.windowLow;
+    into["windowHigh"] = d.windowHigh;
+    if (d.thresholdOn()) into["threshold"] = d.threshold;
+    if (d.negativeThresholdOn()) into["negativeThreshold"] = d.negativeThreshold;
+    into["opacity"] = d.opacity;
+    if (!d.unit.isEmpty()) into["unit"] = d.unit;
+}
+
+LayerDisplay readDisplay(const Fields& layer) {
+    LayerDisplay d;
+    d.colormap = layer.text("colormap", "grey");
+    d.windowLow = layer.number("windowLow", 0);
+    d.windowHigh = layer.number("windowHigh", 1);
+    if (d.windowHigh <= d.windowLow) layer.fail("windowHigh", "must be above windowLow");
+    if (layer.has("threshold")) d.threshold = layer.number("threshold", 0, -kThresholdOff, kThresholdOff);
+    if (layer.has("negativeThreshold")) d.negativeThreshold = layer.number("negativeThreshold", 0, -kThresholdOff, kThresholdOff);
+    d.opacity = layer.number("opacity", 1, 0, 1);
+    d.unit = layer.text("unit");
+    return d;
+}
+
 QJsonArray toArray(const double* values, size_t count) {
     QJsonArray a;
     for (size_t i = 0; i < count; ++i) a.append(values[i]);
@@ -106,7 +132,9 @@ QString resolvedFrom(const QDir& folder, const QString& path) {
 
 QStringList StudioSession::missingFiles() const {
     QStringList missing;
-    for (const QString& path : {volumePath, underlayPath, labelsPath, modelRun, modelData})
+    QStringList paths{volumePath, underlayPath, labelsPath, modelRun, modelData};
+    for (const SessionOverlay& o : overlays) paths << o.path;
+    for (const QString& path : paths)
         if (!path.isEmpty() && !QFileInfo::exists(path)) missing << path;
     return missing;
 }
@@ -120,15 +148,21 @@ void saveSession(const StudioSession& s, const QString& path) {
     QJsonObject volume;
     if (!s.volumePath.isEmpty()) volume["path"] = relativeTo(folder, s.volumePath);
     volume["frame"] = s.frame;
-    const LayerDisplay& d = s.display;
-    volume["colormap"] = d.colormap;
-    volume["windowLow"] = d.windowLow;
-    volume["windowHigh"] = d.windowHigh;
-    if (d.threshold) volume["threshold"] = *d.threshold;
-    if (d.negativeThreshold) volume["negativeThreshold"] = *d.negativeThreshold;
-    volume["opacity"] = d.opacity;
-    if (!d.unit.isEmpty()) volume["unit"] = d.unit;
+    writeDisplay(s.display, volume);
     root["volume"] = volume;
+    if (!s.overlays.empty()) {
+        QJsonArray overlays;
+        for (const SessionOverlay& o : s.overlays) {
+            QJsonObject overlay;
+            overlay["path"] = relativeTo(folder, o.path);
+            overlay["name"] = o.name;
+            writeDisplay(o.display, overlay);
+            overlay["visible"] = o.display.visible;
+            overlays.append(overlay);
+        }
+        root["overlays"] = overlays;
+    }
+    if (s.selectedLayer != 0) root["selectedLayer"] = s.selectedLayer;
 
     if (!s.underlayPath.isEmpty()) {
         QJsonObject underlay;
@@ -181,6 +215,7 @@ void saveSession(const StudioSession& s, const QString& path) {
     views["volumeRendering"] = s.volumeRendering;
     views["surfaceActivity"] = s.surfaceActivity;
     views["glassBrain"] = s.glassBrain;
+    views["interpolation"] = s.interpolation;
     if (s.camera) {
         QJsonObject camera;
         camera["position"] = toArray(s.camera->position.data(), 3);
@@ -222,7 +257,7 @@ StudioSession loadSession(const QString& path) {
     if (!json.isObject()) throw soul::Error(where, "is not a session file (its top level is not a JSON object)");
     const Fields root(path, json.object(), "");
     if (root.text("format") != kFormat) root.fail("format", QString("must be \"%1\" (is this a session file?)").arg(kFormat));
-    root.allowOnly({"format", "version", "volume", "underlay", "labels", "cursor", "model", "views", "figure"});
+    root.allowOnly({"format", "version", "volume", "overlays", "selectedLayer", "underlay", "labels", "cursor", "model", "views", "figure"});
     if (root.integer("version", 0, 1, StudioSession::kVersion) != StudioSession::kVersion)
         root.fail("version", QString("must be %1").arg(StudioSession::kVersion));
     const QDir folder = QFileInfo(path).absoluteDir();
@@ -232,14 +267,25 @@ StudioSession loadSession(const QString& path) {
     volume.allowOnly({"path", "frame", "colormap", "windowLow", "windowHigh", "threshold", "negativeThreshold", "opacity", "unit"});
     s.volumePath = resolvedFrom(folder, volume.text("path"));
     s.frame = static_cast<int>(volume.integer("frame", 0, 0, 1 << 20));
-    s.display.colormap = volume.text("colormap", "grey");
-    s.display.windowLow = volume.number("windowLow", 0);
-    s.display.windowHigh = volume.number("windowHigh", 1);
-    if (s.display.windowHigh <= s.display.windowLow) volume.fail("windowHigh", "must be above windowLow");
-    if (volume.has("threshold")) s.display.threshold = volume.number("threshold", 0);
-    if (volume.has("negativeThreshold")) s.display.negativeThreshold = volume.number("negativeThreshold", 0);
-    s.display.opacity = volume.number("opacity", 1, 0, 1);
-    s.display.unit = volume.text("unit");
+    s.display = readDisplay(volume);
+    if (root.has("overlays")) {
+        const QJsonArray overlays = root.array("overlays");
+        if (overlays.size() > kMaxOverlays) root.fail("overlays", QString("must list at most %1 overlays").arg(kMaxOverlays));
+        for (qsizetype i = 0; i < overlays.size(); ++i) {
+            const QString key = QString("overlays[%1]").arg(i);
+            if (!overlays[i].isObject()) root.fail(qPrintable(key), "must be an object");
+            const Fields overlay(path, overlays[i].toObject(), key + ".");
+            overlay.allowOnly({"path", "name", "colormap", "windowLow", "windowHigh", "threshold", "negativeThreshold", "opacity", "unit", "visible"});
+            SessionOverlay o;
+            o.path = resolvedFrom(folder, overlay.text("path"));
+            if (o.path.isEmpty()) overlay.fail("path", "is missing");
+            o.name = overlay.text("name", QFileInfo(o.path).fileName());
+            o.display = readDisplay(overlay);
+            o.display.visible = overlay.flag("visible", true);
+            s.overlays.push_back(o);
+        }
+    }
+    s.selectedLayer = static_cast<int>(root.integer("selectedLayer", 0, 0, static_cast<int64_t>(s.overlays.size())));
 
     if (root.has("underlay")) {
         const Fields underlay = root.object("underlay");
@@ -318,12 +364,13 @@ StudioSession loadSession(const QString& path) {
     }
     if (root.has("views")) {
         const Fields views = root.object("views");
-        views.allowOnly({"neurological", "colourBars", "volumeRendering", "surfaceActivity", "glassBrain", "camera", "tab"});
+        views.allowOnly({"neurological", "colourBars", "volumeRendering", "surfaceActivity", "glassBrain", "interpolation", "camera", "tab"});
         s.neurological = views.flag("neurological", false);
         s.colourBars = views.flag("colourBars", true);
         s.volumeRendering = views.flag("volumeRendering", true);
         s.surfaceActivity = views.flag("surfaceActivity", true);
         s.glassBrain = views.flag("glassBrain", false);
+        s.interpolation = views.flag("interpolation", false);
         s.tab = views.text("tab");
         if (!s.tab.isEmpty() && s.tab != "reconstruction" && s.tab != "training")
             views.fail("tab", "must be \"reconstruction\" or \"training\"");

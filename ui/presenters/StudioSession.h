@@ -4,6 +4,7 @@
 // Session). No widget: MainWindow fills it from and applies it to its parts; tests read it.
 #pragma once
 
+#include "LayerDisplay.h"
 #include "soul/dataset.h"
 #include "soul/sampler.h"
 
@@ -17,13 +18,11 @@
 
 namespace soului {
 
-// The display of the volume layer (VolumeDocument's settings).
-struct LayerDisplay {
-    QString colormap = "grey";
-    double windowLow = 0, windowHigh = 1;
-    std::optional<double> threshold, negativeThreshold;   // absent: off
-    double opacity = 1;
-    QString unit;
+// An overlay above the volume.
+struct SessionOverlay {
+    QString path;   // a volume the engine made (an attribution) is written beside the session first
+    QString name;
+    LayerDisplay display;
 };
 
 struct CameraPose {
@@ -62,6 +61,9 @@ struct StudioSession {
     std::vector<int> visibleLabels;
     std::map<int, double> labelOpacity;
     LayerDisplay display;
+    std::vector<SessionOverlay> overlays;   // bottom up
+    int selectedLayer = 0;                  // 0: the volume, i: overlay i − 1
+    bool interpolation = false;
     std::optional<std::array<int64_t, 3>> cursor;
 
     // The reconstruction workbench.
@@ -79,7 +81,7 @@ struct StudioSession {
     QString tab;   // the dock raised at the bottom: "reconstruction" or "training"
     std::optional<FigureSpec> figure;   // the figure this session was saved beside
 
-    // The files the session names (volume, underlay, labels, model, data) that do not exist.
+    // The files the session names (volume, underlay, overlays, labels, model, data) that do not exist.
     QStringList missingFiles() const;
 };
 

@@ -2,6 +2,8 @@
 
 #include "soul/error.h"
 
+#include <QFileInfo>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -80,21 +82,33 @@ bool VolumeDocument::setVolume(const LoadedVolume& loaded) {
     m_table = {};
     m_labelCounts.clear();
     const auto w = robustWindow(m_frame);
-    m_windowLow = w[0];
-    m_windowHigh = w[1];
-    m_threshold = -1e30;
-    m_negativeThreshold = -1e30;
-    m_opacity = 1;
-    m_valueUnit.clear();
+    const QString colormap = m_display.colormap;
+    m_display = LayerDisplay{};
+    m_display.colormap = colormap;
+    m_display.windowLow = w[0];
+    m_display.windowHigh = w[1];
     m_lastNotice.clear();
     if (m_underlay && !soul::same_grid(*m_underlay, m_frame)) {
         m_lastNotice = m_underlayPath + ": the underlay was on another grid than " + loaded.path + "; open it again";
         m_underlay.reset();
+        m_underlayNative.reset();
         m_underlayPath.clear();
     }
+    // Overlays on the same grid stay (a trial's attribution over the next trial's betas is named
+    // by its trial); on another grid they cannot be shown.
+    const size_t overlaysBefore = m_overlays.size();
+    m_overlays.erase(std::remove_if(m_overlays.begin(), m_overlays.end(),
+                                    [this](const Overlay& o) { return !soul::same_grid(*o.volume, m_frame); }),
+                     m_overlays.end());
+    if (m_overlays.size() != overlaysBefore)
+        m_lastNotice += QString(m_lastNotice.isEmpty() ? "" : "; ") +
+                        QString("%1 overlay(s) on another grid than %2 were closed").arg(overlaysBefore - m_overlays.size()).arg(loaded.path);
+    m_selected = 0;
     m_cursor = {m_frame.dims[0] / 2, m_frame.dims[1] / 2, m_frame.dims[2] / 2};
     m_lastError.clear();
     Q_EMIT underlayChanged();
+    Q_EMIT layersChanged();
+    Q_EMIT selectedLayerChanged();
     Q_EMIT volumeChanged();
     Q_EMIT labelsChanged();
     Q_EMIT cursorChanged();
@@ -139,29 +153,34 @@ bool VolumeDocument::openLabels(const QString& path) {
     return setLabels(loadLabels(path, m_frame));
 }
 
-bool VolumeDocument::setUnderlay(const LoadedVolume& loaded) {
+std::optional<soul::Volume> VolumeDocument::onVolumeGrid(const LoadedVolume& loaded, const QString& role, QString* notice) {
     if (!loaded.error.isEmpty() || loaded.frame.voxels.empty()) {
         m_lastError = loaded.error.isEmpty() ? loaded.path + ": could not be read" : loaded.error;
-        return false;
+        return std::nullopt;
     }
     if (!hasVolume()) {
-        m_lastError = loaded.path + ": open a volume first; the underlay is shown under it";
-        return false;
+        m_lastError = loaded.path + ": open a volume first; the " + role + " is shown with it";
+        return std::nullopt;
     }
-    soul::Volume underlay = loaded.frame;
+    if (soul::same_grid(loaded.frame, m_frame)) return loaded.frame;
+    const auto nonZero = [](const soul::Volume& v) { return std::any_of(v.voxels.begin(), v.voxels.end(), [](float x) { return x != 0; }); };
+    soul::Volume resampled = soul::resample_nearest(loaded.frame, m_frame);
+    if (nonZero(loaded.frame) && !nonZero(resampled)) {
+        m_lastError = loaded.path + ": does not overlap " + m_volumePath +
+                      " in scanner space (its affine puts it elsewhere); an " + role + " must cover the same head";
+        return std::nullopt;
+    }
+    *notice = loaded.path + " is on another grid than the volume: resampled onto it (nearest neighbour)";
+    return resampled;
+}
+
+bool VolumeDocument::setUnderlay(const LoadedVolume& loaded) {
     QString notice;
-    if (!soul::same_grid(underlay, m_frame)) {
-        const bool hasValues = std::any_of(underlay.voxels.begin(), underlay.voxels.end(), [](float v) { return v != 0; });
-        underlay = soul::resample_nearest(loaded.frame, m_frame);
-        const bool overlaps = std::any_of(underlay.voxels.begin(), underlay.voxels.end(), [](float v) { return v != 0; });
-        if (hasValues && !overlaps) {
-            m_lastError = loaded.path + ": does not overlap " + m_volumePath +
-                          " in scanner space (its affine puts it elsewhere); an underlay must cover the same head";
-            return false;
-        }
-        notice = loaded.path + " is on another grid than the volume: resampled onto it (nearest neighbour)";
-    }
+    std::optional<soul::Volume> underlay = onVolumeGrid(loaded, "underlay", &notice);
+    if (!underlay) return false;
     m_underlay = std::move(underlay);
+    if (notice.isEmpty()) m_underlayNative.reset();
+    else m_underlayNative = loaded.frame;
     m_underlayPath = loaded.path;
     const auto w = robustWindow(*m_underlay);
     m_underlayLow = w[0];
@@ -177,6 +196,7 @@ bool VolumeDocument::openUnderlay(const QString& path) { return setUnderlay(load
 
 void VolumeDocument::clearUnderlay() {
     m_underlay.reset();
+    m_underlayNative.reset();
     m_underlayPath.clear();
     Q_EMIT underlayChanged();
 }
@@ -214,40 +234,146 @@ void VolumeDocument::setCursor(const std::array<int64_t, 3>& voxel) {
 }
 
 void VolumeDocument::setWindow(double low, double high) {
-    m_windowLow = low;
-    m_windowHigh = std::max(high, low + 1e-6);
+    m_display.windowLow = low;
+    m_display.windowHigh = std::max(high, low + 1e-6);
     Q_EMIT displayChanged();
 }
 
 void VolumeDocument::setThreshold(double threshold) {
-    m_threshold = threshold;
+    m_display.threshold = threshold;
     Q_EMIT displayChanged();
 }
 
 void VolumeDocument::setNegativeThreshold(double threshold) {
-    m_negativeThreshold = threshold;
+    m_display.negativeThreshold = threshold;
     Q_EMIT displayChanged();
 }
 
 void VolumeDocument::setSymmetricThreshold(double threshold) {
-    m_threshold = std::abs(threshold);
-    m_negativeThreshold = -std::abs(threshold);
+    m_display.threshold = std::abs(threshold);
+    m_display.negativeThreshold = -std::abs(threshold);
     Q_EMIT displayChanged();
 }
 
 void VolumeDocument::setOpacity(double opacity) {
-    m_opacity = std::clamp(opacity, 0.0, 1.0);
+    m_display.opacity = std::clamp(opacity, 0.0, 1.0);
     Q_EMIT displayChanged();
 }
 
 void VolumeDocument::setValueUnit(const QString& unit) {
-    m_valueUnit = unit;
+    m_display.unit = unit;
     Q_EMIT displayChanged();
 }
 
 void VolumeDocument::setColormapName(const QString& name) {
-    m_colormap = name;
+    m_display.colormap = name;
     Q_EMIT displayChanged();
+}
+
+const soul::Volume& VolumeDocument::layerVolume(int layer) const {
+    return layer >= 1 && layer <= static_cast<int>(m_overlays.size()) ? *m_overlays[static_cast<size_t>(layer - 1)].volume : m_frame;
+}
+
+const LayerDisplay& VolumeDocument::layerDisplay(int layer) const {
+    return layer >= 1 && layer <= static_cast<int>(m_overlays.size()) ? m_overlays[static_cast<size_t>(layer - 1)].display : m_display;
+}
+
+LayerDisplay& VolumeDocument::displayOf(int layer) {
+    return layer >= 1 && layer <= static_cast<int>(m_overlays.size()) ? m_overlays[static_cast<size_t>(layer - 1)].display : m_display;
+}
+
+QString VolumeDocument::layerName(int layer) const {
+    if (layer >= 1 && layer <= static_cast<int>(m_overlays.size())) return m_overlays[static_cast<size_t>(layer - 1)].name;
+    return QFileInfo(m_volumePath).fileName();
+}
+
+void VolumeDocument::setLayerDisplay(int layer, const LayerDisplay& display) {
+    if (layer < 0 || layer >= layerCount()) return;
+    LayerDisplay d = display;
+    d.windowHigh = std::max(d.windowHigh, d.windowLow + 1e-6);
+    d.opacity = std::clamp(d.opacity, 0.0, 1.0);
+    if (layer == 0) d.visible = true;   // the volume sets the grid; its opacity hides it
+    displayOf(layer) = d;
+    Q_EMIT displayChanged();
+}
+
+bool VolumeDocument::addOverlay(const LoadedVolume& loaded, const QString& name, const QString& unit) {
+    QString notice;
+    std::optional<soul::Volume> volume = onVolumeGrid(loaded, "overlay", &notice);
+    if (!volume) return false;
+    Overlay overlay;
+    overlay.name = name.isEmpty() ? QFileInfo(loaded.path).fileName() : name;
+    overlay.path = loaded.series ? loaded.path : QString();
+    const auto w = robustWindow(*volume);
+    overlay.display.unit = unit;
+    if (w[0] < 0) {
+        // Signed data: a diverging map centred at zero, shown where |value| stands out.
+        const double extent = std::max(std::abs(w[0]), std::abs(w[1]));
+        overlay.display.colormap = "coolwarm";
+        overlay.display.windowLow = -extent;
+        overlay.display.windowHigh = extent;
+        overlay.display.threshold = kSignedThresholdShare * extent;
+        overlay.display.negativeThreshold = -kSignedThresholdShare * extent;
+    } else {
+        overlay.display.colormap = "hot";
+        overlay.display.windowLow = w[0];
+        overlay.display.windowHigh = w[1];
+        overlay.display.threshold = w[0] + kSignedThresholdShare * (w[1] - w[0]);
+    }
+    overlay.volume = std::make_shared<const soul::Volume>(std::move(*volume));
+    m_overlays.push_back(std::move(overlay));
+    m_selected = static_cast<int>(m_overlays.size());
+    m_lastNotice = notice;
+    m_lastError.clear();
+    Q_EMIT layersChanged();
+    Q_EMIT selectedLayerChanged();
+    Q_EMIT displayChanged();
+    return true;
+}
+
+bool VolumeDocument::openOverlay(const QString& path) { return addOverlay(loadVolume(path)); }
+
+void VolumeDocument::removeLayer(int layer) {
+    if (layer < 1 || layer > static_cast<int>(m_overlays.size())) return;
+    m_overlays.erase(m_overlays.begin() + (layer - 1));
+    if (m_selected >= layer) m_selected = std::max(0, m_selected - 1);
+    Q_EMIT layersChanged();
+    Q_EMIT selectedLayerChanged();
+    Q_EMIT displayChanged();
+}
+
+bool VolumeDocument::moveLayer(int layer, int delta) {
+    const int to = layer + delta;
+    const int n = static_cast<int>(m_overlays.size());
+    if (layer < 1 || layer > n || to < 1 || to > n || delta == 0) return false;
+    std::swap(m_overlays[static_cast<size_t>(layer - 1)], m_overlays[static_cast<size_t>(to - 1)]);
+    if (m_selected == layer) m_selected = to;
+    else if (m_selected == to) m_selected = layer;
+    Q_EMIT layersChanged();
+    Q_EMIT selectedLayerChanged();
+    Q_EMIT displayChanged();
+    return true;
+}
+
+void VolumeDocument::setSelectedLayer(int layer) {
+    layer = std::clamp(layer, 0, std::max(0, layerCount() - 1));
+    if (layer == m_selected) return;
+    m_selected = layer;
+    Q_EMIT selectedLayerChanged();
+}
+
+void VolumeDocument::setInterpolation(bool on) {
+    if (on == m_interpolation) return;
+    m_interpolation = on;
+    Q_EMIT displayChanged();
+}
+
+int VolumeDocument::samplesPerVoxel() const {
+    const soul::Volume* fine = underlayNative();
+    if (!m_interpolation || !fine || !hasVolume()) return 1;
+    double ratio = 1e9;
+    for (int a = 0; a < 3; ++a) ratio = std::min(ratio, m_frame.spacing[static_cast<size_t>(a)] / fine->spacing[static_cast<size_t>(a)]);
+    return std::clamp(static_cast<int>(std::lround(ratio)), 1, kMaxSamplesPerVoxel);
 }
 
 bool VolumeDocument::labelVisible(int value) const {
@@ -278,7 +404,11 @@ QString VolumeDocument::describeVoxel(const std::array<int64_t, 3>& v) const {
                        .arg(v[0]).arg(v[1]).arg(v[2])
                        .arg(ras[0], 0, 'f', 1).arg(ras[1], 0, 'f', 1).arg(ras[2], 0, 'f', 1)
                        .arg(static_cast<double>(m_frame.at(v[0], v[1], v[2])), 0, 'g', 6);
-    if (!m_valueUnit.isEmpty()) text += " " + m_valueUnit;
+    if (!m_display.unit.isEmpty()) text += " " + m_display.unit;
+    for (const Overlay& o : m_overlays) {
+        text += QString("   %1 %2").arg(o.name).arg(static_cast<double>(o.volume->at(v[0], v[1], v[2])), 0, 'g', 6);
+        if (!o.display.unit.isEmpty()) text += " " + o.display.unit;
+    }
     if (m_underlay) text += QString("   underlay %1").arg(static_cast<double>(m_underlay->at(v[0], v[1], v[2])), 0, 'g', 6);
     if (m_labels) {
         const int label = static_cast<int>(std::lround(m_labels->at(v[0], v[1], v[2])));

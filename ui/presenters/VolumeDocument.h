@@ -1,10 +1,12 @@
-// VolumeDocument: what the viewer shows, as layers from the bottom up — an optional anatomical
-// underlay (grey, its own window), the intensity volume (3D or a 4D series, one frame at a time)
-// with its colour map, window, positive and negative thresholds and opacity, and an optional label
-// volume with its table, per-label visibility and opacity; the cursor voxel. Views observe it
-// through signals; it owns no widget.
+// VolumeDocument: what the viewer shows, as layers from the bottom up, as FSLeyes stacks them — an
+// optional anatomical underlay (grey, its own window), the volume (3D or a 4D series, one frame at a
+// time; it sets the grid), any number of overlays on its grid (an attribution volume, a ground-truth
+// map), each colour layer with its LayerDisplay, and an optional label volume with its table,
+// per-label visibility and opacity; the cursor voxel; the layer the display controls edit. Views
+// observe it through signals; it owns no widget.
 #pragma once
 
+#include "LayerDisplay.h"
 #include "soul/labels.h"
 #include "soul/volume.h"
 
@@ -17,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <vector>
 
 namespace soului {
 
@@ -36,8 +39,20 @@ struct LoadedLabels {
     QString error;
 };
 
-// Thresholds at or beyond this magnitude are off.
-constexpr double kThresholdOff = 1e29;
+// A colour layer above the volume, on its grid.
+struct Overlay {
+    QString name;   // shown in the layer list and the colour bar
+    QString path;   // the file; empty for a volume the engine made
+    std::shared_ptr<const soul::Volume> volume;
+    LayerDisplay display;
+};
+
+// Over an underlay, signed values are shown where |value| is at least this share of the window's
+// extent, so that the anatomy shows where the activity is weak (FSLeyes' habit of thresholding).
+constexpr double kSignedThresholdShare = 0.4;
+
+// The most samples per voxel side when the overlays are interpolated onto a finer underlay.
+constexpr int kMaxSamplesPerVoxel = 4;
 
 class VolumeDocument : public QObject {
     Q_OBJECT
@@ -65,7 +80,10 @@ public:
     bool openUnderlay(const QString& path);
     void clearUnderlay();
     bool hasUnderlay() const { return m_underlay.has_value(); }
+    // On the volume's grid (nearest neighbour).
     const soul::Volume* underlay() const { return m_underlay && m_underlayVisible ? &*m_underlay : nullptr; }
+    // On its own grid, as read: where it is finer than the volume the slices sample it there.
+    const soul::Volume* underlayNative() const { return m_underlayNative && m_underlayVisible ? &*m_underlayNative : nullptr; }
     QString underlayPath() const { return m_underlayPath; }
     double underlayLow() const { return m_underlayLow; }
     double underlayHigh() const { return m_underlayHigh; }
@@ -90,17 +108,19 @@ public:
     std::array<int64_t, 3> cursor() const { return m_cursor; }
     void setCursor(const std::array<int64_t, 3>& voxel);
 
-    double windowLow() const { return m_windowLow; }
-    double windowHigh() const { return m_windowHigh; }
-    double threshold() const { return m_threshold; }
-    double negativeThreshold() const { return m_negativeThreshold; }
+    // The volume's display (layer 0).
+    const LayerDisplay& display() const { return m_display; }
+    double windowLow() const { return m_display.windowLow; }
+    double windowHigh() const { return m_display.windowHigh; }
+    double threshold() const { return m_display.threshold; }
+    double negativeThreshold() const { return m_display.negativeThreshold; }
     // Whether a threshold is set: off, they sit at ±1e30 (or ±inf).
-    bool thresholdOn() const { return std::abs(m_threshold) < kThresholdOff; }
-    bool negativeThresholdOn() const { return std::abs(m_negativeThreshold) < kThresholdOff; }
-    double opacity() const { return m_opacity; }
-    QString colormapName() const { return m_colormap; }
+    bool thresholdOn() const { return m_display.thresholdOn(); }
+    bool negativeThresholdOn() const { return m_display.negativeThresholdOn(); }
+    double opacity() const { return m_display.opacity; }
+    QString colormapName() const { return m_display.colormap; }
     // What the values are, for colour bars: "z-score", "attribution"; empty when unknown.
-    QString valueUnit() const { return m_valueUnit; }
+    QString valueUnit() const { return m_display.unit; }
     void setWindow(double low, double high);
     void setThreshold(double threshold);
     void setNegativeThreshold(double threshold);
@@ -109,6 +129,33 @@ public:
     void setOpacity(double opacity);
     void setColormapName(const QString& name);
     void setValueUnit(const QString& unit);
+
+    // The colour layers, bottom up: layer 0 is the volume, layer i ≥ 1 the overlay i − 1.
+    int layerCount() const { return hasVolume() ? 1 + static_cast<int>(m_overlays.size()) : 0; }
+    const std::vector<Overlay>& overlays() const { return m_overlays; }
+    const soul::Volume& layerVolume(int layer) const;
+    const LayerDisplay& layerDisplay(int layer) const;
+    QString layerName(int layer) const;
+    void setLayerDisplay(int layer, const LayerDisplay& display);
+    // Adds an overlay on top: on another grid it is resampled onto the volume's (nearest
+    // neighbour), refused when it does not overlap it. Signed data comes up in a diverging map,
+    // symmetric about zero; other data in "hot". Selects it. False (lastError()) when refused.
+    bool addOverlay(const LoadedVolume& loaded, const QString& name = {}, const QString& unit = {});
+    bool openOverlay(const QString& path);
+    void removeLayer(int layer);   // an overlay; the volume stays
+    // Moves an overlay up (+1) or down (−1) among the overlays; false at either end.
+    bool moveLayer(int layer, int delta);
+    // The layer the display controls, the histogram and the 3D painting show.
+    int selectedLayer() const { return m_selected; }
+    void setSelectedLayer(int layer);
+
+    // Overlays drawn with trilinear interpolation at the finer underlay's resolution (FSLeyes'
+    // "linear interpolation"); off, every volume voxel is one block.
+    bool interpolation() const { return m_interpolation; }
+    void setInterpolation(bool on);
+    // Slice samples per volume voxel side: the volume's voxel size over the underlay's (rounded,
+    // at most kMaxSamplesPerVoxel) while interpolating over a finer underlay, else 1.
+    int samplesPerVoxel() const;
 
     bool labelVisible(int value) const;
     double labelOpacity(int value) const;
@@ -127,8 +174,14 @@ Q_SIGNALS:
     void cursorChanged();
     void displayChanged();
     void underlayChanged();
+    void layersChanged();          // overlays added, removed or reordered
+    void selectedLayerChanged();
 
 private:
+    LayerDisplay& displayOf(int layer);
+    // `loaded` on the volume's grid (resampled, notice set), or nothing (lastError set).
+    std::optional<soul::Volume> onVolumeGrid(const LoadedVolume& loaded, const QString& role, QString* notice);
+
     std::shared_ptr<soul::NiftiSeries> m_series;
     soul::Volume m_frame;
     std::optional<soul::Volume> m_labels;
@@ -137,15 +190,17 @@ private:
     std::map<int, bool> m_visible;
     std::map<int, double> m_labelOpacity;
     std::optional<soul::Volume> m_underlay;
+    std::optional<soul::Volume> m_underlayNative;   // set only when its grid differs from the volume's
     QString m_underlayPath;
     double m_underlayLow = 0, m_underlayHigh = 1;
     bool m_underlayVisible = true;
     QString m_volumePath, m_labelsPath, m_lastError, m_lastNotice;
     int64_t m_frameIndex = 0;
     std::array<int64_t, 3> m_cursor{0, 0, 0};
-    double m_windowLow = 0, m_windowHigh = 1, m_threshold = -1e30, m_negativeThreshold = -1e30, m_opacity = 1;
-    QString m_colormap = "grey";
-    QString m_valueUnit;
+    LayerDisplay m_display;
+    std::vector<Overlay> m_overlays;
+    int m_selected = 0;
+    bool m_interpolation = false;
 };
 
 }  // namespace soului

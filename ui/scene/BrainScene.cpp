@@ -311,8 +311,8 @@ void BrainScene::updateColourBar() {
 bool BrainScene::colourBarShown() const { return m_colourBar && m_colourBar->GetVisibility(); }
 
 std::optional<float> BrainScene::labelValueNear(int value, const double* xyz) const {
-    if (m_values.dims[0] != m_labels.dims[0] || m_values.dims[1] != m_labels.dims[1] || m_values.dims[2] != m_labels.dims[2])
-        return std::nullopt;
+    const soul::Volume& values = m_paint.values ? *m_paint.values : m_values;
+    if (values.dims != m_labels.dims) return std::nullopt;
     // The label's voxels within two voxels, nearest first: a smoothed surface lies within about
     // one voxel of the voxels it encloses.
     constexpr int kSearchRadius = 2;
@@ -326,7 +326,7 @@ std::optional<float> BrainScene::labelValueNear(int value, const double* xyz) co
                 const double d = (i - xyz[0]) * (i - xyz[0]) + (j - xyz[1]) * (j - xyz[1]) + (k - xyz[2]) * (k - xyz[2]);
                 if (d < best) {
                     best = d;
-                    found = m_values.at(i, j, k);
+                    found = values.at(i, j, k);
                 }
             }
     return found;

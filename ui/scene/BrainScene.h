@@ -68,6 +68,8 @@ public:
         double low = 0, high = 1;
         double threshold = -1e30, negativeThreshold = -1e30;
         std::string title;   // the colour bar's: the unit (or the volume's name when it has none)
+        // The values painted, on the volume's grid: an overlay's; null paints the volume itself.
+        std::shared_ptr<const soul::Volume> values;
     };
     // While painting, a colour bar of the colour map over [low, high] stands at the right.
     void setSurfacePaint(const SurfacePaint& paint);

@@ -32,6 +32,10 @@ BrainView::BrainView(VolumeDocument* document, QWidget* parent)
     connect(document, &VolumeDocument::labelsChanged, this, &BrainView::onLabelsChanged);
     connect(document, &VolumeDocument::labelDisplayChanged, this, &BrainView::onLabelDisplayChanged);
     connect(document, &VolumeDocument::cursorChanged, this, &BrainView::updateCursorMarker);
+    connect(document, &VolumeDocument::selectedLayerChanged, this, [this] {
+        updateSurfacePaint();
+        update();
+    });
     connect(document, &VolumeDocument::displayChanged, this, [this] {
         m_scene->setWindow(m_document->windowLow(), m_document->windowHigh());
         m_scene->setThreshold(m_document->threshold());
@@ -84,18 +88,22 @@ void BrainView::setSurfaceActivity(bool on) {
 }
 
 void BrainView::updateSurfacePaint() {
+    // The selected layer is painted: the volume, or an overlay over it.
+    const int layer = m_document->selectedLayer();
+    const LayerDisplay& d = m_document->layerDisplay(layer);
     BrainScene::SurfacePaint paint;
     // Without a threshold every vertex would take the colour map (an anatomy painted grey): the
     // surfaces are painted only where a positive or negative threshold picks out activity.
-    paint.on = m_surfaceActivity && m_document->hasVolume() && (m_document->thresholdOn() || m_document->negativeThresholdOn());
+    paint.on = m_surfaceActivity && m_document->hasVolume() && d.visible && (d.thresholdOn() || d.negativeThresholdOn());
     if (paint.on) {
-        paint.table = colormap(m_document->colormapName());
-        paint.low = m_document->windowLow();
-        paint.high = m_document->windowHigh();
-        paint.threshold = m_document->threshold();
-        paint.negativeThreshold = m_document->negativeThreshold();
+        paint.table = colormap(d.colormap);
+        paint.low = d.windowLow;
+        paint.high = d.windowHigh;
+        paint.threshold = d.threshold;
+        paint.negativeThreshold = d.negativeThreshold;
         // The narrow 3D bar names the unit; the slice views' bars carry the full name.
-        paint.title = (m_document->valueUnit().isEmpty() ? QFileInfo(m_document->volumePath()).fileName() : m_document->valueUnit()).toStdString();
+        paint.title = (d.unit.isEmpty() ? m_document->layerName(layer) : d.unit).toStdString();
+        if (layer >= 1) paint.values = m_document->overlays()[static_cast<size_t>(layer - 1)].volume;
     }
     m_scene->setSurfacePaint(paint);
 }

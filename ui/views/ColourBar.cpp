@@ -60,4 +60,11 @@ void paintColourBar(QPainter& painter, const QRectF& strip, const ColourBarSpec&
     painter.restore();
 }
 
+void paintColourBars(QPainter& painter, const QRectF& area, const std::vector<ColourBarSpec>& specs) {
+    if (specs.empty()) return;
+    const double w = area.width() / static_cast<double>(specs.size());
+    for (size_t i = 0; i < specs.size(); ++i)
+        paintColourBar(painter, QRectF(area.left() + w * static_cast<double>(i), area.top(), w, area.height()), specs[i]);
+}
+
 }  // namespace soului

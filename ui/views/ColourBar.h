@@ -8,6 +8,8 @@
 #include <QRectF>
 #include <QString>
 
+#include <vector>
+
 class QPainter;
 
 namespace soului {
@@ -17,11 +19,14 @@ struct ColourBarSpec {
     double low = 0, high = 1;
     double threshold = -1e30, negativeThreshold = -1e30;   // marked when inside the window
     QString title;          // e.g. "trial-test-3 (z-score)"
+    QString shortTitle;     // the unit, or the name where there is none: "z-score"
 };
 
 // The strip a bar and its numbers take at the right of a view `viewHeight` pixels tall.
 double colourBarStripWidth(double viewHeight);
 // Paints the bar into `strip` (as wide as colourBarStripWidth).
 void paintColourBar(QPainter& painter, const QRectF& strip, const ColourBarSpec& spec);
+// Paints several bars side by side, each in an equal share of `area`, the first at the left.
+void paintColourBars(QPainter& painter, const QRectF& area, const std::vector<ColourBarSpec>& specs);
 
 }  // namespace soului

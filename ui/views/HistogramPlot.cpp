@@ -47,10 +47,15 @@ HistogramPlot::HistogramPlot(VolumeDocument* document, QWidget* parent) : QWidge
         if (!m_dragging) return;
         m_dragging = false;
         const double end = m_plot->xAxis->pixelToCoord(e->position().x());
-        if (std::abs(end - m_dragStart) > 1e-9) m_document->setWindow(std::min(m_dragStart, end), std::max(m_dragStart, end));
+        if (std::abs(end - m_dragStart) <= 1e-9) return;
+        LayerDisplay d = m_document->layerDisplay(m_document->selectedLayer());
+        d.windowLow = std::min(m_dragStart, end);
+        d.windowHigh = std::max(m_dragStart, end);
+        m_document->setLayerDisplay(m_document->selectedLayer(), d);
     });
     connect(m_document, &VolumeDocument::volumeChanged, this, &HistogramPlot::rebuild);
     connect(m_document, &VolumeDocument::frameChanged, this, &HistogramPlot::rebuild);
+    connect(m_document, &VolumeDocument::selectedLayerChanged, this, &HistogramPlot::rebuild);
     connect(m_document, &VolumeDocument::displayChanged, this, &HistogramPlot::updateMarkers);
     rebuild();
 }
@@ -60,7 +65,7 @@ int HistogramPlot::binCount() const { return m_plot->graph(0)->data()->size(); }
 void HistogramPlot::rebuild() {
     QVector<double> x, y;
     if (m_document->hasVolume()) {
-        const Histogram h = histogram(m_document->volume(), kBins);
+        const Histogram h = histogram(m_document->layerVolume(m_document->selectedLayer()), kBins);
         for (size_t b = 0; b < h.counts.size(); ++b) {
             x << h.low + (b + 0.5) * h.binWidth();
             y << std::max(0.8, h.counts[b]);  // log axis: empty bins sit just below one voxel
@@ -78,9 +83,10 @@ void HistogramPlot::updateMarkers() {
         item->point2->setCoords(x, 10);
         item->setVisible(visible);
     };
-    place(m_low, m_document->windowLow(), true);
-    place(m_high, m_document->windowHigh(), true);
-    place(m_threshold, m_document->threshold(), m_document->thresholdOn());
+    const LayerDisplay& d = m_document->layerDisplay(m_document->selectedLayer());
+    place(m_low, d.windowLow, true);
+    place(m_high, d.windowHigh, true);
+    place(m_threshold, d.threshold, d.thresholdOn());
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -1,4 +1,4 @@
-// HistogramPlot: the volume's intensity histogram (QCustomPlot) with the display window and the
+// HistogramPlot: the selected layer's intensity histogram (QCustomPlot) with its display window and
 // threshold drawn over it. Drag with the left button across the plot to set a new window.
 #pragma once
 

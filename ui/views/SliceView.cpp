@@ -22,6 +22,7 @@ SliceView::SliceView(VolumeDocument* document, SliceOrientation orientation, QWi
                         &VolumeDocument::cursorChanged, &VolumeDocument::displayChanged, &VolumeDocument::underlayChanged})
         connect(document, signal, this, &SliceView::rebuild);
     connect(document, &VolumeDocument::labelDisplayChanged, this, &SliceView::rebuild);
+    connect(document, &VolumeDocument::layersChanged, this, &SliceView::rebuild);
     rebuild();
 }
 
@@ -51,7 +52,8 @@ void SliceView::rebuild() {
 
 QRectF SliceView::sliceAreaIn(const QRectF& area) const {
     if (!m_colourBar || m_slice.isNull()) return area;
-    return area.adjusted(0, 0, -colourBarStripWidth(area.height()), 0);
+    const auto bars = static_cast<double>(std::max<size_t>(1, colourBarsOf(*m_document).size()));
+    return area.adjusted(0, 0, -colourBarStripWidth(area.height()) * bars, 0);
 }
 
 QRectF SliceView::imageRectIn(const QRectF& fullArea) const {
@@ -67,12 +69,13 @@ QRectF SliceView::imageRect() const { return imageRectIn(QRectF(rect())); }
 std::optional<std::array<int64_t, 3>> SliceView::voxelAtPosition(const QPointF& position) const {
     const QRectF r = imageRect();
     if (r.isEmpty() || !r.contains(position)) return std::nullopt;
-    const auto column = static_cast<int64_t>((position.x() - r.x()) / r.width() * m_slice.width());
-    const auto row = static_cast<int64_t>((position.y() - r.y()) / r.height() * m_slice.height());
+    // In voxels, whatever the samples per voxel of the image.
+    const SliceAxes a = axes();
     const auto& dims = m_document->volume().dims;
-    const auto v = voxelAt(axes(), dims, m_document->cursor(), std::min<int64_t>(column, m_slice.width() - 1),
-                           std::min<int64_t>(row, m_slice.height() - 1));
-    return v;
+    const int64_t columns = dims[a.horizontal], rows = dims[a.vertical];
+    const auto column = static_cast<int64_t>((position.x() - r.x()) / r.width() * static_cast<double>(columns));
+    const auto row = static_cast<int64_t>((position.y() - r.y()) / r.height() * static_cast<double>(rows));
+    return voxelAt(a, dims, m_document->cursor(), std::min<int64_t>(column, columns - 1), std::min<int64_t>(row, rows - 1));
 }
 
 void SliceView::paintInto(QPainter& painter, const QRectF& fullArea, bool transparent) const {
@@ -89,9 +92,10 @@ void SliceView::paintInto(QPainter& painter, const QRectF& fullArea, bool transp
 
     // Crosshair through the cursor voxel's centre.
     const SliceAxes a = axes();
-    const auto p = pixelOf(a, m_document->volume().dims, m_document->cursor());
-    const double x = r.x() + (p[0] + 0.5) / m_slice.width() * r.width();
-    const double y = r.y() + (p[1] + 0.5) / m_slice.height() * r.height();
+    const auto& dims = m_document->volume().dims;
+    const auto p = pixelOf(a, dims, m_document->cursor());
+    const double x = r.x() + (p[0] + 0.5) / static_cast<double>(dims[a.horizontal]) * r.width();
+    const double y = r.y() + (p[1] + 0.5) / static_cast<double>(dims[a.vertical]) * r.height();
     painter.setPen(QPen(QColor(60, 220, 255, 200), 1));
     painter.drawLine(QPointF(r.left(), y), QPointF(r.right(), y));
     painter.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
@@ -116,8 +120,8 @@ void SliceView::paintInto(QPainter& painter, const QRectF& fullArea, bool transp
                      QString("%1 %2").arg(titles[static_cast<int>(m_orientation)]).arg(m_document->cursor()[a.normal]));
 
     if (m_colourBar) {
-        const ColourBarSpec bar = colourBarOf(*m_document);
-        paintColourBar(painter, QRectF(area.right(), fullArea.top() + m, fullArea.right() - area.right(), fullArea.height() - 2 * m), bar);
+        paintColourBars(painter, QRectF(area.right(), fullArea.top() + m, fullArea.right() - area.right(), fullArea.height() - 2 * m),
+                        colourBarsOf(*m_document));
     }
 }
 

@@ -51,12 +51,13 @@ Layout layoutOf(const FigureSpec& spec, const FigureContent& content) {
     const double inner = l.width - 2 * kMargin;
     const double mmWide = static_cast<double>(v.dims[l.axes.horizontal]) * v.spacing[l.axes.horizontal];
     const double mmHigh = static_cast<double>(v.dims[l.axes.vertical]) * v.spacing[l.axes.vertical];
-    l.tileWidth = (inner - kBarWidth) / spec.columns;
+    const double barsWidth = kBarWidth * static_cast<double>(std::max<size_t>(1, colourBarsOf(d).size()));
+    l.tileWidth = (inner - barsWidth) / spec.columns;
     l.tileHeight = l.tileWidth * mmHigh / mmWide;
     const int rows = (spec.slices + spec.columns - 1) / spec.columns;
     l.title = QRectF(kMargin, kMargin, inner, kTitleHeight);
     l.lightbox = QRectF(kMargin, l.title.bottom(), l.tileWidth * spec.columns, l.tileHeight * rows);
-    l.bar = QRectF(l.lightbox.right(), l.lightbox.top(), kBarWidth, l.lightbox.height());
+    l.bar = QRectF(l.lightbox.right(), l.lightbox.top(), barsWidth, l.lightbox.height());
     double y = l.lightbox.bottom();
 
     std::vector<QImage> images;
@@ -130,13 +131,17 @@ void paintFigure(QPainter& painter, const Layout& l, const FigureSpec& spec, con
             painter.drawText(tile.adjusted(0, 0, -3, 0), Qt::AlignRight | Qt::AlignVCenter, QString::fromStdString(l.axes.right));
         }
     }
-    ColourBarSpec bar = colourBarOf(d);
+    std::vector<ColourBarSpec> bars = colourBarsOf(d);
+    QStringList titles;
+    for (const ColourBarSpec& bar : bars) titles << bar.title;
     painter.setPen(QColor(230, 230, 230));
-    painter.drawText(l.title, Qt::AlignRight | Qt::AlignVCenter, bar.title);
+    painter.drawText(l.title, Qt::AlignRight | Qt::AlignVCenter, titles.join(" · "));
     painter.drawText(l.title, Qt::AlignLeft | Qt::AlignVCenter,
                      QString("%1 slices").arg(spec.orientation) + (d.hasUnderlay() ? QString(" over %1").arg(QFileInfo(d.underlayPath()).fileName()) : QString()));
-    bar.title.clear();   // it is the figure's title line
-    paintColourBar(painter, l.bar, bar);
+    // The titles are the figure's title line; with several bars each keeps a short one (its unit
+    // or its name) so that they can be told apart.
+    for (ColourBarSpec& bar : bars) bar.title = bars.size() > 1 ? bar.shortTitle : QString();
+    paintColourBars(painter, l.bar, bars);
     painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
     for (const auto& [rect, image] : l.row) painter.drawImage(rect, atResolution(image, rect, spec.dpi, Qt::SmoothTransformation));
 }
