@@ -527,9 +527,14 @@ void MainWindow::showInViews(const soul::Volume& volume, const QString& name, co
     m_document->setValueUnit(unit);
     if (m_document->hasUnderlay()) m_document->setSymmetricThreshold(soului::kSignedThresholdShare * extent);
     if (m_pendingDisplay) {
+        // A session's trial: its layers, display and camera go over the betas now shown.
         const soului::StudioSession session = *m_pendingDisplay;
         m_pendingDisplay.reset();
-        const QStringList failed = applyDisplay(session);
+        const bool errorDialogs = m_errorDialogs;
+        m_errorDialogs = false;
+        const QStringList failed = applyLayers(session);
+        m_errorDialogs = errorDialogs;
+        if (session.camera) m_brainView->setCamera(*session.camera);
         if (!failed.isEmpty()) showError(failed.join(" "));
     }
 }
@@ -602,6 +607,19 @@ bool MainWindow::saveSessionFile(const QString& path) {
     return true;
 }
 
+// The session's underlay, labels, overlays and display over the volume shown now; what failed.
+QStringList MainWindow::applyLayers(const soului::StudioSession& s) {
+    const QStringList missing = s.missingFiles();
+    auto present = [&](const QString& file) { return !file.isEmpty() && !missing.contains(file); };
+    QStringList failed;
+    // The session's view, not the one before it: no underlay where it has none (or lost it).
+    if (!present(s.underlayPath)) m_document->clearUnderlay();
+    else if (!openUnderlay(s.underlayPath)) failed << m_lastError;
+    if (present(s.labelsPath) && !openLabels(s.labelsPath)) failed << m_lastError;
+    failed << applyDisplay(s);
+    return failed;
+}
+
 // The display settings, cursor and views of a session, once its volume is shown.
 QStringList MainWindow::applyDisplay(const soului::StudioSession& s) {
     soului::VolumeDocument& d = *m_document;
@@ -655,13 +673,7 @@ bool MainWindow::openSessionFile(const QString& path) {
         if (!openVolume(s.volumePath)) failed << m_lastError;
         else if (s.frame != 0 && !setFrame(s.frame)) failed << m_lastError;
     }
-    if (m_document->hasVolume()) {
-        // The session's view, not the one before it: no underlay where it has none (or lost it).
-        if (!present(s.underlayPath)) m_document->clearUnderlay();
-        else if (!openUnderlay(s.underlayPath)) failed << m_lastError;
-        if (present(s.labelsPath) && !openLabels(s.labelsPath)) failed << m_lastError;
-        if (s.volumePath.isEmpty() || present(s.volumePath)) failed << applyDisplay(s);
-    }
+    if (m_document->hasVolume() && (s.volumePath.isEmpty() || present(s.volumePath))) failed << applyLayers(s);
     m_errorDialogs = errorDialogs;
     m_neurological->setChecked(s.neurological);
     m_colourBars->setChecked(s.colourBars);

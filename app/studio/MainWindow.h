@@ -141,7 +141,8 @@ private:
     void showTrialBetas(const soul::TrialRef& trial);
     // A volume of the subject's grid (trial betas, an attribution) in the views, streams over it.
     void showInViews(const soul::Volume& volume, const QString& name, const QString& unit);   // in memory, no file
-    // Returns what could not be applied (an overlay that failed to open).
+    // Both return what could not be applied (an underlay or an overlay that failed to open).
+    QStringList applyLayers(const soului::StudioSession& session);
     QStringList applyDisplay(const soului::StudioSession& session);
     void rememberSession(const QString& path);
     void rebuildRecentMenu();

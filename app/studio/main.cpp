@@ -76,6 +76,26 @@ void setApplicationNames() {
     QCoreApplication::setApplicationVersion(SOUL_STUDIO_VERSION);
 }
 
+// QGuiApplication takes "-session ID" (and "--session ID") for X11 session management out of argv
+// before our parser sees it, so our --session is taken out first: its value, or empty.
+QString takeSessionArgument(int& argc, char** argv) {
+    QString value;
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if ((a == "--session" || a == "-session") && i + 1 < argc) {
+            value = QString::fromLocal8Bit(argv[++i]);
+        } else if (a.rfind("--session=", 0) == 0) {
+            value = QString::fromLocal8Bit(a.substr(10).c_str());
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    argc = kept;
+    argv[argc] = nullptr;
+    return value;
+}
+
 bool asksForHelpOrVersion(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -109,6 +129,7 @@ int main(int argc, char** argv) {
                      "  (xvfb-run is in Debian's xvfb package; tools/setup.sh installs it.)\n");
         return 2;
     }
+    const QString sessionFile = takeSessionArgument(argc, argv);
     soul::init_compute_threads();  // LibTorch's CPU threads = the cores
     soului::VtkGLWidget::setDefaultSurfaceFormat();
     QApplication app(argc, argv);
@@ -127,7 +148,7 @@ int main(int argc, char** argv) {
     const QStringList wh = parser.value(o.size).split('x');
     if ((headless || parser.isSet(o.size)) && wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0)
         window.resize(wh[0].toInt(), wh[1].toInt());
-    if (!headless && !parser.isSet(o.session)) window.offerLastSession();
+    if (!headless && sessionFile.isEmpty()) window.offerLastSession();
     window.show();
 
     // The reconstruction session opens in the background: known from here on, whatever opens it.
@@ -140,11 +161,11 @@ int main(int argc, char** argv) {
     bool sessionRequested = false;
     soului::FigureSpec figureSpec;
     const QStringList positional = parser.positionalArguments();
-    if (parser.isSet(o.session)) {
+    if (!sessionFile.isEmpty()) {
         // A session names everything it shows; missing files are listed and the rest is shown.
-        ok = window.openSessionFile(parser.value(o.session)) || window.document()->hasVolume();
+        ok = window.openSessionFile(sessionFile) || window.document()->hasVolume();
         soului::StudioSession session;
-        if (ok) session = soului::loadSession(parser.value(o.session));   // read above: it parses
+        if (ok) session = soului::loadSession(sessionFile);   // read above: it parses
         if (session.figure) figureSpec = *session.figure;
         sessionRequested = ok && session.missingFiles().isEmpty() && !session.modelRun.isEmpty();
         if (sessionRequested && session.trial) {

@@ -20,6 +20,7 @@
 #include <QComboBox>
 #include <QListWidget>
 #include <QUrl>
+#include <QProcess>
 #include <QPushButton>
 #include <QMimeData>
 #include <QDockWidget>
@@ -652,6 +653,20 @@ private Q_SLOTS:
         QVERIFY2(m_window->openSessionFile(path("figure.png.session.json")), qPrintable(m_window->lastError()));
         QVERIFY(m_window->exportLightboxFigure(path("again.png"), *beside.figure));
         QVERIFY2(meanDifference(png, QImage(path("again.png"))) < 1, "the session remade a different figure");
+
+        // And headless, as a person remakes it: `souldiffuser-studio --session F --figure G` in a
+        // fresh process (Qt's own -session argument must not swallow ours).
+        QProcess studio;
+        studio.start(SOUL_STUDIO, {"--session", path("figure.png.session.json"), "--figure", path("headless.png"), "--size",
+                                   QString("%1x%2").arg(m_window->width()).arg(m_window->height())});
+        QVERIFY(studio.waitForFinished(240000));
+        QVERIFY2(studio.exitCode() == 0, studio.readAllStandardError().constData());
+        QVERIFY2(studio.readAllStandardOutput().contains("88 mm wide at 150 DPI"), "the session's figure settings were not used");
+        const QImage headless(path("headless.png"));
+        QCOMPARE(headless.size(), png.size());
+        const QRect slices(0, 0, png.width(), png.height() / 2);
+        const double difference = meanDifference(png.copy(slices), headless.copy(slices));
+        QVERIFY2(difference < 1, qPrintable(QString("headless remake differs by %1 in the slices").arg(difference)));
     }
 
     void badFigureRequestsAreNamed() {

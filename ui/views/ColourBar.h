@@ -24,9 +24,11 @@ struct ColourBarSpec {
 
 // The strip a bar and its numbers take at the right of a view `viewHeight` pixels tall.
 double colourBarStripWidth(double viewHeight);
-// Paints the bar into `strip` (as wide as colourBarStripWidth).
-void paintColourBar(QPainter& painter, const QRectF& strip, const ColourBarSpec& spec);
-// Paints several bars side by side, each in an equal share of `area`, the first at the left.
+// Paints the bar into `strip` (as wide as colourBarStripWidth); its title may reach `titleReach`
+// strip widths to the left, into the view.
+void paintColourBar(QPainter& painter, const QRectF& strip, const ColourBarSpec& spec, double titleReach = 3.5);
+// Paints several bars side by side, each in an equal share of `area`, the first at the left, each
+// titled by its short title within its own strip.
 void paintColourBars(QPainter& painter, const QRectF& area, const std::vector<ColourBarSpec>& specs);
 
 }  // namespace soului

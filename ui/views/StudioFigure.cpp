@@ -138,9 +138,9 @@ void paintFigure(QPainter& painter, const Layout& l, const FigureSpec& spec, con
     painter.drawText(l.title, Qt::AlignRight | Qt::AlignVCenter, titles.join(" · "));
     painter.drawText(l.title, Qt::AlignLeft | Qt::AlignVCenter,
                      QString("%1 slices").arg(spec.orientation) + (d.hasUnderlay() ? QString(" over %1").arg(QFileInfo(d.underlayPath()).fileName()) : QString()));
-    // The titles are the figure's title line; with several bars each keeps a short one (its unit
+    // The titles are the figure's title line; with several bars each keeps its short one (its unit
     // or its name) so that they can be told apart.
-    for (ColourBarSpec& bar : bars) bar.title = bars.size() > 1 ? bar.shortTitle : QString();
+    if (bars.size() == 1) bars[0].title.clear();
     paintColourBars(painter, l.bar, bars);
     painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
     for (const auto& [rect, image] : l.row) painter.drawImage(rect, atResolution(image, rect, spec.dpi, Qt::SmoothTransformation));
