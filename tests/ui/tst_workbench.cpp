@@ -14,10 +14,13 @@
 // - training from the studio: the loss plot gains points, Stop checkpoints within a step, Start
 //   resumes to the end, the run's curves come back from its log, a bad config or log is named;
 // - a newer request cancels an older one; a missing model is reported, naming it.
+#include "BrainView.h"
 #include "MainWindow.h"
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
 #include "ReconstructionRunner.h"
+#include "SliceView.h"
+#include "StudioSession.h"
 #include "TrainingPanel.h"
 #include "TrialCatalog.h"
 #include "TuningMaps.h"
@@ -33,6 +36,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFileInfo>
 #include <QProcess>
 #include <QPushButton>
 #include <QLabel>
@@ -344,6 +348,37 @@ private Q_SLOTS:
             qInfo("%s: %.2f of the attribution on the tuned voxels, which are %.2f of the visual voxels", name, inside, base);
             QVERIFY2(inside > base + 0.1, name);
         }
+    }
+
+    // A session of a trial with its attribution overlay, reopened in a fresh window (no volume
+    // open yet): the model and trial come back in the background, then the underlay, labels, the
+    // attribution (written beside the session) and the camera go over the trial's betas.
+    void aTrialSessionReopensInAFreshWindow() {
+        const QString file = QString::fromStdString(m_dir) + "/trial-session.json";
+        soului::VolumeDocument* d = m_window->document();
+        QVERIFY(d->layerCount() == 2 && d->hasUnderlay() && d->hasLabels());
+        QVERIFY(m_window->saveSessionFile(file));
+        QVERIFY(QFileInfo::exists(QString::fromStdString(m_dir) + "/trial-session-overlays/attribution-position.nii.gz"));
+        const QImage axial = m_window->sliceView(0)->sliceImage();
+        const soului::CameraPose camera = m_window->brainView()->camera();
+
+        MainWindow fresh;
+        fresh.setErrorDialogsEnabled(false);
+        fresh.resize(m_window->size());
+        fresh.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&fresh));
+        QVERIFY(!fresh.document()->hasVolume());
+        QVERIFY2(fresh.openSessionFile(file), qPrintable(fresh.lastError()));
+        soului::VolumeDocument* again = fresh.document();
+        QTRY_VERIFY_WITH_TIMEOUT(again->layerCount() == 2, 180000);
+        QVERIFY(again->volumePath().startsWith("trial-test-"));
+        QCOMPARE(again->layerName(1), QString("attribution-position"));
+        QCOMPARE(again->underlayPath(), d->underlayPath());
+        QVERIFY(again->hasLabels());
+        QCOMPARE(fresh.sliceView(0)->sliceImage(), axial);
+        const soului::CameraPose reopened = fresh.brainView()->camera();
+        for (int i = 0; i < 3; ++i) QVERIFY(std::abs(reopened.position[i] - camera.position[i]) < 1e-6);
+        fresh.workbench()->runner()->waitForIdle();
     }
 
     void figuresExportAndReproduceHeadless() {
