@@ -119,8 +119,13 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
     std::vector<std::string> outputs = kOutputs;
     if (targets.category >= 0) outputs.insert(outputs.end(), {"category", "position"});
 
+    // Progress: the ablation's denoising steps, then one step per output's attribution.
+    const int64_t denoise_steps = std::max<int64_t>(1, s.sampler.steps);
+    const int64_t total = denoise_steps + static_cast<int64_t>(outputs.size());
+    const std::string ablating = "ablating " + std::to_string(names.size()) + " streams and groups";
+
     // Ablation: the intact trial and one row per stream or group, decoded and generated together.
-    progress(0, 2, "ablating " + std::to_string(names.size()) + " streams and groups");
+    progress(0, total, ablating);
     progress.check();
     {
         std::vector<torch::Tensor> rows = {x};
@@ -135,7 +140,10 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
         one.samples = 1;
         const std::vector<uint64_t> keys(static_cast<size_t>(batch.size(0)), trial_key(trial));
         const torch::Tensor final_images =
-            p.generator().generate(p.conditions(d, one, keys), one, [&](const DenoiseFrame&) { progress.check(); }, /*decode_previews=*/false);
+            p.generator().generate(p.conditions(d, one, keys), one, [&, frame = int64_t{0}](const DenoiseFrame&) mutable {
+                progress(std::min(++frame, denoise_steps - 1), total, ablating);
+                progress.check();
+            }, /*decode_previews=*/false);
         for (size_t i = 0; i < names.size(); ++i) {
             const int64_t r = static_cast<int64_t>(i) + 1;
             auto row = [&](const torch::Tensor& t) { return t.narrow(0, r, 1); };
@@ -158,7 +166,7 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
     }
 
     // Attribution: integrated gradients from x̄ to x for every output's score.
-    progress(1, 2, "attributing each output to the voxels (integrated gradients)");
+    progress(denoise_steps, total, "attributing each output to the voxels (integrated gradients)");
     progress.check();
     const torch::Tensor baseline = p.train_mean.unsqueeze(0);
     const torch::Tensor delta = x - baseline;
@@ -168,7 +176,10 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
     {
         const DecodedConditions d = p.decode(path);
         const auto path_scores = scores(p, d, targets);
+        int64_t done = denoise_steps;
         for (const auto& name : outputs) {
+            progress(done++, total, "attributing " + name + " to the voxels (integrated gradients)");
+            progress.check();
             const torch::Tensor grad = torch::autograd::grad({path_scores.at(name).sum()}, {path}, {}, /*retain_graph=*/true)[0];
             gradient_sum[name] = grad.mean(0, true);
         }
@@ -189,7 +200,7 @@ StreamContributions ReconstructionEngine::contributions(const TrialRef& trial, c
             out.attribution[name][stream] = magnitude.masked_select(p.voxel_mask(stream).cpu()).sum().item<double>() / total;
         out.volumes[name] = dataset().to_source_volume(attribution.data_ptr<float>());
     }
-    progress(2, 2, "contributions done");
+    progress(total, total, "contributions done");
     return out;
 }
 

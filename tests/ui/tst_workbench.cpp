@@ -38,6 +38,7 @@
 #include <QComboBox>
 #include <QFileInfo>
 #include <QProcess>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QLabel>
 #include <QLineEdit>
@@ -305,9 +306,29 @@ private Q_SLOTS:
     }
 
     void contributionsAreChartedAndShownInTheViews() {
+        // Computing shows a progress bar with Cancel; Cancel stops it and nothing is shown.
+        auto* compute = m_window->findChild<QPushButton*>("contributionsButton");
+        auto* progressBar = m_window->findChild<QProgressBar*>("contributionsProgress");
+        auto* cancel = m_window->findChild<QPushButton*>("contributionsCancel");
+        QVERIFY(progressBar && cancel && progressBar->isHidden());
+        QSignalSpy cancelled(workbench()->runner(), &soului::ReconstructionRunner::cancelled);
+        QTest::mouseClick(compute, Qt::LeftButton);
+        QVERIFY(!progressBar->isHidden() && !cancel->isHidden() && !compute->isEnabled());
+        QTest::mouseClick(cancel, Qt::LeftButton);
+        QVERIFY(cancelled.wait(60000));
+        QTRY_VERIFY(progressBar->isHidden());
+        QVERIFY(compute->isEnabled());
+        QVERIFY(workbench()->contributions().attribution.empty());
+        QVERIFY(m_window->findChild<QLabel*>("workbenchStatus")->text().contains("cancelled"));
+
+        // Computed: the bar moves through the ablation's steps and each output's attribution.
+        QSignalSpy steps(workbench()->runner(), &soului::ReconstructionRunner::contributionsProgress);
         QSignalSpy shown(workbench(), &soului::WorkbenchPanel::contributionsShown);
-        QTest::mouseClick(m_window->findChild<QPushButton*>("contributionsButton"), Qt::LeftButton);
+        QTest::mouseClick(compute, Qt::LeftButton);
         QVERIFY(shown.wait(60000));
+        QVERIFY2(steps.size() > 5, qPrintable(QString("%1 progress reports").arg(steps.size())));
+        QCOMPARE(steps.last().at(1).toInt(), steps.last().at(2).toInt());   // the last is "done"
+        QVERIFY(progressBar->isHidden());
         auto* output = m_window->findChild<QComboBox*>("contributionOutput");
         QVERIFY(output->findText("position") >= 0);
         output->setCurrentIndex(output->findText("position"));

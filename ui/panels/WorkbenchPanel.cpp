@@ -20,6 +20,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSlider>
@@ -151,8 +152,20 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
     });
     connect(m_runner, &ReconstructionRunner::finished, this, &WorkbenchPanel::showResult);
     connect(m_runner, &ReconstructionRunner::variantFinished, this, &WorkbenchPanel::showVariant);
+    connect(m_runner, &ReconstructionRunner::contributionsProgress, this, [this](int request, int step, int steps, const QString& message) {
+        if (request != m_contributionsRequest || m_contributionsProgress->isHidden()) return;
+        m_contributionsProgress->setRange(0, std::max(1, steps));
+        m_contributionsProgress->setValue(step);
+        m_contributionsProgress->setFormat(message + "  %p%");
+    });
+    connect(m_runner, &ReconstructionRunner::cancelled, this, [this](int request) {
+        if (request != m_contributionsRequest || m_contributionsProgress->isHidden()) return;
+        showContributionsRunning(false);
+        m_status->setText(tr("stream contributions cancelled; Compute starts them again"));
+    });
     connect(m_runner, &ReconstructionRunner::contributionsReady, this, [this](int request, const soul::StreamContributions& contributions) {
         if (request != m_contributionsRequest) return;
+        showContributionsRunning(false);
         m_contributions = contributions;
         const QString current = m_preferredOutput.empty() ? m_output->currentText() : QString::fromStdString(m_preferredOutput);
         m_output->blockSignals(true);
@@ -165,7 +178,10 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         showContributions();
         Q_EMIT contributionsShown();
     });
-    connect(m_runner, &ReconstructionRunner::failed, this, [this](int, const QString& message) { m_status->setText(message); });
+    connect(m_runner, &ReconstructionRunner::failed, this, [this](int request, const QString& message) {
+        if (request == m_contributionsRequest) showContributionsRunning(false);
+        m_status->setText(message);
+    });
 }
 
 WorkbenchPanel::~WorkbenchPanel() = default;
@@ -402,6 +418,18 @@ QWidget* WorkbenchPanel::buildContributions() {
     controls->addWidget(new QLabel(tr("output:"), contributions));
     controls->addWidget(m_output, 1);
     layout->addLayout(controls);
+    // While they are computed: how far, and Cancel (the engine stops at its next step).
+    auto* running = new QHBoxLayout;
+    m_contributionsProgress = new QProgressBar(contributions);
+    m_contributionsProgress->setObjectName("contributionsProgress");
+    m_contributionsProgress->setTextVisible(true);
+    m_contributionsCancel = new QPushButton(tr("Cancel"), contributions);
+    m_contributionsCancel->setObjectName("contributionsCancel");
+    running->addWidget(m_contributionsProgress, 1);
+    running->addWidget(m_contributionsCancel);
+    layout->addLayout(running);
+    m_contributionsProgress->hide();
+    m_contributionsCancel->hide();
     auto chart = [&](const QString& name, const QString& label) {
         auto* plot = new QCustomPlot(contributions);
         plot->setObjectName(name);
@@ -432,6 +460,9 @@ QWidget* WorkbenchPanel::buildContributions() {
     truthLayout->addWidget(m_truthShare, 1, 0, 1, 2);
     layout->addWidget(truth);
     connect(m_contributionsButton, &QPushButton::clicked, this, &WorkbenchPanel::requestContributions);
+    connect(m_contributionsCancel, &QPushButton::clicked, this, [this] {
+        if (!m_contributionsProgress->isHidden()) m_runner->cancel();
+    });
     connect(m_output, &QComboBox::currentIndexChanged, this, &WorkbenchPanel::showContributions);
     return contributions;
 }
@@ -660,6 +691,15 @@ void WorkbenchPanel::requestContributions() {
     if (!m_model.hasTrial() || !m_runner->isOpen()) return;
     m_status->setText(tr("computing stream contributions (ablations, integrated gradients) ..."));
     m_contributionsRequest = m_runner->requestContributions(m_model.trial(), settings());
+    m_contributionsProgress->setRange(0, 0);   // busy until the first step is known
+    m_contributionsProgress->setFormat(tr("starting"));
+    showContributionsRunning(true);
+}
+
+void WorkbenchPanel::showContributionsRunning(bool running) {
+    m_contributionsProgress->setVisible(running);
+    m_contributionsCancel->setVisible(running);
+    m_contributionsButton->setEnabled(!running);
 }
 
 void WorkbenchPanel::showContributions() {

@@ -29,6 +29,7 @@ class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QListWidget;
+class QProgressBar;
 class QPushButton;
 class QSlider;
 class QSpinBox;
@@ -99,6 +100,7 @@ Q_SIGNALS:
     void attributionVolume(const soul::Volume& volume, const QString& output);
 
 private:
+    void showContributionsRunning(bool running);
     // One reconstruction column: its image and what its decoder read from the betas.
     struct Column {
         QLabel *title, *image, *caption, *lowLevel, *palette, *edges;
@@ -153,6 +155,8 @@ private:
     QDoubleSpinBox *m_cfg, *m_strength, *m_colorWeight, *m_edgeWeight;
     std::vector<std::pair<std::string, QCheckBox*>> m_streamToggles;
     QPushButton* m_contributionsButton;
+    QProgressBar* m_contributionsProgress;
+    QPushButton* m_contributionsCancel;
     QComboBox* m_output;
     QCustomPlot *m_shareChart, *m_ablationChart;
     QLabel *m_attributionMap, *m_truthMap, *m_truthShare;

@@ -22,6 +22,7 @@ soul::RgbImage toRgbImage(const QImage& image) {
 
 ReconstructionRunner::ReconstructionRunner(QObject* parent) : QObject(parent) {
     connect(&m_jobs, &EngineJobs::failed, this, &ReconstructionRunner::failed);
+    connect(&m_jobs, &EngineJobs::cancelled, this, &ReconstructionRunner::cancelled);
 }
 
 ReconstructionRunner::~ReconstructionRunner() {
@@ -81,7 +82,13 @@ int ReconstructionRunner::requestContributions(const soul::TrialRef& trial, cons
     QPointer<ReconstructionRunner> self(this);
     const int number = m_jobs.latest() + 1;
     return m_jobs.submit([self, engine, trial, settings, number](const soul::Progress& progress, const EngineJobs::Deliver& deliver) {
-        soul::StreamContributions c = engine->contributions(trial, settings, progress);
+        soul::Progress reporting = progress;   // the job's cancel token, and its steps to the GUI
+        reporting.report = [&deliver, self, number](int64_t step, int64_t steps, const std::string& message) {
+            deliver([self, number, step, steps, text = QString::fromStdString(message)] {
+                Q_EMIT self->contributionsProgress(number, static_cast<int>(step), static_cast<int>(steps), text);
+            });
+        };
+        soul::StreamContributions c = engine->contributions(trial, settings, reporting);
         deliver([self, number, c = std::move(c)] { Q_EMIT self->contributionsReady(number, c); });
     });
 }

@@ -54,6 +54,8 @@ Q_SIGNALS:
     void finished(int request, const soul::Reconstruction& result);
     void variantFinished(int request, int index, const soul::Reconstruction& result);
     void contributionsReady(int request, const soul::StreamContributions& contributions);
+    void contributionsProgress(int request, int step, int steps, const QString& message);
+    void cancelled(int request);   // cancel(), or a newer request, stopped it
     void failed(int request, const QString& message);
 
 private:
