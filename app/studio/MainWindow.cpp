@@ -420,10 +420,27 @@ void MainWindow::showError(const QString& message) {
     box->open();
 }
 
+// Opening a file usually takes a blink; a dialog with a progress bar and Cancel appears when it
+// takes longer than this (an NSD session's 4D betas are gigabytes).
+constexpr int kOpenProgressAfterMs = 400;
+
+std::optional<soului::LoadedVolume> MainWindow::readVolume(const QString& path, const QString& role) {
+    soului::LoadedVolume loaded;
+    const soului::ProgressJobResult job = soului::runWithProgress(
+        this, tr("Open %1").arg(role), tr("Reading %1").arg(QFileInfo(path).fileName()), "openProgress",
+        [&](const soul::Progress& progress) { loaded = soului::VolumeDocument::loadVolume(path, progress); }, kOpenProgressAfterMs);
+    if (job.cancelled) {
+        statusBar()->showMessage(tr("Opening %1 cancelled; nothing changed").arg(path), 8000);
+        return std::nullopt;
+    }
+    if (!job.error.isEmpty()) loaded.error = job.error;
+    return loaded;
+}
+
 bool MainWindow::openVolume(const QString& path) {
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    const bool ok = m_document->openVolume(path);
-    QApplication::restoreOverrideCursor();
+    const std::optional<soului::LoadedVolume> loaded = readVolume(path, tr("volume"));
+    if (!loaded) return false;
+    const bool ok = m_document->setVolume(*loaded);
     if (!ok) {
         showError(m_document->lastError());
         return false;
@@ -452,9 +469,9 @@ bool MainWindow::openLabels(const QString& path, const QList<int>& initiallyVisi
 }
 
 bool MainWindow::openUnderlay(const QString& path) {
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    const bool ok = m_document->openUnderlay(path);
-    QApplication::restoreOverrideCursor();
+    const std::optional<soului::LoadedVolume> loaded = readVolume(path, tr("underlay"));
+    if (!loaded) return false;
+    const bool ok = m_document->setUnderlay(*loaded);
     if (!ok) {
         showError(m_document->lastError());
         return false;
@@ -464,9 +481,9 @@ bool MainWindow::openUnderlay(const QString& path) {
 }
 
 bool MainWindow::openOverlay(const QString& path) {
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    const bool ok = m_document->openOverlay(path);
-    QApplication::restoreOverrideCursor();
+    const std::optional<soului::LoadedVolume> loaded = readVolume(path, tr("overlay"));
+    if (!loaded) return false;
+    const bool ok = m_document->addOverlay(*loaded);
     if (!ok) {
         showError(m_document->lastError());
         return false;

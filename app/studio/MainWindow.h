@@ -11,6 +11,7 @@
 #include <QString>
 
 #include "StudioSession.h"
+#include "VolumeDocument.h"
 #include "soul/reconstruct.h"
 
 #include <optional>
@@ -148,6 +149,9 @@ private:
     void rebuildRecentMenu();
     void chooseUnderlay();
     void chooseOverlay();
+    // Reads a NIfTI behind a progress dialog with Cancel (shown when it takes a while); nothing
+    // when cancelled. Errors are in the result.
+    std::optional<soului::LoadedVolume> readVolume(const QString& path, const QString& role);
     // An attribution volume over the trial's betas, replacing the one shown before.
     void showAttribution(const soul::Volume& volume, const QString& output);
     void chooseSaveSession();

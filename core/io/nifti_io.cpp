@@ -27,11 +27,12 @@ namespace fs = std::filesystem;
 namespace soul {
 namespace {
 
-constexpr unsigned kReadChunk = 1u << 26;  // gzread takes an unsigned count: read 64 MiB at a time
+// gzread takes an unsigned count: 8 MiB at a time, so that progress and Cancel come often.
+constexpr unsigned kReadChunk = 1u << 23;
 
 // Reads the voxel bytes the header promises, then the rest of the stream, so that zlib checks the
 // gzip CRC and length at its end: damaged compressed data is an error, never garbage values.
-std::vector<char> read_voxel_bytes(const VolumeHeader& h) {
+std::vector<char> read_voxel_bytes(const VolumeHeader& h, const Progress& progress) {
     const std::string& path = h.data_path;
     check_memory_budget(path, h.data_bytes, "its voxels (" + std::to_string(h.data_bytes) + " bytes)");
     gzFile file = gzopen(path.c_str(), "rb");
@@ -59,7 +60,13 @@ std::vector<char> read_voxel_bytes(const VolumeHeader& h) {
     }
     std::vector<char> bytes(h.data_bytes);
     uint64_t done = 0;
+    const std::string reading = "reading " + fs::path(h.path).filename().string();
     while (done < h.data_bytes) {
+        progress(static_cast<int64_t>(done >> 20), static_cast<int64_t>(h.data_bytes >> 20), reading);
+        if (progress.cancel && progress.cancel->cancelled()) {
+            gzclose(file);
+            throw Cancelled();
+        }
         const unsigned want = static_cast<unsigned>(std::min<uint64_t>(kReadChunk, h.data_bytes - done));
         const int got = gzread(file, bytes.data() + done, want);
         if (got <= 0) break;
@@ -80,6 +87,7 @@ std::vector<char> read_voxel_bytes(const VolumeHeader& h) {
         if (!problem.empty()) throw fail(problem);
     }
     gzclose(file);
+    progress(static_cast<int64_t>(h.data_bytes >> 20), static_cast<int64_t>(h.data_bytes >> 20), reading);
     return bytes;
 }
 
@@ -140,9 +148,9 @@ struct NiftiSeries::Impl {
     std::vector<char> raw;
 };
 
-NiftiSeries::NiftiSeries(const std::string& path) : impl_(std::make_unique<Impl>()) {
+NiftiSeries::NiftiSeries(const std::string& path, const Progress& progress) : impl_(std::make_unique<Impl>()) {
     impl_->layout = nifti::read_layout(path);
-    impl_->raw = read_voxel_bytes(impl_->layout.header);
+    impl_->raw = read_voxel_bytes(impl_->layout.header, progress);
 }
 
 NiftiSeries::~NiftiSeries() = default;

@@ -136,6 +136,34 @@ private Q_SLOTS:
         QCOMPARE(series.frame(6).voxels.front(), 6.0f * 60);
     }
 
+    // A series reports the megabytes read and stops, cleanly, when its token is cancelled: the
+    // studio's Open dialog has a progress bar and Cancel.
+    void seriesReportsProgressAndCancels() {
+        NiftiSpec s;
+        s.dims = {64, 64, 64, 12};   // 12 MiB of floats: two chunks of 8 MiB
+        s.sform_code = 1;
+        writeNifti(path("big-series.nii.gz"), s, ramp(s));
+        std::vector<std::array<int64_t, 2>> reports;
+        soul::Progress progress;
+        progress.report = [&](int64_t step, int64_t steps, const std::string& message) {
+            QVERIFY(message.find("big-series.nii.gz") != std::string::npos);
+            reports.push_back({step, steps});
+        };
+        soul::NiftiSeries series(path("big-series.nii.gz"), progress);
+        QCOMPARE(series.frame(11).voxels.front(), 11.0f * 64 * 64 * 64);
+        QVERIFY(reports.size() >= 3);
+        QCOMPARE(reports.front()[0], int64_t(0));
+        QCOMPARE(reports.back(), (std::array<int64_t, 2>{12, 12}));
+        // Cancelled after the first chunk: soul::Cancelled, nothing half-read handed back.
+        soul::CancelToken token;
+        soul::Progress cancelling;
+        cancelling.cancel = &token;
+        cancelling.report = [&](int64_t step, int64_t, const std::string&) {
+            if (step > 0) token.cancel();
+        };
+        QVERIFY_THROWS_EXCEPTION(soul::Cancelled, soul::NiftiSeries(path("big-series.nii.gz"), cancelling));
+    }
+
     void writeThenRead() {
         soul::Volume v;
         v.dims = {5, 6, 7};

@@ -452,6 +452,12 @@ private Q_SLOTS:
         QVERIFY(!m_window->openOverlay(path("overlay-far.nii.gz")));
         QVERIFY2(m_window->lastError().contains(path("overlay-far.nii.gz")) && m_window->lastError().contains("does not overlap"),
                  qPrintable(m_window->lastError()));
+        // A read cancelled (the Open dialog's Cancel) throws rather than handing back half a volume.
+        soul::CancelToken token;
+        token.cancel();
+        soul::Progress cancelled;
+        cancelled.cancel = &token;
+        QVERIFY_THROWS_EXCEPTION(soul::Cancelled, soului::VolumeDocument::loadVolume(m_activity, cancelled));
         QVERIFY(!m_window->openOverlay(path("no-such-overlay.nii.gz")));
         QVERIFY(m_window->lastError().contains(path("no-such-overlay.nii.gz")));
         QCOMPARE(document()->layerCount(), 2);

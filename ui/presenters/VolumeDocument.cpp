@@ -29,12 +29,14 @@ std::array<double, 2> robustWindow(const soul::Volume& v) {
 
 VolumeDocument::VolumeDocument(QObject* parent) : QObject(parent) {}
 
-LoadedVolume VolumeDocument::loadVolume(const QString& path) {
+LoadedVolume VolumeDocument::loadVolume(const QString& path, const soul::Progress& progress) {
     LoadedVolume out;
     out.path = path;
     try {
-        out.series = std::make_shared<soul::NiftiSeries>(path.toStdString());
+        out.series = std::make_shared<soul::NiftiSeries>(path.toStdString(), progress);
         out.frame = out.series->frame(0);
+    } catch (const soul::Cancelled&) {
+        throw;
     } catch (const soul::Error& e) {
         out.error = QString::fromStdString(e.what());
         out.series.reset();

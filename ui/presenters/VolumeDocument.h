@@ -59,8 +59,10 @@ class VolumeDocument : public QObject {
 public:
     explicit VolumeDocument(QObject* parent = nullptr);
 
-    // Thread-safe loaders (no document state touched).
-    static LoadedVolume loadVolume(const QString& path);
+    // Thread-safe loaders (no document state touched). loadVolume reports the megabytes read to
+    // `progress` and throws soul::Cancelled when its token is cancelled; every other failure is
+    // in the result's error.
+    static LoadedVolume loadVolume(const QString& path, const soul::Progress& progress = {});
     // A volume the engine made (a trial's betas, an attribution map), shown without a file.
     static LoadedVolume inMemory(const soul::Volume& volume, const QString& name);
     static LoadedLabels loadLabels(const QString& path, const soul::Volume& onto);

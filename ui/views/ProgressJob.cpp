@@ -13,13 +13,13 @@
 namespace soului {
 
 ProgressJobResult runWithProgress(QWidget* parent, const QString& title, const QString& label, const QString& objectName,
-                                  const std::function<void(const soul::Progress&)>& job) {
+                                  const std::function<void(const soul::Progress&)>& job, int showAfterMs) {
     constexpr int kRange = 1000;
     QProgressDialog dialog(label, QObject::tr("Cancel"), 0, kRange, parent);
     dialog.setObjectName(objectName);
     dialog.setWindowTitle(title);
     dialog.setWindowModality(Qt::WindowModal);
-    dialog.setMinimumDuration(0);
+    dialog.setMinimumDuration(showAfterMs);
     dialog.setAutoClose(false);
     dialog.setAutoReset(false);
     dialog.setValue(0);

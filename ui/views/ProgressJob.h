@@ -19,8 +19,9 @@ struct ProgressJobResult {
     bool ok() const { return !cancelled && error.isEmpty(); }
 };
 
-// `objectName` names the dialog (tests find it by it).
+// `objectName` names the dialog (tests find it by it). The dialog shows at once, or after
+// `showAfterMs` for jobs that are usually quick (opening a small file should not flash a dialog).
 ProgressJobResult runWithProgress(QWidget* parent, const QString& title, const QString& label, const QString& objectName,
-                                  const std::function<void(const soul::Progress&)>& job);
+                                  const std::function<void(const soul::Progress&)>& job, int showAfterMs = 0);
 
 }  // namespace soului

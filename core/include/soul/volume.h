@@ -1,6 +1,8 @@
 // Volumes: 3D and 4D images with float voxels and an IJK→RAS affine, read from NIfTI via ITK.
 #pragma once
 
+#include "soul/progress.h"
+
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -85,7 +87,9 @@ Volume extract_frame(const Volume& series, int64_t frame);
 // converting the whole series to float.
 class NiftiSeries {
 public:
-    explicit NiftiSeries(const std::string& path);
+    // Reads the voxels, reporting the megabytes read to `progress`; throws soul::Cancelled when its
+    // token is cancelled (between chunks of 8 MiB).
+    explicit NiftiSeries(const std::string& path, const Progress& progress = {});
     ~NiftiSeries();
     NiftiSeries(NiftiSeries&&) noexcept;
     NiftiSeries& operator=(NiftiSeries&&) noexcept;
