@@ -126,6 +126,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_workbench, &soului::WorkbenchPanel::attributionVolume, this, [this](const soul::Volume& volume, const QString& output) {
         showAttribution(volume, output);
     });
+    connect(m_workbench, &soului::WorkbenchPanel::groundTruthVolume, this, [this](const soul::Volume& volume, const QString& output) {
+        const QString name = QString("truth-%1").arg(QString(output).replace(' ', '-'));
+        if (!m_document->addOverlay(soului::VolumeDocument::inMemory(volume, name), name, tr("tuned"))) showError(m_document->lastError());
+    });
     connect(m_workbench, &soului::WorkbenchPanel::sessionReady, this, [this](bool ok, const QString& message) {
         if (!ok) showError(message);
     });

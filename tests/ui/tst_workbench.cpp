@@ -325,7 +325,7 @@ private Q_SLOTS:
         QSignalSpy steps(workbench()->runner(), &soului::ReconstructionRunner::contributionsProgress);
         QSignalSpy shown(workbench(), &soului::WorkbenchPanel::contributionsShown);
         QTest::mouseClick(compute, Qt::LeftButton);
-        QVERIFY(shown.wait(60000));
+        QVERIFY(shown.wait(180000));
         QVERIFY2(steps.size() > 5, qPrintable(QString("%1 progress reports").arg(steps.size())));
         QCOMPARE(steps.last().at(1).toInt(), steps.last().at(2).toInt());   // the last is "done"
         QVERIFY(progressBar->isHidden());
@@ -357,6 +357,17 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(d->layerName(d->layerCount() - 1) == "attribution-palette", 10000);
         for (int layer = 1; layer < d->layerCount() - 1; ++layer) QVERIFY(!d->layerName(layer).startsWith("attribution-"));
         output->setCurrentIndex(output->findText("position"));
+        QTRY_VERIFY_WITH_TIMEOUT(d->layerName(d->layerCount() - 1) == "attribution-position", 10000);
+        // The phantom's ground truth as an overlay above it: the position-tuned voxels, 1 on 0.
+        auto* truthButton = m_window->findChild<QPushButton*>("truthOverlayButton");
+        QVERIFY(truthButton && truthButton->isEnabled());
+        QTest::mouseClick(truthButton, Qt::LeftButton);
+        QCOMPARE(d->layerName(d->layerCount() - 1), QString("truth-position"));
+        const soul::Volume& truthShown = d->layerVolume(d->layerCount() - 1);
+        const double tuned = std::count(truthShown.voxels.begin(), truthShown.voxels.end(), 1.0f);
+        QVERIFY(tuned > 10 && std::count(truthShown.voxels.begin(), truthShown.voxels.end(), 0.0f) + tuned == double(truthShown.voxels.size()));
+        QVERIFY(d->layerDisplay(d->layerCount() - 1).thresholdOn() && d->layerDisplay(d->layerCount() - 1).threshold < 1);
+        d->removeLayer(d->layerCount() - 1);
         // Beside it, the phantom's ground truth: the learned evidence falls on the voxels tuned to
         // what the output carries, well above their share of the visual voxels.
         const soului::TuningMaps* truth = workbench()->tuningMaps();

@@ -458,6 +458,21 @@ QWidget* WorkbenchPanel::buildContributions() {
     truthLayout->addWidget(m_attributionMap, 0, 0, Qt::AlignHCenter);
     truthLayout->addWidget(m_truthMap, 0, 1, Qt::AlignHCenter);
     truthLayout->addWidget(m_truthShare, 1, 0, 1, 2);
+    m_truthOverlay = new QPushButton(tr("Show the ground truth as an overlay"), truth);
+    m_truthOverlay->setObjectName("truthOverlayButton");
+    m_truthOverlay->setToolTip(tr("Adds the voxels tuned to this output (1) as an overlay over the trial, to compare with its attribution"));
+    m_truthOverlay->setEnabled(false);
+    truthLayout->addWidget(m_truthOverlay, 2, 0, 1, 2, Qt::AlignLeft);
+    connect(m_truthOverlay, &QPushButton::clicked, this, [this] {
+        const std::string output = m_output->currentText().toStdString();
+        const auto volume = m_contributions.volumes.find(output);
+        if (!m_tuning || volume == m_contributions.volumes.end()) return;
+        try {
+            Q_EMIT groundTruthVolume(m_tuning->truthVolume(output, volume->second), QString::fromStdString(output));
+        } catch (...) {
+            m_truthShare->setText(currentErrorMessage());
+        }
+    });
     layout->addWidget(truth);
     connect(m_contributionsButton, &QPushButton::clicked, this, &WorkbenchPanel::requestContributions);
     connect(m_contributionsCancel, &QPushButton::clicked, this, [this] {
@@ -737,6 +752,7 @@ void WorkbenchPanel::showContributions() {
 void WorkbenchPanel::showGroundTruth(const std::string& output) {
     m_attributionMap->clear();
     m_truthMap->clear();
+    m_truthOverlay->setEnabled(false);
     const auto volume = m_contributions.volumes.find(output);
     if (!m_tuning) {
         m_truthShare->setText(tr("Ground truth is known for the phantom subject only; this dataset was not prepared from one."));
@@ -753,6 +769,7 @@ void WorkbenchPanel::showGroundTruth(const std::string& output) {
         };
         show(m_attributionMap, m_tuning->attributionProjection(volume->second));
         show(m_truthMap, m_tuning->truthProjection(output));
+        m_truthOverlay->setEnabled(true);
         const auto [inside, base] = m_tuning->share(output, volume->second);
         m_truthShare->setText(tr("<b>%1 %</b> of the attribution for <i>%2</i> falls on the %3, which are %4 % of the visual voxels "
                                  "(a model blind to the streams would put about %4 % there).")

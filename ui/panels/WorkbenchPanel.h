@@ -98,6 +98,8 @@ Q_SIGNALS:
     void contributionsShown();
     // An output's attribution volume, in the subject's grid, for the brain views.
     void attributionVolume(const soul::Volume& volume, const QString& output);
+    // The phantom's voxels tuned to what `output` carries (1, else 0), on the attribution's grid.
+    void groundTruthVolume(const soul::Volume& volume, const QString& output);
 
 private:
     void showContributionsRunning(bool running);
@@ -157,6 +159,7 @@ private:
     QPushButton* m_contributionsButton;
     QProgressBar* m_contributionsProgress;
     QPushButton* m_contributionsCancel;
+    QPushButton* m_truthOverlay;
     QComboBox* m_output;
     QCustomPlot *m_shareChart, *m_ablationChart;
     QLabel *m_attributionMap, *m_truthMap, *m_truthShare;

@@ -109,6 +109,14 @@ soul::RgbImage TuningMaps::project(const std::vector<float>& value) const {
     return image;
 }
 
+soul::Volume TuningMaps::truthVolume(const std::string& output, const soul::Volume& like) const {
+    if (like.dims != m_dims) throw soul::Error(like.path, "is not on the grid of the phantom's ground truth");
+    const std::vector<uint8_t>& mask = maskOf(output);
+    soul::Volume truth = soul::Volume::zeros_like(like);
+    for (size_t i = 0; i < mask.size(); ++i) truth.voxels[i] = mask[i] ? 1.0f : 0.0f;
+    return truth;
+}
+
 soul::RgbImage TuningMaps::truthProjection(const std::string& output) const {
     // Per column the fraction of its visual voxels that are tuned, put back on every voxel of it.
     const std::vector<uint8_t>& mask = maskOf(output);

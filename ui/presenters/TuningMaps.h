@@ -36,6 +36,10 @@ public:
     // the fraction of tuned voxels per column, and the attribution's |value| (its largest per column).
     soul::RgbImage truthProjection(const std::string& output) const;
     soul::RgbImage attributionProjection(const soul::Volume& attribution) const;
+    // The voxels tuned to what `output` carries as a volume on the grid of `like` (an attribution
+    // volume): 1 tuned, 0 not; to show as an overlay over the trial. Throws soul::Error when
+    // `like` is on another grid.
+    soul::Volume truthVolume(const std::string& output, const soul::Volume& like) const;
 
 private:
     const std::vector<uint8_t>& maskOf(const std::string& output) const;
