@@ -464,6 +464,11 @@ bool MainWindow::openLabels(const QString& path, const QList<int>& initiallyVisi
     for (int v : initiallyVisible) loaded.initiallyVisible.insert(v);
     const bool ok = m_document->setLabels(loaded);
     QApplication::restoreOverrideCursor();
+    return reportDocumentChange(ok);
+}
+
+// A change to the document: its error in a dialog, or its notice (a resampling) in the status bar.
+bool MainWindow::reportDocumentChange(bool ok) {
     if (!ok) {
         showError(m_document->lastError());
         return false;
@@ -475,25 +480,13 @@ bool MainWindow::openLabels(const QString& path, const QList<int>& initiallyVisi
 bool MainWindow::openUnderlay(const QString& path) {
     const std::optional<soului::LoadedVolume> loaded = readVolume(path, tr("underlay"));
     if (!loaded) return false;
-    const bool ok = m_document->setUnderlay(*loaded);
-    if (!ok) {
-        showError(m_document->lastError());
-        return false;
-    }
-    if (!m_document->lastNotice().isEmpty()) statusBar()->showMessage(m_document->lastNotice(), 10000);
-    return true;
+    return reportDocumentChange(m_document->setUnderlay(*loaded));
 }
 
 bool MainWindow::openOverlay(const QString& path) {
     const std::optional<soului::LoadedVolume> loaded = readVolume(path, tr("overlay"));
     if (!loaded) return false;
-    const bool ok = m_document->addOverlay(*loaded);
-    if (!ok) {
-        showError(m_document->lastError());
-        return false;
-    }
-    if (!m_document->lastNotice().isEmpty()) statusBar()->showMessage(m_document->lastNotice(), 10000);
-    return true;
+    return reportDocumentChange(m_document->addOverlay(*loaded));
 }
 
 void MainWindow::showAttribution(const soul::Volume& volume, const QString& output) {

@@ -152,6 +152,7 @@ private:
     // Reads a NIfTI behind a progress dialog with Cancel (shown when it takes a while); nothing
     // when cancelled. Errors are in the result.
     std::optional<soului::LoadedVolume> readVolume(const QString& path, const QString& role);
+    bool reportDocumentChange(bool ok);
     // An attribution volume over the trial's betas, replacing the one shown before.
     void showAttribution(const soul::Volume& volume, const QString& output);
     void chooseSaveSession();
