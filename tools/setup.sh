@@ -23,6 +23,8 @@ PACKAGES=(
   clang libclang-rt-dev
   # benchmarks compare against these
   python3-nibabel python3-numpy python3-h5py python3-torch
+  # the NSD metrics' reference checks: torchvision's networks and scikit-image's SSIM
+  python3-torchvision python3-skimage
 )
 
 missing=()

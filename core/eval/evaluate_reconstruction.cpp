@@ -17,6 +17,7 @@
 #include "dissociation.h"
 #include "image_scores.h"
 #include "../infer/pipeline.h"
+#include "../metrics/nsd_metrics.h"
 #include "soul/error.h"
 #include "soul/output_folder.h"
 #include "soul/runtime.h"
@@ -61,6 +62,62 @@ DecodedConditions batched_decode(const std::function<DecodedConditions(const tor
             cat(&DecodedConditions::palette), cat(&DecodedConditions::edges)};
 }
 
+// The name of the split, so that the reader knows which published rows compare.
+std::string split_text(int64_t n) {
+    if (n == 982) return "NSD's 982 shared images that every subject saw three times, repeats averaged (the split of MindEye1, Brain-Diffuser, Takagi & Nishimoto)";
+    if (n == 1000) return "all 1000 shared NSD images, repeats averaged (MindEye2's split)";
+    return std::to_string(n) + " test images, repeats averaged: not a published NSD split, so no published row compares";
+}
+
+struct StandardTable {
+    std::string markdown;
+    json report;   // the report.json section
+};
+
+// The field's table (metrics/nsd_metrics.h): a row per method, two-way columns in percent.
+StandardTable standard_table(const std::vector<metrics::MetricRow>& rows, const std::map<std::string, metrics::Retrieval>& retrievals,
+                             const metrics::MetricNetworks& nets, int64_t n) {
+    std::ostringstream md;
+    const auto& columns = metrics::metric_columns();
+    const int64_t subset = std::min<int64_t>(300, n);
+    md << "\n## The field's standard table\n\nThe eight metrics of MindEye2's evaluation (docs/nsd-metrics.md), on " << split_text(n)
+       << ". Two-way identification in %, chance 50 %; EffNet-B and SwAV: correlation distance, lower is better. Retrieval: top-1 among "
+       << subset << " random test trials, averaged over 30 subsets, in the built-in image embedding (chance " << fixed3(1.0 / static_cast<double>(subset))
+       << "); image: brain → image, brain: image → brain.\n\n| method |";
+    for (const auto& c : columns) md << " " << c.name << (c.higher_is_better ? " ↑" : " ↓") << " |";
+    md << " image ret. ↑ | brain ret. ↑ |\n|---|";
+    for (size_t i = 0; i < columns.size() + 2; ++i) md << "---|";
+    md << "\n";
+    json out = {{"split", split_text(n)}, {"test_images", n}, {"retrieval_subset", subset}, {"rows", json::array()}, {"missing", json::object()},
+                {"problems", nets.problems()}};
+    std::map<std::string, std::string> missing;
+    for (const auto& row : rows) {
+        json values = json::object();
+        md << "| " << row.name;
+        for (const auto& c : columns) {
+            const auto& v = row.values.at(c.name);
+            const bool percent = c.higher_is_better && std::string(c.name) != "PixCorr" && std::string(c.name) != "SSIM";
+            md << " | " << (v ? (percent ? fixed_digits(*v * 100, 1) + "%" : fixed3(*v)) : std::string("n/a"));
+            values[c.name] = v ? json(*v) : json();
+            if (!v) missing[c.name] = row.missing.at(c.name);
+        }
+        const auto r = retrievals.find(row.name);
+        md << " | " << (r != retrievals.end() ? fixed3(r->second.forward) : std::string("—")) << " | "
+           << (r != retrievals.end() ? fixed3(r->second.backward) : std::string("—")) << " |\n";
+        if (r != retrievals.end()) values["image_retrieval"] = r->second.forward, values["brain_retrieval"] = r->second.backward;
+        out["rows"].push_back({{"method", row.name}, {"values", values}});
+    }
+    if (!missing.empty()) {
+        md << "\n";
+        for (const auto& [column, why] : missing) {
+            md << "- " << column << ": " << why << "\n";
+            out["missing"][column] = why;
+        }
+    }
+    for (const auto& problem : nets.problems()) md << "- **unreadable network file**: " << problem << "\n";
+    return {md.str(), out};
+}
+
 }  // namespace
 
 std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& progress) {
@@ -82,6 +139,12 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     std::vector<uint64_t> keys;
     for (int64_t r = 0; r < n; ++r) keys.push_back(validation ? validation_key(images[r].item<int64_t>()) : trial_key({Split::Test, r}));
     const ImageScorer score(p.run, images);
+    if (!o.metric_nets.empty()) report("loading the metric networks from " + o.metric_nets);
+    const metrics::MetricNetworks metric_nets(o.metric_nets);
+    // The standard table scores the stimuli at the largest size the run has them.
+    const torch::Tensor standard_truth =
+        (d.images.size(2) > d.gen_images.size(2) ? d.images : d.gen_images).index_select(0, images).to(torch::kCPU);
+    std::vector<metrics::MetricRow> standard_rows;
 
     report("decoding the conditions: SoulDiffuser");
     c10::InferenceMode inference;
@@ -151,6 +214,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
         }
         const torch::Tensor generated = torch::cat(parts, 0);
         scores.push_back(score(method.name, generated));
+        standard_rows.push_back(metrics::score_row(method.name, standard_truth, generated.to(torch::kCPU), metric_nets));
         if (method.in_figure) columns.push_back(generated);
         if (!method.pathway_off.empty()) dissociation.generated[method.pathway_off] = generated;
     }
@@ -201,6 +265,17 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
                       << fixed3(model::mean_pearson(mean_edges, true_edges)) << " |\n";
     }
 
+    report("the standard table: retrieval");
+    std::map<std::string, metrics::Retrieval> retrievals;
+    auto retrieve = [&](const std::string& name, const DecodedConditions& c) {
+        if (c.embedding.defined()) retrievals[name] = metrics::retrieval(c.embedding.to(torch::kCPU), score.true_embedding().to(torch::kCPU));
+    };
+    retrieve("SoulDiffuser", soul_conditions);
+    if (flat_conditions.caption.defined()) retrieve("flattened baseline (MLP) + same generator", flat_conditions);
+    retrieve("ridge regression + same generator", ridge);
+    for (const auto& [name, conditions] : plugins) retrieve("plugin " + name + ": " + p.decoder(name).title() + " + same generator", conditions);
+    const StandardTable standard = standard_table(standard_rows, retrievals, metric_nets, n);
+
     report("the double dissociation");
     const DissociationReport dissociated = dissociation_report(p, dissociation, std::max<int64_t>(1, o.figure_rows));
 
@@ -224,8 +299,9 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
         if (method.in_figure) figure += " | " + method.name;
     figure += ".\n";
     json meta = {{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed},
-                 {"conditions", conditions_json}, {"dissociation", dissociated.json}};
-    const std::string markdown = write_score_report(out, preamble.str(), scores, figure + conditions_md.str() + dissociated.markdown, meta);
+                 {"conditions", conditions_json}, {"dissociation", dissociated.json}, {"standard_metrics", standard.report}};
+    const std::string markdown =
+        write_score_report(out, preamble.str(), scores, figure + standard.markdown + conditions_md.str() + dissociated.markdown, meta);
     report.done();
     return markdown;
 }

@@ -27,6 +27,7 @@ public:
     ImageScores operator()(const std::string& name, const torch::Tensor& generated) const;
     const torch::Tensor& truth() const { return truth_; }    // (N, 3, G, G)
     bool classifies() const { return classify_; }
+    const torch::Tensor& true_embedding() const { return true_embedding_; }   // the stimuli in the built-in image embedding
 
 private:
     LoadedRun& run_;

@@ -11,6 +11,7 @@ const std::vector<Target>& targets() {
         {"hdf5", hdf5, "HDF5 image bricks and betas through the HDF5 C library (nsd_stimuli.hdf5, betas_session*.hdf5)"},
         {"tables", tables, "CSV tables, label tables (.txt, .lut), COCO caption JSON, IDX images and labels"},
         {"image", image, "PNG and JPEG stimuli through libpng and libjpeg"},
+        {"weights", weights, "metric networks' weight files: PyTorch state dicts (zip and legacy pickles) and safetensors"},
         {"prepared", prepared, "a prepared dataset: manifest.json checked against data.bin, every section read"},
 #if SOUL_FUZZ_CHECKPOINT
         {"checkpoint", checkpoint, "stage checkpoints and exported weights (LibTorch archives) loaded into a module with AdamW, then used"},

@@ -62,6 +62,7 @@ void mat(const uint8_t* data, size_t size);
 void hdf5(const uint8_t* data, size_t size);
 void tables(const uint8_t* data, size_t size);
 void image(const uint8_t* data, size_t size);
+void weights(const uint8_t* data, size_t size);
 void prepared(const uint8_t* data, size_t size);
 // Needs LibTorch: only in the builds that link soul_fuzz_checkpoint (SOUL_FUZZ_CHECKPOINT).
 void checkpoint(const uint8_t* data, size_t size);

@@ -152,6 +152,7 @@ struct EvaluateOptions {
     // split (config validation_fraction) held out, to choose settings on.
     std::string split = "test";
     std::string plugins;                // --plugins: extra plugin folders (every usable plugin gets a row)
+    std::string metric_nets;            // --metric-nets: the standard table's networks (docs/nsd-metrics.md); empty: n/a columns
 };
 
 // `souldiffuser evaluate`: SoulDiffuser, the flattened baseline, ridge regression and every decoder
