@@ -21,7 +21,7 @@ Command add_evaluate(CLI::App& app) {
     command->add_option("--split", o->split, "test (default; the final numbers) or validation (the training images a run held out, to choose settings on)")
         ->check(CLI::IsMember({"test", "validation"}));
     command->add_option("--metric-nets", o->metric_nets,
-                        "Folder with the field's metric networks (AlexNet, Inception v3, EfficientNet-B1, SwAV ResNet-50; docs/nsd-metrics.md "
+                        "Folder with the field's metric networks (AlexNet, Inception v3, EfficientNet-B1, SwAV ResNet-50, CLIP ViT-L/14; docs/nsd-metrics.md "
                         "lists the files): their columns of the standard table are n/a without them")
         ->check(CLI::ExistingDirectory);
     add_plugins_option(command, o->plugins);

@@ -142,8 +142,8 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     if (!o.metric_nets.empty()) report("loading the metric networks from " + o.metric_nets);
     const metrics::MetricNetworks metric_nets(o.metric_nets);
     // The standard table scores the stimuli at the largest size the run has them.
-    const torch::Tensor standard_truth =
-        (d.images.size(2) > d.gen_images.size(2) ? d.images : d.gen_images).index_select(0, images).to(torch::kCPU);
+    const metrics::StandardScorer standard_score(
+        (d.images.size(2) > d.gen_images.size(2) ? d.images : d.gen_images).index_select(0, images).to(torch::kCPU), metric_nets);
     std::vector<metrics::MetricRow> standard_rows;
 
     report("decoding the conditions: SoulDiffuser");
@@ -214,7 +214,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
         }
         const torch::Tensor generated = torch::cat(parts, 0);
         scores.push_back(score(method.name, generated));
-        standard_rows.push_back(metrics::score_row(method.name, standard_truth, generated.to(torch::kCPU), metric_nets));
+        standard_rows.push_back(standard_score(method.name, generated.to(torch::kCPU)));
         if (method.in_figure) columns.push_back(generated);
         if (!method.pathway_off.empty()) dissociation.generated[method.pathway_off] = generated;
     }

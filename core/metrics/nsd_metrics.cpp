@@ -192,34 +192,50 @@ std::string MetricNetworks::why_missing(NetId id) const {
     return it == missing_.end() ? "" : it->second;
 }
 
-MetricRow score_row(const std::string& name, const torch::Tensor& truth, const torch::Tensor& reconstructions, const MetricNetworks& nets) {
+namespace {
+
+// Each network with the resize and normalisation its weights' transforms use (the reference's
+// preprocess), and its columns in layer order: two-way identification, or else correlation distance.
+struct Use {
+    NetId id;
+    int64_t size;
+    const double *mean, *std;
+    std::vector<std::pair<std::string, bool>> columns;
+};
+
+const std::vector<Use>& uses() {
+    static const std::vector<Use> kUses = {{NetId::AlexNet, 256, kImageNetMean, kImageNetStd, {{"AlexNet(2)", true}, {"AlexNet(5)", true}}},
+                                           {NetId::InceptionV3, 342, kImageNetMean, kImageNetStd, {{"Incep", true}}},
+                                           {NetId::Clip, 224, kClipMean, kClipStd, {{"CLIP", true}}},
+                                           {NetId::EfficientNetB1, 255, kImageNetMean, kImageNetStd, {{"EffNet-B", false}}},
+                                           {NetId::SwAV, 224, kImageNetMean, kImageNetStd, {{"SwAV", false}}}};
+    return kUses;
+}
+
+}  // namespace
+
+StandardScorer::StandardScorer(const torch::Tensor& truth, const MetricNetworks& nets) : nets_(nets), truth_(resize(truth, kEvaluationSize)) {
+    for (const Use& use : uses())
+        if (const auto net = nets.get(use.id)) features_[use.id] = features(*net, truth_, use.size, use.mean, use.std);
+}
+
+MetricRow StandardScorer::operator()(const std::string& name, const torch::Tensor& reconstructions) const {
     MetricRow row;
     row.name = name;
-    const auto t = resize(truth, kEvaluationSize), r = resize(reconstructions, kEvaluationSize);
-    row.values["PixCorr"] = pixcorr(t, r);
-    row.values["SSIM"] = ssim(t, r);
-    // Each network with the resize its weights' transforms use (the reference's preprocess).
-    struct Use {
-        NetId id;
-        int64_t size;
-        const double *mean, *std;
-        std::vector<std::pair<std::string, bool>> columns;   // column, two-way (else distance), in layer order
-    };
-    const Use uses[] = {{NetId::AlexNet, 256, kImageNetMean, kImageNetStd, {{"AlexNet(2)", true}, {"AlexNet(5)", true}}},
-                        {NetId::InceptionV3, 342, kImageNetMean, kImageNetStd, {{"Incep", true}}},
-                        {NetId::Clip, 224, kClipMean, kClipStd, {{"CLIP", true}}},
-                        {NetId::EfficientNetB1, 255, kImageNetMean, kImageNetStd, {{"EffNet-B", false}}},
-                        {NetId::SwAV, 224, kImageNetMean, kImageNetStd, {{"SwAV", false}}}};
-    for (const Use& use : uses) {
-        const auto net = nets.get(use.id);
+    const auto r = resize(reconstructions, kEvaluationSize);
+    row.values["PixCorr"] = pixcorr(truth_, r);
+    row.values["SSIM"] = ssim(truth_, r);
+    for (const Use& use : uses()) {
+        const auto net = nets_.get(use.id);
         if (!net) {
             for (const auto& [column, two] : use.columns) {
                 row.values[column] = std::nullopt;
-                row.missing[column] = nets.why_missing(use.id);
+                row.missing[column] = nets_.why_missing(use.id);
             }
             continue;
         }
-        const auto ft = features(*net, t, use.size, use.mean, use.std), fr = features(*net, r, use.size, use.mean, use.std);
+        const auto& ft = features_.at(use.id);
+        const auto fr = features(*net, r, use.size, use.mean, use.std);
         for (size_t l = 0; l < use.columns.size(); ++l) {
             const auto& [column, two] = use.columns[l];
             row.values[column] = two ? two_way(ft[l], fr[l]) : correlation_distance(ft[l], fr[l]);

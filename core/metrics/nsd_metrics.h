@@ -81,7 +81,17 @@ private:
     std::vector<std::string> problems_;
 };
 
-// The eight metrics of `reconstructions` against `truth` ((N, 3, S, S) in [0, 1], any S).
-MetricRow score_row(const std::string& name, const torch::Tensor& truth, const torch::Tensor& reconstructions, const MetricNetworks& nets);
+// The eight metrics against one set of stimuli ((N, 3, S, S) in [0, 1], any S): the stimuli's
+// features are taken once, each row then costs its reconstructions' passes only.
+class StandardScorer {
+public:
+    StandardScorer(const torch::Tensor& truth, const MetricNetworks& nets);
+    MetricRow operator()(const std::string& name, const torch::Tensor& reconstructions) const;
+
+private:
+    const MetricNetworks& nets_;
+    torch::Tensor truth_;                                   // at kEvaluationSize
+    std::map<NetId, std::vector<torch::Tensor>> features_;  // the stimuli's, per network and layer
+};
 
 }  // namespace soul::metrics

@@ -269,7 +269,7 @@ private Q_SLOTS:
         const auto truth = torch::stack({photo("astronaut.png"), photo("coffee.png"), photo("chelsea.png")});
         const auto recon = truth.flip(0);
         const MetricNetworks none("");
-        const auto bare = score_row("test", truth, recon, none);
+        const auto bare = StandardScorer(truth, none)("test", recon);
         QVERIFY(bare.values.at("PixCorr").has_value());
         QVERIFY(bare.values.at("SSIM").has_value());
         for (const char* column : {"AlexNet(2)", "AlexNet(5)", "Incep", "CLIP", "EffNet-B", "SwAV"}) {
@@ -282,7 +282,7 @@ private Q_SLOTS:
         const MetricNetworks nets(m_nets.path().toStdString());
         QCOMPARE(int(nets.problems().size()), 1);
         QVERIFY2(QString::fromStdString(nets.problems()[0]).contains("model.safetensors"), nets.problems()[0].c_str());
-        const auto full = score_row("test", truth, truth, nets);
+        const auto full = StandardScorer(truth, nets)("test", truth);
         QCOMPARE(*full.values.at("AlexNet(2)"), 1.0);
         QCOMPARE(*full.values.at("Incep"), 1.0);
         QVERIFY(std::abs(*full.values.at("SwAV")) < 1e-9);
@@ -341,7 +341,7 @@ private Q_SLOTS:
         QCOMPARE(int(partial.problems().size()), 1);
         QVERIFY(QString::fromStdString(partial.problems()[0]).contains("efficientnet_b1-c27df63c.pth"));
         const auto truth = torch::stack({photo("astronaut.png"), photo("coffee.png")});
-        const auto row = score_row("test", truth, truth, partial);
+        const auto row = StandardScorer(truth, partial)("test", truth);
         QVERIFY(row.values.at("AlexNet(5)").has_value());
         QVERIFY(!row.values.at("EffNet-B").has_value());
         QVERIFY(QString::fromStdString(row.missing.at("EffNet-B")).contains("unreadable"));
