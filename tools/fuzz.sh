@@ -2,7 +2,7 @@
 # Fuzzes the readers with libFuzzer (clang; docs/reliability.md, "Fuzzing").
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]   build, then fuzz each target for SECONDS (default 60);
-#                                          targets: nifti mat hdf5 tables image prepared checkpoint
+#                                          targets: nifti mat hdf5 tables image weights prepared checkpoint
 #                                          (default all; checkpoint where LibTorch is installed)
 #   tools/fuzz.sh merge [TARGET...]       fold what fuzzing found into tests/fuzz/corpus, keeping
 #                                          only inputs that add coverage (libFuzzer -merge=1)
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 FUZZ_DIR=${SOUL_FUZZ_BUILD_DIR:-build-fuzz}
-ALL_TARGETS=(nifti mat hdf5 tables image prepared checkpoint)
+ALL_TARGETS=(nifti mat hdf5 tables image weights prepared checkpoint)
 RSS_LIMIT_MB=2048     # libFuzzer's default; the targets set a 256 MiB input memory budget
 INPUT_TIMEOUT_S=10    # one input taking longer is reported as a hang (and kept as slow-unit-*)
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/fuzz/lsan.supp}
