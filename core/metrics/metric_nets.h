@@ -36,8 +36,7 @@ struct NetFile {
     NetId id;
     const char* name;             // "AlexNet"
     const char* file;             // the published file's name (a path under --metric-nets DIR); .safetensors or torch.save's
-    const char* source;           // where the user gets it
-    const char* sha256_prefix;    // the first hex digits of its SHA-256 (torchvision names its files by them)
+    const char* source;           // where the user gets it (named in the report when the file is absent)
     const char* strip_prefix;     // removed from every key first ("module." in SwAV's file)
     std::vector<std::string> unused_prefixes;   // heads the features do not need: accepted, not loaded
 };

@@ -12,22 +12,23 @@ std::shared_ptr<MetricNetwork> make_efficientnet_b1();
 std::shared_ptr<MetricNetwork> make_resnet50();
 
 const std::vector<NetFile>& net_files() {
-    // torchvision names its files <arch>-<first 8 hex digits of the SHA-256>.pth. The weights are
+    // torchvision names its files <arch>-<first 8 hex digits of the SHA-256>.pth (docs/nsd-metrics.md
+    // lists them for `sha256sum`). The weights are
     // the ones MindEye2's evaluation loads: AlexNet_Weights.IMAGENET1K_V1,
     // Inception_V3_Weights.DEFAULT, EfficientNet_B1_Weights.DEFAULT (IMAGENET1K_V2) and SwAV's
     // torch.hub "resnet50" (800 epochs).
     static const std::vector<NetFile> kFiles = {
-        {NetId::AlexNet, "AlexNet", "alexnet-owt-7be5be79.pth", "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "7be5be79", "",
+        {NetId::AlexNet, "AlexNet", "alexnet-owt-7be5be79.pth", "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "",
          {"classifier."}},
         {NetId::InceptionV3, "Inception v3", "inception_v3_google-0cc3c7bd.pth", "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
-         "0cc3c7bd", "", {"AuxLogits.", "fc."}},
+         "", {"AuxLogits.", "fc."}},
         {NetId::EfficientNetB1, "EfficientNet-B1", "efficientnet_b1-c27df63c.pth", "https://download.pytorch.org/models/efficientnet_b1-c27df63c.pth",
-         "c27df63c", "", {"classifier."}},
-        {NetId::SwAV, "SwAV ResNet-50", "swav_800ep_pretrain.pth.tar", "https://dl.fbaipublicfiles.com/deepcluster/swav_800ep_pretrain.pth.tar", "",
+         "", {"classifier."}},
+        {NetId::SwAV, "SwAV ResNet-50", "swav_800ep_pretrain.pth.tar", "https://dl.fbaipublicfiles.com/deepcluster/swav_800ep_pretrain.pth.tar",
          "module.", {"projection_head.", "prototypes.", "fc."}},
         // Hugging Face's folder for the model, as cloned or downloaded; the file holds the text tower too.
         {NetId::Clip, "CLIP ViT-L/14", "clip-vit-large-patch14/model.safetensors",
-         "https://huggingface.co/openai/clip-vit-large-patch14 (model.safetensors)", "", "",
+         "https://huggingface.co/openai/clip-vit-large-patch14 (model.safetensors)", "",
          {"text_model.", "text_projection.", "logit_scale", "vision_model.embeddings.position_ids"}},
     };
     return kFiles;

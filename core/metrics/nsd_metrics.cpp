@@ -168,7 +168,7 @@ MetricNetworks::MetricNetworks(const std::string& folder) : folder_(folder) {
         }
         const auto path = (std::filesystem::path(folder) / spec.file).string();
         if (!std::filesystem::exists(path)) {
-            missing_[spec.id] = std::string("n/a (no weights: ") + spec.file + " not in " + folder + ")";
+            missing_[spec.id] = std::string("n/a (no weights: ") + spec.file + " not in " + folder + "; from " + spec.source + ")";
             continue;
         }
         try {
