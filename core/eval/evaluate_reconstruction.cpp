@@ -18,6 +18,7 @@
 #include "image_scores.h"
 #include "../infer/pipeline.h"
 #include "../metrics/nsd_metrics.h"
+#include "../metrics/standard_table.h"
 #include "soul/error.h"
 #include "soul/output_folder.h"
 #include "soul/runtime.h"
@@ -60,62 +61,6 @@ DecodedConditions batched_decode(const std::function<DecodedConditions(const tor
     };
     return {cat(&DecodedConditions::embedding), cat(&DecodedConditions::low_level), cat(&DecodedConditions::caption),
             cat(&DecodedConditions::palette), cat(&DecodedConditions::edges)};
-}
-
-// The name of the split, so that the reader knows which published rows compare.
-std::string split_text(int64_t n) {
-    if (n == 982) return "NSD's 982 shared images that every subject saw three times, repeats averaged (the split of MindEye1, Brain-Diffuser, Takagi & Nishimoto)";
-    if (n == 1000) return "all 1000 shared NSD images, repeats averaged (MindEye2's split)";
-    return std::to_string(n) + " test images, repeats averaged: not a published NSD split, so no published row compares";
-}
-
-struct StandardTable {
-    std::string markdown;
-    json report;   // the report.json section
-};
-
-// The field's table (metrics/nsd_metrics.h): a row per method, two-way columns in percent.
-StandardTable standard_table(const std::vector<metrics::MetricRow>& rows, const std::map<std::string, metrics::Retrieval>& retrievals,
-                             const metrics::MetricNetworks& nets, int64_t n) {
-    std::ostringstream md;
-    const auto& columns = metrics::metric_columns();
-    const int64_t subset = std::min<int64_t>(300, n);
-    md << "\n## The field's standard table\n\nThe eight metrics of MindEye2's evaluation (docs/nsd-metrics.md), on " << split_text(n)
-       << ". Two-way identification in %, chance 50 %; EffNet-B and SwAV: correlation distance, lower is better. Retrieval: top-1 among "
-       << subset << " random test trials, averaged over 30 subsets, in the built-in image embedding (chance " << fixed3(1.0 / static_cast<double>(subset))
-       << "); image: brain → image, brain: image → brain.\n\n| method |";
-    for (const auto& c : columns) md << " " << c.name << (c.higher_is_better ? " ↑" : " ↓") << " |";
-    md << " image ret. ↑ | brain ret. ↑ |\n|---|";
-    for (size_t i = 0; i < columns.size() + 2; ++i) md << "---|";
-    md << "\n";
-    json out = {{"split", split_text(n)}, {"test_images", n}, {"retrieval_subset", subset}, {"rows", json::array()}, {"missing", json::object()},
-                {"problems", nets.problems()}};
-    std::map<std::string, std::string> missing;
-    for (const auto& row : rows) {
-        json values = json::object();
-        md << "| " << row.name;
-        for (const auto& c : columns) {
-            const auto& v = row.values.at(c.name);
-            const bool percent = c.higher_is_better && std::string(c.name) != "PixCorr" && std::string(c.name) != "SSIM";
-            md << " | " << (v ? (percent ? fixed_digits(*v * 100, 1) + "%" : fixed3(*v)) : std::string("n/a"));
-            values[c.name] = v ? json(*v) : json();
-            if (!v) missing[c.name] = row.missing.at(c.name);
-        }
-        const auto r = retrievals.find(row.name);
-        md << " | " << (r != retrievals.end() ? fixed3(r->second.forward) : std::string("—")) << " | "
-           << (r != retrievals.end() ? fixed3(r->second.backward) : std::string("—")) << " |\n";
-        if (r != retrievals.end()) values["image_retrieval"] = r->second.forward, values["brain_retrieval"] = r->second.backward;
-        out["rows"].push_back({{"method", row.name}, {"values", values}});
-    }
-    if (!missing.empty()) {
-        md << "\n";
-        for (const auto& [column, why] : missing) {
-            md << "- " << column << ": " << why << "\n";
-            out["missing"][column] = why;
-        }
-    }
-    for (const auto& problem : nets.problems()) md << "- **unreadable network file**: " << problem << "\n";
-    return {md.str(), out};
 }
 
 }  // namespace
@@ -274,7 +219,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     if (flat_conditions.caption.defined()) retrieve("flattened baseline (MLP) + same generator", flat_conditions);
     retrieve("ridge regression + same generator", ridge);
     for (const auto& [name, conditions] : plugins) retrieve("plugin " + name + ": " + p.decoder(name).title() + " + same generator", conditions);
-    const StandardTable standard = standard_table(standard_rows, retrievals, metric_nets, n);
+    const metrics::StandardTable standard = metrics::standard_table(standard_rows, retrievals, metric_nets, n);
 
     report("the double dissociation");
     const DissociationReport dissociated = dissociation_report(p, dissociation, std::max<int64_t>(1, o.figure_rows));

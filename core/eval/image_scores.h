@@ -48,6 +48,4 @@ RgbImage grid_image(const std::vector<torch::Tensor>& columns, int64_t rows);
 std::string write_score_report(const std::string& folder, const std::string& preamble, const std::vector<ImageScores>& scores,
                                const std::string& epilogue, nlohmann::json meta);
 
-inline std::string fixed3(double value) { return fixed_digits(value, 3); }
-
 }  // namespace soul::eval

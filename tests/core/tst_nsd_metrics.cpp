@@ -1,9 +1,12 @@
 // The field's NSD metrics (core/metrics): known values worked out by hand, PixCorr and SSIM against
 // MindEye2's own code with scikit-image on real photographs, the metric networks against
-// torchvision's on the same random weights in the published files' formats, and bad files.
+// torchvision's on the same random weights in the published files' formats, bad files, and the
+// standard table with the published rows of the same split.
 #include "io/weight_files.h"
 #include "metrics/metric_nets.h"
 #include "metrics/nsd_metrics.h"
+#include "metrics/published_scores.h"
+#include "metrics/standard_table.h"
 #include "soul/error.h"
 #include "soul/formats.h"
 
@@ -289,6 +292,78 @@ private Q_SLOTS:
         QVERIFY(std::abs(*full.values.at("EffNet-B")) < 1e-9);
         QVERIFY(!full.values.at("CLIP").has_value());
         QVERIFY(QString::fromStdString(full.missing.at("CLIP")).contains("unreadable"));
+    }
+
+    // The compiled-in rows are the data file's (read here with Qt, independently), each under its
+    // split only.
+    void publishedRowsAreTheDataFile() {
+        QFile file(SOUL_SOURCE_DIR "/resources/published-nsd-metrics.json");
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const auto rows = QJsonDocument::fromJson(file.readAll()).object()["rows"].toArray();
+        QVERIFY(rows.size() >= 2);
+        QCOMPARE(int(published_scores().rows.size()), int(rows.size()));
+        for (int i = 0; i < rows.size(); ++i) {
+            const auto expected = rows[i].toObject();
+            const auto& row = published_scores().rows[size_t(i)];
+            QCOMPARE(QString::fromStdString(row.method), expected["method"].toString());
+            QCOMPARE(row.test_images, int64_t(expected["test_images"].toInt()));
+            const auto values = expected["values"].toObject();
+            QCOMPARE(int(row.values.size()), int(values.size()));
+            for (const auto& column : metric_columns()) QCOMPARE(row.values.at(column.name), values[column.name].toDouble());
+        }
+        QCOMPARE(int(published_rows_for(1000).size()), 1);
+        QCOMPARE(QString::fromStdString(published_rows_for(1000)[0].method), QString("MindEye2"));
+        QCOMPARE(QString::fromStdString(published_rows_for(982)[0].method), QString("MindEye1"));
+        QVERIFY(published_rows_for(20).empty());
+    }
+
+    // On a published split the table prints the published rows under ours, formatted as ours
+    // (two-way in %), with their sources and what is left out; on any other split it says none
+    // compares.
+    void standardTableWithPublishedRows() {
+        MetricRow ours{"SoulDiffuser", {}, {}};
+        for (const auto& c : metric_columns()) ours.values[c.name] = 0.5;
+        ours.values["CLIP"] = std::nullopt;
+        ours.missing["CLIP"] = "n/a (no weights: test)";
+        const MetricNetworks none("");
+        const auto table = standard_table({ours}, {{"SoulDiffuser", Retrieval{0.25, 0.125, 300, 30}}}, none, 1000);
+        const QString md = QString::fromStdString(table.markdown);
+        QVERIFY2(md.contains("| SoulDiffuser | 0.500 | 0.500 | 50.0% | 50.0% | 50.0% | n/a | 0.500 | 0.500 | 0.250 | 0.125 |"), qPrintable(md));
+        QVERIFY2(md.contains("| *published: MindEye2* (subj01, 40 sessions, pretrained on the other 7 subjects; final (enhanced) reconstructions) | "
+                             "0.374 | 0.439 | 97.9% | 99.1% | 96.0% | 93.7% | 0.607 | 0.336 | 1.000 | 0.999 |"),
+                 qPrintable(md));
+        QVERIFY2(md.contains("c184718"), qPrintable(md));
+        QVERIFY2(md.contains("not included: Brain-Diffuser"), qPrintable(md));
+        QVERIFY2(md.contains("- CLIP: n/a (no weights: test)"), qPrintable(md));
+        QCOMPARE(int(table.report["published"].size()), 1);
+        QCOMPARE(table.report["published"][0]["values"]["SSIM"].get<double>(), published_rows_for(1000)[0].values.at("SSIM"));
+        const auto other = standard_table({ours}, {}, none, 20);
+        QVERIFY(QString::fromStdString(other.markdown).contains("No published row compares with this split"));
+        QVERIFY(!QString::fromStdString(other.markdown).contains("*published:"));
+        QVERIFY(other.report["published"].empty());
+    }
+
+    void badPublishedData_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("words");
+        const QString row = R"j({"method": "M", "detail": "d", "test_images": 982, "retrieval_space": "r", "source": "s", "values": %1})j";
+        QTest::newRow("not JSON") << "{rows" << "not a JSON object";
+        QTest::newRow("no rows") << "{}" << "\"rows\" is missing";
+        QTest::newRow("unknown column") << R"j({"rows": [)j" + row.arg(R"j({"PixCor": 0.3})j") + "]}" << "unknown column \"PixCor\"";
+        QTest::newRow("percent, not fraction") << R"j({"rows": [)j" + row.arg(R"j({"AlexNet(2)": 97.9})j") + "]}" << "outside [0, 1]";
+        QTest::newRow("text value") << R"j({"rows": [)j" + row.arg(R"j({"SSIM": "0.4"})j") + "]}" << "\"SSIM\" is not a number";
+        QTest::newRow("no values") << R"j({"rows": [)j" + row.arg("{}") + "]}" << "\"values\" is missing or empty";
+        QTest::newRow("no source") << R"j({"rows": [{"method": "M", "detail": "d", "test_images": 982, "retrieval_space": "r", "values": {"SSIM": 0.4}}]})j"
+                                   << "rows[0]: \"source\" is missing";
+        QTest::newRow("bad split") << R"j({"rows": [{"method": "M", "detail": "d", "test_images": "982", "retrieval_space": "r", "source": "s", "values": {"SSIM": 0.4}}]})j"
+                                   << "\"test_images\" is missing or not a positive integer";
+        QTest::newRow("bad not_included") << R"j({"rows": [], "not_included": [{"method": "M"}]})j" << "not_included[0]: \"why\" is missing";
+    }
+
+    void badPublishedData() {
+        QFETCH(QString, text);
+        QFETCH(QString, words);
+        expectError([&] { parse_published_scores(text.toStdString(), "scores.json"); }, "scores.json", words);
     }
 
     void badFiles() {

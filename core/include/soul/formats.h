@@ -78,6 +78,7 @@ CsvTable read_csv(const std::string& path);
 void write_csv(const std::string& path, const CsvTable& table);
 // `value` with `digits` digits after the point, for reports and tables.
 std::string fixed_digits(double value, int digits);
+inline std::string fixed3(double value) { return fixed_digits(value, 3); }
 
 // COCO caption annotations: image id → its captions, in file order.
 std::map<int64_t, std::vector<std::string>> read_coco_captions(const std::string& path);
