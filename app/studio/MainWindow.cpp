@@ -2,6 +2,7 @@
 
 #include "ReconstructionRunner.h"
 #include "TrainingPanel.h"
+#include "EvaluationPanel.h"
 #include "WorkbenchPanel.h"
 
 #include "BrainScene.h"
@@ -110,7 +111,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                             QDir::homePath() + "/souldiffuser-runs/phantom-small");
     trainingDock->setWidget(m_training);
     tabifyDockWidget(workbenchDock, trainingDock);
+    auto* evaluationDock = new QDockWidget(tr("Evaluation"), this);
+    evaluationDock->setObjectName("evaluationDock");
+    m_evaluation = new soului::EvaluationPanel(evaluationDock);
+    evaluationDock->setWidget(m_evaluation);
+    tabifyDockWidget(trainingDock, evaluationDock);
     workbenchDock->raise();
+    // A new evaluation of the model in view is what the guided tour quotes from then on.
+    connect(m_evaluation, &soului::EvaluationPanel::evaluationEnded, this, [this](bool ok, bool, const QString&, const QString& folder) {
+        if (ok) m_workbench->loadEvaluation(folder);
+    });
     connect(trainingDock, &QDockWidget::visibilityChanged, this, [this](bool visible) { m_trainingRaised = visible; });
     // The brain views follow the selected trial once its reconstruction is on screen: loading a
     // volume and rebuilding the stream surfaces would otherwise delay the first previews.
@@ -511,6 +521,7 @@ bool MainWindow::setFrame(int index) {
 
 void MainWindow::openSession(const QString& run, const QString& data) {
     m_workbench->openSession(run, data);
+    m_evaluation->setRun(run, data);
 }
 
 void MainWindow::showTrialBetas(const soul::TrialRef& trial) {
@@ -712,7 +723,7 @@ bool MainWindow::openSessionFile(const QString& path) {
                               .arg(s.modelRun, QString::fromStdString(soul::split_name(s.trial->split))).arg(s.trial->row).arg(s.modelData));
             }
         });
-        m_workbench->openSession(s.modelRun, s.modelData);
+        openSession(s.modelRun, s.modelData);
     }
     rememberSession(path);
     if (m_reopenLast) m_reopenLast->hide();

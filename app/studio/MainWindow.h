@@ -30,6 +30,7 @@ class LabelPanel;
 class SliceView;
 class VolumeDocument;
 class TrainingPanel;
+class EvaluationPanel;
 class WorkbenchPanel;
 }  // namespace soului
 
@@ -47,6 +48,7 @@ public:
     soului::SliceView* sliceView(int orientation) const { return m_slices[orientation]; }
     soului::WorkbenchPanel* workbench() const { return m_workbench; }
     soului::TrainingPanel* training() const { return m_training; }
+    soului::EvaluationPanel* evaluation() const { return m_evaluation; }
 
     // Opens a trained run (or the shipped model) and a prepared dataset in the workbench, in the
     // background. Selecting a trial there shows its betas in the brain views.
@@ -167,6 +169,7 @@ private:
     soului::LabelPanel* m_labelPanel;
     soului::WorkbenchPanel* m_workbench;
     soului::TrainingPanel* m_training;
+    soului::EvaluationPanel* m_evaluation;
     soul::TrialRef m_pendingTrial;    // selected, its betas not yet in the views
     bool m_trialPending = false;
     QDockWidget* m_workbenchDock;

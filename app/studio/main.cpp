@@ -50,7 +50,7 @@ struct StudioOptions {
     QCommandLineOption contributions{"contributions", "With --trial: also compute the stream contributions and show this output's.", "output"};
     QCommandLineOption streamsOff{"streams-off", "With --trial: switch these streams off first (comma-separated, e.g. early,dorsal).", "groups"};
     QCommandLineOption trainingRun{"training-run", "Show this run folder's loss curves in the Training tab.", "folder"};
-    QCommandLineOption tab{"tab", "Bring a tab forward: denoising, contributions, tour or training.", "name"};
+    QCommandLineOption tab{"tab", "Bring a tab forward: denoising, contributions, tour, training or evaluation.", "name"};
     QCommandLineOption session{"session", "Open this session file (File ▸ Save Session writes one) instead of the default.", "file"};
     QCommandLineOption figure{"figure", "Write a lightbox figure (slices, colour bar, 3D view, the trial's reconstruction) as PNG, SVG or PDF and exit; with --session, that session's figure settings are the defaults.", "file"};
     QCommandLineOption widthMm{"width-mm", "--figure: its printed width in millimetres (default 180, two journal columns).", "mm"};
@@ -196,14 +196,14 @@ int main(int argc, char** argv) {
     }
     if (ok && frameIndex != 0) ok = window.setFrame(frameIndex);
     if (parser.isSet(o.tab)) {
-        static const QStringList tabs = {"denoising", "contributions", "tour", "training"};
+        static const QStringList tabs = {"denoising", "contributions", "tour", "training", "evaluation"};
         const int index = static_cast<int>(tabs.indexOf(parser.value(o.tab)));
         if (index < 0) {
-            std::fprintf(stderr, "souldiffuser-studio: unknown --tab '%s' (denoising, contributions, tour, training)\n", qPrintable(parser.value(o.tab)));
+            std::fprintf(stderr, "souldiffuser-studio: unknown --tab '%s' (denoising, contributions, tour, training, evaluation)\n", qPrintable(parser.value(o.tab)));
             return 1;
         }
         if (index < 3) window.workbench()->findChild<QTabWidget*>("workbenchTabs")->setCurrentIndex(index);
-        else window.findChild<QDockWidget*>("trainingDock")->raise();
+        else window.findChild<QDockWidget*>(index == 3 ? "trainingDock" : "evaluationDock")->raise();
     }
     if (parser.isSet(o.trainingRun)) {
         window.findChild<QLineEdit*>("trainOut")->setText(parser.value(o.trainingRun));

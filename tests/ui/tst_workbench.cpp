@@ -13,6 +13,10 @@
 //   view description;
 // - training from the studio: the loss plot gains points, Stop checkpoints within a step, Start
 //   resumes to the end, the run's curves come back from its log, a bad config or log is named;
+// - evaluating from the studio: the model's report is shown, Evaluate writes a new one with the
+//   field's standard table (the metric networks folder is the remembered setting; absent networks
+//   are named), the guided tour quotes the new report, Cancel leaves the report as it was, a bad
+//   run is named;
 // - a newer request cancels an older one; a missing model is reported, naming it.
 #include "BrainView.h"
 #include "MainWindow.h"
@@ -22,6 +26,8 @@
 #include "SliceView.h"
 #include "StudioSession.h"
 #include "TrainingPanel.h"
+#include "EvaluationPanel.h"
+#include "GuidedTour.h"
 #include "TrialCatalog.h"
 #include "TuningMaps.h"
 #include "VolumeDocument.h"
@@ -47,6 +53,10 @@
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTextBrowser>
+#include <QDockWidget>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QDir>
 #include <QtTest>
 #include <qcustomplot.h>
 
@@ -112,6 +122,7 @@ class TestWorkbench : public QObject {
 
 private Q_SLOTS:
     void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);   // QSettings (the metric networks folder) away from the user's
         m_dir = soultest::tempFolder("workbench");
         soultest::prepared_default_phantom(m_dir);
         qputenv("SOUL_PHANTOM_DIR", QByteArray::fromStdString(m_dir + "/phantom"));
@@ -498,6 +509,68 @@ private Q_SLOTS:
         QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
         QVERIFY(ended.wait(30000));
         QVERIFY2(ended.last().at(2).toString().contains("no-such-config.json"), qPrintable(ended.last().at(2).toString()));
+    }
+
+    void evaluatingFromTheStudioShowsTheStandardTable() {
+        soului::EvaluationPanel* evaluation = m_window->evaluation();
+        // The model in view and its shipped report.
+        QCOMPARE(QFileInfo(m_window->findChild<QLineEdit*>("evalRun")->text()).canonicalFilePath(), QFileInfo(SOUL_MODEL_DIR).canonicalFilePath());
+        QVERIFY(!m_window->findChild<QLineEdit*>("evalData")->text().isEmpty());   // the session's dataset
+        QVERIFY(evaluation->reportMarkdown().contains("SoulDiffuser"));
+        const QString dir = QString::fromStdString(m_dir), out = dir + "/evaluation", nets = dir + "/metric-nets";
+        QVERIFY(QDir().mkpath(nets));
+        m_window->findChild<QLineEdit*>("evalOut")->setText(out);
+        m_window->findChild<QLineEdit*>("evalMetricNets")->setText(nets);
+        m_window->findChild<QSpinBox*>("evalLimit")->setValue(4);
+        QSignalSpy ended(evaluation, &soului::EvaluationPanel::evaluationEnded);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("evalStart"), Qt::LeftButton);
+        QVERIFY(ended.wait(500000));
+        QVERIFY2(ended.last().at(0).toBool(), qPrintable(ended.last().at(2).toString()));
+        QCOMPARE(ended.last().at(3).toString(), out);
+        QCOMPARE(QSettings().value(soului::EvaluationPanel::kMetricNetsSetting).toString(), nets);
+        const QString md = evaluation->reportMarkdown();
+        QVERIFY2(md.contains("## The field's standard table"), qPrintable(md));
+        QVERIFY2(md.contains("alexnet-owt-7be5be79.pth not in " + nets), qPrintable(md));   // the setting reached the engine
+        QVERIFY2(md.contains("No published row compares with this split"), qPrintable(md));
+        // Rendered: the table's text is in the browser and its pixels are not blank.
+        auto* browser = m_window->findChild<QTextBrowser*>("evalReport");
+        QVERIFY(browser->toPlainText().contains("PixCorr"));
+        m_window->findChild<QDockWidget*>("evaluationDock")->raise();
+        QTRY_VERIFY(browser->isVisible());
+        const QImage shot = browser->viewport()->grab().toImage();
+        QSet<QRgb> colours;
+        for (int y = 0; y < shot.height(); y += 3)
+            for (int x = 0; x < shot.width(); x += 3) colours.insert(shot.pixel(x, y));
+        QVERIFY2(colours.size() > 2, "the report is blank");
+        // The guided tour quotes the new report (4 test images) on a page with a stream off.
+        const auto& tour = soului::guidedTour();
+        const auto page = std::find_if(tour.begin(), tour.end(), [](const soului::TourStep& step) { return !step.streamsOff.empty(); });
+        QVERIFY(page != tour.end());
+        workbench()->showTourStep(static_cast<int>(page - tour.begin()));
+        const QString quoted = m_window->findChild<QTextBrowser*>("tourText")->toPlainText();
+        QVERIFY2(quoted.contains("souldiffuser evaluate, 4 test images"), qPrintable(quoted));
+        settle();
+        workbench()->showTourStep(0);
+        settle();
+        // Cancel: the report folder is left as it was.
+        QFile report(out + "/report.md");
+        QVERIFY(report.open(QIODevice::ReadOnly));
+        const QByteArray before = report.readAll();
+        report.close();
+        QTest::mouseClick(m_window->findChild<QPushButton*>("evalStart"), Qt::LeftButton);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("evalCancel"), Qt::LeftButton);
+        QVERIFY(ended.wait(120000));
+        QCOMPARE(ended.last().at(1).toBool(), true);
+        QVERIFY(report.open(QIODevice::ReadOnly));
+        QCOMPARE(report.readAll(), before);
+        // A run that is not there is named.
+        m_window->findChild<QLineEdit*>("evalRun")->setText(dir + "/no-such-run");
+        QTest::mouseClick(m_window->findChild<QPushButton*>("evalStart"), Qt::LeftButton);
+        QVERIFY(ended.wait(60000));
+        QCOMPARE(ended.last().at(0).toBool(), false);
+        QVERIFY2(ended.last().at(2).toString().contains("no-such-run"), qPrintable(ended.last().at(2).toString()));
+        QVERIFY(m_window->findChild<QLabel*>("evalStatus")->text().contains("no-such-run"));
+        m_window->findChild<QDockWidget*>("workbenchDock")->raise();
     }
 
     void aNewRequestCancelsTheOld() {

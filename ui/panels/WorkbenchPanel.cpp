@@ -510,14 +510,19 @@ QWidget* WorkbenchPanel::buildTour() {
     return tour;
 }
 
+void WorkbenchPanel::showTourText() {
+    const TourStep& step = guidedTour()[static_cast<size_t>(m_tourStep)];
+    m_tourText->setHtml(QString("<h3>%1</h3>%2%3")
+                            .arg(QString::fromStdString(step.title), QString::fromStdString(step.text),
+                                 QString::fromStdString(measuredDissociation(m_evaluation, step.streamsOff))));
+}
+
 void WorkbenchPanel::showTourStep(int index) {
     const auto& steps = guidedTour();
     if (index < 0 || index >= static_cast<int>(steps.size())) return;
     m_tourStep = index;
     const TourStep& step = steps[static_cast<size_t>(index)];
-    m_tourText->setHtml(QString("<h3>%1</h3>%2%3")
-                            .arg(QString::fromStdString(step.title), QString::fromStdString(step.text),
-                                 QString::fromStdString(measuredDissociation(m_evaluation, step.streamsOff))));
+    showTourText();
     m_tourStepLabel->setText(tr("step %1 of %2").arg(index + 1).arg(steps.size()));
     m_tourBack->setEnabled(index > 0);
     m_tourNext->setEnabled(index + 1 < static_cast<int>(steps.size()));
@@ -533,10 +538,15 @@ void WorkbenchPanel::showTourStep(int index) {
 void WorkbenchPanel::openSession(const QString& run, const QString& data) {
     m_model.openSession(run.toStdString(), data.toStdString(), {});
     // The run's evaluation, when `souldiffuser evaluate` has made one: the tour quotes it.
-    std::ifstream report(QDir(run).filePath("evaluation-reconstruction/report.json").toStdString());
-    m_evaluation = report ? nlohmann::json::parse(report, nullptr, false) : nlohmann::json();
+    loadEvaluation(QDir(run).filePath("evaluation-reconstruction"));
     m_status->setText(tr("Opening %1 ...").arg(run));
     m_runner->open(run, data);
+}
+
+void WorkbenchPanel::loadEvaluation(const QString& folder) {
+    std::ifstream report(QDir(folder).filePath("report.json").toStdString());
+    m_evaluation = report ? nlohmann::json::parse(report, nullptr, false) : nlohmann::json();
+    showTourText();   // the page in view quotes the new table
 }
 
 void WorkbenchPanel::refilter() {

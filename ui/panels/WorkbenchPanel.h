@@ -51,6 +51,9 @@ public:
 
     // Opens a run and a prepared dataset in the background; sessionReady() follows.
     void openSession(const QString& run, const QString& data);
+    // Reads an evaluation's report.json (evaluation-reconstruction of the run in view), which the
+    // guided tour quotes; none (or an unreadable one) leaves the tour saying there is none.
+    void loadEvaluation(const QString& folder);
     ReconstructionRunner* runner() const { return m_runner; }
     const TrialCatalog* catalog() const { return m_catalog.get(); }
     // The phantom's ground truth, when the session's dataset was prepared from a phantom.
@@ -116,6 +119,7 @@ private:
     QWidget* buildTimeline();
     QWidget* buildContributions();
     QWidget* buildTour();
+    void showTourText();   // the tour page in view, with what the evaluation measured
 
     void refilter();
     void rerun();
