@@ -136,7 +136,7 @@ bool EvaluationPanel::showReport(const QString& folder) {
         return false;
     }
     m_markdown = QString::fromUtf8(file.readAll());
-    m_report->setSearchPaths({folder});   // the report's comparison figure
+    m_report->setSearchPaths({folder});   // images the report links, relative to its folder
     m_report->setMarkdown(m_markdown);
     m_status->setText(file.fileName());
     return true;

@@ -2,8 +2,8 @@
 // evaluate_reconstructions on a run folder off the GUI thread (EngineJobs), with the standard
 // table's metric networks from a folder the user chooses (the CLI's --metric-nets; remembered in
 // the studio's settings), shows progress, cancels on request, and renders the report (report.md:
-// the score tables, the field's standard table beside the published rows, the dissociation, the
-// comparison figure). A run that already has a report shows it when the panel is given the run.
+// the score tables, the field's standard table beside the published rows, the dissociation). A run
+// that already has a report shows it when the panel is given the run.
 #pragma once
 
 #include "EngineJobs.h"
