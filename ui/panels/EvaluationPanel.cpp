@@ -1,5 +1,7 @@
 #include "EvaluationPanel.h"
 
+#include "FormField.h"
+
 #include "soul/reconstruct.h"
 
 #include <QDir>
@@ -29,13 +31,7 @@ EvaluationPanel::EvaluationPanel(QWidget* parent) : QWidget(parent) {
     auto* layout = new QHBoxLayout(this);
     auto* left = new QVBoxLayout;
     auto* form = new QFormLayout;
-    auto field = [&](const QString& name, const QString& placeholder) {
-        auto* e = new QLineEdit(this);
-        e->setObjectName(name);
-        e->setPlaceholderText(placeholder);
-        e->setMinimumWidth(260);
-        return e;
-    };
+    auto field = [this](const QString& name, const QString& placeholder) { return formField(this, name, placeholder, 260); };
     m_run = field("evalRun", tr("the run folder (a trained model)"));
     m_data = field("evalData", tr("the prepared dataset (empty: the one the run names)"));
     m_out = field("evalOut", tr("RUN/evaluation-reconstruction"));
@@ -103,9 +99,7 @@ EvaluationPanel::EvaluationPanel(QWidget* parent) : QWidget(parent) {
         }
         Q_EMIT evaluationEnded(ok, cancelled, cancelled ? QString() : error, m_folder);
     };
-    connect(&m_jobs, &EngineJobs::succeeded, this, [ended](int) { ended(false, QString()); });
-    connect(&m_jobs, &EngineJobs::cancelled, this, [ended](int) { ended(true, QString()); });
-    connect(&m_jobs, &EngineJobs::failed, this, [ended](int, const QString& message) { ended(false, message); });
+    m_jobs.onEnded(this, ended);
 }
 
 EvaluationPanel::~EvaluationPanel() {

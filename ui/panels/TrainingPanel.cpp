@@ -1,6 +1,7 @@
 #include "TrainingPanel.h"
 
 #include "ErrorMessage.h"
+#include "FormField.h"
 
 #include "soul/error.h"
 
@@ -32,13 +33,7 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     auto* layout = new QHBoxLayout(this);
     auto* left = new QVBoxLayout;
     auto* form = new QFormLayout;
-    auto field = [&](const QString& name, const QString& placeholder) {
-        auto* e = new QLineEdit(this);
-        e->setObjectName(name);
-        e->setPlaceholderText(placeholder);
-        e->setMinimumWidth(280);
-        return e;
-    };
+    auto field = [this](const QString& name, const QString& placeholder) { return formField(this, name, placeholder, 280); };
     m_data = field("trainData", tr("a prepared dataset folder"));
     m_config = field("trainConfig", tr("models/configs/phantom-small.json"));
     m_out = field("trainOut", tr("the run folder to write"));
@@ -102,9 +97,7 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
         }
         Q_EMIT trainingEnded(error.isEmpty() && !cancelled, cancelled, error);
     };
-    connect(&m_jobs, &EngineJobs::succeeded, this, [ended](int) { ended(false, QString()); });
-    connect(&m_jobs, &EngineJobs::cancelled, this, [ended](int) { ended(true, QString()); });
-    connect(&m_jobs, &EngineJobs::failed, this, [ended](int, const QString& message) { ended(false, message); });
+    m_jobs.onEnded(this, ended);
 }
 
 TrainingPanel::~TrainingPanel() {

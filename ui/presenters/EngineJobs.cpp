@@ -11,6 +11,12 @@ namespace soului {
 
 EngineJobs::EngineJobs(QObject* parent) : QObject(parent) { m_pool.setMaxThreadCount(1); }
 
+void EngineJobs::onEnded(QObject* context, std::function<void(bool cancelled, const QString& error)> handler) {
+    connect(this, &EngineJobs::succeeded, context, [handler](int) { handler(false, QString()); });
+    connect(this, &EngineJobs::cancelled, context, [handler](int) { handler(true, QString()); });
+    connect(this, &EngineJobs::failed, context, [handler](int, const QString& message) { handler(false, message); });
+}
+
 EngineJobs::~EngineJobs() {
     cancel();
     m_pool.waitForDone();

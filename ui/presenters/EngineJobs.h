@@ -34,6 +34,9 @@ public:
     bool busy() const;
     int latest() const { return m_latest; }
     void waitForIdle();             // blocks (tests, shutdown)
+    // One handler for every job's end, run on `context`'s thread: cancelled, or the failure's
+    // message (empty when the job succeeded).
+    void onEnded(QObject* context, std::function<void(bool cancelled, const QString& error)> handler);
 
 Q_SIGNALS:
     void succeeded(int job);
