@@ -7,9 +7,13 @@ other. Samples/s come from metrics.jsonl: batch × (steps − 1) / (time of the 
 the first), so start-up and the first step's warm-up are left out. Run twice or more and take
 the median: the 2-core machine is shared.
 
+--ranks 1,2 also trains each build data-parallel (`train --nproc N`, docs/distributed.md) with the
+same global batch (the config's batch_size split over the N ranks), and reports the all-reduce's
+time per step that rank 0 logs (allreduce_ms).
+
 Usage: bench/train_throughput.py --data PREPARED [--config models/configs/phantom-small.json]
            [--steps 40] [--stages embedding,ssmnet,sembert,baseline,vae,unet] [--device cpu]
-           [--precision auto] [--repeats 1] NAME=SOULDIFFUSER_BINARY [NAME=BINARY ...]
+           [--precision auto] [--repeats 1] [--ranks 1] NAME=SOULDIFFUSER_BINARY [NAME=BINARY ...]
 """
 import argparse
 import json
@@ -47,7 +51,8 @@ def throughput(run, batch):
     for stage, r in rows.items():
         if len(r) >= 3:
             dt = r[-1]["time"] - r[0]["time"]
-            out[stage] = (batch * (len(r) - 1) / dt, len(r), dt / (len(r) - 1))
+            reduce = [j["allreduce_ms"] for j in r[1:] if "allreduce_ms" in j]
+            out[stage] = (batch * (len(r) - 1) / dt, len(r), dt / (len(r) - 1), statistics.mean(reduce) if reduce else None)
     return out
 
 
@@ -60,25 +65,36 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--ranks", default="1", help="comma-separated rank counts, each run with --nproc N at the same global batch")
     ap.add_argument("--keep", default="", help="keep the run folders in this folder (default: a temporary one, removed)")
     ap.add_argument("builds", nargs="+", help="NAME=path/to/souldiffuser")
     o = ap.parse_args()
     stages = o.stages.split(",")
-    builds = [b.split("=", 1) for b in o.builds]
+    ranks = [int(n) for n in o.ranks.split(",")]
+    builds = []
+    for name, binary in (b.split("=", 1) for b in o.builds):
+        for n in ranks:
+            builds.append((name if ranks == [1] else f"{name} x{n}", binary, n))
     with open(o.config) as f:
         config = json.load(f)
     with open(os.path.join(o.data, "manifest.json")) as f:
         manifest = json.load(f)
     items = manifest["train_trials"]
-    results = {}   # (build, stage) -> [samples/s]
+    results, reduce_ms = {}, {}   # (build, stage) -> [samples/s], [all-reduce ms per step]
     with tempfile.TemporaryDirectory(prefix="train-throughput-") as scratch:
         tmp = o.keep or scratch
         os.makedirs(tmp, exist_ok=True)
-        cfg = os.path.join(tmp, "config.json")
-        with open(cfg, "w") as f:
-            json.dump(shrunk_config(config, stages, o.steps, items), f)
+        shrunk = shrunk_config(config, stages, o.steps, items)
+        configs = {}
+        for n in ranks:
+            if config["batch_size"] % n:
+                sys.exit(f"batch_size {config['batch_size']} does not split over {n} ranks")
+            configs[n] = os.path.join(tmp, f"config-{n}.json")
+            with open(configs[n], "w") as f:
+                json.dump(dict(shrunk, batch_size=config["batch_size"] // n), f)
         for repeat in range(o.repeats):
-            for name, binary in builds:
+            for name, binary, n in builds:
+                cfg = configs[n]
                 run = os.path.join(tmp, f"{name}-{repeat}")
                 order = []
                 for s in stages:
@@ -88,12 +104,16 @@ def main():
                 cmd = [binary, "train", "--data", o.data, "--config", cfg, "--out", run, "--stages", ",".join(order), "--device", o.device]
                 if o.precision != "auto":
                     cmd += ["--precision", o.precision]
+                if n > 1:
+                    cmd += ["--nproc", str(n)]
                 print(f"[{repeat + 1}/{o.repeats}] {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-                for stage, (sps, steps, per) in throughput(run, config["batch_size"]).items():
+                for stage, (sps, steps, per, reduce) in throughput(run, config["batch_size"]).items():
                     if stage in stages:
                         results.setdefault((name, stage), []).append(sps)
-    names = [n for n, _ in builds]
+                        if reduce is not None:
+                            reduce_ms.setdefault((name, stage), []).append(reduce)
+    names = [n for n, _, _ in builds]
     print(f"samples/s per stage (batch {config['batch_size']}, at least {o.steps} steps and one epoch per stage, device {o.device}, "
           f"median of {o.repeats}; higher is better)\n")
     print("| stage | " + " | ".join(names) + " |")
@@ -104,6 +124,14 @@ def main():
             v = results.get((n, s))
             cells.append(f"{statistics.median(v):.1f}" if v else "–")
         print(f"| {s} | " + " | ".join(cells) + " |")
+    parallel = [n for n, _, r in builds if r > 1]
+    if parallel:
+        print("\nall-reduce of the gradients, ms per step (rank 0's wait included; median of the runs' means)\n")
+        print("| stage | " + " | ".join(parallel) + " |")
+        print("|---|" + "---|" * len(parallel))
+        for s in stages:
+            cells = [f"{statistics.median(reduce_ms[(n, s)]):.1f}" if (n, s) in reduce_ms else "–" for n in parallel]
+            print(f"| {s} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

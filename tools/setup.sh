@@ -10,6 +10,8 @@ PACKAGES=(
   qt6-base-dev libqt6opengl6-dev qt6-svg-dev libqcustomplot-dev libvtk9-dev
   # engine: ITK (NIfTI), LibTorch (CPU), BLAS that LibTorch uses for speed
   libinsighttoolkit5-dev libtorch-dev libopenblas0-pthread
+  # multi-process training: the Gloo headers behind LibTorch's c10d ProcessGroupGloo
+  libgloo-dev
   # small libraries
   libspdlog-dev libfmt-dev nlohmann-json3-dev libhdf5-dev libmatio-dev libcli11-dev libbenchmark-dev
   zlib1g-dev libpng-dev

@@ -4,6 +4,7 @@
 // checkpoints every N steps and on cancel, one metrics line per step.
 #include "soul/train.h"
 
+#include "data_parallel.h"
 #include "encoder_run.h"
 #include "metrics_log.h"
 #include "../util/memory_guard.h"
@@ -102,10 +103,25 @@ private:
         std::function<void(bool)> set_training;
         std::function<void()> on_done;   // after the last step, before the final checkpoint
         std::function<nlohmann::json()> held_out;   // scores on examples it never trained on, kept in run.json
+        // Across ranks: false when every loss term is a mean over rows (each rank's mean weighs
+        // by its share of the batch); true when the step gathers the whole batch's outputs and
+        // computes the loss of the global batch itself (the contrastive losses).
+        bool global_loss = false;
     };
     void run_stage(const Stage& stage);
     void write_run_json();
     torch::Tensor pick_captions(const torch::Tensor& images);
+    // A step's random draws, one value per row of this rank's slice: drawn for the whole global
+    // batch and sliced, so that N ranks draw what one rank with the whole batch draws.
+    torch::Tensor uniform(int64_t rows);
+    torch::Tensor normal_like(const torch::Tensor& rows_first);
+    torch::Tensor integers(int64_t high, int64_t rows);
+    torch::Tensor draw_caption(const torch::Tensor& count);
+    // The whole global batch of a per-row tensor of this rank (see DataParallel::gather).
+    torch::Tensor all_rows(const torch::Tensor& local) { return dp_->gather(local, slice_); }
+    // A parameter the global loss uses directly: live on rank 0 only, so that the summed gradient
+    // counts it once.
+    torch::Tensor once(const torch::Tensor& parameter) { return dp_->is_main() ? parameter : parameter.detach(); }
     std::pair<torch::Tensor, torch::Tensor> pick_two_captions(const torch::Tensor& images);
     void need(const std::string& stage, const std::string& before);
     const torch::Tensor& training_latents();
@@ -126,18 +142,39 @@ private:
     TrainSummary summary_;
     std::string activity_ = "loading the dataset";
     bool created_folder_ = false;
+    std::unique_ptr<DataParallel> dp_;
+    BatchSlice slice_;   // the step's rows of this rank in the global batch
 };
 
 namespace {
 torch::Tensor caption_rows(const torch::Tensor& captions, const torch::Tensor& which, int64_t max_tokens) {
     return captions.gather(1, which.view({-1, 1, 1}).expand({-1, 1, max_tokens})).squeeze(1);
 }
+}  // namespace
+
+torch::Tensor Trainer::uniform(int64_t rows) {
+    const auto on = torch::TensorOptions().device(data_.device);
+    if (!dp_->active()) return torch::rand({rows}, on);
+    return torch::rand({slice_.global}, on).narrow(0, slice_.offset, rows);
+}
+
+torch::Tensor Trainer::normal_like(const torch::Tensor& x) {
+    if (!dp_->active()) return torch::randn_like(x);
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape[0] = slice_.global;
+    return torch::randn(shape, x.options()).narrow(0, slice_.offset, x.size(0));
+}
+
+torch::Tensor Trainer::integers(int64_t high, int64_t rows) {
+    const auto on = torch::TensorOptions().device(data_.device).dtype(torch::kLong);
+    if (!dp_->active()) return torch::randint(0, high, {rows}, on);
+    return torch::randint(0, high, {slice_.global}, on).narrow(0, slice_.offset, rows);
+}
 
 // One caption index per image, drawn with the step's seeded generator among its `count` captions.
-torch::Tensor draw_caption(const torch::Tensor& count) {
-    return (torch::rand({count.size(0)}, torch::TensorOptions().device(count.device())) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
+torch::Tensor Trainer::draw_caption(const torch::Tensor& count) {
+    return (uniform(count.size(0)) * count).to(torch::kLong).clamp_max(kMaxCaptions - 1);
 }
-}  // namespace
 
 torch::Tensor Trainer::pick_captions(const torch::Tensor& images) {
     const torch::Tensor count = data_.caption_count.index_select(0, images).clamp_min(1);
@@ -149,7 +186,7 @@ std::pair<torch::Tensor, torch::Tensor> Trainer::pick_two_captions(const torch::
     // pick_captions does, the second among the others.
     const torch::Tensor count = data_.caption_count.index_select(0, images).clamp(1, kMaxCaptions);
     const torch::Tensor first = draw_caption(count);
-    const torch::Tensor shift = 1 + (torch::rand({images.size(0)}, torch::TensorOptions().device(data_.device)) * (count - 1).clamp_min(1)).to(torch::kLong);
+    const torch::Tensor shift = 1 + (uniform(images.size(0)) * (count - 1).clamp_min(1)).to(torch::kLong);
     const torch::Tensor second = torch::where(count > 1, (first + shift).remainder(count), first);
     const torch::Tensor all = data_.captions.index_select(0, images);
     return {caption_rows(all, first, config_.max_tokens), caption_rows(all, second, config_.max_tokens)};
@@ -250,11 +287,15 @@ void Trainer::discard_unstarted_run() const {
     if (!ec) fs::remove_all(options_.out, ec);
 }
 
-void Trainer::write_run_json() { write_file_atomically((fs::path(options_.out) / "run.json").string(), json_text(run_, 2)); }
+void Trainer::write_run_json() {
+    if (dp_->is_main()) write_file_atomically((fs::path(options_.out) / "run.json").string(), json_text(run_, 2));
+}
 
 void Trainer::run_stage(const Stage& s) {
     const std::string checkpoint = (fs::path(options_.out) / (s.name + ".pt")).string();
-    const int64_t batch = config_.batch_size;
+    // Every rank takes batch_size rows of a step's global batch.
+    const int64_t batch = config_.batch_size * dp_->world_size();
+    check_batch_split(s.name, s.items, batch, dp_->world_size());
     const int64_t per_epoch = (s.items + batch - 1) / batch;
     const int64_t total = s.schedule.epochs * per_epoch;
     torch::optim::AdamW optimizer(s.parameters, torch::optim::AdamWOptions(s.schedule.lr).weight_decay(config_.weight_decay));
@@ -268,9 +309,12 @@ void Trainer::run_stage(const Stage& s) {
         summary_.stages_skipped.push_back(s.name);
         return;
     }
-    // The metrics log keeps what came before this stage's resumed step.
+    // Every rank starts from rank 0's weights (equal already when all built them from one seed
+    // or read one checkpoint; this makes it so).
+    dp_->broadcast(s.module->parameters());
+    // The metrics log keeps what came before this stage's resumed step. Rank 0 writes it.
     const fs::path metrics_path = fs::path(options_.out) / "metrics.jsonl";
-    {
+    if (dp_->is_main()) {
         std::vector<std::string> keep;
         std::ifstream in(metrics_path);
         for (std::string line; std::getline(in, line);) {
@@ -286,7 +330,8 @@ void Trainer::run_stage(const Stage& s) {
         for (const auto& l : keep) all << l << "\n";
         write_file_atomically(metrics_path.string(), all.str());
     }
-    std::ofstream metrics(metrics_path, std::ios::app);
+    std::ofstream metrics;
+    if (dp_->is_main()) metrics.open(metrics_path, std::ios::app);
     MetricsLog log(metrics, on_metrics_);
     run_["stages"][s.name] = {{"done", false}, {"step", step}, {"steps", total}};
     write_run_json();
@@ -301,13 +346,14 @@ void Trainer::run_stage(const Stage& s) {
     std::string checksum;
     auto checkpoint_now = [&] {
         log.flush();
-        checksum = save_checkpoint(checkpoint, *s.module, &optimizer, step);
+        if (dp_->is_main()) checksum = save_checkpoint(checkpoint, *s.module, &optimizer, step);
         run_["stages"][s.name]["step"] = step;
         run_["stages"][s.name]["checksum"] = checksum;
         write_run_json();
     };
     while (step < total) {
-        if (progress_.cancel && progress_.cancel->cancelled()) {
+        const bool cancelled = progress_.cancel && progress_.cancel->cancelled();
+        if (cancelled && !dp_->active()) {
             checkpoint_now();
             throw Cancelled();
         }
@@ -321,7 +367,8 @@ void Trainer::run_stage(const Stage& s) {
             order_epoch = epoch;
         }
         const int64_t n = std::min(batch, s.items - b * batch);
-        const torch::Tensor rows = order.narrow(0, b * batch, n);
+        slice_ = dp_->slice(n);
+        const torch::Tensor rows = order.narrow(0, b * batch + slice_.offset, slice_.count);
         torch::manual_seed(stage_seed * 7919ull + static_cast<uint64_t>(step));
         const double t = static_cast<double>(step) / std::max<int64_t>(1, total);
         const double lr = s.schedule.lr * (kFinalLearningRate + (1 - kFinalLearningRate) * 0.5 * (1 + std::cos(M_PI * t)));
@@ -332,7 +379,30 @@ void Trainer::run_stage(const Stage& s) {
             losses = s.step(rows);
         }
         optimizer.zero_grad();
-        losses.at("loss").backward();
+        if (!dp_->active()) {
+            losses.at("loss").backward();
+        } else {
+            // A loss of per-row means weighs by this rank's share of the batch, so that the
+            // summed gradient is the global batch's; a global loss is the same on every rank and
+            // reaches the weights only through this rank's rows.
+            const double share = s.global_loss ? 1.0 : slice_.share();
+            (s.global_loss ? losses.at("loss") : losses.at("loss") * share).backward();
+            // One all-reduce: the gradients, whether any rank was asked to stop, and (per-row
+            // losses) the weighted loss values, whose sum is the global batch's mean.
+            std::vector<double> flags{cancelled ? 1.0 : 0.0};
+            std::vector<std::string> keys;
+            if (!s.global_loss)
+                for (const auto& [key, value] : losses) {
+                    keys.push_back(key);
+                    flags.push_back(value.item<double>() * share);
+                }
+            const std::vector<double> summed = dp_->sum_gradients(s.parameters, flags);
+            if (summed[0] > 0) {
+                checkpoint_now();
+                throw Cancelled();
+            }
+            for (size_t i = 0; i < keys.size(); ++i) losses[keys[i]] = torch::tensor(summed[i + 1], torch::TensorOptions().dtype(torch::kDouble).device(data_.device));
+        }
         clip_gradients(s.parameters, kGradientClip);
         optimizer.step();
         ++step;
@@ -344,6 +414,7 @@ void Trainer::run_stage(const Stage& s) {
         m.epoch = epoch + 1;
         m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
         m.values["lr"] = lr;
+        if (dp_->active()) m.values["allreduce_ms"] = dp_->last_sum_seconds() * 1000;
         log.add(std::move(m), losses);
         if (log.due()) log.flush();
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count();
@@ -361,7 +432,7 @@ void Trainer::run_stage(const Stage& s) {
     s.set_training(false);
     if (s.on_done) {
         s.on_done();
-        checksum = save_checkpoint(checkpoint, *s.module, &optimizer, total);
+        if (dp_->is_main()) checksum = save_checkpoint(checkpoint, *s.module, &optimizer, total);
     }
     run_["stages"][s.name] = {{"done", true}, {"step", total}, {"steps", total}, {"checksum", checksum},
                               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_started).count()}};
@@ -377,7 +448,10 @@ void Trainer::run_stage(const Stage& s) {
 TrainSummary Trainer::run() {
     init_compute_threads();
     if (options_.data.empty() || options_.out.empty() || options_.config.empty()) throw Error("train: --data, --config and --out are required");
-    const torch::Device device = choose_device(options_.device);
+    torch::Device device = choose_device(options_.device);
+    // Several ranks on one machine take one GPU each, round robin.
+    if (device.is_cuda() && options_.distributed.world_size > 1)
+        device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(options_.distributed.local_rank % std::max<int64_t>(1, torch::cuda::device_count())));
     summary_.device = device.is_cuda() ? "cuda" : "cpu";
     summary_.mixed_precision = mixed_precision(options_.precision, device);
     config_ = model::read_encoder_config(options_.config);
@@ -393,9 +467,23 @@ TrainSummary Trainer::run() {
     }
     const fs::path out(options_.out);
     const fs::path run_json = out / "run.json";
+    activity_ = "meeting the other ranks";
+    dp_ = std::make_unique<DataParallel>(options_.distributed);
+    activity_ = "loading the dataset";
     PreparedDataset probe(options_.data);
     const json fingerprint = dataset_fingerprint(probe);
-    if (fs::exists(run_json)) {
+    if (!dp_->is_main()) {
+        // Rank 0 checks and writes the run folder; the others read what it wrote.
+        dp_->barrier("rank 0 prepares the run folder");
+        try {
+            run_ = json::parse(std::ifstream(run_json));
+        } catch (const json::exception&) {
+            throw Error(run_json.string(), "cannot be read by rank " + std::to_string(dp_->rank()) + "; every rank needs the run folder (a shared file system)");
+        }
+        if (run_.value("dataset", json::object()).value("fingerprint", json()) != fingerprint)
+            throw Error(options_.data, "on rank " + std::to_string(dp_->rank()) + " is not the dataset rank 0 trains on; every rank needs the same prepared dataset");
+        tokenizer_ = model::CaptionTokenizer::read((out / "vocab.json").string());
+    } else if (fs::exists(run_json)) {
         if (!options_.from.empty()) throw Error(options_.out, "already holds a run; --from starts a new one: choose another --out");
         std::ifstream in(run_json);
         try {
@@ -428,6 +516,7 @@ TrainSummary Trainer::run() {
         }
         write_run_json();
     }
+    if (dp_->is_main()) dp_->barrier("rank 0 prepares the run folder");
     torch::manual_seed(config_.seed);
     data_ = load_train_data(options_.data, config_, tokenizer_, device);
     torch::manual_seed(config_.seed);
@@ -471,17 +560,19 @@ TrainSummary Trainer::run() {
             s.items = train_images.size(0);
             s.step = [&, train_images](const torch::Tensor& rows) {
                 const torch::Tensor images = train_images.index_select(0, rows);
-                const torch::Tensor a = emb->image(data_.images.index_select(0, images));
-                if (config_.embedding_caption_weight <= 0) return Losses{{"loss", model::clip_loss(a, emb->text(pick_captions(images)), emb->logit_scale)}};
+                const torch::Tensor a = all_rows(emb->image(data_.images.index_select(0, images)));
+                const torch::Tensor scale = once(emb->logit_scale);
+                if (config_.embedding_caption_weight <= 0) return Losses{{"loss", model::clip_loss(a, all_rows(emb->text(pick_captions(images))), scale)}};
                 const auto [first, second] = pick_two_captions(images);
                 const torch::Tensor b = emb->text(torch::cat({first, second}, 0));
-                const torch::Tensor b1 = b.narrow(0, 0, images.size(0)), b2 = b.narrow(0, images.size(0), images.size(0));
-                const torch::Tensor image_caption = model::clip_loss(a, b1, emb->logit_scale);
-                const torch::Tensor caption_caption = model::clip_loss(b1, b2, emb->logit_scale);
+                const torch::Tensor b1 = all_rows(b.narrow(0, 0, images.size(0))), b2 = all_rows(b.narrow(0, images.size(0), images.size(0)));
+                const torch::Tensor image_caption = model::clip_loss(a, b1, scale);
+                const torch::Tensor caption_caption = model::clip_loss(b1, b2, scale);
                 return Losses{{"loss", image_caption + config_.embedding_caption_weight * caption_caption},
                               {"image_caption", image_caption}, {"caption_caption", caption_caption}};
             };
             s.set_training = trainable(*emb);
+            s.global_loss = true;
         } else if (name == "ssmnet") {
             need_embedding(name);
             auto& net = models_.ssmnet;
@@ -491,14 +582,15 @@ TrainSummary Trainer::run() {
             s.step = [&](const torch::Tensor& rows) {
                 const torch::Tensor images = data_.train_image.index_select(0, rows);
                 const auto out = net->forward(data_.train_betas.index_select(0, rows));
-                const torch::Tensor target = image_targets(images);
-                const torch::Tensor contrastive = model::clip_loss(out.embedding, target, emb->logit_scale.detach());
-                const torch::Tensor regression = (out.embedding - target).pow(2).sum(1).mean();
-                const torch::Tensor image = torch::mse_loss(out.image, data_.images.index_select(0, images));
+                const torch::Tensor embedding = all_rows(out.embedding), target = all_rows(image_targets(images));
+                const torch::Tensor contrastive = model::clip_loss(embedding, target, emb->logit_scale.detach());
+                const torch::Tensor regression = (embedding - target).pow(2).sum(1).mean();
+                const torch::Tensor image = torch::mse_loss(all_rows(out.image), all_rows(data_.images.index_select(0, images)));
                 return Losses{{"loss", contrastive + config_.ssm_regression_weight * regression + config_.ssm_image_weight * image},
                               {"contrastive", contrastive}, {"regression", regression}, {"image", image}};
             };
             s.set_training = trainable(*net);
+            s.global_loss = true;
         } else if (name == "sembert") {
             need_embedding(name);
             auto& net = models_.sembert;
@@ -507,18 +599,19 @@ TrainSummary Trainer::run() {
             s.schedule = config_.sembert;
             s.step = [&](const torch::Tensor& rows) {
                 const torch::Tensor images = data_.train_image.index_select(0, rows);
-                const torch::Tensor predicted = net->forward(data_.train_betas.index_select(0, rows));
+                const torch::Tensor predicted = all_rows(net->forward(data_.train_betas.index_select(0, rows)));
                 torch::Tensor caption;
                 {
                     torch::NoGradGuard no_grad;
-                    caption = emb->text(pick_captions(images));
+                    caption = all_rows(emb->text(pick_captions(images)));
                 }
-                const torch::Tensor mean = caption_targets(images);
+                const torch::Tensor mean = all_rows(caption_targets(images));
                 const torch::Tensor contrastive = model::clip_loss(predicted, caption, emb->logit_scale.detach());
                 const torch::Tensor regression = (predicted - mean).pow(2).sum(1).mean();
                 return Losses{{"loss", contrastive + regression}, {"contrastive", contrastive}, {"regression", regression}};
             };
             s.set_training = trainable(*net);
+            s.global_loss = true;
         } else if (name == "ec_encoder" || name == "ec_decoder") {
             auto& net = models_.edgecolor;
             const bool encoder = name == "ec_encoder";
@@ -589,14 +682,17 @@ TrainSummary Trainer::run() {
             s.step = [&](const torch::Tensor& rows) {
                 const torch::Tensor images = data_.train_image.index_select(0, rows);
                 const auto out = net->forward(data_.train_betas.index_select(0, rows));
-                const torch::Tensor target = image_targets(images), caption = caption_targets(images);
-                const torch::Tensor le = model::clip_loss(out.embedding, target, emb->logit_scale.detach()) + (out.embedding - target).pow(2).sum(1).mean();
-                const torch::Tensor lc = model::clip_loss(out.caption, caption, emb->logit_scale.detach()) + (out.caption - caption).pow(2).sum(1).mean();
-                const torch::Tensor li = torch::mse_loss(out.image, data_.images.index_select(0, images));
-                const torch::Tensor lpe = torch::mse_loss(out.palette, data_.palettes.index_select(0, images)) + torch::mse_loss(out.edges, data_.edges.index_select(0, images));
+                const torch::Tensor embedding = all_rows(out.embedding), caption_out = all_rows(out.caption);
+                const torch::Tensor target = all_rows(image_targets(images)), caption = all_rows(caption_targets(images));
+                const torch::Tensor le = model::clip_loss(embedding, target, emb->logit_scale.detach()) + (embedding - target).pow(2).sum(1).mean();
+                const torch::Tensor lc = model::clip_loss(caption_out, caption, emb->logit_scale.detach()) + (caption_out - caption).pow(2).sum(1).mean();
+                const torch::Tensor li = torch::mse_loss(all_rows(out.image), all_rows(data_.images.index_select(0, images)));
+                const torch::Tensor lpe = torch::mse_loss(all_rows(out.palette), all_rows(data_.palettes.index_select(0, images))) +
+                                          torch::mse_loss(all_rows(out.edges), all_rows(data_.edges.index_select(0, images)));
                 return Losses{{"loss", le + lc + li + lpe}, {"embedding", le}, {"caption", lc}, {"image", li}, {"palette_edges", lpe}};
             };
             s.set_training = trainable(*net);
+            s.global_loss = true;
         } else if (name == "vae") {
             // The stimuli the subject saw in training plus images without fMRI.
             auto& vae = models_.vae;
@@ -656,22 +752,21 @@ TrainSummary Trainer::run() {
             s.step = [&, schedule, adapter_stage, latents, captions, counts](const torch::Tensor& rows) {
                 const torch::Tensor x0 = latents.index_select(0, rows);
                 const int64_t b = rows.size(0);
-                const auto on = torch::TensorOptions().device(data_.device);
-                const torch::Tensor t = torch::randint(0, config_.diffusion_steps, {b}, on.dtype(torch::kLong));
-                const torch::Tensor noise = torch::randn_like(x0);
+                const torch::Tensor t = integers(config_.diffusion_steps, b);
+                const torch::Tensor noise = normal_like(x0);
                 const torch::Tensor tokens = caption_rows(captions.index_select(0, rows), draw_caption(counts.index_select(0, rows).clamp_min(1)), config_.max_tokens);
                 torch::Tensor features;
                 {
                     torch::NoGradGuard no_grad;
                     features = emb->text->token_features(tokens);
                 }
-                const torch::Tensor drop = torch::rand({b}, on) < config_.unet_caption_drop;
+                const torch::Tensor drop = uniform(b) < config_.unet_caption_drop;
                 const auto [context, mask] = unet->condition(features, tokens != model::CaptionTokenizer::kPad, drop);
                 std::vector<torch::Tensor> adapter;
                 if (adapter_stage) {
                     const torch::Tensor images = train_images_.index_select(0, rows);
-                    const torch::Tensor w_color = (torch::rand({b}, on) >= config_.adapter_drop).to(torch::kFloat);
-                    const torch::Tensor w_edge = (torch::rand({b}, on) >= config_.adapter_drop).to(torch::kFloat);
+                    const torch::Tensor w_color = (uniform(b) >= config_.adapter_drop).to(torch::kFloat);
+                    const torch::Tensor w_edge = (uniform(b) >= config_.adapter_drop).to(torch::kFloat);
                     adapter = adapters->features(data_.palettes.index_select(0, images), data_.edges.index_select(0, images), w_color, w_edge);
                 }
                 const torch::Tensor predicted = unet->forward(schedule.add_noise(x0, noise, t), t, context, mask, adapter);
@@ -714,7 +809,7 @@ TrainSummary Trainer::run() {
             s.step = [&, images, labels, positions, regress_position](const torch::Tensor& rows) {
                 torch::Tensor x = images.index_select(0, rows), where = positions.index_select(0, rows);
                 // Mirrored half of the time: a garment's category does not depend on its side.
-                const torch::Tensor flip = (torch::rand({x.size(0)}, torch::TensorOptions().device(data_.device)) < 0.5);
+                const torch::Tensor flip = (uniform(x.size(0)) < 0.5);
                 x = torch::where(flip.view({-1, 1, 1, 1}), x.flip({3}), x);
                 where = torch::where(flip.view({-1, 1}), where * torch::tensor({-1.0f, 1.0f}, where.options()), where);
                 const model::JudgeOutput out = net->judge(x);

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 #include <thread>
@@ -19,7 +20,12 @@ namespace soul {
 
 int init_compute_threads() {
     install_memory_guard();
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // OMP_NUM_THREADS, as OpenMP programs read it: `train --nproc` gives each rank its share.
+    if (const char* asked = std::getenv("OMP_NUM_THREADS")) {
+        const int n = std::atoi(asked);
+        if (n > 0) cores = n;
+    }
     torch::set_num_threads(cores);
     return cores;
 }

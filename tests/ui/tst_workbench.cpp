@@ -511,6 +511,53 @@ private Q_SLOTS:
         QVERIFY2(ended.last().at(2).toString().contains("no-such-config.json"), qPrintable(ended.last().at(2).toString()));
     }
 
+    void trainingOnTwoProcessesShowsEveryRank() {
+        // The same tiny run as above on two data-parallel ranks (souldiffuser train --nproc 2).
+        const QString dir = QString::fromStdString(m_dir);
+        QFile config(dir + "/tiny2.json");
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        config.write(R"({"name": "tiny2", "seed": 3, "image_size": 16, "embed_dim": 16, "batch_size": 16, "checkpoint_every": 1000,
+                         "text_width": 16, "text_layers": 1, "embedding": {"epochs": 3, "lr": 0.003}})");
+        config.close();
+        soului::TrainingPanel* training = m_window->training();
+        training->processes().setProgram(SOUL_CLI);
+        m_window->findChild<QCheckBox*>("trainResume")->setChecked(false);
+        m_window->findChild<QLineEdit*>("trainData")->setText(dir + "/phantom-prepared-64");
+        m_window->findChild<QLineEdit*>("trainConfig")->setText(dir + "/tiny2.json");
+        m_window->findChild<QLineEdit*>("trainOut")->setText(dir + "/run-2ranks");
+        m_window->findChild<QLineEdit*>("trainStages")->setText("embedding");
+        m_window->findChild<QSpinBox*>("trainProcesses")->setValue(2);
+        QSignalSpy ended(training, &soului::TrainingPanel::trainingEnded);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
+        auto* rank0 = m_window->findChild<QProgressBar*>("trainRank0");
+        auto* rank1 = m_window->findChild<QProgressBar*>("trainRank1");
+        QVERIFY(rank0 && rank1);
+        // Both ranks report steps; rank 0's log grows the curve; Stop reaches both ranks, which
+        // agree on it and checkpoint.
+        QTRY_VERIFY_WITH_TIMEOUT(training->plottedPoints() >= 5 && rank1->value() > 0, 240000);
+        QTest::mouseClick(m_window->findChild<QPushButton*>("trainStop"), Qt::LeftButton);
+        QVERIFY(ended.wait(120000));
+        QVERIFY2(ended.last().at(1).toBool(), qPrintable(ended.last().at(2).toString()));   // cancelled, resumable
+        QVERIFY(QFile::exists(dir + "/run-2ranks/embedding.pt"));
+        QVERIFY(m_window->findChild<QCheckBox*>("trainResume")->isChecked());
+        QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
+        QVERIFY(ended.wait(300000));
+        QVERIFY2(ended.last().at(0).toBool(), qPrintable(ended.last().at(2).toString()));
+        rank0 = m_window->findChild<QProgressBar*>("trainRank0");   // a new run shows new bars
+        rank1 = m_window->findChild<QProgressBar*>("trainRank1");
+        QVERIFY(rank0 && rank1);
+        QCOMPARE(rank0->value(), rank0->maximum());
+        QCOMPARE(rank1->value(), rank1->maximum());
+        QVERIFY(rank1->maximum() > 1);
+        QFile runJson(dir + "/run-2ranks/run.json");
+        QVERIFY(runJson.open(QIODevice::ReadOnly));
+        QVERIFY(runJson.readAll().contains("\"done\": true"));
+        QFile log(dir + "/run-2ranks/metrics.jsonl");
+        QVERIFY(log.open(QIODevice::ReadOnly));
+        QVERIFY(training->plottedPoints() >= static_cast<int>(log.readAll().count('\n')));
+        m_window->findChild<QSpinBox*>("trainProcesses")->setValue(1);
+    }
+
     void evaluatingFromTheStudioShowsTheStandardTable() {
         soului::EvaluationPanel* evaluation = m_window->evaluation();
         // The model in view and its shipped report.

@@ -13,6 +13,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -23,6 +24,7 @@ namespace soului {
 namespace {
 
 constexpr int kRefreshMs = 200;   // the plot and progress are redrawn at most 5 times a second
+constexpr int kMaxProcesses = 64;
 const QColor kStageColours[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44), QColor(214, 39, 40), QColor(148, 103, 189),
                                 QColor(140, 86, 75),  QColor(227, 119, 194), QColor(127, 127, 127), QColor(188, 189, 34), QColor(23, 190, 207)};
 
@@ -43,6 +45,11 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(tr("run folder"), m_out);
     form->addRow(tr("stages"), m_stages);
     left->addLayout(form);
+    m_processCount = new QSpinBox(this);
+    m_processCount->setObjectName("trainProcesses");
+    m_processCount->setRange(1, kMaxProcesses);
+    m_processCount->setToolTip(tr("Data-parallel ranks on this machine (souldiffuser train --nproc; docs/distributed.md); batch_size is per rank"));
+    form->addRow(tr("processes"), m_processCount);
     m_resume = new QCheckBox(tr("resume from the run's checkpoints"), this);
     m_resume->setObjectName("trainResume");
     left->addWidget(m_resume);
@@ -66,6 +73,8 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     m_status->setObjectName("trainStatus");
     m_status->setWordWrap(true);
     left->addWidget(m_status);
+    m_rankRows = new QVBoxLayout;
+    left->addLayout(m_rankRows);
     left->addStretch();
     layout->addLayout(left);
     m_plot = new QCustomPlot(this);
@@ -82,25 +91,45 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     connect(m_start, &QPushButton::clicked, this, &TrainingPanel::start);
     connect(m_stop, &QPushButton::clicked, this, &TrainingPanel::stop);
     connect(m_showRun, &QPushButton::clicked, this, [this] { showRun(m_out->text().trimmed()); });
-    // The training job's end, whichever way it ends.
-    auto ended = [this](bool cancelled, const QString& error) {
-        m_running = false;
-        m_refresh->stop();
-        drainMetrics();
-        m_start->setEnabled(true);
-        m_stop->setEnabled(false);
-        if (cancelled) {
-            m_status->setText(tr("stopped; a checkpoint was written — tick resume and press Start to continue"));
-            m_resume->setChecked(true);
-        } else {
-            m_status->setText(error.isEmpty() ? tr("finished") : error);
-        }
-        Q_EMIT trainingEnded(error.isEmpty() && !cancelled, cancelled, error);
-    };
-    m_jobs.onEnded(this, ended);
+    // The training's end, whichever way it ends, in this process or launched.
+    m_jobs.onEnded(this, [this](bool cancelled, const QString& error) { ended(cancelled, error); });
+    connect(&m_processes, &TrainingProcesses::ended, this, [this](bool ok, bool cancelled, const QString& error) {
+        ended(cancelled, ok || cancelled ? QString() : (error.isEmpty() ? tr("the training processes failed") : error));
+    });
+}
+
+void TrainingPanel::ended(bool cancelled, const QString& error) {
+    m_running = false;
+    m_refresh->stop();
+    drainMetrics();
+    m_start->setEnabled(true);
+    m_stop->setEnabled(false);
+    if (cancelled) {
+        m_status->setText(tr("stopped; a checkpoint was written — tick resume and press Start to continue"));
+        m_resume->setChecked(true);
+    } else {
+        m_status->setText(error.isEmpty() ? tr("finished") : error);
+    }
+    Q_EMIT trainingEnded(error.isEmpty() && !cancelled, cancelled, error);
+}
+
+// One progress bar per rank, for a data-parallel run; none for a run in this process.
+void TrainingPanel::showRanks(int count) {
+    for (QProgressBar* bar : m_rankBars) delete bar;
+    m_rankBars.clear();
+    for (int r = 0; count > 1 && r < count; ++r) {
+        auto* bar = new QProgressBar(this);
+        bar->setObjectName(QStringLiteral("trainRank%1").arg(r));
+        bar->setFormat(tr("rank %1: %p%").arg(r));
+        bar->setRange(0, 1);
+        bar->setValue(0);
+        m_rankRows->addWidget(bar);
+        m_rankBars.push_back(bar);
+    }
 }
 
 TrainingPanel::~TrainingPanel() {
+    m_processes.disconnect(this);
     stop();
     m_jobs.waitForIdle();
 }
@@ -136,11 +165,21 @@ bool TrainingPanel::start() {
         m_graphOfStage.clear();
         m_x = 0;
     }
+    const int processes = m_processCount->value();
+    if (processes > 1) {
+        QString error;
+        if (!m_processes.start(o, processes, &error)) {
+            m_status->setText(error);
+            return false;
+        }
+    }
+    showRanks(processes);
     m_running = true;
     m_start->setEnabled(false);
     m_stop->setEnabled(true);
     m_status->setText(tr("starting ..."));
     m_refresh->start();
+    if (processes > 1) return true;
     m_jobs.submit([this, o](const soul::Progress& jobProgress, const EngineJobs::Deliver&) {
         soul::Progress progress = jobProgress;
         progress.report = [this](int64_t step, int64_t steps, const std::string& message) {
@@ -158,7 +197,9 @@ bool TrainingPanel::start() {
 }
 
 void TrainingPanel::stop() {
-    if (m_running) m_jobs.cancel();
+    if (!m_running) return;
+    if (m_processes.running()) m_processes.stop();
+    else m_jobs.cancel();
 }
 
 bool TrainingPanel::showRun(const QString& folder) {
@@ -194,6 +235,22 @@ void TrainingPanel::drainMetrics() {
         step = m_step;
         steps = m_steps;
         message = m_message;
+    }
+    if (!m_rankBars.empty()) {
+        m_processes.poll();
+        for (auto& m : m_processes.takeMetrics()) pending.push_back(std::move(m));
+        const auto& ranks = m_processes.ranks();
+        for (size_t r = 0; r < ranks.size() && r < m_rankBars.size(); ++r) {
+            if (ranks[r].steps <= 0) continue;
+            m_rankBars[r]->setRange(0, static_cast<int>(ranks[r].steps));
+            m_rankBars[r]->setValue(static_cast<int>(ranks[r].step));
+            m_rankBars[r]->setToolTip(ranks[r].message);
+        }
+        if (!ranks.empty()) {
+            step = ranks[0].step;
+            steps = ranks[0].steps;
+            message = ranks[0].message.toStdString();
+        }
     }
     for (const auto& m : pending) {
         auto it = m_graphOfStage.find(m.stage);

@@ -22,6 +22,18 @@ namespace soul {
 // decoder on pairs, cycle on images without fMRI) as ec_encoder, ec_decoder, ec_cycle.
 const std::vector<std::string>& training_stages();
 
+// Data-parallel training across processes and machines (docs/distributed.md). Each rank is one
+// process; the config's batch_size is the batch of one rank, so a step's global batch is
+// world_size x batch_size, and a run of N ranks takes the steps a 1-rank run with N times the
+// batch would.
+struct DistributedOptions {
+    int world_size = 1;
+    int rank = 0;
+    int local_rank = 0;                       // the rank on its machine: on CUDA, the GPU it takes
+    std::string master = "127.0.0.1:29500";   // HOST:PORT where rank 0 serves the rendezvous
+    double timeout_seconds = 300;             // a rank that does not join or answer in time ends the run
+};
+
 struct TrainOptions {
     std::string data;                    // a prepared dataset
     std::string config;                  // models/configs/*.json
@@ -35,6 +47,7 @@ struct TrainOptions {
     // embedding space and generator shared by encoders trained on several train_fraction values.
     // Its config must equal this one apart from `name` and `train_fraction`.
     std::string from;
+    DistributedOptions distributed;
 };
 
 // One training step's numbers: what metrics.jsonl holds, and what the studio's curves show.
