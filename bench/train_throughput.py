@@ -93,8 +93,8 @@ def main():
             with open(configs[n], "w") as f:
                 json.dump(dict(shrunk, batch_size=config["batch_size"] // n), f)
         for repeat in range(o.repeats):
-            for name, binary, n in builds:
-                cfg = configs[n]
+            for name, binary, nranks in builds:
+                cfg = configs[nranks]
                 run = os.path.join(tmp, f"{name}-{repeat}")
                 order = []
                 for s in stages:
@@ -104,8 +104,8 @@ def main():
                 cmd = [binary, "train", "--data", o.data, "--config", cfg, "--out", run, "--stages", ",".join(order), "--device", o.device]
                 if o.precision != "auto":
                     cmd += ["--precision", o.precision]
-                if n > 1:
-                    cmd += ["--nproc", str(n)]
+                if nranks > 1:
+                    cmd += ["--nproc", str(nranks)]
                 print(f"[{repeat + 1}/{o.repeats}] {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
                 for stage, (sps, steps, per, reduce) in throughput(run, config["batch_size"]).items():

@@ -518,12 +518,24 @@ TrainSummary Trainer::run() {
     }
     if (dp_->is_main()) dp_->barrier("rank 0 prepares the run folder");
     torch::manual_seed(config_.seed);
-    data_ = load_train_data(options_.data, config_, tokenizer_, device);
+    // Ranks on one machine map the prepared betas (one copy in the page cache) instead of each
+    // copying them; a single process copies them, as before.
+    data_ = load_train_data(options_.data, config_, tokenizer_, device, dp_->active() ? BetasAccess::Mapped : BetasAccess::Copied);
     torch::manual_seed(config_.seed);
     activity_ = "building the models";
     models_ = build_models(config_, data_, tokenizer_.size());
     activity_ = "planning the stages";
     check_training_memory(stages);
+    // Each stage's module size: what a data-parallel step all-reduces (docs/distributed.md).
+    std::string sizes;
+    for (const auto& stage : stages) {
+        int64_t count = 0;
+        for (const auto& p : module_for(models_, stage).parameters()) count += p.numel();
+        run_["parameters"][stage] = count;
+        sizes += (sizes.empty() ? "" : ", ") + stage + " " + fixed3(static_cast<double>(count) / 1e6) + "M";
+    }
+    write_run_json();
+    progress_(0, 1, "parameters per stage: " + sizes);
     // Earlier stages this one builds on (the embedding space, the EdgeColorNet encoder).
     for (const auto& stage : training_stages())
         if (run_["stages"].value(stage, json::object()).value("done", false))
