@@ -560,7 +560,9 @@ TrainSummary Trainer::run() {
     };
 
     for (const auto& name : stages) {
-        progress_.check();
+        // Several ranks stop together, at a step (the request travels with the gradients): one
+        // that stopped here alone would leave the others waiting in a collective.
+        if (!dp_->active()) progress_.check();
         activity_ = "in stage " + name;
         Stage s{name, nullptr, {}, {}, n_train, {}, {}};
         if (name == "embedding") {
