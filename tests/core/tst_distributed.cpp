@@ -3,6 +3,7 @@
 // rank with batch 2b (global-batch contrastive stages and per-row stages alike); a killed rank
 // ends the run with a message naming it and --resume finishes it; a rank that never joins times
 // out with a clear message; bad launcher options are refused.
+#include "CheckpointWeights.h"
 #include "NsdFixture.h"
 #include "NiftiFixture.h"
 
@@ -39,19 +40,6 @@ json tiny_config(int batch) {
             {"text_width", 32}, {"text_layers", 1}, {"embedding_caption_weight", 1.0}, {"embedding", {{"epochs", 2}, {"lr", 0.003}}},
             {"ssm_width", 16}, {"ssm_state", 4}, {"ssm_patch", 512}, {"ssm_token_readout", 2}, {"ssm_per_patch_weights", 1},
             {"ssmnet", {{"epochs", 2}, {"lr", 0.002}}}, {"ec_hidden", 64}, {"ec_encoder", {{"epochs", 2}, {"lr", 0.002}}}};
-}
-
-// Every parameter of a stage checkpoint, flattened.
-torch::Tensor weights_of(const std::string& checkpoint) {
-    torch::serialize::InputArchive archive, model;
-    archive.load_from(checkpoint);
-    archive.read("model", model);
-    std::vector<torch::Tensor> all;
-    for (const auto& key : model.keys()) {
-        torch::Tensor t;
-        if (model.try_read(key, t)) all.push_back(t.flatten());
-    }
-    return all.empty() ? torch::zeros({0}) : torch::cat(all);
 }
 
 // The "loss" of every step of a stage in metrics.jsonl, in order.
@@ -143,7 +131,7 @@ private Q_SLOTS:
         QVERIFY2(two.code == 0, qPrintable(two.err));
         QVERIFY2(two.err.contains("2 ranks meeting at 127.0.0.1:"), qPrintable(two.err));
         for (const char* stage : {"embedding", "ssmnet", "ec_encoder"}) {
-            const torch::Tensor a = weights_of(m_dir + "/one-rank/" + stage + ".pt"), b = weights_of(m_dir + "/two-ranks/" + stage + ".pt");
+            const torch::Tensor a = soultest::checkpoint_weights(m_dir + "/one-rank/" + stage + ".pt"), b = soultest::checkpoint_weights(m_dir + "/two-ranks/" + stage + ".pt");
             QCOMPARE(a.numel(), b.numel());
             const double difference = ((a - b).abs().max() / a.abs().max()).item<double>();
             qInfo("%s: 2 ranks vs 1, max |difference| / max |weight| = %.3g", stage, difference);

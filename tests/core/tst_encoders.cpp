@@ -4,6 +4,7 @@
 // gives the same weights, a run cancelled mid-stage and resumed ends with exactly the weights of
 // an uninterrupted one, the held-out scores beat chance, and bad configs and mismatched datasets
 // are refused clearly.
+#include "CheckpointWeights.h"
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
 #include "model/attention.h"
@@ -73,19 +74,6 @@ double mean(const std::vector<double>& v, size_t from, size_t to) {
     double s = 0;
     for (size_t i = from; i < to; ++i) s += v[i];
     return s / static_cast<double>(to - from);
-}
-
-// Every parameter of a stage checkpoint, flattened.
-torch::Tensor weights_of(const std::string& checkpoint) {
-    torch::serialize::InputArchive archive, model;
-    archive.load_from(checkpoint);
-    archive.read("model", model);
-    std::vector<torch::Tensor> all;
-    for (const auto& key : model.keys()) {
-        torch::Tensor t;
-        if (model.try_read(key, t)) all.push_back(t.flatten());
-    }
-    return all.empty() ? torch::zeros({0}) : torch::cat(all);
 }
 
 }  // namespace
@@ -396,7 +384,7 @@ private Q_SLOTS:
     void seedGivesTheSameWeights() {
         soul::train_encoders(options("seed-a", {"embedding", "ssmnet"}));
         soul::train_encoders(options("seed-b", {"embedding", "ssmnet"}));
-        QVERIFY(torch::equal(weights_of(m_dir + "/seed-a/ssmnet.pt"), weights_of(m_dir + "/seed-b/ssmnet.pt")));
+        QVERIFY(torch::equal(soultest::checkpoint_weights(m_dir + "/seed-a/ssmnet.pt"), soultest::checkpoint_weights(m_dir + "/seed-b/ssmnet.pt")));
     }
 
     // train_fraction: the fMRI encoders see a share of the training images (every trial of each),
@@ -433,9 +421,9 @@ private Q_SLOTS:
         const json state = json::parse(std::ifstream(m_dir + "/half/run.json"));
         for (const char* copied : {"embedding", "sembert", "ec_decoder", "baseline"}) {
             QVERIFY2(state["stages"][copied].value("copied_from", std::string()) == fs::absolute(m_dir + "/run").string(), copied);
-            QVERIFY2(torch::equal(weights_of(m_dir + "/half/" + copied + ".pt"), weights_of(m_dir + "/run/" + copied + ".pt")), copied);
+            QVERIFY2(torch::equal(soultest::checkpoint_weights(m_dir + "/half/" + copied + ".pt"), soultest::checkpoint_weights(m_dir + "/run/" + copied + ".pt")), copied);
         }
-        QVERIFY(!torch::equal(weights_of(m_dir + "/half/ssmnet.pt"), weights_of(m_dir + "/run/ssmnet.pt")));
+        QVERIFY(!torch::equal(soultest::checkpoint_weights(m_dir + "/half/ssmnet.pt"), soultest::checkpoint_weights(m_dir + "/run/ssmnet.pt")));
         QCOMPARE(state["config"]["train_fraction"].get<double>(), 0.5);
         soul::EvaluateEncodersOptions e;
         e.run = m_dir + "/half";
@@ -481,7 +469,7 @@ private Q_SLOTS:
         again.resume = true;
         const soul::TrainSummary s = soul::train_encoders(again);
         QCOMPARE(s.stages_skipped, std::vector<std::string>{"embedding"});
-        QVERIFY(torch::equal(weights_of(m_dir + "/resumed/ssmnet.pt"), weights_of(m_dir + "/seed-a/ssmnet.pt")));
+        QVERIFY(torch::equal(soultest::checkpoint_weights(m_dir + "/resumed/ssmnet.pt"), soultest::checkpoint_weights(m_dir + "/seed-a/ssmnet.pt")));
         // The metrics log has each step once.
         QCOMPARE(losses_of(m_dir + "/resumed")["ssmnet"].size(), losses_of(m_dir + "/seed-a")["ssmnet"].size());
     }

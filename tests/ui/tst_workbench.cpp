@@ -120,6 +120,22 @@ class TestWorkbench : public QObject {
         return shown.wait(ms);
     }
 
+    // The Training tab's form for a tiny run of the embedding stage on the default phantom: a config
+    // NAME.json with this batch size, written beside it, and the run folder OUT.
+    bool fillTinyTraining(const QString& name, int batch, const QString& out) {
+        const QString dir = QString::fromStdString(m_dir);
+        QFile config(dir + "/" + name + ".json");
+        if (!config.open(QIODevice::WriteOnly)) return false;
+        config.write(QStringLiteral(R"({"name": "%1", "seed": 3, "image_size": 16, "embed_dim": 16, "batch_size": %2, "checkpoint_every": 1000,
+                         "text_width": 16, "text_layers": 1, "embedding": {"epochs": 3, "lr": 0.003}})").arg(name).arg(batch).toUtf8());
+        config.close();
+        m_window->findChild<QLineEdit*>("trainData")->setText(dir + "/phantom-prepared-64");
+        m_window->findChild<QLineEdit*>("trainConfig")->setText(dir + "/" + name + ".json");
+        m_window->findChild<QLineEdit*>("trainOut")->setText(dir + "/" + out);
+        m_window->findChild<QLineEdit*>("trainStages")->setText("embedding");
+        return true;
+    }
+
 private Q_SLOTS:
     void initTestCase() {
         QStandardPaths::setTestModeEnabled(true);   // QSettings (the metric networks folder) away from the user's
@@ -459,16 +475,8 @@ private Q_SLOTS:
 
     void trainingFromTheStudioPlotsStopsAndResumes() {
         const QString dir = QString::fromStdString(m_dir);
-        QFile config(dir + "/tiny.json");
-        QVERIFY(config.open(QIODevice::WriteOnly));
-        config.write(R"({"name": "tiny", "seed": 3, "image_size": 16, "embed_dim": 16, "batch_size": 32, "checkpoint_every": 1000,
-                         "text_width": 16, "text_layers": 1, "embedding": {"epochs": 3, "lr": 0.003}})");
-        config.close();
+        QVERIFY(fillTinyTraining("tiny", 32, "run"));
         soului::TrainingPanel* training = m_window->training();
-        m_window->findChild<QLineEdit*>("trainData")->setText(dir + "/phantom-prepared-64");
-        m_window->findChild<QLineEdit*>("trainConfig")->setText(dir + "/tiny.json");
-        m_window->findChild<QLineEdit*>("trainOut")->setText(dir + "/run");
-        m_window->findChild<QLineEdit*>("trainStages")->setText("embedding");
         QSignalSpy ended(training, &soului::TrainingPanel::trainingEnded);
         QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(training->plottedPoints() >= 10, 120000);   // the loss curve grows live
@@ -514,18 +522,10 @@ private Q_SLOTS:
     void trainingOnTwoProcessesShowsEveryRank() {
         // The same tiny run as above on two data-parallel ranks (souldiffuser train --nproc 2).
         const QString dir = QString::fromStdString(m_dir);
-        QFile config(dir + "/tiny2.json");
-        QVERIFY(config.open(QIODevice::WriteOnly));
-        config.write(R"({"name": "tiny2", "seed": 3, "image_size": 16, "embed_dim": 16, "batch_size": 16, "checkpoint_every": 1000,
-                         "text_width": 16, "text_layers": 1, "embedding": {"epochs": 3, "lr": 0.003}})");
-        config.close();
+        m_window->findChild<QCheckBox*>("trainResume")->setChecked(false);
+        QVERIFY(fillTinyTraining("tiny2", 16, "run-2ranks"));
         soului::TrainingPanel* training = m_window->training();
         training->processes().setProgram(SOUL_CLI);
-        m_window->findChild<QCheckBox*>("trainResume")->setChecked(false);
-        m_window->findChild<QLineEdit*>("trainData")->setText(dir + "/phantom-prepared-64");
-        m_window->findChild<QLineEdit*>("trainConfig")->setText(dir + "/tiny2.json");
-        m_window->findChild<QLineEdit*>("trainOut")->setText(dir + "/run-2ranks");
-        m_window->findChild<QLineEdit*>("trainStages")->setText("embedding");
         m_window->findChild<QSpinBox*>("trainProcesses")->setValue(2);
         QSignalSpy ended(training, &soului::TrainingPanel::trainingEnded);
         QTest::mouseClick(m_window->findChild<QPushButton*>("trainStart"), Qt::LeftButton);
