@@ -15,6 +15,8 @@ PACKAGES=(
   # small libraries
   libspdlog-dev libfmt-dev nlohmann-json3-dev libhdf5-dev libmatio-dev libcli11-dev libbenchmark-dev
   zlib1g-dev libpng-dev
+  # Unicode for the CLIP and BERT tokenizers (core/text)
+  libicu-dev
   # data: Colin27 + AAL (mricron-data), Fashion-MNIST (phantom stimuli)
   mricron-data dataset-fashion-mnist
   # display for GUI tests and headless screenshots
