@@ -23,5 +23,6 @@ Command add_export_model(CLI::App& app);
 Command add_export(CLI::App& app);
 Command add_env(CLI::App& app);
 Command add_default_subject(CLI::App& app);
+Command add_encode_text(CLI::App& app);
 
 }  // namespace cli

@@ -3,18 +3,17 @@
 // (modeling_clip.py: CLIPVisionModelWithProjection; the keys of openai/clip-vit-large-patch14's
 // model.safetensors): patch embedding without bias, a class token, learned positions, the
 // pre-LayerNorm ("pre_layrnorm", sic), pre-norm encoder layers with quick-GELU MLPs, the
-// post-LayerNorm of the class token, and the projection without bias. The image embedding is what
+// post-LayerNorm of the class token, and the projection without bias. The encoder is the one
+// CLIP's text tower has too (core/pretrained/clip_layers.h). The image embedding is what
 // MindEye2's CLIP column compares (OpenAI's clip.encode_image computes the same).
 #include "metric_nets.h"
+
+#include "../pretrained/clip_layers.h"
 
 namespace soul::metrics {
 namespace {
 
 namespace nn = torch::nn;
-
-constexpr double kLayerNormEps = 1e-5;   // CLIPVisionConfig.layer_norm_eps
-
-nn::LayerNorm layer_norm(int64_t width) { return nn::LayerNorm(nn::LayerNormOptions({width}).eps(kLayerNormEps)); }
 
 struct EmbeddingsImpl : nn::Module {
     torch::Tensor class_embedding;
@@ -34,77 +33,18 @@ struct EmbeddingsImpl : nn::Module {
 };
 TORCH_MODULE(Embeddings);
 
-struct SelfAttentionImpl : nn::Module {
-    nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
-    int64_t heads;
-    SelfAttentionImpl(int64_t width, int64_t heads_) : heads(heads_) {
-        k_proj = register_module("k_proj", nn::Linear(width, width));
-        v_proj = register_module("v_proj", nn::Linear(width, width));
-        q_proj = register_module("q_proj", nn::Linear(width, width));
-        out_proj = register_module("out_proj", nn::Linear(width, width));
-    }
-    torch::Tensor forward(const torch::Tensor& x) {
-        const int64_t b = x.size(0), n = x.size(1), d = x.size(2), h = d / heads;
-        auto split = [&](const torch::Tensor& t) { return t.view({b, n, heads, h}).transpose(1, 2); };
-        const auto q = split(q_proj(x)) * (1.0 / std::sqrt(static_cast<double>(h))), k = split(k_proj(x)), v = split(v_proj(x));
-        const auto attention = torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1);
-        return out_proj(torch::matmul(attention, v).transpose(1, 2).reshape({b, n, d}));
-    }
-};
-TORCH_MODULE(SelfAttention);
-
-struct MlpImpl : nn::Module {
-    nn::Linear fc1{nullptr}, fc2{nullptr};
-    MlpImpl(int64_t width, int64_t inner) {
-        fc1 = register_module("fc1", nn::Linear(width, inner));
-        fc2 = register_module("fc2", nn::Linear(inner, width));
-    }
-    torch::Tensor forward(const torch::Tensor& x) {
-        const auto y = fc1(x);
-        return fc2(y * torch::sigmoid(1.702 * y));   // quick GELU, OpenAI CLIP's activation
-    }
-};
-TORCH_MODULE(Mlp);
-
-struct EncoderLayerImpl : nn::Module {
-    SelfAttention self_attn{nullptr};
-    nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
-    Mlp mlp{nullptr};
-    EncoderLayerImpl(const ClipVisionConfig& c) {
-        self_attn = register_module("self_attn", SelfAttention(c.hidden, c.heads));
-        layer_norm1 = register_module("layer_norm1", layer_norm(c.hidden));
-        mlp = register_module("mlp", Mlp(c.hidden, c.intermediate));
-        layer_norm2 = register_module("layer_norm2", layer_norm(c.hidden));
-    }
-    torch::Tensor forward(torch::Tensor x) {
-        x = x + self_attn(layer_norm1(x));
-        return x + mlp(layer_norm2(x));
-    }
-};
-TORCH_MODULE(EncoderLayer);
-
-struct EncoderImpl : nn::Module {
-    nn::ModuleList layers;
-    EncoderImpl(const ClipVisionConfig& c) {
-        for (int64_t i = 0; i < c.layers; ++i) layers->push_back(EncoderLayer(c));
-        register_module("layers", layers);
-    }
-};
-TORCH_MODULE(Encoder);
-
 struct VisionTransformerImpl : nn::Module {
     Embeddings embeddings{nullptr};
     nn::LayerNorm pre_layrnorm{nullptr}, post_layernorm{nullptr};
-    Encoder encoder{nullptr};
+    pretrained::ClipEncoder encoder{nullptr};
     VisionTransformerImpl(const ClipVisionConfig& c) {
         embeddings = register_module("embeddings", Embeddings(c));
-        pre_layrnorm = register_module("pre_layrnorm", layer_norm(c.hidden));
-        encoder = register_module("encoder", Encoder(c));
-        post_layernorm = register_module("post_layernorm", layer_norm(c.hidden));
+        pre_layrnorm = register_module("pre_layrnorm", pretrained::clip_layer_norm(c.hidden));
+        encoder = register_module("encoder", pretrained::ClipEncoder(c.layers, c.hidden, c.heads, c.intermediate));
+        post_layernorm = register_module("post_layernorm", pretrained::clip_layer_norm(c.hidden));
     }
     torch::Tensor forward(const torch::Tensor& pixels) {
-        auto x = pre_layrnorm(embeddings(pixels));
-        for (const auto& layer : *encoder->layers) x = layer->as<EncoderLayerImpl>()->forward(x);
+        const auto x = encoder(pre_layrnorm(embeddings(pixels)));
         return post_layernorm(x.select(1, 0));   // the class token, pooled
     }
 };

@@ -1,85 +1,17 @@
-// A published checkpoint into a metric network, key for key (metric_nets.h).
+// A published checkpoint into a metric network, key for key (metric_nets.h), through the one
+// weight loader of the pretrained networks (core/pretrained/load_weights.h).
 #include "metric_nets.h"
 
-#include "../io/weight_files.h"
-#include "soul/error.h"
-#include "soul/printable.h"
-
-#include <map>
+#include "../pretrained/load_weights.h"
 
 namespace soul::metrics {
-namespace {
 
-torch::Dtype torch_type(StoredType type) {
-    switch (type) {
-        case StoredType::F32: return torch::kFloat32;
-        case StoredType::F64: return torch::kFloat64;
-        case StoredType::F16: return torch::kFloat16;
-        case StoredType::BF16: return torch::kBFloat16;
-        case StoredType::I64: return torch::kInt64;
-        case StoredType::I32: return torch::kInt32;
-        case StoredType::I16: return torch::kInt16;
-        case StoredType::I8: return torch::kInt8;
-        case StoredType::U8: return torch::kUInt8;
-        case StoredType::Bool: return torch::kBool;
-    }
-    return torch::kFloat32;
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-    std::string s = "(";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + ")";
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-
-}  // namespace
-
-std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(MetricNetwork& net) {
-    std::vector<std::pair<std::string, std::vector<int64_t>>> keys;
-    for (const auto& p : net.named_parameters()) keys.emplace_back(p.key(), p.value().sizes().vec());
-    for (const auto& b : net.named_buffers()) keys.emplace_back(b.key(), b.value().sizes().vec());
-    return keys;
-}
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(MetricNetwork& net) { return pretrained::expected_keys(net); }
 
 void load_network(MetricNetwork& net, const NetFile& spec, const std::string& path) {
-    const bool safetensors = path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0;
-    const std::vector<StoredTensor> stored = safetensors ? read_safetensors(path) : read_pytorch_state_dict(path);
-    std::map<std::string, const StoredTensor*> by_key;
-    for (const auto& t : stored) {
-        std::string key = t.name;
-        if (*spec.strip_prefix && starts_with(key, spec.strip_prefix)) key = key.substr(std::string(spec.strip_prefix).size());
-        bool unused = false;
-        for (const auto& prefix : spec.unused_prefixes) unused |= starts_with(key, prefix);
-        if (!unused) by_key[key] = &t;
-    }
-    std::map<std::string, torch::Tensor> targets;
-    for (const auto& p : net.named_parameters()) targets[p.key()] = p.value();
-    for (const auto& b : net.named_buffers()) targets[b.key()] = b.value();
-    for (const auto& [key, t] : by_key)
-        if (!targets.count(key))
-            throw Error(path, std::string("has key '") + printable(t->name) + "', which " + spec.name +
-                                  " does not have: the weights of another network (or another variant)?");
-    // Everything converted before anything is copied, so a bad file leaves the network as it was.
-    std::map<std::string, torch::Tensor> loaded;
-    for (const auto& [key, target] : targets) {
-        const auto it = by_key.find(key);
-        if (it == by_key.end()) throw Error(path, std::string("lacks key '") + key + "' of " + spec.name + " (another network, or cut short?)");
-        const StoredTensor& t = *it->second;
-        if (t.shape != target.sizes().vec())
-            throw Error(path, "key '" + printable(t.name) + "' has shape " + shape_text(t.shape) + " where " + spec.name + " has " +
-                                  shape_text(target.sizes().vec()));
-        const bool integral = !torch::isFloatingType(target.scalar_type());
-        const bool stored_integral = t.type != StoredType::F32 && t.type != StoredType::F64 && t.type != StoredType::F16 && t.type != StoredType::BF16;
-        if (integral != stored_integral)
-            throw Error(path, "key '" + printable(t.name) + "' holds " + stored_type_name(t.type) + " where " + spec.name + " needs " +
-                                  (integral ? "integers" : "floating point"));
-        auto view = torch::from_blob(const_cast<uint8_t*>(t.data()), t.shape, t.stride, torch::TensorOptions().dtype(torch_type(t.type)));
-        loaded[key] = view.to(target.scalar_type()).clone();
-    }
-    torch::NoGradGuard no_grad;
-    for (auto& [key, target] : targets) target.copy_(loaded[key]);
+    pretrained::WeightLayout layout{spec.name, {}, spec.unused_prefixes, {}};
+    if (*spec.strip_prefix) layout.strip_prefixes.push_back(spec.strip_prefix);
+    pretrained::load_weights(net, path, layout);
 }
 
 }  // namespace soul::metrics

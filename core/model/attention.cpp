@@ -1,9 +1,31 @@
 // Attention and transformer block (see attention.h).
 #include "attention.h"
 
+#include <torch/version.h>
+
 #include <cmath>
 
 namespace soul::model {
+
+torch::Tensor multi_head_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads,
+                                   const torch::Tensor& mask) {
+    const int64_t batch = q.size(0), length = q.size(1), width = q.size(2), head = width / heads;
+    auto split = [&](const torch::Tensor& t) { return t.view({batch, t.size(1), heads, head}).transpose(1, 2); };   // B H L h
+    torch::Tensor additive = mask;
+    if (mask.defined() && mask.scalar_type() == torch::kBool) {
+        // A large negative rather than -inf, so that a row with every key masked stays finite.
+        const double masked = q.scalar_type() == torch::kHalf ? -65504.0 : -1e9;
+        additive = torch::zeros(mask.sizes(), q.options()).masked_fill(~mask, masked);
+    }
+#if TORCH_VERSION_MAJOR >= 2
+    const torch::Tensor y = at::scaled_dot_product_attention(split(q), split(k), split(v), additive);
+#else
+    torch::Tensor scores = torch::matmul(split(q), split(k).transpose(-2, -1)) / std::sqrt(static_cast<double>(head));
+    if (additive.defined()) scores = scores + additive;
+    const torch::Tensor y = torch::matmul(torch::softmax(scores, -1), split(v));
+#endif
+    return y.transpose(1, 2).reshape({batch, length, width});
+}
 
 AttentionImpl::AttentionImpl(int64_t width, int64_t heads, int64_t context_width) : heads_(heads) {
     const int64_t source = context_width > 0 ? context_width : width;
@@ -15,13 +37,8 @@ AttentionImpl::AttentionImpl(int64_t width, int64_t heads, int64_t context_width
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& key_mask) {
     const torch::Tensor& source = context.defined() ? context : x;
-    const int64_t batch = x.size(0), length = x.size(1), width = x.size(2), head = width / heads_;
-    auto split = [&](const torch::Tensor& t) { return t.view({batch, t.size(1), heads_, head}).transpose(1, 2); };   // B H L h
-    const torch::Tensor q = split(q_(x)), k = split(k_(source)), v = split(v_(source));
-    torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head));
-    if (key_mask.defined()) scores = scores.masked_fill(~key_mask.view({batch, 1, 1, -1}), -1e9);
-    const torch::Tensor y = torch::matmul(torch::softmax(scores, -1), v);
-    return out_(y.transpose(1, 2).reshape({batch, length, width}));
+    const torch::Tensor mask = key_mask.defined() ? key_mask.view({x.size(0), 1, 1, -1}) : torch::Tensor();
+    return out_(multi_head_attention(q_(x), k_(source), v_(source), heads_, mask));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(int64_t width, int64_t heads, int64_t hidden, double dropout) {

@@ -1,5 +1,5 @@
 // Multi-head attention written with matmul and softmax (Vaswani et al. 2017, "Attention Is All
-// You Need", eq. 1; LibTorch 1.13 has no fused attention), and a pre-norm transformer block.
+// You Need", eq. 1), and a pre-norm transformer block.
 // Used by SemBERT, the text encoder, and the generator's UNet.
 #pragma once
 
@@ -8,6 +8,14 @@
 #include <torch/torch.h>
 
 namespace soul::model {
+
+// softmax(q kᵀ / √d + mask) v on `heads` heads of width d: q (B, L, D), k and v (B, S, D) →
+// (B, L, D), before any output projection. `mask` broadcasts to (B, heads, L, S): bool, true where
+// a key may be attended to, or floating point, added to the scores; undefined for none. On
+// LibTorch ≥ 2.0 it is LibTorch's fused scaled_dot_product_attention (flash and memory-efficient
+// kernels on CUDA); on 1.13 the same written out.
+torch::Tensor multi_head_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads,
+                                   const torch::Tensor& mask = {});
 
 class AttentionImpl : public torch::nn::Module {
 public:

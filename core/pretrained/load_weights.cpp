@@ -1,0 +1,108 @@
+// A published weight file into a module, key for key (load_weights.h).
+#include "load_weights.h"
+
+#include "../io/weight_files.h"
+#include "soul/error.h"
+#include "soul/printable.h"
+
+#include <map>
+
+namespace soul::pretrained {
+namespace {
+
+torch::Dtype torch_type(StoredType type) {
+    switch (type) {
+        case StoredType::F32: return torch::kFloat32;
+        case StoredType::F64: return torch::kFloat64;
+        case StoredType::F16: return torch::kFloat16;
+        case StoredType::BF16: return torch::kBFloat16;
+        case StoredType::I64: return torch::kInt64;
+        case StoredType::I32: return torch::kInt32;
+        case StoredType::I16: return torch::kInt16;
+        case StoredType::I8: return torch::kInt8;
+        case StoredType::U8: return torch::kUInt8;
+        case StoredType::Bool: return torch::kBool;
+    }
+    return torch::kFloat32;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+    std::string s = "(";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + ")";
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string module_key(std::string key, const WeightLayout& layout) {
+    for (const auto& prefix : layout.strip_prefixes)
+        if (starts_with(key, prefix)) {
+            key = key.substr(prefix.size());
+            break;
+        }
+    for (const auto& [old_suffix, suffix] : layout.renamed_suffixes)
+        if (ends_with(key, old_suffix)) key = key.substr(0, key.size() - old_suffix.size()) + suffix;
+    return key;
+}
+
+}  // namespace
+
+namespace {
+std::vector<StoredTensor> read_weight_file(const std::string& path) {
+    return ends_with(path, ".safetensors") ? read_safetensors(path) : read_pytorch_state_dict(path);
+}
+}  // namespace
+
+std::vector<std::string> weight_names(const std::string& path) {
+    std::vector<std::string> names;
+    for (const auto& t : read_weight_file(path)) names.push_back(t.name);
+    return names;
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(torch::nn::Module& net) {
+    std::vector<std::pair<std::string, std::vector<int64_t>>> keys;
+    for (const auto& p : net.named_parameters()) keys.emplace_back(p.key(), p.value().sizes().vec());
+    for (const auto& b : net.named_buffers()) keys.emplace_back(b.key(), b.value().sizes().vec());
+    return keys;
+}
+
+void load_weights(torch::nn::Module& net, const std::string& path, const WeightLayout& layout) {
+    const std::vector<StoredTensor> stored = read_weight_file(path);
+    std::map<std::string, const StoredTensor*> by_key;
+    for (const auto& t : stored) {
+        const std::string key = module_key(t.name, layout);
+        bool unused = false;
+        for (const auto& prefix : layout.unused_prefixes) unused |= starts_with(key, prefix);
+        if (!unused) by_key[key] = &t;
+    }
+    std::map<std::string, torch::Tensor> targets;
+    for (const auto& p : net.named_parameters()) targets[p.key()] = p.value();
+    for (const auto& b : net.named_buffers()) targets[b.key()] = b.value();
+    for (const auto& [key, t] : by_key)
+        if (!targets.count(key))
+            throw Error(path, std::string("has key '") + printable(t->name) + "', which " + layout.network +
+                                  " does not have: the weights of another network (or another variant)?");
+    std::map<std::string, torch::Tensor> loaded;
+    for (const auto& [key, target] : targets) {
+        const auto it = by_key.find(key);
+        if (it == by_key.end()) throw Error(path, std::string("lacks key '") + key + "' of " + layout.network + " (another network, or cut short?)");
+        const StoredTensor& t = *it->second;
+        if (t.shape != target.sizes().vec())
+            throw Error(path, "key '" + printable(t.name) + "' has shape " + shape_text(t.shape) + " where " + layout.network + " has " +
+                                  shape_text(target.sizes().vec()));
+        const bool integral = !torch::isFloatingType(target.scalar_type());
+        const bool stored_integral = t.type != StoredType::F32 && t.type != StoredType::F64 && t.type != StoredType::F16 && t.type != StoredType::BF16;
+        if (integral != stored_integral)
+            throw Error(path, "key '" + printable(t.name) + "' holds " + stored_type_name(t.type) + " where " + layout.network + " needs " +
+                                  (integral ? "integers" : "floating point"));
+        auto view = torch::from_blob(const_cast<uint8_t*>(t.data()), t.shape, t.stride, torch::TensorOptions().dtype(torch_type(t.type)));
+        loaded[key] = view.to(target.scalar_type()).clone();
+    }
+    torch::NoGradGuard no_grad;
+    for (auto& [key, target] : targets) target.copy_(loaded[key]);
+}
+
+}  // namespace soul::pretrained
