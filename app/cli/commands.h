@@ -24,5 +24,6 @@ Command add_export(CLI::App& app);
 Command add_env(CLI::App& app);
 Command add_default_subject(CLI::App& app);
 Command add_encode_text(CLI::App& app);
+Command add_autoencode(CLI::App& app);
 
 }  // namespace cli

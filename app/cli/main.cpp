@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
         cli::add_inspect(app),        cli::add_train(app),       cli::add_evaluate_encoders(app), cli::add_generate(app),
         cli::add_evaluate_generator(app), cli::add_reconstruct(app), cli::add_evaluate(app),     cli::add_decoders(app),
         cli::add_export_targets(app), cli::add_export_model(app),
-        cli::add_export(app),         cli::add_env(app),         cli::add_default_subject(app),   cli::add_encode_text(app),
+        cli::add_export(app),         cli::add_env(app),         cli::add_default_subject(app),   cli::add_encode_text(app), cli::add_autoencode(app),
     };
     try {
         app.parse(argc, argv);

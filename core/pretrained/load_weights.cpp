@@ -45,7 +45,7 @@ std::string module_key(std::string key, const WeightLayout& layout) {
         }
     for (const auto& [old_suffix, suffix] : layout.renamed_suffixes)
         if (ends_with(key, old_suffix)) key = key.substr(0, key.size() - old_suffix.size()) + suffix;
-    return key;
+    return layout.rename ? layout.rename(key) : key;
 }
 
 }  // namespace
@@ -90,7 +90,12 @@ void load_weights(torch::nn::Module& net, const std::string& path, const WeightL
         const auto it = by_key.find(key);
         if (it == by_key.end()) throw Error(path, std::string("lacks key '") + key + "' of " + layout.network + " (another network, or cut short?)");
         const StoredTensor& t = *it->second;
-        if (t.shape != target.sizes().vec())
+        std::vector<int64_t> shape = t.shape, stride = t.stride;
+        if (layout.linear_from_1x1_convolution && shape.size() == 4 && shape[2] == 1 && shape[3] == 1 && target.dim() == 2) {
+            shape.resize(2);
+            stride.resize(2);
+        }
+        if (shape != target.sizes().vec())
             throw Error(path, "key '" + printable(t.name) + "' has shape " + shape_text(t.shape) + " where " + layout.network + " has " +
                                   shape_text(target.sizes().vec()));
         const bool integral = !torch::isFloatingType(target.scalar_type());
@@ -98,7 +103,7 @@ void load_weights(torch::nn::Module& net, const std::string& path, const WeightL
         if (integral != stored_integral)
             throw Error(path, "key '" + printable(t.name) + "' holds " + stored_type_name(t.type) + " where " + layout.network + " needs " +
                                   (integral ? "integers" : "floating point"));
-        auto view = torch::from_blob(const_cast<uint8_t*>(t.data()), t.shape, t.stride, torch::TensorOptions().dtype(torch_type(t.type)));
+        auto view = torch::from_blob(const_cast<uint8_t*>(t.data()), shape, stride, torch::TensorOptions().dtype(torch_type(t.type)));
         loaded[key] = view.to(target.scalar_type()).clone();
     }
     torch::NoGradGuard no_grad;

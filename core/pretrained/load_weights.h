@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,11 @@ struct WeightLayout {
     std::vector<std::string> unused_prefixes;   // heads the module does not need: accepted, not loaded
     // Old names of the same tensors, by suffix: {"LayerNorm.gamma", "LayerNorm.weight"}.
     std::vector<std::pair<std::string, std::string>> renamed_suffixes;
+    // Any other renaming, after the prefix and suffixes (another layout of the same network).
+    std::function<std::string(const std::string&)> rename;
+    // A 1×1 convolution's (C, C, 1, 1) weight read into a linear layer's (C, C): how the original
+    // Stable Diffusion files store the VAE's attention projections.
+    bool linear_from_1x1_convolution = false;
 };
 
 // The key names in a weight file, as stored (to tell variants apart: a CLIP text tower with or

@@ -1,12 +1,16 @@
-// The pretrained text encoders (core/pretrained/text_encoders.h): CLIP's text tower and BERT
-// against PyTorch's own transformer layers on the same random weights, laid out as the published
-// files are (tests/core/text_encoder_reference.py outputs); the full-size key lists of
-// openai/clip-vit-large-patch14's text tower and bert-base-uncased written down from their
-// published configs (tests/data/*.keys); config.json files; bad input.
+// The pretrained networks of research scale (core/pretrained): CLIP's text tower, BERT and Stable
+// Diffusion's autoencoder against PyTorch's own layers on the same random weights, laid out as the
+// published files are (tests/core/text_encoder_reference.py, autoencoder_reference.py); the
+// full-size key lists of openai/clip-vit-large-patch14's text tower, bert-base-uncased and Stable
+// Diffusion 1.x's VAE written down from their published configs (tests/data/*.keys); config.json
+// files; bad input.
 #include "ExpectError.h"
 #include "io/weight_files.h"
+#include "pretrained/autoencoder_kl.h"
 #include "pretrained/text_encoders.h"
+#include "soul/autoencoding.h"
 #include "soul/error.h"
+#include "soul/formats.h"
 #include "soul/text_encoding.h"
 
 #include <nlohmann/json.hpp>
@@ -65,7 +69,7 @@ void compareKeys(torch::nn::Module& net, const std::map<std::string, std::vector
 
 }  // namespace
 
-class TestTextEncoders : public QObject {
+class TestPretrained : public QObject {
     Q_OBJECT
     QTemporaryDir m_dir;
     std::vector<std::string> m_captions;   // the reference's captions, in the order of its rows
@@ -91,6 +95,74 @@ private Q_SLOTS:
         const auto printed = nlohmann::json::parse(p.readAllStandardOutput().toStdString());
         for (const auto& c : printed["captions"]) m_captions.push_back(c);
         QCOMPARE(int(m_captions.size()), 3);
+        p.start(SOUL_PYTHON, {SOUL_SOURCE_DIR "/tests/core/autoencoder_reference.py", "outputs", m_dir.path()});
+        QVERIFY(p.waitForFinished(300000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+    }
+
+    // The same tiny autoencoder from the three ways Stable Diffusion is published: a diffusers
+    // vae/ folder, the same with diffusers' older attention names, and the original single file.
+    void autoencoderMatchesPyTorch() {
+        const auto config = read_autoencoder_kl_config(file("vae/config.json"));
+        QCOMPARE(config.channels, (std::vector<int64_t>{8, 16, 16}));
+        auto expected = readTensors(file("vae_expected.safetensors"));
+        for (const char* weights : {"vae/diffusion_pytorch_model.safetensors", "vae_old_names.safetensors", "sd-single-file.safetensors"}) {
+            AutoencoderKL vae(config);
+            vae->eval();
+            load_weights(*vae, file(weights), autoencoder_kl_layout(weight_names(file(weights))));
+            torch::NoGradGuard noGrad;
+            QCOMPARE(vae->downscale(), int64_t(4));
+            const auto encoded = vae->encode(expected["image"]);
+            const auto decoded = vae->decode(expected["latents"]);
+            QCOMPARE(encoded.sizes().vec(), (std::vector<int64_t>{2, 4, 4, 4}));
+            QCOMPARE(decoded.sizes().vec(), (std::vector<int64_t>{2, 3, 16, 16}));
+            const double encodeError = relativeError(encoded, expected["encoded"]), decodeError = relativeError(decoded, expected["decoded"]);
+            qInfo("AutoencoderKL from %s: encode %.2e, decode %.2e", weights, encodeError, decodeError);
+            QVERIFY2(encodeError < kReferenceTolerance, weights);
+            QVERIFY2(decodeError < kReferenceTolerance, weights);
+        }
+    }
+
+    // An image through the autoencoder and back from a diffusers folder, as `souldiffuser
+    // autoencode` runs it: the pixels are exactly the module's round trip.
+    void autoencodeImage() {
+        soul::RgbImage image{20, 28, {}};
+        for (int64_t y = 0; y < image.height; ++y)
+            for (int64_t x = 0; x < image.width; ++x)
+                image.pixels.insert(image.pixels.end(), {uint8_t(9 * x), uint8_t(12 * y), uint8_t(x * y % 256)});
+        soul::write_png(file("photo.png"), image);
+        const auto result = soul::autoencode_image(m_dir.path().toStdString(), file("photo.png"), 16);   // the folder's vae/
+        QCOMPARE(result.input.width, int64_t(16));
+        QCOMPARE(result.latent_size, int64_t(4));
+        AutoencoderKL vae(read_autoencoder_kl_config(file("vae/config.json")));
+        load_weights(*vae, file("vae/diffusion_pytorch_model.safetensors"), autoencoder_kl_layout(weight_names(file("vae/diffusion_pytorch_model.safetensors"))));
+        vae->eval();
+        torch::NoGradGuard noGrad;
+        const auto x = torch::tensor(std::vector<int64_t>(result.input.pixels.begin(), result.input.pixels.end())).view({1, 16, 16, 3}).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1;
+        const auto y = ((vae->decode(vae->encode(x)).clamp(-1, 1) + 1) * 127.5).round().permute({0, 2, 3, 1}).flatten();
+        const auto ours = torch::tensor(std::vector<int64_t>(result.reconstruction.pixels.begin(), result.reconstruction.pixels.end())).to(torch::kFloat32);
+        QVERIFY((ours - y).abs().max().item<double>() <= 1.0);
+        // A single file carries no config: it is read with Stable Diffusion 1.x's sizes, which the
+        // tiny one does not have (its layout is checked in autoencoderMatchesPyTorch).
+        expectError([&] { soul::autoencode_image(file("sd-single-file.safetensors"), file("photo.png"), 16); },
+                    {"sd-single-file.safetensors", "has shape", "(512)"});
+
+        QProcess p;
+        p.start(SOUL_CLI, {"autoencode", m_dir.filePath("photo.png"), "--model", m_dir.filePath("vae"), "--out", m_dir.filePath("round-trip.png"), "--size", "16"});
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        QVERIFY(QString(p.readAllStandardOutput()).contains("latents 4×4×4"));
+        QVERIFY(soul::read_rgb_image(file("round-trip.png")).pixels == result.reconstruction.pixels);
+        p.start(SOUL_CLI, {"autoencode", m_dir.filePath("photo.png"), "--model", m_dir.filePath("vae"), "--out", m_dir.filePath("round-trip.png"), "--size", "16"});
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY(p.exitCode() != 0);
+        QVERIFY(QString(p.readAllStandardError()).contains("already exists"));
+
+        expectError([&] { soul::autoencode_image(file("vae"), file("photo.png"), 18); }, {"--size 18", "multiple of", " 4"});
+        expectError([&] { soul::autoencode_image(file("vae"), file("absent.png"), 16); }, {"absent.png"});
+        expectError([&] { soul::find_autoencoder(file("clip_config.json")); }, {"clip_config.json", "checkpoint file"});
+        expectError([&] { soul::autoencode_image(file("bert.safetensors"), file("photo.png"), 16); }, {"bert.safetensors", "AutoencoderKL"});
+        expectError([&] { soul::find_autoencoder(file("absent-model")); }, {"absent-model", "does not exist"});
     }
 
     void clipTextMatchesPyTorch() {
@@ -166,6 +238,10 @@ private Q_SLOTS:
         QCOMPARE(int(bert.size()), 199);
         BertModel bertModel(BertConfig{});
         compareKeys(*bertModel, bert);
+        const auto vae = publishedKeys("stable-diffusion-v1-5-vae.keys");
+        QCOMPARE(int(vae.size()), 248);
+        AutoencoderKL vaeModel(AutoencoderKLConfig{});
+        compareKeys(*vaeModel, vae);
     }
 
     // Text → the tokenizer → the encoder, from the folders users have: a transformers model
@@ -268,8 +344,19 @@ private Q_SLOTS:
                     {"heads.json", "multiple of num_attention_heads"});
         expectError([&] { read_clip_text_config(writeConfig("cut.json", R"({"hidden_size": )")); }, {"cut.json", "not JSON"});
         expectError([&] { read_bert_config(file("absent.json")); }, {"absent.json", "cannot be opened"});
+
+        const auto vaeConfig = read_autoencoder_kl_config(file("vae/config.json"));
+        AutoencoderKL vae(vaeConfig);
+        expectError([&] { load_weights(*vae, file("bert.safetensors"), autoencoder_kl_layout(weight_names(file("bert.safetensors")))); },
+                    {"bert.safetensors", "AutoencoderKL"});
+        expectError([&] { vae->encode(torch::zeros({1, 3, 18, 16})); }, {"multiples of 4"});
+        expectError([&] { vae->decode(torch::zeros({1, 3, 4, 4})); }, {"4, h, w"});
+        expectError([&] { read_autoencoder_kl_config(writeConfig("unet.json", R"({"_class_name": "UNet2DConditionModel"})")); },
+                    {"unet.json", "UNet2DConditionModel"});
+        expectError([&] { read_autoencoder_kl_config(writeConfig("groups.json", R"({"block_out_channels": [128, 250], "norm_num_groups": 32})")); },
+                    {"groups.json", "250"});
     }
 };
 
-QTEST_GUILESS_MAIN(TestTextEncoders)
-#include "tst_text_encoders.moc"
+QTEST_GUILESS_MAIN(TestPretrained)
+#include "tst_pretrained.moc"
