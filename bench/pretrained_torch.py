@@ -1,13 +1,16 @@
-"""The full-size text encoders in PyTorch's own layers, for bench_text_encoders: seconds (best of 3)
+"""The full-size pretrained networks in PyTorch's own layers, for bench_pretrained: seconds (best of 3)
 to encode a batch of BATCH captions with CLIP ViT-L/14's text tower (77 tokens; token and position
 embeddings, 12 pre-norm nn.TransformerEncoderLayers of width 768 with quick GELU under a causal
 mask, final LayerNorm) and bert-base-uncased (32 tokens; embeddings + LayerNorm, 12 post-norm
-layers with GELU, pooler). transformers is not packaged in Debian 12; these are the same
-architectures in the layers a PyTorch user would reach for. Random weights, no gradients.
+layers with GELU, pooler); and Stable Diffusion 1.x's autoencoder (tests/core/autoencoder_reference.py's
+torch.nn version: a 256-px image encoded and decoded, best of 2; 512-px latents decoded, once).
+transformers and diffusers are not packaged in Debian 12; these are the same architectures in the
+layers a PyTorch user would reach for. Random weights, no gradients.
 
 Usage: /usr/bin/python3 text_encoders_torch.py BATCH THREADS RESULT.json
 """
 import json
+import os
 import sys
 import time
 
@@ -18,10 +21,11 @@ import torch.nn.functional as F
 REPEATS = 3
 
 
-def best_of(f):
-    f()
+def best_of(f, repeats=REPEATS, warm_up=True):
+    if warm_up:
+        f()
     best = float("inf")
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         t0 = time.perf_counter()
         f()
         best = min(best, time.perf_counter() - t0)
@@ -52,8 +56,15 @@ def main(batch, threads, result):
         x = norm(words(bert_ids) + positions.weight[:32][None] + types.weight[0])
         return torch.tanh(pooler(bert_layers(x, src_key_padding_mask=padding)[:, 0]))
 
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "core"))
+    from autoencoder_reference import SD15, Model, vae_keys
+    weights = {name: torch.randn(shape) * 0.02 for name, shape in vae_keys(SD15)}
+    vae = Model(weights, SD15)
+    image, latents = torch.rand(1, 3, 256, 256) * 2 - 1, torch.randn(1, 4, 64, 64)
+
     with torch.no_grad():
-        out = {"threads": torch.get_num_threads(), "clip": best_of(clip), "bert": best_of(bert)}
+        out = {"threads": torch.get_num_threads(), "clip": best_of(clip), "bert": best_of(bert),
+               "vae256": best_of(lambda: vae.decode(vae.encode(image)), 2, False), "vae512": best_of(lambda: vae.decode(latents), 1, False)}
     with open(result, "w") as f:
         json.dump(out, f)
 

@@ -1,10 +1,14 @@
-// Text encoder benchmark (issue "Research scale"): seconds (best of 3) to encode a batch of
-// captions with the full-size CLIP ViT-L/14 text tower (Stable Diffusion 1.x's text encoder,
-// 77 tokens) and bert-base-uncased (32 tokens), in the engine (core/pretrained) and, in the same
-// run, in PyTorch's own transformer layers with the same architecture (bench/text_encoders_torch.py;
-// Debian 12 packages no transformers). Weights are random: speed does not depend on them.
+// Pretrained network benchmark (issue "Research scale"), full size, random weights (speed does not
+// depend on them), no gradients, in the engine (core/pretrained) and, in the same run, in
+// PyTorch's own layers with the same architectures (bench/pretrained_torch.py; Debian 12 packages
+// neither transformers nor diffusers):
+//   - seconds (best of 3) to encode a batch of captions with CLIP ViT-L/14's text tower (Stable
+//     Diffusion 1.x's text encoder, 77 tokens) and bert-base-uncased (32 tokens);
+//   - seconds for Stable Diffusion 1.x's autoencoder: one 256-px image encoded and decoded (best
+//     of 2), and one 512-px image's latents decoded (once), the last step of every image.
 //
-// Usage: bench_text_encoders [--batch 8] [--python /usr/bin/python3]
+// Usage: bench_pretrained [--batch 8] [--python /usr/bin/python3]
+#include "pretrained/autoencoder_kl.h"
 #include "pretrained/text_encoders.h"
 #include "soul/runtime.h"
 
@@ -28,10 +32,10 @@ constexpr int64_t kBertTokens = 32;     // a long caption in WordPiece pieces
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 template <typename F>
-double best_of(F&& f) {
-    f();   // warm-up
+double best_of(F&& f, int repeats = kRepeats, bool warm_up = true) {
+    if (warm_up) f();
     double best = 1e30;
-    for (int r = 0; r < kRepeats; ++r) {
+    for (int r = 0; r < repeats; ++r) {
         const auto t0 = Clock::now();
         f();
         best = std::min(best, seconds_since(t0));
@@ -62,17 +66,26 @@ int main(int argc, char** argv) {
     const auto bert_ids = torch::randint(0, 30522, {batch, kBertTokens});
     const auto bert_mask = torch::ones({batch, kBertTokens}, torch::kInt64);
     const double bert_seconds = best_of([&] { bert->forward(bert_ids, bert_mask); });
+    pretrained::AutoencoderKL vae(pretrained::AutoencoderKLConfig{});
+    vae->eval();
+    const auto image256 = torch::rand({1, 3, 256, 256}) * 2 - 1;
+    const double vae256_seconds = best_of([&] { vae->decode(vae->encode(image256)); }, 2, false);
+    const auto latents512 = torch::randn({1, 4, 64, 64});
+    const double vae512_seconds = best_of([&] { vae->decode(latents512); }, 1, false);
 
-    const std::string result = "/tmp/bench_text_encoders_torch.json";
-    const std::string command = python + " " + SOUL_SOURCE_DIR + "/bench/text_encoders_torch.py " + std::to_string(batch) + " " +
+    const std::string result = "/tmp/bench_pretrained_torch.json";
+    const std::string command = python + " " + SOUL_SOURCE_DIR + "/bench/pretrained_torch.py " + std::to_string(batch) + " " +
                                 std::to_string(threads) + " " + result;
     nlohmann::json reference;
     if (std::system(command.c_str()) == 0) reference = nlohmann::json::parse(std::ifstream(result));
     auto theirs = [&](const char* name) {
         return reference.contains(name) ? std::to_string(reference[name].get<double>()).substr(0, 5) : std::string("—");
     };
-    std::printf("| batch of %lld | engine (s) | PyTorch nn.TransformerEncoder (s) |\n|---|---|---|\n", static_cast<long long>(batch));
-    std::printf("| CLIP ViT-L/14 text, 77 tokens | %.3f | %s |\n", clip_seconds, theirs("clip").c_str());
-    std::printf("| bert-base-uncased, %lld tokens | %.3f | %s |\n", static_cast<long long>(kBertTokens), bert_seconds, theirs("bert").c_str());
+    std::printf("| work | engine (s) | PyTorch's own layers (s) |\n|---|---|---|\n");
+    std::printf("| CLIP ViT-L/14 text, %lld captions of 77 tokens | %.3f | %s |\n", static_cast<long long>(batch), clip_seconds, theirs("clip").c_str());
+    std::printf("| bert-base-uncased, %lld captions of %lld tokens | %.3f | %s |\n", static_cast<long long>(batch),
+                static_cast<long long>(kBertTokens), bert_seconds, theirs("bert").c_str());
+    std::printf("| SD 1.x autoencoder, 256-px image encoded + decoded | %.3f | %s |\n", vae256_seconds, theirs("vae256").c_str());
+    std::printf("| SD 1.x autoencoder, 512-px latents decoded | %.3f | %s |\n", vae512_seconds, theirs("vae512").c_str());
     return 0;
 }
