@@ -2,6 +2,7 @@
 #include "soul/autoencoding.h"
 
 #include "autoencoder_kl.h"
+#include "checkpoint_identity.h"
 #include "soul/error.h"
 #include "soul/runtime.h"
 
@@ -44,6 +45,12 @@ AutoencoderFiles find_autoencoder(const std::string& path) {
 
 AutoencodeResult autoencode_image(const std::string& model, const std::string& image_path, int64_t size) {
     const AutoencoderFiles files = find_autoencoder(model);
+    if (files.config.empty()) {   // a single file: say what it is when it is not ours to read
+        const auto identity = pretrained::identify_checkpoint(files.weights);
+        pretrained::refuse_unsupported_checkpoint(files.weights, identity, "autoencoder");
+        if (!identity.has_vae && identity.has_unet)
+            throw Error(files.weights, "is " + identity.name + " without its autoencoder (no first_stage_model. keys)");
+    }
     const auto config = files.config.empty() ? pretrained::AutoencoderKLConfig{} : pretrained::read_autoencoder_kl_config(files.config);
     pretrained::AutoencoderKL vae(config);
     if (size <= 0 || size % vae->downscale())

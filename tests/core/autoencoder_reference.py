@@ -194,6 +194,18 @@ def outputs(folder):
     single["cond_stage_model.transformer.text_model.final_layer_norm.weight"] = torch.ones(8)
     single["alphas_cumprod"] = torch.linspace(0.99, 0.01, 10)
     write_safetensors(f"{folder}/sd-single-file.safetensors", single)
+    # Files of other models, named by their keys (core/pretrained/checkpoint_identity.h).
+    attn2 = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
+    write_safetensors(f"{folder}/sd2-inpainting.safetensors", dict(single, **{
+        "model.diffusion_model.input_blocks.0.0.weight": torch.zeros(8, 9, 3, 3), attn2: torch.zeros(8, 1024)}))
+    write_safetensors(f"{folder}/sdxl.safetensors", dict(single, **{
+        "conditioner.embedders.1.model.ln_final.weight": torch.ones(8), "model.diffusion_model.label_emb.0.0.weight": torch.zeros(8, 16),
+        attn2: torch.zeros(8, 2048)}))
+    write_safetensors(f"{folder}/lora.safetensors", {
+        "lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight": torch.zeros(4, 8),
+        "lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight": torch.zeros(8, 4)})
+    write_safetensors(f"{folder}/unet-only.safetensors", {"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(8, 4, 3, 3),
+                                                         attn2: torch.zeros(8, 768)})
 
     model = Model(w, cfg)
     image = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1

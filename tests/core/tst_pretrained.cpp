@@ -7,6 +7,7 @@
 #include "ExpectError.h"
 #include "io/weight_files.h"
 #include "pretrained/autoencoder_kl.h"
+#include "pretrained/checkpoint_identity.h"
 #include "pretrained/text_encoders.h"
 #include "soul/autoencoding.h"
 #include "soul/error.h"
@@ -163,6 +164,23 @@ private Q_SLOTS:
         expectError([&] { soul::find_autoencoder(file("clip_config.json")); }, {"clip_config.json", "checkpoint file"});
         expectError([&] { soul::autoencode_image(file("bert.safetensors"), file("photo.png"), 16); }, {"bert.safetensors", "AutoencoderKL"});
         expectError([&] { soul::find_autoencoder(file("absent-model")); }, {"absent-model", "does not exist"});
+    }
+
+    // Checkpoints of other models are named, and refused where they cannot be read.
+    void otherCheckpointsNamed() {
+        const auto sd = identify_checkpoint(file("sd-single-file.safetensors"));
+        QVERIFY(sd.has_unet && sd.has_vae && sd.has_text_encoder && !sd.lora && !sd.xl);
+        QCOMPARE(sd.unet_input_channels, int64_t(4));
+        const auto inpainting = identify_checkpoint(file("sd2-inpainting.safetensors"));
+        QCOMPARE(inpainting.name, std::string("an inpainting Stable Diffusion 2.x"));
+        QCOMPARE(inpainting.context_width, int64_t(1024));
+        QCOMPARE(identify_checkpoint(file("unet-only.safetensors")).name, std::string("Stable Diffusion 1.x"));
+        QVERIFY(identify_checkpoint(file("sdxl.safetensors")).xl);
+        QVERIFY(identify_checkpoint(file("lora.safetensors")).lora);
+        expectError([&] { soul::autoencode_image(file("sdxl.safetensors"), file("photo.png"), 16); }, {"sdxl.safetensors", "Stable Diffusion XL"});
+        expectError([&] { soul::autoencode_image(file("lora.safetensors"), file("photo.png"), 16); }, {"lora.safetensors", "LoRA", "not a model"});
+        expectError([&] { soul::autoencode_image(file("unet-only.safetensors"), file("photo.png"), 16); },
+                    {"unet-only.safetensors", "Stable Diffusion 1.x without its autoencoder"});
     }
 
     void clipTextMatchesPyTorch() {
