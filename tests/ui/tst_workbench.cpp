@@ -342,7 +342,10 @@ private Q_SLOTS:
         QTest::mouseClick(compute, Qt::LeftButton);
         QVERIFY(!progressBar->isHidden() && !cancel->isHidden() && !compute->isEnabled());
         QTest::mouseClick(cancel, Qt::LeftButton);
-        QVERIFY(cancelled.wait(60000));
+        // The job is cancelled at its next check, which on a busy machine (CI runs this suite beside
+        // the LibTorch 2.x compile check) can follow a job still ending in the pool: a condition
+        // with headroom, not a bound on the time.
+        QTRY_VERIFY2_WITH_TIMEOUT(cancelled.count() > 0, qPrintable(m_window->findChild<QLabel*>("workbenchStatus")->text()), 300000);
         QTRY_VERIFY(progressBar->isHidden());
         QVERIFY(compute->isEnabled());
         QVERIFY(workbench()->contributions().attribution.empty());
