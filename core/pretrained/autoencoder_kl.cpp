@@ -110,6 +110,13 @@ struct ResolutionBlockImpl : nn::Module {   // DownEncoderBlock2D / UpDecoderBlo
 };
 TORCH_MODULE(ResolutionBlock);
 
+using RenameRules = std::vector<std::pair<std::regex, std::string>>;
+
+std::string apply_rules(const RenameRules& rules, std::string key) {
+    for (const auto& [pattern, replacement] : rules) key = std::regex_replace(key, pattern, replacement);
+    return key;
+}
+
 }  // namespace
 
 struct KlEncoderImpl : nn::Module {
@@ -228,7 +235,7 @@ WeightLayout autoencoder_kl_layout(const std::vector<std::string>& names) {
         layout.unused_prefixes = {"model.diffusion_model.", "cond_stage_model.", "model_ema.", "conditioner.", "loss.", "alphas_cumprod",
                                   "alphas_cumprod_prev", "betas", "log_one_minus_alphas_cumprod", "posterior_", "sqrt_"};
         layout.rename = [up_blocks](const std::string& key) {
-            static const std::vector<std::pair<std::regex, std::string>> rules = {
+            static const RenameRules rules = {
                 {std::regex(R"(^encoder\.down\.(\d+)\.block\.(\d+)\.)"), "encoder.down_blocks.$1.resnets.$2."},
                 {std::regex(R"(^encoder\.down\.(\d+)\.downsample\.)"), "encoder.down_blocks.$1.downsamplers.0."},
                 {std::regex(R"(\.mid\.block_1\.)"), ".mid_block.resnets.0."},
@@ -241,8 +248,7 @@ WeightLayout autoencoder_kl_layout(const std::vector<std::string>& names) {
                 {std::regex(R"(\.norm_out\.)"), ".conv_norm_out."},
                 {std::regex(R"(\.nin_shortcut\.)"), ".conv_shortcut."},
             };
-            std::string k = key;
-            for (const auto& [pattern, replacement] : rules) k = std::regex_replace(k, pattern, replacement);
+            std::string k = apply_rules(rules, key);
             static const std::regex up(R"(^decoder\.up\.(\d+)\.(block|upsample)\.)");
             std::smatch m;
             if (std::regex_search(k, m, up)) {
@@ -255,15 +261,13 @@ WeightLayout autoencoder_kl_layout(const std::vector<std::string>& names) {
     }
     // diffusers before 0.14 named the attention's projections as the original Transformer's.
     layout.rename = [](const std::string& key) {
-        static const std::vector<std::pair<std::regex, std::string>> rules = {
+        static const RenameRules rules = {
             {std::regex(R"(\.attentions\.0\.query\.)"), ".attentions.0.to_q."},
             {std::regex(R"(\.attentions\.0\.key\.)"), ".attentions.0.to_k."},
             {std::regex(R"(\.attentions\.0\.value\.)"), ".attentions.0.to_v."},
             {std::regex(R"(\.attentions\.0\.proj_attn\.)"), ".attentions.0.to_out.0."},
         };
-        std::string k = key;
-        for (const auto& [pattern, replacement] : rules) k = std::regex_replace(k, pattern, replacement);
-        return k;
+        return apply_rules(rules, key);
     };
     return layout;
 }

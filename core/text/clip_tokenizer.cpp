@@ -212,14 +212,7 @@ std::vector<int64_t> ClipTokenizer::encode(const std::string& utf8) const {
 }
 
 std::vector<int64_t> ClipTokenizer::encode(const std::string& text, int64_t length) const {
-    if (length < 2) throw Error("a CLIP token sequence needs room for its start and end tokens (length " + std::to_string(length) + ")");
-    auto ids = encode(text);
-    if (static_cast<int64_t>(ids.size()) > length) {
-        ids.resize(static_cast<size_t>(length));
-        ids.back() = end_id_;
-    }
-    ids.resize(static_cast<size_t>(length), pad_id_);
-    return ids;
+    return text::fit_to_length(encode(text), length, end_id_, pad_id_, "CLIP");
 }
 
 }  // namespace soul

@@ -100,4 +100,14 @@ bool is_cjk_ideograph(char32_t c) {
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
+std::vector<int64_t> fit_to_length(std::vector<int64_t> ids, int64_t length, int64_t end, int64_t pad, const std::string& model) {
+    if (length < 2) throw Error("a " + model + " token sequence needs room for its start and end tokens (length " + std::to_string(length) + ")");
+    if (static_cast<int64_t>(ids.size()) > length) {
+        ids.resize(static_cast<size_t>(length));
+        ids.back() = end;
+    }
+    ids.resize(static_cast<size_t>(length), pad);
+    return ids;
+}
+
 }  // namespace soul::text

@@ -4,7 +4,9 @@
 // the general categories and White_Space property the tokenizers' patterns test.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace soul::text {
 
@@ -24,5 +26,9 @@ bool is_other(char32_t c);             // Cc, Cf, Cs, Co, Cn
 bool is_nonspacing_mark(char32_t c);   // Mn
 bool is_punctuation(char32_t c);       // P* or ASCII punctuation (BERT's rule)
 bool is_cjk_ideograph(char32_t c);     // the CJK Unified Ideographs blocks BERT splits per character
+
+// `ids` (start … end) cut to `length` with `end` kept last, then padded with `pad`: how both
+// tokenizers hand a sequence to a text encoder. soul::Error naming `model` when length < 2.
+std::vector<int64_t> fit_to_length(std::vector<int64_t> ids, int64_t length, int64_t end, int64_t pad, const std::string& model);
 
 }  // namespace soul::text

@@ -158,14 +158,7 @@ std::vector<int64_t> WordPieceTokenizer::encode(const std::string& utf8) const {
 }
 
 std::vector<int64_t> WordPieceTokenizer::encode(const std::string& text, int64_t length) const {
-    if (length < 2) throw Error("a BERT token sequence needs room for [CLS] and [SEP] (length " + std::to_string(length) + ")");
-    auto ids = encode(text);
-    if (static_cast<int64_t>(ids.size()) > length) {
-        ids.resize(static_cast<size_t>(length));
-        ids.back() = sep_id_;
-    }
-    ids.resize(static_cast<size_t>(length), pad_id_);
-    return ids;
+    return text::fit_to_length(encode(text), length, sep_id_, pad_id_, "BERT");
 }
 
 }  // namespace soul

@@ -2,6 +2,7 @@
 // MindEye2's own code with scikit-image on real photographs, the metric networks against
 // torchvision's on the same random weights in the published files' formats, bad files, and the
 // standard table with the published rows of the same split.
+#include "PublishedKeys.h"
 #include "io/weight_files.h"
 #include "metrics/metric_nets.h"
 #include "metrics/nsd_metrics.h"
@@ -213,16 +214,7 @@ private Q_SLOTS:
     // The full-size ViT-L/14 keys and shapes, written down from the published config in a data
     // file: exactly what the loader expects, so a real model.safetensors loads the first time.
     void clipFullSizeKeysAreViTL14() {
-        std::ifstream file(SOUL_SOURCE_DIR "/tests/data/clip-vit-large-patch14-vision.keys");
-        QVERIFY(file.good());
-        std::map<std::string, std::vector<int64_t>> published;
-        for (std::string line; std::getline(file, line);) {
-            if (line.empty() || line[0] == '#') continue;
-            std::istringstream fields(line);
-            std::string key;
-            fields >> key;
-            for (int64_t d; fields >> d;) published[key].push_back(d);
-        }
+        auto published = soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/clip-vit-large-patch14-vision.keys");
         QCOMPARE(int(published.size()), 392);
         auto net = make_network(NetId::Clip);
         const auto keys = expected_keys(*net);

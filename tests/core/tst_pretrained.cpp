@@ -5,6 +5,7 @@
 // Diffusion 1.x's VAE written down from their published configs (tests/data/*.keys); config.json
 // files; bad input.
 #include "ExpectError.h"
+#include "PublishedKeys.h"
 #include "io/weight_files.h"
 #include "pretrained/autoencoder_kl.h"
 #include "pretrained/checkpoint_identity.h"
@@ -47,16 +48,7 @@ double relativeError(const torch::Tensor& ours, const torch::Tensor& expected) {
 }
 
 std::map<std::string, std::vector<int64_t>> publishedKeys(const std::string& name) {
-    std::ifstream file(SOUL_SOURCE_DIR "/tests/data/" + name);
-    std::map<std::string, std::vector<int64_t>> keys;
-    for (std::string line; std::getline(file, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream fields(line);
-        std::string key;
-        fields >> key;
-        for (int64_t d; fields >> d;) keys[key].push_back(d);
-    }
-    return keys;
+    return soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/" + name);
 }
 
 void compareKeys(torch::nn::Module& net, const std::map<std::string, std::vector<int64_t>>& published) {
