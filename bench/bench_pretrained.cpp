@@ -5,11 +5,15 @@
 //   - seconds (best of 3) to encode a batch of captions with CLIP ViT-L/14's text tower (Stable
 //     Diffusion 1.x's text encoder, 77 tokens) and bert-base-uncased (32 tokens);
 //   - seconds for Stable Diffusion 1.x's autoencoder: one 256-px image encoded and decoded (best
-//     of 2), and one 512-px image's latents decoded (once), the last step of every image.
+//     of 2), and one 512-px image's latents decoded (once), the last step of every image;
+//   - seconds for one guided denoising step of Stable Diffusion 1.x's UNet (batch 2: the caption's
+//     and the empty caption's predictions) at 256 px (32×32 latents, best of 2) and 512 px
+//     (64×64, once). A whole image is about steps × this + the text encoder + one decode.
 //
 // Usage: bench_pretrained [--batch 8] [--python /usr/bin/python3]
 #include "pretrained/autoencoder_kl.h"
 #include "pretrained/text_encoders.h"
+#include "pretrained/unet_2d_condition.h"
 #include "soul/runtime.h"
 
 #include <nlohmann/json.hpp>
@@ -28,6 +32,7 @@ namespace {
 
 constexpr int kRepeats = 3;             // the best of three: the machine's cores are shared
 constexpr int64_t kBertTokens = 32;     // a long caption in WordPiece pieces
+constexpr int64_t kGuidedBatch = 2;     // classifier-free guidance: the caption's and the empty caption's prediction
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -72,6 +77,17 @@ int main(int argc, char** argv) {
     const double vae256_seconds = best_of([&] { vae->decode(vae->encode(image256)); }, 2, false);
     const auto latents512 = torch::randn({1, 4, 64, 64});
     const double vae512_seconds = best_of([&] { vae->decode(latents512); }, 1, false);
+    double unet256_seconds = 0, unet512_seconds = 0;
+    {
+        pretrained::UNet2DConditionModel unet(pretrained::stable_diffusion_1_unet_config());
+        unet->eval();
+        const auto context = torch::randn({kGuidedBatch, 77, 768});
+        const auto timesteps = torch::full({kGuidedBatch}, 500, torch::kInt64);
+        const auto latents256 = torch::randn({kGuidedBatch, 4, 32, 32});
+        unet256_seconds = best_of([&] { unet->forward(latents256, timesteps, context); }, 2, false);
+        const auto latents512x2 = torch::randn({kGuidedBatch, 4, 64, 64});
+        unet512_seconds = best_of([&] { unet->forward(latents512x2, timesteps, context); }, 1, false);
+    }
 
     const std::string result = "/tmp/bench_pretrained_torch.json";
     const std::string command = python + " " + SOUL_SOURCE_DIR + "/bench/pretrained_torch.py " + std::to_string(batch) + " " +
@@ -87,5 +103,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(kBertTokens), bert_seconds, theirs("bert").c_str());
     std::printf("| SD 1.x autoencoder, 256-px image encoded + decoded | %.3f | %s |\n", vae256_seconds, theirs("vae256").c_str());
     std::printf("| SD 1.x autoencoder, 512-px latents decoded | %.3f | %s |\n", vae512_seconds, theirs("vae512").c_str());
+    std::printf("| SD 1.x UNet, one guided step at 256 px | %.3f | %s |\n", unet256_seconds, theirs("unet256").c_str());
+    std::printf("| SD 1.x UNet, one guided step at 512 px | %.3f | %s |\n", unet512_seconds, theirs("unet512").c_str());
     return 0;
 }

@@ -3,7 +3,9 @@ to encode a batch of BATCH captions with CLIP ViT-L/14's text tower (77 tokens; 
 embeddings, 12 pre-norm nn.TransformerEncoderLayers of width 768 with quick GELU under a causal
 mask, final LayerNorm) and bert-base-uncased (32 tokens; embeddings + LayerNorm, 12 post-norm
 layers with GELU, pooler); and Stable Diffusion 1.x's autoencoder (tests/core/autoencoder_reference.py's
-torch.nn version: a 256-px image encoded and decoded, best of 2; 512-px latents decoded, once).
+torch.nn version: a 256-px image encoded and decoded, best of 2; 512-px latents decoded, once);
+and one guided step (batch 2) of Stable Diffusion 1.x's UNet (tests/core/unet_reference.py's
+torch.nn version) at 256 px (best of 2) and 512 px (once).
 transformers and diffusers are not packaged in Debian 12; these are the same architectures in the
 layers a PyTorch user would reach for. Random weights, no gradients.
 
@@ -61,10 +63,17 @@ def main(batch, threads, result):
     weights = {name: torch.randn(shape) * 0.02 for name, shape in vae_keys(SD15)}
     vae = Model(weights, SD15)
     image, latents = torch.rand(1, 3, 256, 256) * 2 - 1, torch.randn(1, 4, 64, 64)
+    import unet_reference
+    unet_weights = unet_reference.random_weights(unet_reference.unet_keys(unet_reference.SD15), torch.Generator().manual_seed(0))
+    unet = unet_reference.Model(unet_weights, unet_reference.SD15)
+    context, timesteps = torch.randn(2, 77, 768), torch.tensor([500, 500])
+    latents256, latents512 = torch.randn(2, 4, 32, 32), torch.randn(2, 4, 64, 64)
 
     with torch.no_grad():
         out = {"threads": torch.get_num_threads(), "clip": best_of(clip), "bert": best_of(bert),
-               "vae256": best_of(lambda: vae.decode(vae.encode(image)), 2, False), "vae512": best_of(lambda: vae.decode(latents), 1, False)}
+               "vae256": best_of(lambda: vae.decode(vae.encode(image)), 2, False), "vae512": best_of(lambda: vae.decode(latents), 1, False),
+               "unet256": best_of(lambda: unet.forward(latents256, timesteps, context), 2, False),
+               "unet512": best_of(lambda: unet.forward(latents512, timesteps, context), 1, False)}
     with open(result, "w") as f:
         json.dump(out, f)
 

@@ -2,6 +2,7 @@
 #include "soul/generate.h"
 
 #include "../model/targets.h"
+#include "../pretrained/stable_diffusion.h"
 #include "generator.h"
 #include "soul/error.h"
 #include "soul/output_folder.h"
@@ -32,34 +33,76 @@ torch::Tensor read_image_tensor(const std::string& path, int64_t size) {
 
 }  // namespace infer
 
-std::vector<std::string> generate_images(const GenerateOptions& o, const Progress& progress, const std::function<void(const DenoisePreview&)>& on_step) {
+namespace {
+
+// The generator and the conditions `generate` was given, for either backend.
+struct PreparedGeneration {
+    std::unique_ptr<infer::Generator> generator;
+    infer::GenerationConditions conditions;
+    std::shared_ptr<void> models;   // what the generator holds references to
+};
+
+PreparedGeneration prepare_run(const GenerateOptions& o, torch::Device device) {
     using namespace soul::infer;
     using namespace soul::train;
-    init_compute_threads();
-    if (o.run.empty() || o.out.empty()) throw Error("generate: --model RUN and --out DIR are required");
     const SamplerSettings& s = o.sampler;
-    validate(s, "generate");
-    const torch::Device device = choose_device(o.device);
-    Steps report(progress, 2);
-    report("loading the generator of " + o.run);
-    GeneratorRun run = load_generator_run(o.run, device);
-    const bool has_adapters = std::count(run.trained.begin(), run.trained.end(), "adapters") > 0;
+    auto run = std::make_shared<GeneratorRun>(load_generator_run(o.run, device));
+    const bool has_adapters = std::count(run->trained.begin(), run->trained.end(), "adapters") > 0;
     if (!has_adapters && (!o.palette_from.empty() || !o.edges_from.empty()))
         throw Error(o.run, "has no trained 'adapters' stage, so --palette-from and --edges-from cannot be used; train it with --stages adapters");
     const int64_t n = s.samples;
-    GenerationConditions c;
+    PreparedGeneration p;
+    GenerationConditions& c = p.conditions;
     c.batch = n;
     if (!o.caption.empty() && s.use_caption) {
-        const auto ids = run.tokenizer.encode(o.caption, run.config.max_tokens);
+        const auto ids = run->tokenizer.encode(o.caption, run->config.max_tokens);
         if (std::all_of(ids.begin(), ids.end(), [](int64_t id) { return id == model::CaptionTokenizer::kPad || id == model::CaptionTokenizer::kUnknown; }))
             throw Error("generate: --caption \"" + o.caption + "\" has no word the model's vocabulary knows (" + o.run + "/vocab.json)");
         c.tokens = torch::tensor(ids, torch::kLong).unsqueeze(0).expand({n, -1}).contiguous();
         c.captions.assign(static_cast<size_t>(n), o.caption);
     }
     // Conditions are computed as during training: palette and edges from the image at the encoders' size.
-    if (!o.palette_from.empty() && s.use_palette) c.palette = model::palette_of(read_image_tensor(o.palette_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
-    if (!o.edges_from.empty() && s.use_edges) c.edges = model::edges_of(read_image_tensor(o.edges_from, run.config.image_size)).expand({n, -1, -1, -1}).contiguous();
-    if (!o.init.empty() && s.use_init) c.init = read_image_tensor(o.init, run.config.gen_image_size).expand({n, -1, -1, -1}).contiguous();
+    if (!o.palette_from.empty() && s.use_palette) c.palette = model::palette_of(read_image_tensor(o.palette_from, run->config.image_size)).expand({n, -1, -1, -1}).contiguous();
+    if (!o.edges_from.empty() && s.use_edges) c.edges = model::edges_of(read_image_tensor(o.edges_from, run->config.image_size)).expand({n, -1, -1, -1}).contiguous();
+    if (!o.init.empty() && s.use_init) c.init = read_image_tensor(o.init, run->config.gen_image_size).expand({n, -1, -1, -1}).contiguous();
+    p.generator = make_run_generator(run->config, run->models, device);
+    p.models = run;
+    return p;
+}
+
+PreparedGeneration prepare_stable_diffusion(const GenerateOptions& o, torch::Device device) {
+    using namespace soul::infer;
+    if (!o.palette_from.empty() || !o.edges_from.empty())
+        throw Error("generate: --palette-from and --edges-from need trained colour and edge adapters, which Stable Diffusion's are not yet (docs/pretrained.md)");
+    const SamplerSettings& s = o.sampler;
+    const auto files = pretrained::find_stable_diffusion(o.stable_diffusion, o.text_encoder, o.prediction);
+    std::shared_ptr<pretrained::StableDiffusion> sd = pretrained::load_stable_diffusion(files, device, device.is_cuda() ? torch::kHalf : torch::kFloat32);
+    const int64_t n = s.samples;
+    PreparedGeneration p;
+    p.generator = make_stable_diffusion_generator(*sd, o.size);
+    p.models = sd;
+    GenerationConditions& c = p.conditions;
+    c.batch = n;
+    if (!o.caption.empty() && s.use_caption) c.captions.assign(static_cast<size_t>(n), o.caption);
+    if (!o.init.empty() && s.use_init) c.init = read_image_tensor(o.init, o.size).expand({n, -1, -1, -1}).contiguous();
+    return p;
+}
+
+}  // namespace
+
+std::vector<std::string> generate_images(const GenerateOptions& o, const Progress& progress, const std::function<void(const DenoisePreview&)>& on_step) {
+    using namespace soul::infer;
+    init_compute_threads();
+    const bool stable_diffusion = !o.stable_diffusion.empty();
+    if ((o.run.empty() == !stable_diffusion) || o.out.empty())
+        throw Error("generate: --out DIR and one of --model RUN (a trained run) or --sd PATH (Stable Diffusion's weights) are required");
+    const SamplerSettings& s = o.sampler;
+    validate(s, "generate");
+    const torch::Device device = train::choose_device(o.device);
+    Steps report(progress, 2);
+    report("loading the generator of " + (stable_diffusion ? o.stable_diffusion : o.run));
+    const PreparedGeneration prepared = stable_diffusion ? prepare_stable_diffusion(o, device) : prepare_run(o, device);
+    const int64_t n = s.samples;
     const bool decode_previews = o.previews || static_cast<bool>(on_step);
     make_output_folder(o.out);
     std::vector<std::string> written;
@@ -68,9 +111,8 @@ std::vector<std::string> generate_images(const GenerateOptions& o, const Progres
         write_png(path, to_rgb_image(image));
         written.push_back(path);
     };
-    report("denoising " + std::to_string(n) + " sample(s), " + std::to_string(s.steps) + " steps");
-    const std::unique_ptr<Generator> generator = make_run_generator(run.config, run.models, device);
-    const torch::Tensor images = generator->generate(c, s, [&](const DenoiseFrame& f) {
+    report("denoising " + std::to_string(n) + " sample(s), " + std::to_string(s.steps) + " steps with " + prepared.generator->title());
+    const torch::Tensor images = prepared.generator->generate(prepared.conditions, s, [&](const DenoiseFrame& f) {
         progress.check();
         progress(f.index + 1, f.count, "step " + std::to_string(f.index + 1) + "/" + std::to_string(f.count) + " (t=" + std::to_string(f.t) + ")");
         for (int64_t k = 0; k < n && decode_previews; ++k) {

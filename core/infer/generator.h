@@ -21,6 +21,10 @@
 #include <string>
 #include <vector>
 
+namespace soul::pretrained {
+struct StableDiffusion;
+}
+
 namespace soul::infer {
 
 // A run's files and modules come from training (core/train/encoder_run.h).
@@ -68,5 +72,11 @@ public:
 // The run's own latent diffusion model (its VAE, UNet, text encoder and adapters, trained by the
 // pipeline); holds references to `models`.
 std::unique_ptr<Generator> make_run_generator(const model::EncoderConfig& config, RunModels& models, torch::Device device);
+
+// Stable Diffusion from the user's weights (core/pretrained/stable_diffusion.h) drawing
+// image_size-px images (a multiple of the autoencoder's downscale, 8 for SD): the captions as text (empty: unconditional), an
+// optional start image. Its colour and edge adapters are not built yet: a palette, edges or the
+// run's own tokens are refused. Holds a reference to `sd`.
+std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size);
 
 }  // namespace soul::infer

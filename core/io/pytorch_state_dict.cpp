@@ -28,7 +28,7 @@ using ValuePtr = std::shared_ptr<Value>;
 
 struct StorageRef {
     std::string key;
-    StoredType type = StoredType::F32;
+    TensorType type = TensorType::F32;
 };
 
 struct Value {
@@ -49,12 +49,12 @@ ValuePtr make(Value::Kind kind) {
     return v;
 }
 
-bool storage_type_of(const std::string& name, StoredType& type) {
-    static const std::map<std::string, StoredType> kTypes = {
-        {"FloatStorage", StoredType::F32}, {"DoubleStorage", StoredType::F64}, {"HalfStorage", StoredType::F16},
-        {"BFloat16Storage", StoredType::BF16}, {"LongStorage", StoredType::I64}, {"IntStorage", StoredType::I32},
-        {"ShortStorage", StoredType::I16}, {"CharStorage", StoredType::I8}, {"ByteStorage", StoredType::U8},
-        {"BoolStorage", StoredType::Bool}};
+bool storage_type_of(const std::string& name, TensorType& type) {
+    static const std::map<std::string, TensorType> kTypes = {
+        {"FloatStorage", TensorType::F32}, {"DoubleStorage", TensorType::F64}, {"HalfStorage", TensorType::F16},
+        {"BFloat16Storage", TensorType::BF16}, {"LongStorage", TensorType::I64}, {"IntStorage", TensorType::I32},
+        {"ShortStorage", TensorType::I16}, {"CharStorage", TensorType::I8}, {"ByteStorage", TensorType::U8},
+        {"BoolStorage", TensorType::Bool}};
     const auto it = kTypes.find(name);
     if (it == kTypes.end()) return false;
     type = it->second;
@@ -367,7 +367,7 @@ std::vector<StoredTensor> attach(const std::string& path, const std::vector<Valu
         const auto it = storages.find(v->storage_key);
         if (it == storages.end()) throw Error(path, what + " refers to storage '" + printable(v->storage_key) + "', which the file does not hold");
         t.storage = std::shared_ptr<const uint8_t>(it->second.buffer, it->second.buffer->data() + it->second.offset);
-        const uint64_t elements = it->second.size / stored_type_size(t.type);
+        const uint64_t elements = it->second.size / tensor_type_size(t.type);
         uint64_t last = static_cast<uint64_t>(t.offset);
         bool empty = false;
         for (size_t d = 0; d < t.shape.size(); ++d) {
@@ -398,7 +398,7 @@ std::vector<StoredTensor> read_legacy(const std::string& path) {
     const auto buffer = std::make_shared<const std::vector<uint8_t>>(whole_file(path));
     const std::vector<uint8_t>& file = *buffer;
     // The storages' types, from the persistent ids of the object.
-    std::map<std::string, StoredType> types;
+    std::map<std::string, TensorType> types;
     auto recording = [&](const ValuePtr& pid) {
         auto v = storage_of(path, pid);
         types[v->storage.key] = v->storage.type;
@@ -422,7 +422,7 @@ std::vector<StoredTensor> read_legacy(const std::string& path) {
     std::map<std::string, StorageBytes> storages;
     for (const auto& key : keys->items) {
         if (key->kind != Value::Text || !types.count(key->text)) throw Error(path, "lists storage keys that its object does not use");
-        const size_t element = stored_type_size(types[key->text]);
+        const size_t element = tensor_type_size(types[key->text]);
         if (file.size() - at < 8) throw Error(path, "is cut short: storage '" + printable(key->text) + "' is missing");
         const uint64_t count = zip::le(&file[at], 8);
         at += 8;
@@ -475,28 +475,28 @@ std::vector<StoredTensor> read_zip(const std::string& path) {
 
 }  // namespace
 
-size_t stored_type_size(StoredType type) {
+size_t tensor_type_size(TensorType type) {
     switch (type) {
-        case StoredType::F64: case StoredType::I64: return 8;
-        case StoredType::F32: case StoredType::I32: return 4;
-        case StoredType::F16: case StoredType::BF16: case StoredType::I16: return 2;
-        case StoredType::I8: case StoredType::U8: case StoredType::Bool: return 1;
+        case TensorType::F64: case TensorType::I64: return 8;
+        case TensorType::F32: case TensorType::I32: return 4;
+        case TensorType::F16: case TensorType::BF16: case TensorType::I16: return 2;
+        case TensorType::I8: case TensorType::U8: case TensorType::Bool: return 1;
     }
     return 1;
 }
 
-const char* stored_type_name(StoredType type) {
+const char* tensor_type_name(TensorType type) {
     switch (type) {
-        case StoredType::F32: return "float32";
-        case StoredType::F64: return "float64";
-        case StoredType::F16: return "float16";
-        case StoredType::BF16: return "bfloat16";
-        case StoredType::I64: return "int64";
-        case StoredType::I32: return "int32";
-        case StoredType::I16: return "int16";
-        case StoredType::I8: return "int8";
-        case StoredType::U8: return "uint8";
-        case StoredType::Bool: return "bool";
+        case TensorType::F32: return "float32";
+        case TensorType::F64: return "float64";
+        case TensorType::F16: return "float16";
+        case TensorType::BF16: return "bfloat16";
+        case TensorType::I64: return "int64";
+        case TensorType::I32: return "int32";
+        case TensorType::I16: return "int16";
+        case TensorType::I8: return "int8";
+        case TensorType::U8: return "uint8";
+        case TensorType::Bool: return "bool";
     }
     return "?";
 }

@@ -58,10 +58,10 @@ private:
     uint64_t size_ = 0;
 };
 
-bool type_of(const std::string& name, StoredType& type) {
-    static const std::map<std::string, StoredType> kTypes = {
-        {"F32", StoredType::F32}, {"F64", StoredType::F64}, {"F16", StoredType::F16}, {"BF16", StoredType::BF16}, {"I64", StoredType::I64},
-        {"I32", StoredType::I32}, {"I16", StoredType::I16}, {"I8", StoredType::I8},   {"U8", StoredType::U8},     {"BOOL", StoredType::Bool}};
+bool type_of(const std::string& name, TensorType& type) {
+    static const std::map<std::string, TensorType> kTypes = {
+        {"F32", TensorType::F32}, {"F64", TensorType::F64}, {"F16", TensorType::F16}, {"BF16", TensorType::BF16}, {"I64", TensorType::I64},
+        {"I32", TensorType::I32}, {"I16", TensorType::I16}, {"I8", TensorType::I8},   {"U8", TensorType::U8},     {"BOOL", TensorType::Bool}};
     const auto it = kTypes.find(name);
     if (it == kTypes.end()) return false;
     type = it->second;
@@ -111,8 +111,8 @@ std::vector<StoredTensor> read_safetensors(const std::string& path) {
         const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
         if (begin > end) throw bad(what + " ends before it begins");
         if (end > buffer_size) throw bad(what + " reaches byte " + std::to_string(end) + " of a " + std::to_string(buffer_size) + "-byte buffer (cut short?)");
-        if (checked_product(path, elements, stored_type_size(t.type), what) != end - begin)
-            throw bad(what + " has " + std::to_string(end - begin) + " bytes for " + std::to_string(elements) + " elements of " + stored_type_name(t.type));
+        if (checked_product(path, elements, tensor_type_size(t.type), what) != end - begin)
+            throw bad(what + " has " + std::to_string(end - begin) + " bytes for " + std::to_string(elements) + " elements of " + tensor_type_name(t.type));
         // Row-major, as the format stores every tensor.
         t.stride.assign(t.shape.size(), 1);
         for (size_t d = t.shape.size(); d-- > 1;) t.stride[d - 1] = t.stride[d] * t.shape[d];

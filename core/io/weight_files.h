@@ -23,20 +23,21 @@
 
 namespace soul {
 
-enum class StoredType { F32, F64, F16, BF16, I64, I32, I16, I8, U8, Bool };
+// A stored tensor's element type (safetensors' dtype names; soul::StoredType is a volume's voxel type).
+enum class TensorType { F32, F64, F16, BF16, I64, I32, I16, I8, U8, Bool };
 
-size_t stored_type_size(StoredType type);
-const char* stored_type_name(StoredType type);
+size_t tensor_type_size(TensorType type);
+const char* tensor_type_name(TensorType type);
 
 // A tensor as a weight file stores it: little-endian elements of `type` in memory the file's
 // reader keeps alive (a buffer, or a memory mapping) for as long as `storage` is held.
 struct StoredTensor {
     std::string name;
-    StoredType type = StoredType::F32;
+    TensorType type = TensorType::F32;
     std::vector<int64_t> shape, stride;
     int64_t offset = 0;                       // in elements, from `storage`
     std::shared_ptr<const uint8_t> storage;   // the first byte of the tensor's storage
-    const uint8_t* data() const { return storage.get() + static_cast<uint64_t>(offset) * stored_type_size(type); }
+    const uint8_t* data() const { return storage.get() + static_cast<uint64_t>(offset) * tensor_type_size(type); }
 };
 
 // The tensors of the safetensors file at `path`, by name; the file stays mapped while

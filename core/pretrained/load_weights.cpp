@@ -10,18 +10,18 @@
 namespace soul::pretrained {
 namespace {
 
-torch::Dtype torch_type(StoredType type) {
+torch::Dtype torch_type(TensorType type) {
     switch (type) {
-        case StoredType::F32: return torch::kFloat32;
-        case StoredType::F64: return torch::kFloat64;
-        case StoredType::F16: return torch::kFloat16;
-        case StoredType::BF16: return torch::kBFloat16;
-        case StoredType::I64: return torch::kInt64;
-        case StoredType::I32: return torch::kInt32;
-        case StoredType::I16: return torch::kInt16;
-        case StoredType::I8: return torch::kInt8;
-        case StoredType::U8: return torch::kUInt8;
-        case StoredType::Bool: return torch::kBool;
+        case TensorType::F32: return torch::kFloat32;
+        case TensorType::F64: return torch::kFloat64;
+        case TensorType::F16: return torch::kFloat16;
+        case TensorType::BF16: return torch::kBFloat16;
+        case TensorType::I64: return torch::kInt64;
+        case TensorType::I32: return torch::kInt32;
+        case TensorType::I16: return torch::kInt16;
+        case TensorType::I8: return torch::kInt8;
+        case TensorType::U8: return torch::kUInt8;
+        case TensorType::Bool: return torch::kBool;
     }
     return torch::kFloat32;
 }
@@ -99,9 +99,9 @@ void load_weights(torch::nn::Module& net, const std::string& path, const WeightL
             throw Error(path, "key '" + printable(t.name) + "' has shape " + shape_text(t.shape) + " where " + layout.network + " has " +
                                   shape_text(target.sizes().vec()));
         const bool integral = !torch::isFloatingType(target.scalar_type());
-        const bool stored_integral = t.type != StoredType::F32 && t.type != StoredType::F64 && t.type != StoredType::F16 && t.type != StoredType::BF16;
+        const bool stored_integral = t.type != TensorType::F32 && t.type != TensorType::F64 && t.type != TensorType::F16 && t.type != TensorType::BF16;
         if (integral != stored_integral)
-            throw Error(path, "key '" + printable(t.name) + "' holds " + stored_type_name(t.type) + " where " + layout.network + " needs " +
+            throw Error(path, "key '" + printable(t.name) + "' holds " + tensor_type_name(t.type) + " where " + layout.network + " needs " +
                                   (integral ? "integers" : "floating point"));
         auto view = torch::from_blob(const_cast<uint8_t*>(t.data()), shape, stride, torch::TensorOptions().dtype(torch_type(t.type)));
         loaded[key] = view.to(target.scalar_type()).clone();

@@ -5,7 +5,7 @@
 // Diffusion 1.x's VAE written down from their published configs (tests/data/*.keys); config.json
 // files; bad input.
 #include "ExpectError.h"
-#include "PublishedKeys.h"
+#include "ReferenceTensors.h"
 #include "io/weight_files.h"
 #include "pretrained/autoencoder_kl.h"
 #include "pretrained/checkpoint_identity.h"
@@ -27,37 +27,18 @@
 #include <sstream>
 
 using namespace soul::pretrained;
+using soultest::compareKeys;
 using soultest::expectError;
+using soultest::readTensors;
+using soultest::relativeError;
 
 namespace {
 
 constexpr double kReferenceTolerance = 1e-4;   // the bar for ports checked against a reference
 const std::string kTokenizerFixtures = SOUL_SOURCE_DIR "/tests/data/tokenizers/";
 
-std::map<std::string, torch::Tensor> readTensors(const std::string& path) {
-    std::map<std::string, torch::Tensor> out;
-    for (const auto& t : soul::read_safetensors(path)) {
-        const auto type = t.type == soul::StoredType::I64 ? torch::kInt64 : torch::kFloat32;
-        out[t.name] = torch::from_blob(const_cast<uint8_t*>(t.data()), t.shape, t.stride, torch::TensorOptions().dtype(type)).clone();
-    }
-    return out;
-}
-
-double relativeError(const torch::Tensor& ours, const torch::Tensor& expected) {
-    return (ours - expected).abs().max().item<double>() / std::max(1.0, expected.abs().max().item<double>());
-}
-
 std::map<std::string, std::vector<int64_t>> publishedKeys(const std::string& name) {
     return soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/" + name);
-}
-
-void compareKeys(torch::nn::Module& net, const std::map<std::string, std::vector<int64_t>>& published) {
-    const auto keys = expected_keys(net);
-    QCOMPARE(int(keys.size()), int(published.size()));
-    for (const auto& [key, shape] : keys) {
-        QVERIFY2(published.count(key), key.c_str());
-        QVERIFY2(published.at(key) == shape, key.c_str());
-    }
 }
 
 }  // namespace

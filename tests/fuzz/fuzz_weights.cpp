@@ -25,7 +25,7 @@ void weights(const uint8_t* data, size_t size) {
                 if (t.shape[d] > 0) last += static_cast<uint64_t>(t.shape[d] - 1) * static_cast<uint64_t>(t.stride[d]);
             }
             if (empty) continue;
-            touched = touched + t.data()[0] + t.data()[(last + 1) * stored_type_size(t.type) - 1];
+            touched = touched + t.data()[0] + t.data()[(last + 1) * tensor_type_size(t.type) - 1];
         }
     });
 }

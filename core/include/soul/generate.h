@@ -16,7 +16,12 @@
 namespace soul {
 
 struct GenerateOptions {
-    std::string run;                  // a run folder with trained embedding, vae, unet (and adapters)
+    std::string run;                  // a run folder with trained embedding, vae, unet (and adapters), or
+    // the user's Stable Diffusion 1.x/2.x (a diffusers folder or a single .safetensors/.ckpt file;
+    // core/pretrained/stable_diffusion.h), with the CLIP folder a single file's tokenizer comes
+    // from, what a 2.x single file predicts ("epsilon" or "v"), and the side of its images.
+    std::string stable_diffusion, text_encoder, prediction;
+    int64_t size = 512;
     std::string out;                  // the folder the PNGs are written to
     std::string caption;              // empty: unconditional
     std::string palette_from, edges_from, init;   // images (PNG/JPEG) the conditions are taken from
@@ -32,7 +37,8 @@ struct DenoisePreview {
 };
 
 // Returns the paths written (sample-<k>.png, and the previews when asked for). Throws soul::Error
-// (a run without a generator, an unreadable image, bad settings) naming the file or the setting.
+// (a run without a generator, a Stable Diffusion file of another model, an unreadable image, bad
+// settings) naming the file or the setting.
 std::vector<std::string> generate_images(const GenerateOptions& options, const Progress& progress = {},
                                          const std::function<void(const DenoisePreview&)>& on_step = {});
 

@@ -1,0 +1,103 @@
+// Stable Diffusion as the generator of box d (generator.h), on the user's own weights
+// (core/pretrained/stable_diffusion.h): the caption through CLIP's text encoder, classifier-free
+// guidance against the empty caption (Ho & Salimans 2022, eq. 6), img2img from a start image
+// (Meng et al. 2022, "SDEdit"), DDIM on the model's scaled-linear schedule. A v-predicting model
+// (Salimans & Ho 2022, "Progressive Distillation", §4: v = √ᾱ ε − √(1 − ᾱ) x0) is read as
+// ε = √ᾱ v + √(1 − ᾱ) x_t, so that one sampler serves both.
+#include "generator.h"
+
+#include "../pretrained/stable_diffusion.h"
+#include "soul/error.h"
+
+#include <cmath>
+
+namespace soul::infer {
+
+namespace {
+
+class StableDiffusionGenerator final : public Generator {
+public:
+    StableDiffusionGenerator(pretrained::StableDiffusion& sd, int64_t image_size)
+        : sd_(sd), size_(image_size), schedule_(sd.files.train_steps, sd.files.beta_start, sd.files.beta_end) {
+        const int64_t f = sd.vae->downscale();
+        if (image_size <= 0 || image_size % f)
+            throw Error("Stable Diffusion draws images whose side is a multiple of its autoencoder's downscale " + std::to_string(f) +
+                        " (512 for 1.x, 768 for 2.x-v), not " + std::to_string(image_size));
+    }
+    std::string title() const override { return sd_.files.name; }
+    int64_t image_size() const override { return size_; }
+    std::vector<int64_t> noise_shape() const override {
+        const int64_t f = sd_.vae->downscale();
+        return {sd_.unet->config.in_channels, size_ / f, size_ / f};
+    }
+    torch::Tensor generate(const GenerationConditions& c, const SamplerSettings& s, const std::function<void(const DenoiseFrame&)>& on_step,
+                           bool decode_previews) override;
+
+private:
+    torch::Tensor to_image(const torch::Tensor& latents) { return ((sd_.vae->decode(latents).to(torch::kFloat32) + 1) / 2).clamp(0, 1); }
+
+    pretrained::StableDiffusion& sd_;
+    int64_t size_;
+    model::NoiseSchedule schedule_;
+};
+
+torch::Tensor StableDiffusionGenerator::generate(const GenerationConditions& c, const SamplerSettings& s,
+                                                 const std::function<void(const DenoiseFrame&)>& on_step, bool decode_previews) {
+    c10::InferenceMode inference;
+    if (c.palette.defined() || c.edges.defined() || c.tokens.defined())
+        throw Error("the Stable Diffusion generator takes the caption as text and a start image; its colour and edge adapters are not built yet "
+                    "(docs/pretrained.md)");
+    int64_t batch = c.batch;
+    for (const torch::Tensor* t : {&c.init, &c.noise})
+        if (t->defined()) batch = t->size(0);
+    if (!c.captions.empty()) batch = static_cast<int64_t>(c.captions.size());
+    if (c.init.defined() && (c.init.size(0) != batch || c.init.size(2) != size_ || c.init.size(3) != size_))
+        throw Error("the start image must be (" + std::to_string(batch) + ", 3, " + std::to_string(size_) + ", " + std::to_string(size_) + ")");
+    validate(s, "generate");
+    torch::manual_seed(s.seed);
+    std::vector<int64_t> shape = noise_shape();
+    shape.insert(shape.begin(), batch);
+    // Drawn on the CPU in float32 so that a seed gives the same start on every device and precision.
+    const auto on = torch::TensorOptions().device(sd_.device).dtype(sd_.dtype);
+    const torch::Tensor noise = (c.noise.defined() ? c.noise : torch::randn(shape)).to(on);
+
+    const bool conditional = !c.captions.empty();
+    const bool guided = conditional && s.cfg != 1.0;
+    torch::Tensor context = sd_.encode_captions(conditional ? c.captions : std::vector<std::string>(static_cast<size_t>(batch), ""));
+    if (guided) context = torch::cat({sd_.encode_captions({""}).expand({batch, -1, -1}), context});
+    const bool v_prediction = sd_.files.prediction == pretrained::Prediction::V;
+
+    const model::NoisePredictor predict = [&](const torch::Tensor& x, int64_t t) {
+        const int64_t rows = guided ? 2 * batch : batch;
+        const torch::Tensor out = sd_.unet->forward(guided ? torch::cat({x, x}) : x, torch::full({rows}, t, on.dtype(torch::kLong)), context);
+        torch::Tensor prediction = out;
+        if (guided) {
+            const torch::Tensor unconditional = out.narrow(0, 0, batch), with_caption = out.narrow(0, batch, batch);
+            prediction = unconditional + s.cfg * (with_caption - unconditional);
+        }
+        if (!v_prediction) return prediction;
+        const double alpha_bar = schedule_.alpha_bar(t);
+        return std::sqrt(alpha_bar) * prediction + std::sqrt(1 - alpha_bar) * x;
+    };
+    model::StepCallback step_callback;
+    if (on_step)
+        step_callback = [&](const model::SamplerStep& step) {
+            if (!decode_previews) {
+                on_step(DenoiseFrame{step.index, step.count, step.t, {}, {}});
+                return;
+            }
+            const torch::Tensor decoded = to_image(torch::cat({step.x, step.predicted_x0}));
+            on_step(DenoiseFrame{step.index, step.count, step.t, decoded.narrow(0, 0, batch), decoded.narrow(0, batch, batch)});
+        };
+    const torch::Tensor start = c.init.defined() ? sd_.vae->encode(c.init.to(on) * 2 - 1) : torch::Tensor();
+    const model::DDIMOptions options{s.steps, s.eta, c.init.defined() ? s.strength : 1.0};
+    return to_image(model::ddim_sample(schedule_, predict, noise, options, start, step_callback));
+}
+
+}  // namespace
+
+std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size) {
+    return std::make_unique<StableDiffusionGenerator>(sd, image_size);
+}
+
+}  // namespace soul::infer

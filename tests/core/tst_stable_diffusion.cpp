@@ -1,0 +1,284 @@
+// Stable Diffusion from the user's files (core/pretrained/unet_2d_condition.h, stable_diffusion.h;
+// core/infer/stable_diffusion_generator.cpp): the UNet against torch.nn's layers on the same random
+// weights from both layouts it is published in (tests/core/unet_reference.py), the full-size key
+// lists of stable-diffusion-v1-5's and stable-diffusion-2-1's UNets, the whole pipeline — tokenizer,
+// CLIP, UNet, classifier-free guidance, DDIM, img2img, v-prediction, the autoencoder — against
+// tests/core/stable_diffusion_reference.py from the same start noise, `souldiffuser generate --sd`,
+// and the folders and files it refuses.
+#include "ExpectError.h"
+#include "ReferenceTensors.h"
+#include "infer/generator.h"
+#include "pretrained/stable_diffusion.h"
+#include "soul/error.h"
+#include "soul/formats.h"
+#include "soul/generate.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace soul::pretrained;
+using soultest::compareKeys;
+using soultest::expectError;
+using soultest::readTensors;
+using soultest::relativeError;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kReferenceTolerance = 1e-4;   // the issue's bar for ports checked against a reference
+// The reference's caption and sampler (stable_diffusion_reference.py).
+const char* const kCaption = "a red t-shirt in the upper left on blue stripes";
+constexpr double kGuidance = 3.0;
+constexpr int64_t kTextToImageSteps = 3, kImageToImageSteps = 4;
+constexpr double kImageToImageStrength = 0.5;
+constexpr int64_t kImageSize = 32;   // the tiny autoencoder has f = 4: 8×8 latents
+
+// unet_reference.py's TINY_LINEAR: 2.x's kind of UNet (linear projections), published as a single
+// file that carries no config.
+UNet2DConditionConfig tinyLinearConfig() {
+    UNet2DConditionConfig c;
+    c.channels = {16, 32, 32};
+    c.cross_attention = {true, true, false};
+    c.heads = {4, 8, 8};
+    c.layers_per_block = 2;
+    c.groups = 8;
+    c.context_width = 20;
+    c.linear_projection = true;
+    return c;
+}
+
+}  // namespace
+
+class TestStableDiffusion : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    std::string file(const std::string& name) const { return m_dir.filePath(QString::fromStdString(name)).toStdString(); }
+
+    // A copy of the reference's Stable Diffusion folder, changed by `edit`.
+    std::string variant(const std::string& name, const std::function<void(const fs::path&)>& edit) {
+        const fs::path to = file(name);
+        fs::copy(file("sd"), to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+        edit(to);
+        return to.string();
+    }
+
+    torch::Tensor generate(StableDiffusion& sd, const soul::infer::GenerationConditions& c, const soul::SamplerSettings& s, int64_t* frames = nullptr) {
+        auto generator = soul::infer::make_stable_diffusion_generator(sd, kImageSize);
+        return generator->generate(c, s, [&](const soul::infer::DenoiseFrame& f) {
+            if (frames) ++*frames;
+            QCOMPARE(f.predicted.sizes().vec(), (std::vector<int64_t>{1, 3, kImageSize, kImageSize}));
+        });
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        for (const char* script : {"unet_reference.py", "stable_diffusion_reference.py"}) {
+            QProcess p;
+            p.start(SOUL_PYTHON, {QString(SOUL_SOURCE_DIR "/tests/core/") + script, "outputs", m_dir.path()});
+            QVERIFY(p.waitForFinished(300000));
+            QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        }
+    }
+
+    // The tiny UNet from a diffusers unet/ folder, at a size the reference was made at and at an
+    // odd one (5×7 latents: each upsampler meets its skip's size).
+    void unetMatchesPyTorch() {
+        const auto config = read_unet_2d_condition_config(file("unet/config.json"));
+        QCOMPARE(config.channels, (std::vector<int64_t>{16, 32, 32}));
+        QCOMPARE(config.heads, (std::vector<int64_t>{2, 4, 4}));
+        QVERIFY(!config.linear_projection);
+        UNet2DConditionModel unet(config);
+        unet->eval();
+        const std::string weights = file("unet/diffusion_pytorch_model.safetensors");
+        load_weights(*unet, weights, unet_2d_condition_layout(weight_names(weights), config.layers_per_block));
+        auto expected = readTensors(file("unet_expected.safetensors"));
+        torch::NoGradGuard noGrad;
+        for (const std::string prefix : {"", "odd_"}) {
+            const auto out = unet->forward(expected[prefix + "latents"], expected[prefix + "timesteps"], expected[prefix + "context"]);
+            QCOMPARE(out.sizes().vec(), expected[prefix + "output"].sizes().vec());
+            const double error = relativeError(out, expected[prefix + "output"]);
+            qInfo("UNet2DConditionModel (%s): largest difference %.2e", prefix.empty() ? "8×8" : "5×7", error);
+            QVERIFY2(error < kReferenceTolerance, prefix.c_str());
+        }
+        // The context matters: cross-attention reads it (each sample given the other's).
+        const auto other = unet->forward(expected["latents"], expected["timesteps"], expected["context"].flip(0));
+        QVERIFY(relativeError(other, expected["output"]) > 1e-3);
+    }
+
+    // 2.x's kind (linear projections, more heads) from the original single file: CompVis' names
+    // under model.diffusion_model., beside an autoencoder's, a text encoder's and the schedule's keys.
+    void unetFromSingleFile() {
+        const auto config = tinyLinearConfig();
+        UNet2DConditionModel unet(config);
+        unet->eval();
+        const std::string weights = file("sd-unet-single-file.safetensors");
+        load_weights(*unet, weights, unet_2d_condition_layout(weight_names(weights), config.layers_per_block));
+        auto expected = readTensors(file("unet_expected.safetensors"));
+        torch::NoGradGuard noGrad;
+        const auto out = unet->forward(expected["linear_latents"], expected["linear_timesteps"], expected["linear_context"]);
+        const double error = relativeError(out, expected["linear_output"]);
+        qInfo("UNet2DConditionModel from a single file: largest difference %.2e", error);
+        QVERIFY(error < kReferenceTolerance);
+    }
+
+    // The full-size key lists, written down from the published configs (unet_reference.py keys):
+    // a real diffusion_pytorch_model.safetensors loads the first time.
+    void fullSizeKeysAreThePublishedModels() {
+        for (const auto& [keys, config] : std::vector<std::pair<std::string, UNet2DConditionConfig>>{
+                 {"stable-diffusion-v1-5-unet.keys", stable_diffusion_1_unet_config()}, {"stable-diffusion-2-1-unet.keys", stable_diffusion_2_unet_config()}}) {
+            const auto published = soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/" + keys);
+            QCOMPARE(int(published.size()), 686);
+            UNet2DConditionModel unet(config);
+            compareKeys(*unet, published);
+            int64_t parameters = 0;
+            for (const auto& p : unet->parameters()) parameters += p.numel();
+            qInfo("%s: %.1f M parameters", keys.c_str(), double(parameters) / 1e6);
+        }
+    }
+
+    // The whole pipeline from the diffusers folder against the reference, from the same noise:
+    // text to image with guidance 3 and 3 DDIM steps; then img2img at strength 0.5 of 4 steps with
+    // the model read as v-predicting (as --prediction v asks).
+    void pipelineMatchesPyTorch() {
+        auto expected = readTensors(file("sd_expected.safetensors"));
+        const auto files = find_stable_diffusion(file("sd"));
+        QCOMPARE(files.prediction, Prediction::Epsilon);
+        QVERIFY(QString::fromStdString(files.name).contains("diffusers folder"));
+        auto sd = load_stable_diffusion(files, torch::kCPU, torch::kFloat32);
+        QCOMPARE(sd->vae->downscale(), int64_t(4));
+        QVERIFY(sd->parameters() > 0);
+
+        soul::infer::GenerationConditions c;
+        c.captions = {kCaption};
+        c.noise = expected["noise"];
+        soul::SamplerSettings s;
+        s.steps = kTextToImageSteps;
+        s.cfg = kGuidance;
+        s.eta = 0;
+        int64_t frames = 0;
+        const auto txt2img = generate(*sd, c, s, &frames);
+        QCOMPARE(frames, kTextToImageSteps);
+        const double textError = relativeError(txt2img, expected["txt2img"]);
+        qInfo("Stable Diffusion text to image: largest difference %.2e", textError);
+        QVERIFY(textError < kReferenceTolerance);
+        // The caption matters.
+        c.captions = {"a blue bag"};
+        QVERIFY(relativeError(generate(*sd, c, s), expected["txt2img"]) > 1e-3);
+
+        auto vFiles = find_stable_diffusion(file("sd"), "", "v");
+        QCOMPARE(vFiles.prediction, Prediction::V);
+        auto v = load_stable_diffusion(vFiles, torch::kCPU, torch::kFloat32);
+        c.captions = {kCaption};
+        c.init = expected["init"];
+        s.steps = kImageToImageSteps;
+        s.strength = kImageToImageStrength;
+        frames = 0;
+        const auto img2img = generate(*v, c, s, &frames);
+        QCOMPARE(frames, int64_t(2));   // strength 0.5 of 4 steps
+        const double imageError = relativeError(img2img, expected["img2img"]);
+        qInfo("Stable Diffusion img2img, v-prediction: largest difference %.2e", imageError);
+        QVERIFY(imageError < kReferenceTolerance);
+    }
+
+    // `souldiffuser generate --sd` as a user runs it: PNGs of the asked size, the same bytes for
+    // the same seed.
+    void generateCommand() {
+        auto run = [&](const QString& out) {
+            QProcess p;
+            p.start(SOUL_CLI, {"generate", "--sd", m_dir.filePath("sd"), "--caption", kCaption, "--out", out, "--size", QString::number(kImageSize),
+                               "--steps", "3", "--samples", "2", "--seed", "5"});
+            if (!p.waitForFinished(300000)) return QString("did not finish");
+            return p.exitCode() == 0 ? QString() : QString(p.readAllStandardError());
+        };
+        QCOMPARE(run(m_dir.filePath("gen-a")), QString());
+        QCOMPARE(run(m_dir.filePath("gen-b")), QString());
+        const auto first = soul::read_rgb_image(file("gen-a/sample-0.png"));
+        QCOMPARE(first.width, kImageSize);
+        QCOMPARE(first.height, kImageSize);
+        QVERIFY(first.pixels == soul::read_rgb_image(file("gen-b/sample-0.png")).pixels);
+        QVERIFY(first.pixels != soul::read_rgb_image(file("gen-a/sample-1.png")).pixels);   // each sample its own noise
+
+        QProcess p;
+        p.start(SOUL_CLI, {"generate", "--model", m_dir.filePath("sd"), "--sd", m_dir.filePath("sd"), "--out", m_dir.filePath("gen-c")});
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY(p.exitCode() != 0);
+        QVERIFY(QString(p.readAllStandardError()).contains("excludes"));
+        p.start(SOUL_CLI, {"generate", "--sd", m_dir.filePath("sd"), "--out", m_dir.filePath("gen-d"), "--size", "30", "--steps", "2"});
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY(p.exitCode() != 0);
+        QVERIFY2(QString(p.readAllStandardError()).contains("multiple of its autoencoder's downscale 4"), "");
+    }
+
+    void badFolders() {
+        expectError([&] { find_stable_diffusion(file("absent-sd")); }, {"absent-sd", "does not exist"});
+        const auto noUnet = variant("no-unet", [](const fs::path& d) { fs::remove_all(d / "unet"); });
+        expectError([&] { find_stable_diffusion(noUnet); }, {"no-unet", "has no unet/ folder"});
+        const auto noWeights = variant("no-weights", [](const fs::path& d) { fs::remove(d / "vae" / "diffusion_pytorch_model.safetensors"); });
+        expectError([&] { find_stable_diffusion(noWeights); }, {"no-weights/vae", "diffusion_pytorch_model.safetensors"});
+        const auto xl = variant("xl", [](const fs::path& d) { std::ofstream(d / "model_index.json") << R"({"_class_name": "StableDiffusionXLPipeline"})"; });
+        expectError([&] { find_stable_diffusion(xl); }, {"xl/model_index.json", "Stable Diffusion XL"});
+        auto editUnetConfig = [](const std::function<void(nlohmann::json&)>& change) {
+            return [change](const fs::path& d) {
+                auto j = nlohmann::json::parse(std::ifstream(d / "unet" / "config.json"));
+                change(j);
+                std::ofstream(d / "unet" / "config.json") << j.dump();
+            };
+        };
+        const auto inpainting = variant("inpainting", editUnetConfig([](nlohmann::json& j) { j["in_channels"] = 9; }));
+        expectError([&] { find_stable_diffusion(inpainting); }, {"inpainting/unet/config.json", "an inpainting UNet"});
+        const auto xlUnet = variant("xl-unet", editUnetConfig([](nlohmann::json& j) { j["addition_embed_type"] = "text_time"; }));
+        expectError([&] { find_stable_diffusion(xlUnet); }, {"xl-unet/unet/config.json", "Stable Diffusion XL UNet"});
+        const auto blocks = variant("blocks", editUnetConfig([](nlohmann::json& j) { j["up_block_types"][0] = "CrossAttnUpBlock2D"; }));
+        expectError([&] { find_stable_diffusion(blocks); }, {"blocks/unet/config.json", "do not mirror"});
+        const auto heads = variant("heads", editUnetConfig([](nlohmann::json& j) { j["attention_head_dim"] = nlohmann::json::array({3, 4, 4}); }));
+        expectError([&] { find_stable_diffusion(heads); }, {"heads/unet/config.json", "does not split into 3 heads"});
+        const auto scheduler = variant("scheduler", [](const fs::path& d) {
+            std::ofstream(d / "scheduler" / "scheduler_config.json") << R"({"beta_schedule": "squaredcos_cap_v2"})";
+        });
+        expectError([&] { find_stable_diffusion(scheduler); }, {"scheduler_config.json", "squaredcos_cap_v2", "scaled_linear"});
+        expectError([&] { find_stable_diffusion(file("sd"), "", "x0"); }, {"--prediction", "\"x0\""});
+        // Weights of another size than the config: the loader names the file and the key; nothing is returned half-loaded.
+        const auto wrong = variant("wrong-weights", [&](const fs::path& d) {
+            fs::copy_file(file("sd-unet-single-file.safetensors"), d / "unet" / "diffusion_pytorch_model.safetensors", fs::copy_options::overwrite_existing);
+        });
+        expectError([&] { load_stable_diffusion(find_stable_diffusion(wrong), torch::kCPU, torch::kFloat32); },
+                    {"wrong-weights/unet/diffusion_pytorch_model.safetensors"});
+    }
+
+    void badFilesAndSettings() {
+        expectError([&] { find_stable_diffusion(file("sd2-single-file.safetensors")); },
+                    {"sd2-single-file.safetensors", "carries no tokenizer", "--text-encoder"});
+        expectError([&] { find_stable_diffusion(file("sd2-single-file.safetensors"), file("sd")); },
+                    {"sd2-single-file.safetensors", "Stable Diffusion 2.x single file", "--prediction v"});
+        expectError([&] { find_stable_diffusion(file("unet/diffusion_pytorch_model.safetensors"), file("sd")); },
+                    {"unet/diffusion_pytorch_model.safetensors", "a part of a diffusers folder"});
+        expectError([&] { find_stable_diffusion(file("sd_expected.safetensors"), file("sd")); }, {"sd_expected.safetensors", "a file without a Stable Diffusion UNet"});
+        const auto files = find_stable_diffusion(file("sd"));
+        expectError([&] { load_stable_diffusion(files, torch::kCPU, torch::kHalf); }, {"half precision is for CUDA"});
+        auto sd = load_stable_diffusion(files, torch::kCPU, torch::kFloat32);
+        expectError([&] { soul::infer::make_stable_diffusion_generator(*sd, 30); }, {"multiple of its autoencoder's downscale 4", "30"});
+        auto generator = soul::infer::make_stable_diffusion_generator(*sd, kImageSize);
+        soul::infer::GenerationConditions c;
+        c.palette = torch::zeros({1, 3, 8, 8});
+        expectError([&] { generator->generate(c, soul::SamplerSettings{}); }, {"adapters are not built yet"});
+        c = {};
+        c.init = torch::zeros({1, 3, 16, 16});
+        expectError([&] { generator->generate(c, soul::SamplerSettings{}); }, {"start image must be (1, 3, 32, 32)"});
+
+        soul::GenerateOptions o;
+        o.stable_diffusion = file("sd");
+        o.out = file("gen-palette");
+        o.palette_from = file("gen-palette.png");
+        expectError([&] { soul::generate_images(o); }, {"--palette-from", "not yet"});
+        QVERIFY(!fs::exists(o.out));   // nothing written
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStableDiffusion)
+#include "tst_stable_diffusion.moc"
