@@ -9,17 +9,43 @@
 #include <torch/torch.h>
 
 #include <dlfcn.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <cstdio>
 #include <sstream>
 #include <thread>
 
 namespace soul {
 
+namespace {
+
+// glibc serves every allocation over 32 MB with a fresh mmap and unmaps it when freed, so each
+// such tensor is paged in again, zeroed by the kernel, on first touch. Stable Diffusion's UNet at
+// 512 px makes a 1 GB attention score tensor per transformer and step: a third of a CPU step went
+// to page faults (bench/RESULTS.md). Serving them from the heap and keeping freed memory there
+// reuses the pages, as PyTorch's own CUDA allocator caches blocks; the price is that the process
+// keeps its peak memory until it exits.
+void keep_freed_memory() {
+#ifdef __GLIBC__
+    static const bool done = [] {
+        mallopt(M_MMAP_MAX, 0);
+        mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+        return true;
+    }();
+    (void)done;
+#endif
+}
+
+}  // namespace
+
 int init_compute_threads() {
     install_memory_guard();
+    keep_freed_memory();
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     // OMP_NUM_THREADS, as OpenMP programs read it: `train --nproc` gives each rank its share.
     if (const char* asked = std::getenv("OMP_NUM_THREADS")) {

@@ -8,6 +8,7 @@
 #include "ExpectError.h"
 #include "ReferenceTensors.h"
 #include "infer/generator.h"
+#include "model/attention.h"
 #include "pretrained/stable_diffusion.h"
 #include "soul/error.h"
 #include "soul/formats.h"
@@ -109,6 +110,26 @@ private Q_SLOTS:
         // The context matters: cross-attention reads it (each sample given the other's).
         const auto other = unet->forward(expected["latents"], expected["timesteps"], expected["context"].flip(0));
         QVERIFY(relativeError(other, expected["output"]) > 1e-3);
+    }
+
+    // At Stable Diffusion's sizes the attention is computed a block of query rows at a time
+    // (model/attention.cpp); blocks change nothing: the same numbers as all rows at once, with a
+    // key mask and with a mask per query row.
+    void attentionInBlocksIsExact() {
+        torch::manual_seed(3);
+        const int64_t length = 4200, keys = 4100, width = 8;   // 4200 × 4100 scores: more than one block
+        const auto q = torch::randn({1, length, width}), k = torch::randn({1, keys, width}), v = torch::randn({1, keys, width});
+        const auto keyMask = (torch::rand({1, 1, 1, keys}) > 0.2);
+        const auto rowMask = torch::randn({1, 1, length, keys});
+        auto direct = [&](const torch::Tensor& additive) {
+            auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(width));
+            if (additive.defined()) scores = scores + additive[0][0];
+            return torch::matmul(torch::softmax(scores, -1), v);
+        };
+        const auto keyAdditive = torch::zeros({1, 1, 1, keys}).masked_fill(~keyMask, -1e9);
+        QVERIFY(relativeError(soul::model::multi_head_attention(q, k, v, 1), direct({})) < 1e-5);
+        QVERIFY(relativeError(soul::model::multi_head_attention(q, k, v, 1, keyMask), direct(keyAdditive)) < 1e-5);
+        QVERIFY(relativeError(soul::model::multi_head_attention(q, k, v, 1, rowMask), direct(rowMask)) < 1e-5);
     }
 
     // 2.x's kind (linear projections, more heads) from the original single file: CompVis' names
