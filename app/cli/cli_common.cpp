@@ -155,6 +155,17 @@ void add_device_option(CLI::App* command, std::string& device) {
     command->add_option("--device", device, "auto (default), cpu or cuda");
 }
 
+CLI::Option* add_stable_diffusion_options(CLI::App* command, soul::StableDiffusionOptions& o) {
+    auto* sd = command->add_option("--sd", o.path,
+                                   "Stable Diffusion 1.x/2.x as the generator: a diffusers folder or a single .safetensors/.ckpt file (docs/pretrained.md)");
+    command->add_option("--text-encoder", o.text_encoder, "With --sd: a CLIP folder (vocab.json, merges.txt; a single file's tokenizer)")->needs(sd);
+    command->add_option("--prediction", o.prediction, "With --sd: what the UNet predicts, epsilon or v (a 2.x single file does not say)")
+        ->check(CLI::IsMember({"epsilon", "v"}))
+        ->needs(sd);
+    command->add_option("--size", o.size, "With --sd: the images' side in pixels, a multiple of 8")->needs(sd)->capture_default_str();
+    return sd;
+}
+
 void add_plugins_option(CLI::App* command, std::string& plugins) {
     command->add_option("--plugins", plugins,
                         "Folders of decoder plugins, ':'-separated, looked in before $SOUL_PLUGIN_PATH and the data dirs' plugins/ (docs/decoder-plugins.md)");

@@ -3,6 +3,7 @@
 // several commands register the same way (the sampler's settings, --device).
 #pragma once
 
+#include "soul/generate.h"
 #include "soul/progress.h"
 #include "soul/sampler.h"
 
@@ -45,6 +46,9 @@ std::string data_or_default(const std::string& run, const std::string& flag);
 enum SamplerOptions { kSchedule = 0, kSamplesAndConditions = 1 };
 void add_sampler_options(CLI::App* command, soul::SamplerSettings& settings, SamplerOptions which);
 void add_device_option(CLI::App* command, std::string& device);
+// --sd PATH (the user's Stable Diffusion as the generator) and the options that need it:
+// --text-encoder, --prediction, --size. Returns --sd.
+CLI::Option* add_stable_diffusion_options(CLI::App* command, soul::StableDiffusionOptions& options);
 // --plugins DIR[:DIR...]: folders of decoder plugins looked in first (soul::decoder_plugin_dirs).
 void add_plugins_option(CLI::App* command, std::string& plugins);
 

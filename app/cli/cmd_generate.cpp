@@ -14,14 +14,7 @@ Command add_generate(CLI::App& app) {
                                        "Generate images with a run's diffusion generator (or the user's Stable Diffusion) from a caption, a palette, an edge map and a start image");
     auto o = std::make_shared<soul::GenerateOptions>();
     auto* run = command->add_option("--model", o->run, "The run folder (souldiffuser train)");
-    auto* sd = command->add_option("--sd", o->stable_diffusion,
-                                   "Stable Diffusion 1.x/2.x weights instead of a run: a diffusers folder or a single .safetensors/.ckpt file");
-    run->excludes(sd);
-    command->add_option("--text-encoder", o->text_encoder, "With --sd: a CLIP folder (vocab.json, merges.txt; a single file's tokenizer)")->needs(sd);
-    command->add_option("--prediction", o->prediction, "With --sd: what the UNet predicts, epsilon or v (a 2.x single file does not say)")
-        ->check(CLI::IsMember({"epsilon", "v"}))
-        ->needs(sd);
-    command->add_option("--size", o->size, "With --sd: the images' side in pixels, a multiple of 8")->needs(sd)->capture_default_str();
+    run->excludes(add_stable_diffusion_options(command, o->stable_diffusion));
     command->add_option("--out", o->out, "Folder for sample-<k>.png")->required();
     command->add_option("--caption", o->caption, "The caption (empty: unconditional)");
     command->add_option("--palette-from", o->palette_from, "Image whose 8×8 colour palette guides the colours (PNG/JPEG)");

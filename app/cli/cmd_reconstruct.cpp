@@ -43,6 +43,7 @@ Command add_reconstruct(CLI::App& app) {
     command->add_option("--decoder", o.settings.decoder,
                         "souldiffuser (default), mlp (the flattened baseline, when the run has it), ridge (ridge regression fitted on the training rows), "
                         "baseline (mlp if the run has it, else ridge) or a decoder plugin's name (souldiffuser decoders lists them)");
+    add_stable_diffusion_options(command, o.stable_diffusion);
     add_plugins_option(command, o.plugins);
     add_device_option(command, o.device);
     return {command, [a] { return reporting_errors("reconstruct", true, [&] { reconstruct(*a); }); }};

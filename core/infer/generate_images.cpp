@@ -2,7 +2,6 @@
 #include "soul/generate.h"
 
 #include "../model/targets.h"
-#include "../pretrained/stable_diffusion.h"
 #include "generator.h"
 #include "soul/error.h"
 #include "soul/output_folder.h"
@@ -75,16 +74,15 @@ PreparedGeneration prepare_stable_diffusion(const GenerateOptions& o, torch::Dev
     if (!o.palette_from.empty() || !o.edges_from.empty())
         throw Error("generate: --palette-from and --edges-from need trained colour and edge adapters, which Stable Diffusion's are not yet (docs/pretrained.md)");
     const SamplerSettings& s = o.sampler;
-    const auto files = pretrained::find_stable_diffusion(o.stable_diffusion, o.text_encoder, o.prediction);
-    std::shared_ptr<pretrained::StableDiffusion> sd = pretrained::load_stable_diffusion(files, device, device.is_cuda() ? torch::kHalf : torch::kFloat32);
+    LoadedGenerator loaded = load_stable_diffusion_generator(o.stable_diffusion, device);
     const int64_t n = s.samples;
     PreparedGeneration p;
-    p.generator = make_stable_diffusion_generator(*sd, o.size);
-    p.models = sd;
+    p.generator = std::move(loaded.generator);
+    p.models = loaded.models;
     GenerationConditions& c = p.conditions;
     c.batch = n;
     if (!o.caption.empty() && s.use_caption) c.captions.assign(static_cast<size_t>(n), o.caption);
-    if (!o.init.empty() && s.use_init) c.init = read_image_tensor(o.init, o.size).expand({n, -1, -1, -1}).contiguous();
+    if (!o.init.empty() && s.use_init) c.init = read_image_tensor(o.init, o.stable_diffusion.size).expand({n, -1, -1, -1}).contiguous();
     return p;
 }
 
@@ -93,14 +91,14 @@ PreparedGeneration prepare_stable_diffusion(const GenerateOptions& o, torch::Dev
 std::vector<std::string> generate_images(const GenerateOptions& o, const Progress& progress, const std::function<void(const DenoisePreview&)>& on_step) {
     using namespace soul::infer;
     init_compute_threads();
-    const bool stable_diffusion = !o.stable_diffusion.empty();
+    const bool stable_diffusion = o.stable_diffusion.used();
     if ((o.run.empty() == !stable_diffusion) || o.out.empty())
         throw Error("generate: --out DIR and one of --model RUN (a trained run) or --sd PATH (Stable Diffusion's weights) are required");
     const SamplerSettings& s = o.sampler;
     validate(s, "generate");
     const torch::Device device = train::choose_device(o.device);
     Steps report(progress, 2);
-    report("loading the generator of " + (stable_diffusion ? o.stable_diffusion : o.run));
+    report("loading the generator of " + (stable_diffusion ? o.stable_diffusion.path : o.run));
     const PreparedGeneration prepared = stable_diffusion ? prepare_stable_diffusion(o, device) : prepare_run(o, device);
     const int64_t n = s.samples;
     const bool decode_previews = o.previews || static_cast<bool>(on_step);

@@ -17,6 +17,7 @@ public:
         const int64_t side = config_.gen_image_size / 4;   // the VAE's latents are a quarter of the side
         return {config_.latent_channels, side, side};
     }
+    bool takes_palette_and_edges() const override { return true; }   // used when the run's adapters stage is trained
     torch::Tensor generate(const GenerationConditions& c, const SamplerSettings& s, const std::function<void(const DenoiseFrame&)>& on_step,
                            bool decode_previews) override;
 

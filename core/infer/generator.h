@@ -14,6 +14,7 @@
 #include "../model/diffusion.h"
 #include "../train/encoder_run.h"
 #include "soul/formats.h"
+#include "soul/generate.h"
 #include "soul/sampler.h"
 
 #include <functional>
@@ -62,6 +63,8 @@ public:
     virtual int64_t image_size() const = 0;
     // One sample's start noise (C, H, W): the latent it denoises.
     virtual std::vector<int64_t> noise_shape() const = 0;
+    // Whether it takes a palette and an edge map (trained colour and edge adapters).
+    virtual bool takes_palette_and_edges() const = 0;
     // (B, 3, G, G) in [0, 1]. The conditions decide what is used (settings.use_* are the caller's
     // to apply); samples is the caller's too (the batch). on_step, when set, receives every step,
     // decoded unless decode_previews is false (decoding costs time).
@@ -74,9 +77,18 @@ public:
 std::unique_ptr<Generator> make_run_generator(const model::EncoderConfig& config, RunModels& models, torch::Device device);
 
 // Stable Diffusion from the user's weights (core/pretrained/stable_diffusion.h) drawing
-// image_size-px images (a multiple of the autoencoder's downscale, 8 for SD): the captions as text (empty: unconditional), an
-// optional start image. Its colour and edge adapters are not built yet: a palette, edges or the
-// run's own tokens are refused. Holds a reference to `sd`.
+// image_size-px images (a multiple of the autoencoder's downscale, 8 for SD): the captions as text
+// (empty: unconditional; the run's token ids are not read), an optional start image. Its colour
+// and edge adapters are not built yet: a palette or edges are refused. Holds a reference to `sd`.
 std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size);
+
+// A generator with what it holds references to.
+struct LoadedGenerator {
+    std::shared_ptr<void> models;
+    std::unique_ptr<Generator> generator;
+};
+// The user's Stable Diffusion found, loaded (float16 on CUDA, float32 on the CPU) and made a
+// generator. soul::Error naming the file or the option.
+LoadedGenerator load_stable_diffusion_generator(const StableDiffusionOptions& options, torch::Device device);
 
 }  // namespace soul::infer

@@ -95,7 +95,16 @@ int64_t Pipeline::image_of(const TrialRef& trial) const {
 torch::Tensor Pipeline::stimulus(const std::vector<TrialRef>& trials, bool generator_size) const {
     std::vector<int64_t> images;
     for (const auto& t : trials) images.push_back(image_of(t));
-    return (generator_size ? run.data.gen_images : run.data.images).index_select(0, torch::tensor(images, torch::kLong).to(device));
+    const torch::Tensor stored = (generator_size ? run.data.gen_images : run.data.images).index_select(0, torch::tensor(images, torch::kLong).to(device));
+    const int64_t g = generator_->image_size();
+    if (!generator_size || stored.size(-1) == g) return stored;
+    return F::interpolate(stored.to(torch::kFloat32), F::InterpolateFuncOptions().size(std::vector<int64_t>{g, g}).mode(torch::kBilinear).align_corners(false))
+        .clamp(0, 1);
+}
+
+void Pipeline::use_generator(LoadedGenerator generator) {
+    generator_ = std::move(generator.generator);
+    generator_models_ = std::move(generator.models);
 }
 
 DecodedConditions Pipeline::decode(const torch::Tensor& b) { return decoders_.at("souldiffuser")->decode(b, {}); }
@@ -160,8 +169,9 @@ GenerationConditions Pipeline::conditions(const DecodedConditions& d, const Samp
             for (int64_t k = 0; k < n; ++k) c.captions.push_back(bank[static_cast<size_t>(nearest[i].item<int64_t>())]);
         c.tokens = repeat(bank_tokens.index_select(0, nearest.to(device)));
     }
-    if (s.use_palette && has("adapters") && d.palette.defined()) c.palette = repeat(d.palette);
-    if (s.use_edges && has("adapters") && d.edges.defined()) c.edges = repeat(d.edges);
+    const bool adapters = has("adapters") && generator_->takes_palette_and_edges();
+    if (s.use_palette && adapters && d.palette.defined()) c.palette = repeat(d.palette);
+    if (s.use_edges && adapters && d.edges.defined()) c.edges = repeat(d.edges);
     const int64_t g = generator_->image_size();
     if (s.use_init && d.low_level.defined())
         c.init = repeat(F::interpolate(d.low_level, F::InterpolateFuncOptions().size(std::vector<int64_t>{g, g}).mode(torch::kBilinear).align_corners(false))

@@ -62,8 +62,12 @@ public:
     GenerationConditions conditions(const DecodedConditions& decoded, const SamplerSettings& settings,
                                     const std::vector<uint64_t>& trial_keys) const;
     Generator& generator() { return *generator_; }
+    const Generator& generator() const { return *generator_; }
+    // Draw with another generator (the user's Stable Diffusion) from now on.
+    void use_generator(LoadedGenerator generator);
 
-    // The trial's stimulus at the generator's and at the encoders' size: (B, 3, G, G), (B, 3, S, S).
+    // The trial's stimulus at the generator's and at the encoders' size: (B, 3, G, G), (B, 3, S, S);
+    // resized when the generator draws at another size than the run's own.
     torch::Tensor stimulus(const std::vector<TrialRef>& trials, bool generator_size) const;
     int64_t image_of(const TrialRef& trial) const;
 
@@ -74,6 +78,7 @@ private:
     std::string caption_space_;
     std::vector<std::string> names_;
     std::map<std::string, torch::Tensor> masks_;
+    std::shared_ptr<void> generator_models_;   // what a generator from use_generator holds references to
     std::unique_ptr<Generator> generator_;
 };
 

@@ -57,6 +57,11 @@ std::vector<std::string> ReconstructionEngine::stream_groups() const { return im
 bool ReconstructionEngine::has_baseline() const { return impl_->pipeline.has("baseline"); }
 std::string ReconstructionEngine::baseline_name() const { return impl_->pipeline.baseline_name(); }
 std::vector<DecoderInfo> ReconstructionEngine::decoders() const { return impl_->pipeline.decoder_list(); }
+std::string ReconstructionEngine::generator_title() const { return impl_->pipeline.generator().title(); }
+
+void ReconstructionEngine::use_stable_diffusion(const StableDiffusionOptions& options) {
+    impl_->pipeline.use_generator(load_stable_diffusion_generator(options, impl_->pipeline.device));
+}
 
 std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<TrialRef>& trials, const ReconstructionSettings& s,
                                                               const Progress& progress,
@@ -122,6 +127,7 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
     Steps report(progress, o.contributions ? 3 : 2);
     report("loading " + o.run + " and its dataset");
     ReconstructionEngine engine(o.run, o.data, o.device, decoder_plugin_dirs(o.plugins));
+    if (o.stable_diffusion.used()) engine.use_stable_diffusion(o.stable_diffusion);
     std::vector<TrialRef> trials;
     if (o.test)
         for (int64_t r = 0; r < engine.dataset().size(Split::Test); ++r) trials.push_back({Split::Test, r});
@@ -164,6 +170,7 @@ std::vector<std::string> reconstruct_trials(const ReconstructOptions& o, const P
                          {"caption", r.caption},
                          {"true_captions", r.true_captions},
                          {"decoder", r.decoder},
+                         {"generator", engine.generator_title()},
                          {"device", engine.device()},
                          {"seconds", r.seconds}});
         write_file_atomically((dir / "settings.json").string(), json_text(settings, 2));

@@ -25,6 +25,7 @@ public:
                         " (512 for 1.x, 768 for 2.x-v), not " + std::to_string(image_size));
     }
     std::string title() const override { return sd_.files.name; }
+    bool takes_palette_and_edges() const override { return false; }
     int64_t image_size() const override { return size_; }
     std::vector<int64_t> noise_shape() const override {
         const int64_t f = sd_.vae->downscale();
@@ -44,7 +45,7 @@ private:
 torch::Tensor StableDiffusionGenerator::generate(const GenerationConditions& c, const SamplerSettings& s,
                                                  const std::function<void(const DenoiseFrame&)>& on_step, bool decode_previews) {
     c10::InferenceMode inference;
-    if (c.palette.defined() || c.edges.defined() || c.tokens.defined())
+    if (c.palette.defined() || c.edges.defined())
         throw Error("the Stable Diffusion generator takes the caption as text and a start image; its colour and edge adapters are not built yet "
                     "(docs/pretrained.md)");
     int64_t batch = c.batch;
@@ -98,6 +99,15 @@ torch::Tensor StableDiffusionGenerator::generate(const GenerationConditions& c, 
 
 std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size) {
     return std::make_unique<StableDiffusionGenerator>(sd, image_size);
+}
+
+LoadedGenerator load_stable_diffusion_generator(const StableDiffusionOptions& o, torch::Device device) {
+    const auto files = pretrained::find_stable_diffusion(o.path, o.text_encoder, o.prediction);
+    std::shared_ptr<pretrained::StableDiffusion> sd = pretrained::load_stable_diffusion(files, device, device.is_cuda() ? torch::kHalf : torch::kFloat32);
+    LoadedGenerator loaded;
+    loaded.generator = make_stable_diffusion_generator(*sd, o.size);
+    loaded.models = sd;
+    return loaded;
 }
 
 }  // namespace soul::infer

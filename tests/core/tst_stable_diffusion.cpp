@@ -4,8 +4,10 @@
 // lists of stable-diffusion-v1-5's and stable-diffusion-2-1's UNets, the whole pipeline — tokenizer,
 // CLIP, UNet, classifier-free guidance, DDIM, img2img, v-prediction, the autoencoder — against
 // tests/core/stable_diffusion_reference.py from the same start noise, `souldiffuser generate --sd`,
-// and the folders and files it refuses.
+// reconstruction of phantom trials through it (`reconstruct --sd`), and the folders and files it
+// refuses.
 #include "ExpectError.h"
+#include "NsdFixture.h"
 #include "ReferenceTensors.h"
 #include "infer/generator.h"
 #include "model/attention.h"
@@ -13,6 +15,7 @@
 #include "soul/error.h"
 #include "soul/formats.h"
 #include "soul/generate.h"
+#include "soul/reconstruct.h"
 
 #include <nlohmann/json.hpp>
 
@@ -236,6 +239,52 @@ private Q_SLOTS:
         QVERIFY2(QString(p.readAllStandardError()).contains("multiple of its autoencoder's downscale 4"), "");
     }
 
+    // The shipped model's encoders read phantom trials and Stable Diffusion draws: SemBERT's
+    // caption (retrieved from the training bank) as text, SSMNet's image as the img2img start, no
+    // palette or edges (its adapters are not trained yet); the stimulus at the generator's size.
+    void reconstructWithStableDiffusion() {
+        const std::string data = soultest::prepared_default_phantom(file("phantom-data"));
+        soul::ReconstructionEngine engine(SOUL_MODEL_DIR, data, "cpu", std::vector<std::string>{});
+        const std::string own = engine.generator_title();
+        soul::StableDiffusionOptions options;
+        options.path = file("sd");
+        options.size = kImageSize;
+        options.text_encoder = file("absent-clip");
+        expectError([&] { engine.use_stable_diffusion(options); }, {"absent-clip"});
+        QCOMPARE(engine.generator_title(), own);   // unchanged by the failure
+        options.text_encoder.clear();
+        engine.use_stable_diffusion(options);
+        QVERIFY(QString::fromStdString(engine.generator_title()).contains("Stable Diffusion"));
+        soul::ReconstructionSettings s;
+        s.sampler.steps = 4;
+        const std::vector<soul::TrialRef> trials = {{soul::Split::Test, 0}, {soul::Split::Test, 1}};
+        const auto first = engine.reconstruct(trials, s);
+        QCOMPARE(first.size(), size_t(2));
+        for (const auto& r : first) {
+            QCOMPARE(r.samples.front().width, kImageSize);
+            QCOMPARE(r.stimulus.width, kImageSize);
+            QVERIFY(!r.caption.empty());
+        }
+        QVERIFY(first[0].samples.front().pixels != first[1].samples.front().pixels);
+        QVERIFY(engine.reconstruct(trials, s)[0].samples.front().pixels == first[0].samples.front().pixels);   // same seed, same bytes
+        s.sampler.use_caption = false;
+        QVERIFY(engine.reconstruct(trials, s)[0].samples.front().pixels != first[0].samples.front().pixels);   // the caption reaches it
+        s.sampler.use_caption = true;
+        s.sampler.use_init = false;
+        QVERIFY(engine.reconstruct(trials, s)[0].samples.front().pixels != first[0].samples.front().pixels);   // and the start image
+
+        QProcess p;
+        p.start(SOUL_CLI, {"reconstruct", "--model", SOUL_MODEL_DIR, "--data", QString::fromStdString(data), "--sd", m_dir.filePath("sd"), "--size",
+                           QString::number(kImageSize), "--steps", "4", "--out", m_dir.filePath("reconstructions")});
+        QVERIFY(p.waitForFinished(300000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        const auto settings = nlohmann::json::parse(std::ifstream(file("reconstructions/trial-test-0000/settings.json")));
+        QVERIFY(QString::fromStdString(settings["generator"].get<std::string>()).contains("Stable Diffusion"));
+        s.sampler.use_init = true;
+        const auto alone = engine.reconstruct({trials.front()}, s);   // one trial, as the command ran it
+        QVERIFY(soul::read_rgb_image(file("reconstructions/trial-test-0000/reconstruction-0.png")).pixels == alone[0].samples.front().pixels);
+    }
+
     void badFolders() {
         expectError([&] { find_stable_diffusion(file("absent-sd")); }, {"absent-sd", "does not exist"});
         const auto noUnet = variant("no-unet", [](const fs::path& d) { fs::remove_all(d / "unet"); });
@@ -293,7 +342,7 @@ private Q_SLOTS:
         expectError([&] { generator->generate(c, soul::SamplerSettings{}); }, {"start image must be (1, 3, 32, 32)"});
 
         soul::GenerateOptions o;
-        o.stable_diffusion = file("sd");
+        o.stable_diffusion.path = file("sd");
         o.out = file("gen-palette");
         o.palette_from = file("gen-palette.png");
         expectError([&] { soul::generate_images(o); }, {"--palette-from", "not yet"});

@@ -15,13 +15,19 @@
 
 namespace soul {
 
+// The user's Stable Diffusion 1.x/2.x as the generator (box d) instead of a run's own
+// (docs/pretrained.md): `generate --sd`, `reconstruct --sd`.
+struct StableDiffusionOptions {
+    std::string path;           // a diffusers folder or a single .safetensors/.ckpt file; empty: not used
+    std::string text_encoder;   // a CLIP folder: a single file's tokenizer (and a 2.x file's text encoder)
+    std::string prediction;     // "epsilon" or "v": what a 2.x single file's UNet predicts; empty: the folder's scheduler says
+    int64_t size = 512;         // the images' side in pixels, a multiple of the autoencoder's downscale (8)
+    bool used() const { return !path.empty(); }
+};
+
 struct GenerateOptions {
     std::string run;                  // a run folder with trained embedding, vae, unet (and adapters), or
-    // the user's Stable Diffusion 1.x/2.x (a diffusers folder or a single .safetensors/.ckpt file;
-    // core/pretrained/stable_diffusion.h), with the CLIP folder a single file's tokenizer comes
-    // from, what a 2.x single file predicts ("epsilon" or "v"), and the side of its images.
-    std::string stable_diffusion, text_encoder, prediction;
-    int64_t size = 512;
+    StableDiffusionOptions stable_diffusion;   // the user's Stable Diffusion instead
     std::string out;                  // the folder the PNGs are written to
     std::string caption;              // empty: unconditional
     std::string palette_from, edges_from, init;   // images (PNG/JPEG) the conditions are taken from

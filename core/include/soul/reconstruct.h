@@ -112,6 +112,11 @@ public:
     // Every decoder: built in, the plugins (with why one cannot decode for this run), unreadable
     // plugin folders.
     std::vector<DecoderInfo> decoders() const;
+    // The generator that draws the reconstructions: the run's own until this is called, then the
+    // user's Stable Diffusion (the stimulus is then shown at its size). soul::Error naming the
+    // file or the option; the run's generator stays on failure.
+    void use_stable_diffusion(const StableDiffusionOptions& options);
+    std::string generator_title() const;
 
     // Reconstructs trials in batches; on_step gets (trial index in `trials`, the step's preview).
     // Throws soul::Cancelled when progress.cancel asks.
@@ -134,6 +139,9 @@ struct ReconstructOptions {
     ReconstructionSettings settings;
     std::string device = "auto";
     std::string plugins;                // --plugins: extra plugin folders, ':'-separated (decoder_plugin_dirs)
+    // The user's Stable Diffusion as the generator (the caption and SSMNet's start image; no
+    // palette or edges until its adapters are trained), instead of the run's own.
+    StableDiffusionOptions stable_diffusion;
 };
 
 // `souldiffuser reconstruct`: per trial a folder trial-<split>-<row>/ with reconstruction-<k>.png,
