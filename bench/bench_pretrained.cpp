@@ -9,9 +9,16 @@
 //   - seconds for one guided denoising step of Stable Diffusion 1.x's UNet (batch 2: the caption's
 //     and the empty caption's predictions) at 256 px (32×32 latents, best of 2) and 512 px
 //     (64×64, once). A whole image is about steps × this + the text encoder + one decode.
+//   - with --whole-images: seconds for whole text-to-image generations through the engine's
+//     Stable Diffusion generator (core/infer/stable_diffusion_generator.cpp) with the full-size
+//     1.x networks, 25 DDIM steps, guidance 7.5, at 256 and at 512 px (the tokenizer is the
+//     tests' small BPE fixture: the text encoder's cost does not depend on the vocabulary).
+//     About 7 minutes on 2 cores; no PyTorch side (diffusers is not packaged in Debian 12).
 //
-// Usage: bench_pretrained [--batch 8] [--python /usr/bin/python3]
+// Usage: bench_pretrained [--batch 8] [--python /usr/bin/python3] [--whole-images]
+#include "infer/generator.h"
 #include "pretrained/autoencoder_kl.h"
+#include "pretrained/stable_diffusion.h"
 #include "pretrained/text_encoders.h"
 #include "pretrained/unet_2d_condition.h"
 #include "soul/runtime.h"
@@ -32,6 +39,8 @@ namespace {
 
 constexpr int kRepeats = 3;             // the best of three: the machine's cores are shared
 constexpr int64_t kBertTokens = 32;     // a long caption in WordPiece pieces
+constexpr int64_t kWholeImageSteps = 25;   // the measure: a 25-step image
+constexpr double kStableDiffusionGuidance = 7.5;   // diffusers' default for Stable Diffusion
 constexpr int64_t kGuidedBatch = 2;     // classifier-free guidance: the caption's and the empty caption's prediction
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -48,16 +57,52 @@ double best_of(F&& f, int repeats = kRepeats, bool warm_up = true) {
     return best;
 }
 
+// Whole 25-step images through the generator with the full-size Stable Diffusion 1.x networks.
+int bench_whole_images() {
+    const int threads = init_compute_threads();
+    std::printf("LibTorch %s, %d threads: whole Stable Diffusion 1.x images, %lld DDIM steps, guidance %.1f\n\n", torch_version().c_str(), threads,
+                static_cast<long long>(kWholeImageSteps), kStableDiffusionGuidance);
+    torch::manual_seed(0);
+    pretrained::StableDiffusion sd;
+    sd.files.name = "Stable Diffusion 1.x (random weights)";
+    sd.unet = pretrained::UNet2DConditionModel(pretrained::stable_diffusion_1_unet_config());
+    sd.vae = pretrained::AutoencoderKL(pretrained::AutoencoderKLConfig{});
+    pretrained::ClipTextConfig text;
+    text.projection = 0;
+    sd.text_encoder = pretrained::ClipTextModel(text);
+    sd.tokenizer = std::make_shared<ClipTokenizer>(ClipTokenizer::read(std::string(SOUL_SOURCE_DIR) + "/tests/data/tokenizers"));
+    for (torch::nn::Module* m : sd.modules()) m->eval();
+    infer::GenerationConditions conditions;
+    conditions.captions = {"a giraffe standing in a field"};
+    SamplerSettings settings;
+    settings.steps = kWholeImageSteps;
+    settings.cfg = kStableDiffusionGuidance;
+    std::printf("| image | seconds | seconds a step |\n|---|---:|---:|\n");
+    for (const int64_t size : {256, 512}) {
+        auto generator = infer::make_stable_diffusion_generator(sd, size);
+        const auto t0 = Clock::now();
+        generator->generate(conditions, settings, {}, false);
+        const double seconds = seconds_since(t0);
+        std::printf("| %lld px, %lld steps | %.1f | %.2f |\n", static_cast<long long>(size), static_cast<long long>(kWholeImageSteps), seconds,
+                    seconds / static_cast<double>(kWholeImageSteps));
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string python = "/usr/bin/python3";
     int64_t batch = 8;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    bool whole_images = false;
+    for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--batch") batch = std::atoll(argv[i + 1]);
-        else if (a == "--python") python = argv[i + 1];
+        if (a == "--whole-images") whole_images = true;
+        else if (a == "--batch" && i + 1 < argc) batch = std::atoll(argv[++i]);
+        else if (a == "--python" && i + 1 < argc) python = argv[++i];
     }
+    if (whole_images) return bench_whole_images();
     const int threads = init_compute_threads();
     std::printf("LibTorch %s, %d threads, batch %lld\n\n", torch_version().c_str(), threads, static_cast<long long>(batch));
     torch::manual_seed(0);
