@@ -63,26 +63,35 @@ torch::Tensor RunGenerator::generate(const GenerationConditions& c, const Sample
 
     const model::NoisePredictor predict = [&](const torch::Tensor& x, int64_t t) {
         if (!guided) return unet->forward(x, torch::full({batch}, t, on.dtype(torch::kLong)), context, mask, adapter);
-        const torch::Tensor both = unet->forward(torch::cat({x, x}), torch::full({2 * batch}, t, on.dtype(torch::kLong)), context, mask, adapter);
-        const torch::Tensor unconditional = both.narrow(0, 0, batch), with_caption = both.narrow(0, batch, batch);
-        return unconditional + s.cfg * (with_caption - unconditional);
+        return guided_prediction(unet->forward(torch::cat({x, x}), torch::full({2 * batch}, t, on.dtype(torch::kLong)), context, mask, adapter), batch,
+                                 s.cfg);
     };
-    model::StepCallback step_callback;
-    if (on_step)
-        step_callback = [&](const model::SamplerStep& step) {
-            if (!decode_previews) {
-                on_step(DenoiseFrame{step.index, step.count, step.t, {}, {}});
-                return;
-            }
-            const torch::Tensor decoded = models_.vae->to_image(torch::cat({step.x, step.predicted_x0}));
-            on_step(DenoiseFrame{step.index, step.count, step.t, decoded.narrow(0, 0, batch), decoded.narrow(0, batch, batch)});
-        };
+    const model::StepCallback step_callback =
+        denoise_frames(on_step, decode_previews, batch, [&](const torch::Tensor& latents) { return models_.vae->to_image(latents); });
     const torch::Tensor start = c.init.defined() ? models_.vae->to_latent(c.init.to(device_)) : torch::Tensor();
     const model::DDIMOptions options{s.steps, s.eta, c.init.defined() ? s.strength : 1.0};
     return models_.vae->to_image(model::ddim_sample(schedule_, predict, noise, options, start, step_callback));
 }
 
 }  // namespace
+
+torch::Tensor guided_prediction(const torch::Tensor& both, int64_t batch, double guidance) {
+    const torch::Tensor unconditional = both.narrow(0, 0, batch), with_caption = both.narrow(0, batch, batch);
+    return unconditional + guidance * (with_caption - unconditional);
+}
+
+model::StepCallback denoise_frames(const std::function<void(const DenoiseFrame&)>& on_step, bool decode_previews, int64_t batch,
+                                   const std::function<torch::Tensor(const torch::Tensor&)>& to_image) {
+    if (!on_step) return {};
+    return [on_step, decode_previews, batch, to_image](const model::SamplerStep& step) {
+        if (!decode_previews) {
+            on_step(DenoiseFrame{step.index, step.count, step.t, {}, {}});
+            return;
+        }
+        const torch::Tensor decoded = to_image(torch::cat({step.x, step.predicted_x0}));
+        on_step(DenoiseFrame{step.index, step.count, step.t, decoded.narrow(0, 0, batch), decoded.narrow(0, batch, batch)});
+    };
+}
 
 std::unique_ptr<Generator> make_run_generator(const model::EncoderConfig& config, RunModels& models, torch::Device device) {
     return std::make_unique<RunGenerator>(config, models, device);

@@ -82,6 +82,14 @@ std::unique_ptr<Generator> make_run_generator(const model::EncoderConfig& config
 // and edge adapters are not built yet: a palette or edges are refused. Holds a reference to `sd`.
 std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size);
 
+// What both generators share. Classifier-free guidance from the stacked predictions
+// [unconditional; with caption] (2B, ...): ε_u + g (ε_c − ε_u).
+torch::Tensor guided_prediction(const torch::Tensor& both, int64_t batch, double guidance);
+// The sampler's step callback reporting DenoiseFrames to on_step, decoded by `to_image` (latents →
+// images in [0, 1]) unless decode_previews is false; empty when on_step is.
+model::StepCallback denoise_frames(const std::function<void(const DenoiseFrame&)>& on_step, bool decode_previews, int64_t batch,
+                                   const std::function<torch::Tensor(const torch::Tensor&)>& to_image);
+
 // A generator with what it holds references to.
 struct LoadedGenerator {
     std::shared_ptr<void> models;

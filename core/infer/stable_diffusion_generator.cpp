@@ -71,25 +71,13 @@ torch::Tensor StableDiffusionGenerator::generate(const GenerationConditions& c, 
     const model::NoisePredictor predict = [&](const torch::Tensor& x, int64_t t) {
         const int64_t rows = guided ? 2 * batch : batch;
         const torch::Tensor out = sd_.unet->forward(guided ? torch::cat({x, x}) : x, torch::full({rows}, t, on.dtype(torch::kLong)), context);
-        torch::Tensor prediction = out;
-        if (guided) {
-            const torch::Tensor unconditional = out.narrow(0, 0, batch), with_caption = out.narrow(0, batch, batch);
-            prediction = unconditional + s.cfg * (with_caption - unconditional);
-        }
+        const torch::Tensor prediction = guided ? guided_prediction(out, batch, s.cfg) : out;
         if (!v_prediction) return prediction;
         const double alpha_bar = schedule_.alpha_bar(t);
         return std::sqrt(alpha_bar) * prediction + std::sqrt(1 - alpha_bar) * x;
     };
-    model::StepCallback step_callback;
-    if (on_step)
-        step_callback = [&](const model::SamplerStep& step) {
-            if (!decode_previews) {
-                on_step(DenoiseFrame{step.index, step.count, step.t, {}, {}});
-                return;
-            }
-            const torch::Tensor decoded = to_image(torch::cat({step.x, step.predicted_x0}));
-            on_step(DenoiseFrame{step.index, step.count, step.t, decoded.narrow(0, 0, batch), decoded.narrow(0, batch, batch)});
-        };
+    const model::StepCallback step_callback =
+        denoise_frames(on_step, decode_previews, batch, [&](const torch::Tensor& latents) { return to_image(latents); });
     const torch::Tensor start = c.init.defined() ? sd_.vae->encode(c.init.to(on) * 2 - 1) : torch::Tensor();
     const model::DDIMOptions options{s.steps, s.eta, c.init.defined() ? s.strength : 1.0};
     return to_image(model::ddim_sample(schedule_, predict, noise, options, start, step_callback));

@@ -159,12 +159,9 @@ class Model:
         return self.conv(F.silu(self.gn(x, "decoder.conv_norm_out")), "decoder.conv_out")
 
 
-def outputs(folder):
-    os.makedirs(f"{folder}/vae", exist_ok=True)
-    cfg = {"channels": [8, 16, 16], "layers": 1, "groups": 4, "image": 3, "latent": 4, "scaling": 0.18215}
-    g = torch.Generator().manual_seed(5)
+def random_weights(key_list, g):
     w = {}
-    for name, shape in vae_keys(cfg):
+    for name, shape in key_list:
         if "norm" in name and name.endswith(".weight"):
             w[name] = torch.rand(shape, generator=g) * 0.5 + 0.75
         elif len(shape) == 1:
@@ -174,6 +171,14 @@ def outputs(folder):
             for d in shape[1:]:
                 fan_in *= d
             w[name] = torch.randn(shape, generator=g) * (1.0 / fan_in) ** 0.5
+    return w
+
+
+def outputs(folder):
+    os.makedirs(f"{folder}/vae", exist_ok=True)
+    cfg = {"channels": [8, 16, 16], "layers": 1, "groups": 4, "image": 3, "latent": 4, "scaling": 0.18215}
+    g = torch.Generator().manual_seed(5)
+    w = random_weights(vae_keys(cfg), g)
     write_safetensors(f"{folder}/vae/diffusion_pytorch_model.safetensors", w)
     with open(f"{folder}/vae/config.json", "w") as f:
         json.dump({"_class_name": "AutoencoderKL", "in_channels": 3, "out_channels": 3, "latent_channels": 4, "layers_per_block": cfg["layers"],

@@ -77,7 +77,7 @@ def outputs(folder):
         os.makedirs(os.path.join(sd, part), exist_ok=True)
     g = torch.Generator().manual_seed(23)
     unet_w = unet_ref.random_weights(unet_ref.unet_keys(unet_ref.TINY), g)
-    vae_w = unet_ref.random_weights(vae_ref.vae_keys(VAE), g)
+    vae_w = vae_ref.random_weights(vae_ref.vae_keys(VAE), g)
     clip_w = text_ref.random_weights(text_ref.clip_text_keys(dict(CLIP, projection=0)), g)
     clip_w = {k: v for k, v in clip_w.items() if not k.startswith("text_projection")}
     write_safetensors(f"{sd}/unet/diffusion_pytorch_model.safetensors", unet_w)

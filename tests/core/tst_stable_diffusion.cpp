@@ -57,6 +57,14 @@ UNet2DConditionConfig tinyLinearConfig() {
     return c;
 }
 
+// A UNet of `config` in eval mode with the weights of `path`, in whichever layout the file has.
+UNet2DConditionModel loadedUnet(const UNet2DConditionConfig& config, const std::string& path) {
+    UNet2DConditionModel unet(config);
+    unet->eval();
+    load_weights(*unet, path, unet_2d_condition_layout(weight_names(path), config.layers_per_block));
+    return unet;
+}
+
 }  // namespace
 
 class TestStableDiffusion : public QObject {
@@ -97,10 +105,7 @@ private Q_SLOTS:
         QCOMPARE(config.channels, (std::vector<int64_t>{16, 32, 32}));
         QCOMPARE(config.heads, (std::vector<int64_t>{2, 4, 4}));
         QVERIFY(!config.linear_projection);
-        UNet2DConditionModel unet(config);
-        unet->eval();
-        const std::string weights = file("unet/diffusion_pytorch_model.safetensors");
-        load_weights(*unet, weights, unet_2d_condition_layout(weight_names(weights), config.layers_per_block));
+        auto unet = loadedUnet(config, file("unet/diffusion_pytorch_model.safetensors"));
         auto expected = readTensors(file("unet_expected.safetensors"));
         torch::NoGradGuard noGrad;
         for (const std::string prefix : {"", "odd_"}) {
@@ -138,11 +143,7 @@ private Q_SLOTS:
     // 2.x's kind (linear projections, more heads) from the original single file: CompVis' names
     // under model.diffusion_model., beside an autoencoder's, a text encoder's and the schedule's keys.
     void unetFromSingleFile() {
-        const auto config = tinyLinearConfig();
-        UNet2DConditionModel unet(config);
-        unet->eval();
-        const std::string weights = file("sd-unet-single-file.safetensors");
-        load_weights(*unet, weights, unet_2d_condition_layout(weight_names(weights), config.layers_per_block));
+        auto unet = loadedUnet(tinyLinearConfig(), file("sd-unet-single-file.safetensors"));
         auto expected = readTensors(file("unet_expected.safetensors"));
         torch::NoGradGuard noGrad;
         const auto out = unet->forward(expected["linear_latents"], expected["linear_timesteps"], expected["linear_context"]);

@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from autoencoder_reference import random_weights  # noqa: E402
 from metric_reference import write_safetensors  # noqa: E402
 
 
@@ -232,21 +233,6 @@ class Model:
             if i + 1 < n:
                 x = self.conv(F.interpolate(x, size=skips[-1].shape[-2:], mode="nearest"), f"up_blocks.{i}.upsamplers.0.conv")
         return self.conv(F.silu(self.gn(x, "conv_norm_out", 1e-5)), "conv_out")
-
-
-def random_weights(key_list, g):
-    w = {}
-    for name, shape in key_list:
-        if "norm" in name and name.endswith(".weight"):
-            w[name] = torch.rand(shape, generator=g) * 0.5 + 0.75
-        elif len(shape) == 1:
-            w[name] = torch.randn(shape, generator=g) * 0.1
-        else:
-            fan_in = 1
-            for d in shape[1:]:
-                fan_in *= d
-            w[name] = torch.randn(shape, generator=g) * (1.0 / fan_in) ** 0.5
-    return w
 
 
 TINY = {"channels": [16, 32, 32], "attention": [True, True, False], "heads": [2, 4, 4], "layers": 2, "groups": 8,
