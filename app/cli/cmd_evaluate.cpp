@@ -24,6 +24,7 @@ Command add_evaluate(CLI::App& app) {
                         "Folder with the field's metric networks (AlexNet, Inception v3, EfficientNet-B1, SwAV ResNet-50, CLIP ViT-L/14; docs/nsd-metrics.md "
                         "lists the files): their columns of the standard table are n/a without them")
         ->check(CLI::ExistingDirectory);
+    add_stable_diffusion_options(command, o->stable_diffusion);
     add_plugins_option(command, o->plugins);
     add_device_option(command, o->device);
     return {command, [o] {

@@ -50,6 +50,11 @@ std::vector<std::string> rank_arguments(const TrainArgs& a, int rank, const std:
     if (!a.stages.empty()) args.insert(args.end(), {"--stages", a.stages});
     if (o.resume) args.push_back("--resume");
     if (!o.from.empty()) args.insert(args.end(), {"--from", o.from});
+    if (!o.caption_encoder.empty()) args.insert(args.end(), {"--caption-encoder", o.caption_encoder});
+    const soul::StableDiffusionOptions& sd = o.stable_diffusion;
+    if (sd.used()) args.insert(args.end(), {"--sd", sd.path, "--size", std::to_string(sd.size)});
+    if (!sd.text_encoder.empty()) args.insert(args.end(), {"--text-encoder", sd.text_encoder});
+    if (!sd.prediction.empty()) args.insert(args.end(), {"--prediction", sd.prediction});
     return args;
 }
 
@@ -82,10 +87,17 @@ Command add_train(CLI::App& app) {
     command->add_option("--config", o.config, "Training config: a file, or a shipped config's name (phantom-small, nsd-subj01)")->required();
     command->add_option("--out", o.out, "The run folder")->required();
     command->add_option("--stages", a->stages,
-                        "Comma-separated: embedding,ssmnet,sembert,edgecolor,baseline,vae,unet,adapters,classifier (default: all)");
+                        "Comma-separated: embedding,ssmnet,sembert,edgecolor,baseline,vae,unet,adapters,classifier,sd_adapters "
+                        "(default: all; sd_adapters only with --sd)");
     add_device_option(command, o.device);
     command->add_option("--precision", o.precision, "auto (default: bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16");
     command->add_flag("--resume", o.resume, "Continue the run from its checkpoints");
+    command->add_option("--caption-encoder", o.caption_encoder,
+                        "A BERT (bert-base-uncased) or CLIP model folder: SemBERT learns its caption embeddings, as the paper's SemBERT "
+                        "learns BERT's (default: the config's caption_encoder, else the built-in text encoder)");
+    add_stable_diffusion_options(command, o.stable_diffusion)
+        ->description("With stage sd_adapters: your Stable Diffusion 1.x/2.x, frozen, for which the colour and edge adapters are trained "
+                      "(a diffusers folder or a single file; docs/pretrained.md); --size: the side of its training images");
     command->add_option("--from", o.from, "Start a new run with the finished stages of RUN that --stages does not name (same config apart from name and train_fraction)");
     auto* distributed = "Data-parallel training (docs/distributed.md)";
     command->add_option("--nproc", a->nproc, "Train with N processes on this machine (one per GPU, or CPU workers); batch_size is per process")

@@ -137,23 +137,13 @@ std::string evaluate_encoders(const EvaluateEncodersOptions& o, const Progress& 
         rows.push_back({"caption 2-way", "SemBERT", two_way(sem, caption_emb), 0.5});
         if (d.categories > 0) rows.push_back({"category accuracy (caption, linear probe)", "SemBERT", probe_accuracy(caption_probe, sem), chance_category});
         // The caption bank: every caption of the training images; SemBERT's caption is the nearest.
-        std::vector<std::string> bank = training_captions(d);
-        std::vector<torch::Tensor> bank_emb;
-        for (size_t i = 0; i < bank.size(); i += 256) {
-            std::vector<int64_t> ids;
-            const size_t end = std::min(bank.size(), i + 256);
-            for (size_t j = i; j < end; ++j) {
-                const auto t = run.tokenizer.encode(bank[j], run.config.max_tokens);
-                ids.insert(ids.end(), t.begin(), t.end());
-            }
-            bank_emb.push_back(m.embedding->text(torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(end - i), run.config.max_tokens}).to(d.device)));
-        }
-        const torch::Tensor nearest = torch::matmul(sem, torch::cat(bank_emb, 0).t()).argmax(1);
+        const CaptionBank bank = caption_bank(run);
+        const torch::Tensor nearest = torch::matmul(sem, bank.embedding.t()).argmax(1);
         for (int64_t i = 0; i < std::min<int64_t>(5, n); ++i) {
             const int32_t image = static_cast<int32_t>(d.test_image[i].item<int64_t>());
             const auto& truth = d.dataset->captions(image);
             examples.push_back("| " + std::to_string(d.dataset->nsd_id(image)) + " | " + (truth.empty() ? std::string("–") : truth[0]) + " | " +
-                               bank[static_cast<size_t>(nearest[i].item<int64_t>())] + " |");
+                               bank.captions[static_cast<size_t>(nearest[i].item<int64_t>())] + " |");
         }
     }
     if (has("ec_decoder")) {

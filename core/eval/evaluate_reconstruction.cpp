@@ -73,6 +73,11 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     Steps report(progress, 20);
     report("loading the run and its dataset");
     Pipeline p(o.run, o.data, device, decoder_plugin_dirs(o.plugins));
+    if (o.stable_diffusion.used()) {
+        report("loading Stable Diffusion from " + o.stable_diffusion.path);
+        p.use_generator(load_stable_diffusion_generator(o.stable_diffusion, device, &p.run.models));
+    }
+    const bool adapters = p.generator().takes_palette_and_edges();
     auto& d = p.run.data;
     auto& m = p.run.models;
     const bool validation = o.split == "validation";
@@ -134,8 +139,10 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     methods.push_back({"ridge regression + same generator", &ridge, full, {}, true});
     for (const auto& [name, conditions] : plugins) methods.push_back({"plugin " + name + ": " + p.decoder(name).title() + " + same generator", &conditions, full, {}, true});
     methods.push_back({"SoulDiffuser, no caption", &soul_conditions, without(&SamplerSettings::use_caption), {}, true});
-    methods.push_back({"SoulDiffuser, no palette", &soul_conditions, without(&SamplerSettings::use_palette), {}, true});
-    methods.push_back({"SoulDiffuser, no edges", &soul_conditions, without(&SamplerSettings::use_edges), {}, true});
+    if (adapters) {   // a generator without adapters (Stable Diffusion without the run's sd_adapters) draws the same without them
+        methods.push_back({"SoulDiffuser, no palette", &soul_conditions, without(&SamplerSettings::use_palette), {}, true});
+        methods.push_back({"SoulDiffuser, no edges", &soul_conditions, without(&SamplerSettings::use_edges), {}, true});
+    }
     methods.push_back({"SoulDiffuser, no img2img start", &soul_conditions, without(&SamplerSettings::use_init), {}, true});
     for (const auto& groups : pathways) {
         const std::string name = pathway_name(groups);
@@ -157,9 +164,12 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
             const std::vector<uint64_t> part_keys(keys.begin() + i, keys.begin() + i + b);
             parts.push_back(p.generator().generate(p.conditions(part, method.settings, part_keys), method.settings, {}, /*decode_previews=*/false));
         }
-        const torch::Tensor generated = torch::cat(parts, 0);
+        // Scored at the run's generator size (Stable Diffusion draws larger); the standard table's
+        // networks take the images as drawn.
+        const torch::Tensor drawn = torch::cat(parts, 0);
+        const torch::Tensor generated = at_size(drawn, d.gen_images.size(-1));
         scores.push_back(score(method.name, generated));
-        standard_rows.push_back(standard_score(method.name, generated.to(torch::kCPU)));
+        standard_rows.push_back(standard_score(method.name, drawn.to(torch::kCPU)));
         if (method.in_figure) columns.push_back(generated);
         if (!method.pathway_off.empty()) dissociation.generated[method.pathway_off] = generated;
     }
@@ -235,7 +245,8 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
              << (validation ? " validation images (training images the run held out, repeats averaged; for choosing settings, not for final numbers). "
                             : " held-out test images (repeats averaged). ")
              << o.sampler.steps << " DDIM steps, guidance " << o.sampler.cfg << ", img2img strength " << o.sampler.strength
-             << ", seed " << o.sampler.seed << "; every method feeds the same generator with the same start noise per trial.\n\n"
+             << ", seed " << o.sampler.seed << "; every method feeds the same generator (" << p.generator().title()
+             << ") with the same start noise per trial.\n\n"
              << "Category: the stimulus-only classifier (its accuracy on the stimuli themselves is the first row); chance "
              << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
              << ". 2-way: identification in the built-in image embedding, chance 0.500. Palette ΔE: lower is better.\n\n";
@@ -243,7 +254,7 @@ std::string evaluate_reconstructions(const EvaluateOptions& o, const Progress& p
     for (const Method& method : methods)
         if (method.in_figure) figure += " | " + method.name;
     figure += ".\n";
-    json meta = {{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed},
+    json meta = {{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed}, {"generator", p.generator().title()},
                  {"conditions", conditions_json}, {"dissociation", dissociated.json}, {"standard_metrics", standard.report}};
     const std::string markdown =
         write_score_report(out, preamble.str(), scores, figure + standard.markdown + conditions_md.str() + dissociated.markdown, meta);

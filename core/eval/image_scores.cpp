@@ -29,13 +29,10 @@ using infer::to_rgb_image;
 
 namespace F = torch::nn::functional;
 
-namespace {
-
 torch::Tensor at_size(const torch::Tensor& x, int64_t side) {
+    if (x.size(-1) == side && x.size(-2) == side) return x;
     return F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{side, side}).mode(torch::kArea));
 }
-
-}  // namespace
 
 ImageScorer::ImageScorer(LoadedRun& run, const torch::Tensor& images) : run_(run) {
     torch::NoGradGuard no_grad;

@@ -40,6 +40,9 @@ private:
 // no such split.
 const torch::Tensor& evaluation_images(const train::TrainData& data, const std::string& split, const std::string& run);
 
+// Images (N, 3, H, W) at side × side (area resampling), or `x` itself when it is that size.
+torch::Tensor at_size(const torch::Tensor& x, int64_t side);
+
 // A figure: one row per image, one column per tensor (N, 3, S, S), cells enlarged 2×.
 RgbImage grid_image(const std::vector<torch::Tensor>& columns, int64_t rows);
 

@@ -2,6 +2,8 @@
 // torch.jit.script(...).save writes) behind the BrainDecoder interface.
 #include "decoder_plugin.h"
 
+#include "../train/caption_table.h"
+
 #include "../model/targets.h"
 #include "../util/fnv1a.h"
 #include "soul/error.h"
@@ -198,17 +200,22 @@ std::vector<DecoderPlugin> find_decoder_plugins(const std::vector<std::string>& 
     return found;
 }
 
-std::string caption_space(train::RunModels& models) {
-    Fnv1a weights;   // over each parameter's name and its values as float32
+std::string caption_space(train::LoadedRun& run) {
+    Fnv1a weights;   // over each parameter's name and its values as float32, or over the caption table
     torch::NoGradGuard no_grad;
-    for (const auto& item : models.embedding->named_parameters()) {
-        weights.mix(item.key().data(), item.key().size());
-        const torch::Tensor t = item.value().detach().to(torch::kCPU, torch::kFloat).contiguous();
+    auto mix = [&](const std::string& name, const torch::Tensor& value) {
+        weights.mix(name.data(), name.size());
+        const torch::Tensor t = value.detach().to(torch::kCPU, torch::kFloat).contiguous();
         weights.mix(t.data_ptr(), static_cast<size_t>(t.numel()) * sizeof(float));
-    }
+    };
+    const bool table = run.data.caption_table.defined();
+    if (table)
+        mix("caption_table", run.data.caption_table);
+    else
+        for (const auto& item : run.models.embedding->named_parameters()) mix(item.key(), item.value());
     char text[32];
     std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(weights.hash));
-    return std::string("text-encoder:") + text;
+    return std::string(table ? "caption-table:" : "text-encoder:") + text;
 }
 
 std::string plugin_mismatch(const DecoderPlugin& p, const train::LoadedRun& run, const std::string& run_caption_space) {
@@ -224,8 +231,8 @@ std::string plugin_mismatch(const DecoderPlugin& p, const train::LoadedRun& run,
         if (p.caption_space != run_caption_space)
             return "its captions are in another text encoder's space (" + p.caption_space + ", this run's is " + run_caption_space +
                    "): export the targets of this run";
-        if (p.outputs.at("caption").front() != run.config.embed_dim)
-            return "its caption is " + std::to_string(p.outputs.at("caption").front()) + " wide, this run's " + std::to_string(run.config.embed_dim);
+        if (const int64_t width = train::caption_dim(run.config, run.data); p.outputs.at("caption").front() != width)
+            return "its caption is " + std::to_string(p.outputs.at("caption").front()) + " wide, this run's " + std::to_string(width);
     }
     return "";
 }

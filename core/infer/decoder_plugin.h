@@ -42,8 +42,9 @@ DecoderPlugin read_decoder_plugin(const std::string& folder);
 // whose manifest cannot be read is listed in `problems` with the reason, and skipped.
 std::vector<DecoderPlugin> find_decoder_plugins(const std::vector<std::string>& dirs, std::vector<std::string>& problems);
 
-// The identity of a run's caption embedding space: a hash of its text encoder's weights.
-std::string caption_space(train::RunModels& models);
+// The identity of a run's caption embedding space: a hash of its text encoder's weights, or of
+// its pretrained caption table (train/caption_table.h).
+std::string caption_space(train::LoadedRun& run);
 
 // Why the plugin cannot decode for this run ("" when it can): another dataset, another caption
 // space or shapes that are not the run's.

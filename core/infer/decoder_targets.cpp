@@ -6,6 +6,7 @@
 // numpy.load, beside the row → image table of the dataset's training trials.
 #include "soul/reconstruct.h"
 
+#include "../train/caption_table.h"
 #include "../train/encoder_run.h"
 #include "decoder_plugin.h"
 #include "soul/error.h"
@@ -103,9 +104,9 @@ std::vector<std::string> export_decoder_targets(const DecoderTargetsOptions& o, 
         {"format_version", 1},
         {"run", fs::absolute(o.run).string()},
         {"dataset", {{"path", fs::absolute(d.manifest().path).string()}, {"fingerprint", run.data.fingerprint}}},
-        {"caption_space", infer::caption_space(run.models)},
+        {"caption_space", infer::caption_space(run)},
         {"image_size", run.config.image_size},
-        {"caption_dim", run.config.embed_dim},
+        {"caption_dim", train::caption_dim(run.config, run.data)},
         {"files", listing},
         {"about",
          "train_rows: the dataset's training rows (its train_betas section) a decoder fits on; row_target: each row's index into the "

@@ -72,7 +72,8 @@ PreparedGeneration prepare_run(const GenerateOptions& o, torch::Device device) {
 PreparedGeneration prepare_stable_diffusion(const GenerateOptions& o, torch::Device device) {
     using namespace soul::infer;
     if (!o.palette_from.empty() || !o.edges_from.empty())
-        throw Error("generate: --palette-from and --edges-from need trained colour and edge adapters, which Stable Diffusion's are not yet (docs/pretrained.md)");
+        throw Error("generate: --palette-from and --edges-from with --sd need a run's adapters for it (train --stages sd_adapters --sd), "
+                    "which reconstruct and evaluate use; generate --sd takes none (docs/pretrained.md)");
     const SamplerSettings& s = o.sampler;
     LoadedGenerator loaded = load_stable_diffusion_generator(o.stable_diffusion, device);
     const int64_t n = s.samples;

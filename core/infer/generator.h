@@ -78,9 +78,11 @@ std::unique_ptr<Generator> make_run_generator(const model::EncoderConfig& config
 
 // Stable Diffusion from the user's weights (core/pretrained/stable_diffusion.h) drawing
 // image_size-px images (a multiple of the autoencoder's downscale, 8 for SD): the captions as text
-// (empty: unconditional; the run's token ids are not read), an optional start image. Its colour
-// and edge adapters are not built yet: a palette or edges are refused. Holds a reference to `sd`.
-std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size);
+// (empty: unconditional; the run's token ids are not read), an optional start image, and with
+// `adapters` (a run's sd_adapters) the palette and edge map at ω1, ω2; without, a palette or edges
+// are refused. Holds a reference to `sd`.
+std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size,
+                                                          model::Adapters adapters = model::Adapters{nullptr});
 
 // What both generators share. Classifier-free guidance from the stacked predictions
 // [unconditional; with caption] (2B, ...): ε_u + g (ε_c − ε_u).
@@ -97,6 +99,8 @@ struct LoadedGenerator {
 };
 // The user's Stable Diffusion found, loaded (float16 on CUDA, float32 on the CPU) and made a
 // generator. soul::Error naming the file or the option.
-LoadedGenerator load_stable_diffusion_generator(const StableDiffusionOptions& options, torch::Device device);
+// With `run`: its sd_adapters (stage sd_adapters) steer it when they were trained for a UNet of
+// the same levels; otherwise it draws without a palette or edges.
+LoadedGenerator load_stable_diffusion_generator(const StableDiffusionOptions& options, torch::Device device, const RunModels* run = nullptr);
 
 }  // namespace soul::infer

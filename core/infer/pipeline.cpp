@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <limits>
+#include <utility>
 
 namespace soul::infer {
 
@@ -21,30 +22,24 @@ uint64_t validation_key(int64_t image) { return 0x4000000000000000ULL | static_c
 uint64_t trial_key(const TrialRef& trial) { return (trial.split == Split::Test ? 0x8000000000000000ULL : 0) | static_cast<uint64_t>(trial.row); }
 
 Pipeline::Pipeline(const std::string& run_folder, const std::string& data, torch::Device dev, const std::vector<std::string>& plugin_dirs)
-    : run(load_run(run_folder, data, dev, BetasAccess::Mapped)), device(dev), generator_(make_run_generator(run.config, run.models, dev)) {
+    : run(load_run(run_folder, data, dev, BetasAccess::Mapped)), device(dev), run_folder_(run_folder) {
     torch::NoGradGuard no_grad;
-    for (const char* stage : {"embedding", "ssmnet", "sembert", "vae", "unet", "adapters"})
-        if (!has(stage)) throw Error(run_folder, std::string("has no trained '") + stage + "' stage; reconstruction needs the encoders and the generator");
+    for (const char* stage : {"embedding", "ssmnet", "sembert"})
+        if (!has(stage)) throw Error(run_folder, std::string("has no trained '") + stage + "' stage; reconstruction needs the encoders");
+    // A run trained for Stable Diffusion (models/configs/nsd-subj01-sd15.json) may have no generator of its own.
+    if (has("vae") && has("unet") && has("adapters")) use_own_generator();
     if (!has("ec_decoder")) throw Error(run_folder, "has no trained EdgeColorNet (stage 'ec_decoder'); reconstruction needs it");
     decoders_["souldiffuser"] = make_souldiffuser_decoder(run.models);
     if (has("baseline")) decoders_["mlp"] = make_flat_mlp_decoder(run.models);
     decoders_["ridge"] = make_ridge_decoder(run);
     plugins_ = find_decoder_plugins(plugin_dirs, plugin_problems_);
-    caption_space_ = caption_space(run.models);
+    caption_space_ = caption_space(run);
     train_mean = run.data.train_betas.mean(0);
-    bank = training_captions(run.data, &bank_image);
-    std::vector<int64_t> ids;
-    ids.reserve(bank.size() * static_cast<size_t>(run.config.max_tokens));
-    for (const auto& caption : bank) {
-        const auto t = run.tokenizer.encode(caption, run.config.max_tokens);
-        ids.insert(ids.end(), t.begin(), t.end());
-    }
-    bank_tokens = torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(bank.size()), run.config.max_tokens}).to(device);
-    std::vector<torch::Tensor> parts;
-    constexpr int64_t kChunk = 512;
-    for (int64_t i = 0; i < bank_tokens.size(0); i += kChunk)
-        parts.push_back(run.models.embedding->text(bank_tokens.narrow(0, i, std::min(kChunk, bank_tokens.size(0) - i))));
-    bank_embedding = torch::cat(parts, 0);
+    train::CaptionBank b = train::caption_bank(run);
+    bank = std::move(b.captions);
+    bank_image = std::move(b.image);
+    bank_tokens = b.tokens;
+    bank_embedding = b.embedding;
 
     const torch::Tensor stream = torch::tensor(std::vector<int64_t>(run.data.stream.begin(), run.data.stream.end()), torch::kLong).to(device);
     for (const model::Region& region : model::stream_regions(run.data.stream)) {
@@ -96,10 +91,25 @@ torch::Tensor Pipeline::stimulus(const std::vector<TrialRef>& trials, bool gener
     std::vector<int64_t> images;
     for (const auto& t : trials) images.push_back(image_of(t));
     const torch::Tensor stored = (generator_size ? run.data.gen_images : run.data.images).index_select(0, torch::tensor(images, torch::kLong).to(device));
-    const int64_t g = generator_->image_size();
+    const int64_t g = generator().image_size();
     if (!generator_size || stored.size(-1) == g) return stored;
     return F::interpolate(stored.to(torch::kFloat32), F::InterpolateFuncOptions().size(std::vector<int64_t>{g, g}).mode(torch::kBilinear).align_corners(false))
         .clamp(0, 1);
+}
+
+Generator& Pipeline::generator() { return const_cast<Generator&>(std::as_const(*this).generator()); }
+
+const Generator& Pipeline::generator() const {
+    if (!generator_)
+        throw Error(run_folder_, "has no generator of its own (stages vae, unet and adapters are not all trained): give Stable Diffusion with --sd");
+    return *generator_;
+}
+
+void Pipeline::use_own_generator() {
+    if (!has("vae") || !has("unet") || !has("adapters"))
+        throw Error(run_folder_, "has no generator of its own (stages vae, unet and adapters are not all trained)");
+    generator_ = make_run_generator(run.config, run.models, device);
+    generator_models_.reset();
 }
 
 void Pipeline::use_generator(LoadedGenerator generator) {
@@ -169,15 +179,15 @@ GenerationConditions Pipeline::conditions(const DecodedConditions& d, const Samp
             for (int64_t k = 0; k < n; ++k) c.captions.push_back(bank[static_cast<size_t>(nearest[i].item<int64_t>())]);
         c.tokens = repeat(bank_tokens.index_select(0, nearest.to(device)));
     }
-    const bool adapters = has("adapters") && generator_->takes_palette_and_edges();
+    const bool adapters = generator().takes_palette_and_edges();
     if (s.use_palette && adapters && d.palette.defined()) c.palette = repeat(d.palette);
     if (s.use_edges && adapters && d.edges.defined()) c.edges = repeat(d.edges);
-    const int64_t g = generator_->image_size();
+    const int64_t g = generator().image_size();
     if (s.use_init && d.low_level.defined())
         c.init = repeat(F::interpolate(d.low_level, F::InterpolateFuncOptions().size(std::vector<int64_t>{g, g}).mode(torch::kBilinear).align_corners(false))
                             .clamp(0, 1));
     std::vector<torch::Tensor> noise;
-    std::vector<int64_t> shape = generator_->noise_shape();
+    std::vector<int64_t> shape = generator().noise_shape();
     shape.insert(shape.begin(), 1);
     for (uint64_t key : keys)
         for (int64_t k = 0; k < n; ++k) {

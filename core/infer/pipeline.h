@@ -61,10 +61,15 @@ public:
     // start noise is drawn per (trial key, sample) so a trial looks the same in any batch.
     GenerationConditions conditions(const DecodedConditions& decoded, const SamplerSettings& settings,
                                     const std::vector<uint64_t>& trial_keys) const;
-    Generator& generator() { return *generator_; }
-    const Generator& generator() const { return *generator_; }
+    // soul::Error naming the run when it has no generator of its own (a research run trained
+    // without the vae, unet and adapters stages) and none was given with use_generator.
+    Generator& generator();
+    const Generator& generator() const;
+    bool has_generator() const { return generator_ != nullptr; }
     // Draw with another generator (the user's Stable Diffusion) from now on.
     void use_generator(LoadedGenerator generator);
+    // The run's own generator again; soul::Error naming the run when it has none.
+    void use_own_generator();
 
     // The trial's stimulus at the generator's and at the encoders' size: (B, 3, G, G), (B, 3, S, S);
     // resized when the generator draws at another size than the run's own.
@@ -79,7 +84,8 @@ private:
     std::vector<std::string> names_;
     std::map<std::string, torch::Tensor> masks_;
     std::shared_ptr<void> generator_models_;   // what a generator from use_generator holds references to
-    std::unique_ptr<Generator> generator_;
+    std::string run_folder_;
+    std::unique_ptr<Generator> generator_;   // null until use_generator for a run without its own
 };
 
 // A stable key of a trial for its noise: split and row.

@@ -57,11 +57,15 @@ std::vector<std::string> ReconstructionEngine::stream_groups() const { return im
 bool ReconstructionEngine::has_baseline() const { return impl_->pipeline.has("baseline"); }
 std::string ReconstructionEngine::baseline_name() const { return impl_->pipeline.baseline_name(); }
 std::vector<DecoderInfo> ReconstructionEngine::decoders() const { return impl_->pipeline.decoder_list(); }
-std::string ReconstructionEngine::generator_title() const { return impl_->pipeline.generator().title(); }
+std::string ReconstructionEngine::generator_title() const {
+    return impl_->pipeline.has_generator() ? impl_->pipeline.generator().title() : "none of its own (give Stable Diffusion)";
+}
 
 void ReconstructionEngine::use_stable_diffusion(const StableDiffusionOptions& options) {
-    impl_->pipeline.use_generator(load_stable_diffusion_generator(options, impl_->pipeline.device));
+    impl_->pipeline.use_generator(load_stable_diffusion_generator(options, impl_->pipeline.device, &impl_->pipeline.run.models));
 }
+
+void ReconstructionEngine::use_own_generator() { impl_->pipeline.use_own_generator(); }
 
 std::vector<Reconstruction> ReconstructionEngine::reconstruct(const std::vector<TrialRef>& trials, const ReconstructionSettings& s,
                                                               const Progress& progress,

@@ -3,7 +3,9 @@
 // guidance against the empty caption (Ho & Salimans 2022, eq. 6), img2img from a start image
 // (Meng et al. 2022, "SDEdit"), DDIM on the model's scaled-linear schedule. A v-predicting model
 // (Salimans & Ho 2022, "Progressive Distillation", §4: v = √ᾱ ε − √(1 − ᾱ) x0) is read as
-// ε = √ᾱ v + √(1 − ᾱ) x_t, so that one sampler serves both.
+// ε = √ᾱ v + √(1 − ᾱ) x_t, so that one sampler serves both. With a run's sd_adapters, the palette
+// and edge map steer it as T2I-Adapter's features do (Mou et al. 2023, §3.3: added to the UNet's
+// encoder levels, at ω1 and ω2, for both halves of the guided batch).
 #include "generator.h"
 
 #include "../pretrained/stable_diffusion.h"
@@ -17,15 +19,18 @@ namespace {
 
 class StableDiffusionGenerator final : public Generator {
 public:
-    StableDiffusionGenerator(pretrained::StableDiffusion& sd, int64_t image_size)
-        : sd_(sd), size_(image_size), schedule_(sd.files.train_steps, sd.files.beta_start, sd.files.beta_end) {
+    StableDiffusionGenerator(pretrained::StableDiffusion& sd, int64_t image_size, model::Adapters adapters)
+        : sd_(sd), size_(image_size), schedule_(sd.files.train_steps, sd.files.beta_start, sd.files.beta_end), adapters_(std::move(adapters)) {
         const int64_t f = sd.vae->downscale();
         if (image_size <= 0 || image_size % f)
             throw Error("Stable Diffusion draws images whose side is a multiple of its autoencoder's downscale " + std::to_string(f) +
                         " (512 for 1.x, 768 for 2.x-v), not " + std::to_string(image_size));
+        if (!adapters_.is_empty() && image_size % (f << (sd.unet->config.channels.size() - 1)))
+            throw Error("with its adapters, Stable Diffusion draws images whose side is a multiple of " +
+                        std::to_string(f << (sd.unet->config.channels.size() - 1)) + ", not " + std::to_string(image_size));
     }
-    std::string title() const override { return sd_.files.name; }
-    bool takes_palette_and_edges() const override { return false; }
+    std::string title() const override { return sd_.files.name + (adapters_.is_empty() ? "" : " + the run's colour and edge adapters"); }
+    bool takes_palette_and_edges() const override { return !adapters_.is_empty(); }
     int64_t image_size() const override { return size_; }
     std::vector<int64_t> noise_shape() const override {
         const int64_t f = sd_.vae->downscale();
@@ -40,13 +45,14 @@ private:
     pretrained::StableDiffusion& sd_;
     int64_t size_;
     model::NoiseSchedule schedule_;
+    model::Adapters adapters_;   // empty: no palette or edges
 };
 
 torch::Tensor StableDiffusionGenerator::generate(const GenerationConditions& c, const SamplerSettings& s,
                                                  const std::function<void(const DenoiseFrame&)>& on_step, bool decode_previews) {
     c10::InferenceMode inference;
-    if (c.palette.defined() || c.edges.defined())
-        throw Error("the Stable Diffusion generator takes the caption as text and a start image; its colour and edge adapters are not built yet "
+    if ((c.palette.defined() || c.edges.defined()) && adapters_.is_empty())
+        throw Error("this Stable Diffusion has no colour and edge adapters: train them for it with `souldiffuser train --stages sd_adapters --sd` "
                     "(docs/pretrained.md)");
     int64_t batch = c.batch;
     for (const torch::Tensor* t : {&c.init, &c.noise})
@@ -67,10 +73,18 @@ torch::Tensor StableDiffusionGenerator::generate(const GenerationConditions& c, 
     torch::Tensor context = sd_.encode_captions(conditional ? c.captions : std::vector<std::string>(static_cast<size_t>(batch), ""));
     if (guided) context = torch::cat({sd_.encode_captions({""}).expand({batch, -1, -1}), context});
     const bool v_prediction = sd_.files.prediction == pretrained::Prediction::V;
+    // The adapters' features do not depend on the step: computed once, for both guided halves.
+    std::vector<torch::Tensor> residuals;
+    if (!adapters_.is_empty() && (c.palette.defined() || c.edges.defined())) {
+        const auto device = torch::TensorOptions().device(sd_.device);
+        residuals = adapters_->features(c.palette.defined() ? c.palette.to(device) : torch::Tensor(), c.edges.defined() ? c.edges.to(device) : torch::Tensor(),
+                                        s.w_color, s.w_edge, noise_shape()[1]);
+        for (auto& r : residuals) r = (guided ? torch::cat({r, r}) : r).to(sd_.dtype);
+    }
 
     const model::NoisePredictor predict = [&](const torch::Tensor& x, int64_t t) {
         const int64_t rows = guided ? 2 * batch : batch;
-        const torch::Tensor out = sd_.unet->forward(guided ? torch::cat({x, x}) : x, torch::full({rows}, t, on.dtype(torch::kLong)), context);
+        const torch::Tensor out = sd_.unet->forward(guided ? torch::cat({x, x}) : x, torch::full({rows}, t, on.dtype(torch::kLong)), context, residuals);
         const torch::Tensor prediction = guided ? guided_prediction(out, batch, s.cfg) : out;
         if (!v_prediction) return prediction;
         const double alpha_bar = schedule_.alpha_bar(t);
@@ -85,15 +99,18 @@ torch::Tensor StableDiffusionGenerator::generate(const GenerationConditions& c, 
 
 }  // namespace
 
-std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size) {
-    return std::make_unique<StableDiffusionGenerator>(sd, image_size);
+std::unique_ptr<Generator> make_stable_diffusion_generator(pretrained::StableDiffusion& sd, int64_t image_size, model::Adapters adapters) {
+    return std::make_unique<StableDiffusionGenerator>(sd, image_size, std::move(adapters));
 }
 
-LoadedGenerator load_stable_diffusion_generator(const StableDiffusionOptions& o, torch::Device device) {
+LoadedGenerator load_stable_diffusion_generator(const StableDiffusionOptions& o, torch::Device device, const RunModels* run) {
     const auto files = pretrained::find_stable_diffusion(o.path, o.text_encoder, o.prediction);
     std::shared_ptr<pretrained::StableDiffusion> sd = pretrained::load_stable_diffusion(files, device, device.is_cuda() ? torch::kHalf : torch::kFloat32);
+    model::Adapters adapters{nullptr};
+    // The run's adapters when they were trained for a UNet of these levels (another model's are not used).
+    if (run && !run->sd_adapters.is_empty() && run->sd_adapters->levels() == sd->unet->adapter_levels()) adapters = run->sd_adapters;
     LoadedGenerator loaded;
-    loaded.generator = make_stable_diffusion_generator(*sd, o.size);
+    loaded.generator = make_stable_diffusion_generator(*sd, o.size, adapters);
     loaded.models = sd;
     return loaded;
 }

@@ -3,7 +3,9 @@
 // condition that turns the 8×8 palette or the edge map into one feature map per UNet encoder
 // level, added there. Composition at inference is the paper's weighted sum, ω1 (colour) and
 // ω2 (edges). The output convolutions start at zero (as ControlNet's), so training begins from
-// the unadapted UNet.
+// the unadapted UNet. The same modules serve the built-in UNet and Stable Diffusion's (one level
+// per down block: 320, 640, 1280, 1280 channels for SD 1.x, added as diffusers adds T2I-Adapter
+// features, to each down block's last output).
 #pragma once
 
 #include "conv_blocks.h"
@@ -14,8 +16,9 @@ namespace soul::model {
 
 class AdapterImpl : public torch::nn::Module {
 public:
-    // input_channels at the latent resolution; levels as unet_feature_levels(width).
-    AdapterImpl(int64_t input_channels, int64_t width);
+    // input_channels at the latent resolution; one output of levels[i] channels per level, the
+    // first at the latent side and each next one at half the side before it.
+    AdapterImpl(int64_t input_channels, const std::vector<int64_t>& levels);
     std::vector<torch::Tensor> forward(const torch::Tensor& input);
 
 private:
@@ -26,19 +29,26 @@ TORCH_MODULE(Adapter);
 
 class AdaptersImpl : public torch::nn::Module {
 public:
+    // The built-in UNet's levels (unet_feature_levels(width)).
     AdaptersImpl(int64_t width, int64_t latent_side);
+    // Any UNet's: the channels of each encoder level.
+    AdaptersImpl(const std::vector<int64_t>& levels, int64_t latent_side);
     // palette (B, 3, 8, 8) and edges (B, 1, E, E), either undefined when not used; the weighted
-    // sum of the adapters' features, or an empty list when neither contributes.
-    std::vector<torch::Tensor> features(const torch::Tensor& palette, const torch::Tensor& edges, double w_color, double w_edge);
+    // sum of the adapters' features, or an empty list when neither contributes. latent_side 0:
+    // the one constructed with (Stable Diffusion draws at any size).
+    std::vector<torch::Tensor> features(const torch::Tensor& palette, const torch::Tensor& edges, double w_color, double w_edge,
+                                        int64_t latent_side = 0);
     // Per-row weights (B) instead of one weight: training draws which conditions each row gets.
     std::vector<torch::Tensor> features(const torch::Tensor& palette, const torch::Tensor& edges, const torch::Tensor& w_color,
-                                        const torch::Tensor& w_edge);
+                                        const torch::Tensor& w_edge, int64_t latent_side = 0);
     Adapter color{nullptr}, edges{nullptr};
+    const std::vector<int64_t>& levels() const { return levels_; }   // each level's channels
 
 private:
-    torch::Tensor color_input(const torch::Tensor& palette) const;
-    torch::Tensor edge_input(const torch::Tensor& edge_map) const;
+    torch::Tensor color_input(const torch::Tensor& palette, int64_t side) const;
+    torch::Tensor edge_input(const torch::Tensor& edge_map, int64_t side) const;
     int64_t latent_side_;
+    std::vector<int64_t> levels_;
 };
 TORCH_MODULE(Adapters);
 

@@ -45,7 +45,7 @@ struct Reader {
 
 json EncoderConfig::to_json() const {
     auto st = [](const StageSchedule& s) { return json{{"epochs", s.epochs}, {"lr", s.lr}}; };
-    return {{"name", name}, {"seed", seed}, {"image_size", image_size}, {"embed_dim", embed_dim}, {"batch_size", batch_size},
+    json j = {{"name", name}, {"seed", seed}, {"image_size", image_size}, {"embed_dim", embed_dim}, {"batch_size", batch_size},
             {"weight_decay", weight_decay}, {"checkpoint_every", checkpoint_every}, {"text_width", text_width},
             {"text_layers", text_layers}, {"max_tokens", max_tokens}, {"embedding_caption_weight", embedding_caption_weight}, {"embedding", st(embedding)}, {"ssm_width", ssm_width},
             {"ssm_state", ssm_state}, {"ssm_expand", ssm_expand}, {"ssm_patch", ssm_patch}, {"ssm_global_layers", ssm_global_layers},
@@ -59,6 +59,10 @@ json EncoderConfig::to_json() const {
             {"unet_caption_drop", unet_caption_drop}, {"unet_pooled_caption", unet_pooled_caption}, {"unet_extra_images", unet_extra_images}, {"unet", st(unet)}, {"adapter_drop", adapter_drop}, {"adapters", st(adapters)},
             {"classifier_width", classifier_width}, {"validation_fraction", validation_fraction}, {"train_fraction", train_fraction},
             {"classifier_extra_images", classifier_extra_images}, {"classifier_position", classifier_position}, {"classifier_stages", classifier_stages}, {"classifier", st(classifier)}};
+    // Written only when set, so that the runs made before the key existed read back unchanged.
+    if (!caption_encoder.empty()) j["caption_encoder"] = caption_encoder;
+    if (sd_adapters.epochs != EncoderConfig{}.sd_adapters.epochs || sd_adapters.lr != EncoderConfig{}.sd_adapters.lr) j["sd_adapters"] = st(sd_adapters);
+    return j;
 }
 
 EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
@@ -82,6 +86,11 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.get("max_tokens", c.max_tokens, 2, 512);
     r.get("embedding_caption_weight", c.embedding_caption_weight, 0, 1000);
     r.stage("embedding", c.embedding);
+    r.seen.insert("caption_encoder");
+    if (j.contains("caption_encoder")) {
+        if (!j["caption_encoder"].is_string()) throw Error(path, "key 'caption_encoder' must be a string (a BERT or CLIP folder, or empty)");
+        c.caption_encoder = j["caption_encoder"];
+    }
     r.get("ssm_width", c.ssm_width, 4, 4096);
     r.get("ssm_state", c.ssm_state, 1, 256);
     r.get("ssm_expand", c.ssm_expand, 1, 8);
@@ -122,6 +131,7 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.stage("unet", c.unet);
     r.get("adapter_drop", c.adapter_drop, 0, 1);
     r.stage("adapters", c.adapters);
+    r.stage("sd_adapters", c.sd_adapters);
     r.get("classifier_width", c.classifier_width, 4, 1024);
     r.get("validation_fraction", c.validation_fraction, 0, 0.5);
     r.get("train_fraction", c.train_fraction, 0.01, 1);

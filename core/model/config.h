@@ -34,6 +34,10 @@ struct EncoderConfig {
     // encoder cannot yet see it. 0 = image–caption loss only.
     double embedding_caption_weight = 0.0;
     StageSchedule embedding{20, 2e-3};
+    // A pretrained text encoder's folder (BERT, as the paper; or CLIP's text tower): SemBERT and the
+    // flattened baseline then predict its caption embeddings and captions are retrieved in its
+    // space (core/train/caption_table.h). Empty: the built-in text encoder above.
+    std::string caption_encoder;
     // fMRI-SSMNet
     int64_t ssm_width = 48, ssm_state = 8, ssm_expand = 2, ssm_patch = 128, ssm_global_layers = 1;
     double ssm_image_weight = 1.0, ssm_regression_weight = 1.0;
@@ -64,6 +68,8 @@ struct EncoderConfig {
     StageSchedule unet{40, 5e-4};
     double adapter_drop = 0.5;        // each condition is left out of a training row with this chance
     StageSchedule adapters{15, 5e-4};
+    // The adapters for the user's Stable Diffusion (stage sd_adapters), with adapter_drop as above.
+    StageSchedule sd_adapters{2, 1e-4};
     int64_t classifier_width = 16;
     int64_t classifier_extra_images = 0;   // phantom scenes without fMRI added to the judge's training (test garments left out)
     int64_t classifier_position = 0;       // 1: the judge also regresses the object's position

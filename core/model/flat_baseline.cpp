@@ -12,13 +12,13 @@ constexpr double kDropout = 0.3;
 torch::Tensor unit(const torch::Tensor& x) { return torch::nn::functional::normalize(x, torch::nn::functional::NormalizeFuncOptions().dim(1)); }
 }
 
-FlatBaselineImpl::FlatBaselineImpl(int64_t voxels, int64_t hidden, int64_t embed_dim, int64_t image_size) : image_size_(image_size) {
+FlatBaselineImpl::FlatBaselineImpl(int64_t voxels, int64_t hidden, int64_t embed_dim, int64_t caption_dim, int64_t image_size) : image_size_(image_size) {
     trunk_ = register_module("trunk", torch::nn::Sequential(torch::nn::Dropout(kDropout), torch::nn::Linear(voxels, hidden),
                                                             layer_norm(hidden), torch::nn::GELU()));
     residual_ = register_module("residual", torch::nn::Sequential(torch::nn::Linear(hidden, hidden),
                                                                   layer_norm(hidden), torch::nn::GELU()));
     embedding_ = register_module("embedding", torch::nn::Linear(hidden, embed_dim));
-    caption_ = register_module("caption", torch::nn::Linear(hidden, embed_dim));
+    caption_ = register_module("caption", torch::nn::Linear(hidden, caption_dim));
     image_ = register_module("image", torch::nn::Linear(hidden, 3 * kSeed * kSeed));
     palette_ = register_module("palette", torch::nn::Linear(hidden, 3 * kPaletteSide * kPaletteSide));
     edges_ = register_module("edges", torch::nn::Linear(hidden, kSeed * kSeed));

@@ -14,7 +14,8 @@ struct FlatOutput {
 
 class FlatBaselineImpl : public torch::nn::Module {
 public:
-    FlatBaselineImpl(int64_t voxels, int64_t hidden, int64_t embed_dim, int64_t image_size);
+    // caption_dim: the caption space's width (embed_dim, or a pretrained encoder's).
+    FlatBaselineImpl(int64_t voxels, int64_t hidden, int64_t embed_dim, int64_t caption_dim, int64_t image_size);
     FlatOutput forward(const torch::Tensor& betas);
 
 private:

@@ -188,9 +188,16 @@ struct UnetDownBlockImpl : nn::Module {   // CrossAttnDownBlock2D or DownBlock2D
         if (downsample) layers.samplers->push_back(ConvHolder(out, 2));
         layers.register_in(*this, "downsamplers");
     }
-    // Appends each layer's output (and the downsampled one) to skips, for the up blocks.
-    torch::Tensor forward(torch::Tensor x, const torch::Tensor& time, const torch::Tensor& context, std::vector<torch::Tensor>& skips) {
-        for (size_t j = 0; j < layers.resnets->size(); ++j) skips.push_back(x = layers.layer(j, x, time, context));
+    // Appends each layer's output (and the downsampled one) to skips, for the up blocks. An
+    // adapter's residual joins the last layer's output, skip included (diffusers'
+    // down_intrablock_additional_residuals).
+    torch::Tensor forward(torch::Tensor x, const torch::Tensor& time, const torch::Tensor& context, std::vector<torch::Tensor>& skips,
+                          const torch::Tensor& residual) {
+        for (size_t j = 0; j < layers.resnets->size(); ++j) {
+            x = layers.layer(j, x, time, context);
+            if (j + 1 == layers.resnets->size() && residual.defined()) x = x + residual.to(x.scalar_type());
+            skips.push_back(x);
+        }
         if (layers.samplers->size()) skips.push_back(x = layers.samplers[0]->as<ConvHolderImpl>()->conv_(x));
         return x;
     }
@@ -265,7 +272,11 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
     conv_out = register_module("conv_out", conv(c.channels.front(), c.out_channels, 3));
 }
 
-torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample, const torch::Tensor& timesteps, const torch::Tensor& context) {
+torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample, const torch::Tensor& timesteps, const torch::Tensor& context,
+                                               const std::vector<torch::Tensor>& down_residuals) {
+    if (!down_residuals.empty() && down_residuals.size() != down_blocks->size())
+        throw Error("the UNet takes one adapter residual per down block (" + std::to_string(down_blocks->size()) + "), not " +
+                    std::to_string(down_residuals.size()));
     if (sample.dim() != 4 || sample.size(1) != config.in_channels)
         throw Error("the UNet takes (batch, " + std::to_string(config.in_channels) + ", h, w) latents");
     if (context.dim() != 3 || context.size(0) != sample.size(0) || context.size(2) != config.context_width)
@@ -276,7 +287,8 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample, con
     std::vector<torch::Tensor> skips;
     auto x = conv_in(sample);
     skips.push_back(x);
-    for (const auto& b : *down_blocks) x = b->as<UnetDownBlockImpl>()->forward(x, time, context, skips);
+    for (size_t i = 0; i < down_blocks->size(); ++i)
+        x = down_blocks[i]->as<UnetDownBlockImpl>()->forward(x, time, context, skips, down_residuals.empty() ? torch::Tensor() : down_residuals[i]);
     x = mid_block->forward(x, time, context);
     for (const auto& b : *up_blocks) x = b->as<UnetUpBlockImpl>()->forward(x, time, context, skips);
     return conv_out(torch::silu(conv_norm_out(x)));

@@ -59,7 +59,12 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
     // sample (B, in_channels, h, w), h and w multiples of 2^(blocks − 1); timesteps (B) or a
     // scalar, in [0, 1000); context (B, L, context_width): the text encoder's token features.
     // Returns (B, out_channels, h, w): the model's prediction (ε for 1.x and 2.x-base, v for 2.x-v).
-    torch::Tensor forward(const torch::Tensor& sample, const torch::Tensor& timesteps, const torch::Tensor& context);
+    // down_residuals: none, or one per down block at its output's size (adapter features: its
+    // block_out_channels, the latent side halved per block before it).
+    torch::Tensor forward(const torch::Tensor& sample, const torch::Tensor& timesteps, const torch::Tensor& context,
+                          const std::vector<torch::Tensor>& down_residuals = {});
+    // The channels of each down block's output: where adapter residuals join.
+    std::vector<int64_t> adapter_levels() const { return config.channels; }
 
     UNet2DConditionConfig config;
     torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};

@@ -1,6 +1,8 @@
 // Encoder runs: data as tensors, modules, checkpoints (see encoder_run.h).
 #include "encoder_run.h"
 
+#include "caption_table.h"
+
 #include "../model/targets.h"
 #include "../util/fnv1a.h"
 #include "soul/checksum.h"
@@ -113,7 +115,8 @@ json dataset_fingerprint(const PreparedDataset& d) {
 
 namespace {
 
-// Every caption of the images `row_images` names, each image once, in row order.
+// The captions of the images `row_images` names (the first kMaxCaptions of each, those training
+// uses), each image once, in row order.
 std::vector<std::string> captions_of_rows(const PreparedDataset& d, const std::vector<int64_t>& row_images, std::vector<int32_t>* images) {
     std::vector<bool> seen(static_cast<size_t>(d.manifest().images), false);
     std::vector<std::string> out;
@@ -121,8 +124,9 @@ std::vector<std::string> captions_of_rows(const PreparedDataset& d, const std::v
         const auto image = static_cast<int32_t>(row_image);
         if (seen[static_cast<size_t>(image)]) continue;
         seen[static_cast<size_t>(image)] = true;
-        for (const auto& c : d.captions(image)) {
-            out.push_back(c);
+        const auto& captions = d.captions(image);
+        for (size_t c = 0; c < std::min(captions.size(), static_cast<size_t>(kMaxCaptions)); ++c) {
+            out.push_back(captions[c]);
             if (images) images->push_back(image);
         }
     }
@@ -286,9 +290,10 @@ RunModels build_models(const model::EncoderConfig& c, const TrainData& data, int
     const auto ssm_layout = model::make_token_layout(model::stream_regions(data.stream), data.ijk, data.stream, c.ssm_patch);
     m.ssmnet = model::SSMNet(ssm_layout, model::SSMNetOptions{c.ssm_width, c.ssm_state, c.ssm_expand, c.ssm_global_layers, c.embed_dim, c.image_size, c.ssm_token_readout, c.ssm_per_patch_weights != 0});
     const auto sem_layout = model::make_token_layout({model::sembert_region()}, data.ijk, data.stream, c.sem_patch);
-    m.sembert = model::SemBERT(sem_layout, model::SemBERTOptions{c.sem_width, c.sem_heads, c.sem_layers, c.embed_dim, c.sem_mask_ratio, c.sem_token_readout, c.sem_per_patch_weights != 0});
+    const int64_t captions = caption_dim(c, data);
+    m.sembert = model::SemBERT(sem_layout, model::SemBERTOptions{c.sem_width, c.sem_heads, c.sem_layers, captions, c.sem_mask_ratio, c.sem_token_readout, c.sem_per_patch_weights != 0});
     m.edgecolor = model::EdgeColorNet(model::edgecolor_voxels(data.stream), c.ec_hidden, c.image_size);
-    m.baseline = model::FlatBaseline(data.dataset->voxels(), c.flat_hidden, c.embed_dim, c.image_size);
+    m.baseline = model::FlatBaseline(data.dataset->voxels(), c.flat_hidden, c.embed_dim, captions, c.image_size);
     m.classifier = model::CategoryClassifier(c.classifier_width, data.categories, c.classifier_position != 0, c.classifier_stages);
     for (torch::nn::Module* module : all_modules(m)) module->to(data.device);
     return m;
@@ -302,13 +307,22 @@ void build_generator_models(const model::EncoderConfig& c, int64_t vocabulary, t
     for (torch::nn::Module* module : all_modules(m)) module->to(device);
 }
 
+model::Adapters build_sd_adapters(const json& record, torch::Device device) {
+    const std::vector<int64_t> levels = record.at("levels").get<std::vector<int64_t>>();
+    const int64_t side = record.at("latent_side").get<int64_t>();
+    if (levels.empty() || side < 1) throw Error("run.json's stable_diffusion record has no levels or latent side");
+    model::Adapters adapters(levels, side);
+    adapters->to(device);
+    return adapters;
+}
+
 std::vector<torch::nn::Module*> all_modules(RunModels& m) {
     std::vector<torch::nn::Module*> out;
     auto add = [&](auto& holder) {
         if (!holder.is_empty()) out.push_back(holder.get());
     };
     add(m.embedding), add(m.ssmnet), add(m.sembert), add(m.edgecolor), add(m.baseline);
-    add(m.vae), add(m.unet), add(m.adapters), add(m.classifier);
+    add(m.vae), add(m.unet), add(m.adapters), add(m.classifier), add(m.sd_adapters);
     return out;
 }
 
@@ -322,16 +336,25 @@ torch::nn::Module& module_for(RunModels& m, const std::string& stage) {
     if (stage == "unet") return *m.unet;
     if (stage == "adapters") return *m.adapters;
     if (stage == "classifier") return *m.classifier;
+    if (stage == "sd_adapters") {
+        if (m.sd_adapters.is_empty()) throw Error("stage sd_adapters: the run names no Stable Diffusion (train it with --sd)");
+        return *m.sd_adapters;
+    }
     throw Error("unknown stage '" + stage + "'");
 }
 
 torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainData& data, const torch::Tensor& images) {
-    const int64_t length = data.captions.size(2);
-    const torch::Tensor tokens = data.captions.index_select(0, images);   // B C L
-    std::vector<torch::Tensor> parts;
-    const torch::Tensor flat_tokens = tokens.view({-1, length});
-    for (int64_t i = 0; i < flat_tokens.size(0); i += 512) parts.push_back(space->text(flat_tokens.narrow(0, i, std::min<int64_t>(512, flat_tokens.size(0) - i))));
-    const torch::Tensor flat = torch::cat(parts, 0).view({images.size(0), kMaxCaptions, -1});
+    torch::Tensor flat;
+    if (data.caption_table.defined()) {
+        flat = data.caption_table.index_select(0, images);
+    } else {
+        const int64_t length = data.captions.size(2);
+        const torch::Tensor tokens = data.captions.index_select(0, images);   // B C L
+        std::vector<torch::Tensor> parts;
+        const torch::Tensor flat_tokens = tokens.view({-1, length});
+        for (int64_t i = 0; i < flat_tokens.size(0); i += 512) parts.push_back(space->text(flat_tokens.narrow(0, i, std::min<int64_t>(512, flat_tokens.size(0) - i))));
+        flat = torch::cat(parts, 0).view({images.size(0), kMaxCaptions, -1});
+    }
     const torch::Tensor valid = (torch::arange(kMaxCaptions, torch::TensorOptions().device(data.device)).unsqueeze(0) <
                                  data.caption_count.index_select(0, images).unsqueeze(1)).to(torch::kFloat).unsqueeze(-1);
     return torch::nn::functional::normalize((flat * valid).sum(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
@@ -407,7 +430,10 @@ LoadedRun load_described_run(const std::string& run, const std::string& run_json
     if (r.data.fingerprint != run_key(info, "/dataset/fingerprint", run_json))
         throw Error(data, "is not the dataset " + run + " was trained on (voxels " + r.data.fingerprint["voxels"].dump() + " vs " +
                               info["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split)");
+    if (!r.config.caption_encoder.empty()) r.data.caption_table = load_caption_table(run, r.data, info.value("caption_encoder", json::object()));
     r.models = build_models(r.config, r.data, r.tokenizer.size());
+    if (info.contains("stable_diffusion") && info.contains("stages") && info["stages"].value("sd_adapters", json::object()).value("done", false))
+        r.models.sd_adapters = build_sd_adapters(info["stable_diffusion"], device);
     // In training order: later phases of EdgeColorNet hold the whole module, so the last one wins.
     // An exported model names one checkpoint for the three phases; it is read once.
     std::set<std::string> loaded;
@@ -425,6 +451,36 @@ LoadedRun load_described_run(const std::string& run, const std::string& run_json
 }
 
 }  // namespace
+
+CaptionBank caption_bank(LoadedRun& run) {
+    CaptionBank b;
+    b.captions = training_captions(run.data, &b.image);
+    std::vector<int64_t> ids;
+    ids.reserve(b.captions.size() * static_cast<size_t>(run.config.max_tokens));
+    for (const auto& caption : b.captions) {
+        const auto t = run.tokenizer.encode(caption, run.config.max_tokens);
+        ids.insert(ids.end(), t.begin(), t.end());
+    }
+    b.tokens = torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(b.captions.size()), run.config.max_tokens}).to(run.data.device);
+    torch::NoGradGuard no_grad;
+    if (run.data.caption_table.defined()) {
+        // captions_of_rows lists each image's captions together and in order: the k-th of a run is caption k.
+        std::vector<int64_t> slot;
+        slot.reserve(b.image.size());
+        for (size_t i = 0; i < b.image.size(); ++i) {
+            const int64_t k = i > 0 && b.image[i - 1] == b.image[i] ? slot.back() % kMaxCaptions + 1 : 0;
+            slot.push_back(b.image[i] * kMaxCaptions + k);
+        }
+        const torch::Tensor flat = run.data.caption_table.view({-1, run.data.caption_table.size(2)});
+        b.embedding = flat.index_select(0, torch::tensor(slot, torch::kLong).to(flat.device()));
+        return b;
+    }
+    std::vector<torch::Tensor> parts;
+    constexpr int64_t kChunk = 512;
+    for (int64_t i = 0; i < b.tokens.size(0); i += kChunk) parts.push_back(run.models.embedding->text(b.tokens.narrow(0, i, std::min(kChunk, b.tokens.size(0) - i))));
+    b.embedding = torch::cat(parts, 0);
+    return b;
+}
 
 GeneratorRun load_generator_run(const std::string& run, torch::Device device) {
     const std::string run_json = (fs::path(run) / "run.json").string();

@@ -41,6 +41,9 @@ struct TrainData {
     torch::Tensor images, palettes, edges;      // per image: (I, 3, S, S), (I, 3, 8, 8), (I, 1, S, S)
     torch::Tensor gen_images;                   // per image at the generator's size: (I, 3, G, G)
     torch::Tensor captions, caption_count;      // (I, C, L) token ids, (I) captions per image
+    // (I, C, D) unit-norm caption embeddings of a pretrained text encoder (caption_table.h), zero
+    // past each image's count; undefined when the run uses the built-in text encoder.
+    torch::Tensor caption_table;
     torch::Tensor category;                     // (I) long, −1 where unknown
     int64_t categories = 0;                     // 0 when the dataset has no category ground truth
     torch::Tensor position;                     // (I, 2) object x, y in [−1, 1] (phantom ground truth); undefined elsewhere
@@ -100,7 +103,12 @@ struct RunModels {
     model::UNet unet{nullptr};
     model::Adapters adapters{nullptr};
     model::CategoryClassifier classifier{nullptr};
+    // The colour and edge adapters for the user's Stable Diffusion (stage sd_adapters): built with
+    // its UNet's levels (run.json's "stable_diffusion"), else empty.
+    model::Adapters sd_adapters{nullptr};
 };
+// The Stable Diffusion adapters of a run's record (run.json's "stable_diffusion": levels, latent side), on `device`.
+model::Adapters build_sd_adapters(const nlohmann::json& record, torch::Device device);
 // The module a stage trains (the three EdgeColorNet phases share one module).
 torch::nn::Module& module_for(RunModels& models, const std::string& stage);
 RunModels build_models(const model::EncoderConfig& config, const TrainData& data, int64_t vocabulary);
@@ -109,7 +117,8 @@ void build_generator_models(const model::EncoderConfig& config, int64_t vocabula
 // Every module of the run, for moving, freezing or switching to evaluation mode together.
 std::vector<torch::nn::Module*> all_modules(RunModels& models);
 
-// Each image's captions embedded and averaged (unit norm): (images) → (B, D).
+// Each image's captions embedded and averaged (unit norm): (images) → (B, D). In the pretrained
+// caption space when data has a caption table, else by the built-in text encoder.
 torch::Tensor mean_caption_embedding(model::EmbeddingSpace& space, const TrainData& data, const torch::Tensor& images);
 // The distinct images of the training rows, in order of first appearance; with train_fraction < 1,
 // every training image (the image-only stages and the probes do not depend on the fMRI share).
@@ -125,6 +134,17 @@ struct LoadedRun {
     std::vector<std::string> trained;    // stages with a finished checkpoint
 };
 LoadedRun load_run(const std::string& run, const std::string& data_path, torch::Device device, BetasAccess access = BetasAccess::Copied);
+
+// The caption bank: every caption of the training images (training_captions), each with its image,
+// its tokens (N, L) for the built-in text encoder, and its embedding (N, D) in the run's caption
+// space (the caption table's rows, or the built-in text encoder's). SemBERT's caption is the
+// bank's nearest.
+struct CaptionBank {
+    std::vector<std::string> captions;
+    std::vector<int32_t> image;
+    torch::Tensor tokens, embedding;
+};
+CaptionBank caption_bank(LoadedRun& run);
 
 // A run opened for generation only (no dataset): config, tokenizer, and the generator's modules
 // with their weights. Throws soul::Error when the run has no trained UNet.

@@ -1,6 +1,7 @@
 // `souldiffuser export-model` (see soul/train.h): a trained run made small enough to ship.
 #include "soul/train.h"
 
+#include "caption_table.h"
 #include "encoder_run.h"
 #include "soul/error.h"
 #include "soul/formats.h"
@@ -68,6 +69,16 @@ std::string export_model(const ExportModelOptions& o, const Progress& progress) 
         stage["checksum"] = checksum;
         stages[e.stage] = stage;
     }
+    // The adapters for the user's Stable Diffusion, when trained (run.json keeps their record).
+    if (has("sd_adapters")) {
+        const std::string path = (fs::path(o.out) / "sd-adapters.pt").string();
+        json stage = info["stages"]["sd_adapters"];
+        stage["checkpoint"] = "sd-adapters.pt";
+        stage["checksum"] = save_weights(path, *run.models.sd_adapters, o.half);
+        stages["sd_adapters"] = stage;
+        total += fs::file_size(path);
+        summary << "  sd-adapters.pt  " << fs::file_size(path) / 1024 << " KiB\n";
+    }
     // EdgeColorNet's earlier phases are in its one file.
     for (const char* phase : {"ec_encoder", "ec_cycle"})
         if (has(phase)) {
@@ -79,6 +90,12 @@ std::string export_model(const ExportModelOptions& o, const Progress& progress) 
     out["stages"] = stages;
     write_file_atomically((fs::path(o.out) / "run.json").string(), json_text(out, 2));
     fs::copy_file(fs::path(o.run) / "vocab.json", fs::path(o.out) / "vocab.json");
+    if (run.data.caption_table.defined()) {   // the pretrained caption space SemBERT predicts, kept at float32
+        fs::copy_file(fs::path(o.run) / kCaptionTableFile, fs::path(o.out) / kCaptionTableFile);
+        const uintmax_t bytes = fs::file_size(fs::path(o.out) / kCaptionTableFile);
+        total += bytes;
+        summary << "  " << kCaptionTableFile << "  " << bytes / 1024 << " KiB\n";
+    }
     summary << "  total " << total / 1024 << " KiB\n";
     report.done();
     return summary.str();

@@ -5,13 +5,16 @@
 #include "soul/train.h"
 
 #include "data_parallel.h"
+#include "caption_table.h"
 #include "encoder_run.h"
 #include "metrics_log.h"
 #include "../util/memory_guard.h"
 #include "../util/torch_compat.h"
 #include "../model/diffusion.h"
+#include "../pretrained/stable_diffusion.h"
 #include "../model/targets.h"
 #include "soul/error.h"
+#include "soul/text_encoding.h"
 #include "soul/formats.h"
 #include "soul/json_text.h"
 #include "soul/limits.h"
@@ -25,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -33,7 +37,7 @@ using json = nlohmann::json;
 namespace soul {
 
 const std::vector<std::string>& training_stages() {
-    static const std::vector<std::string> stages = {"embedding", "ssmnet", "sembert", "ec_encoder", "ec_decoder", "ec_cycle", "baseline", "vae", "unet", "adapters", "classifier"};
+    static const std::vector<std::string> stages = {"embedding", "ssmnet", "sembert", "ec_encoder", "ec_decoder", "ec_cycle", "baseline", "vae", "unet", "adapters", "classifier", "sd_adapters"};
     return stages;
 }
 
@@ -111,6 +115,10 @@ private:
     void run_stage(const Stage& stage);
     void write_run_json();
     torch::Tensor pick_captions(const torch::Tensor& images);
+    // One caption per image drawn as pick_captions does, as its row of the pretrained caption table.
+    torch::Tensor pick_caption_embeddings(const torch::Tensor& images);
+    // The pretrained caption table: read from the run folder, or computed and written there.
+    void prepare_caption_table();
     // A step's random draws, one value per row of this rank's slice: drawn for the whole global
     // batch and sliced, so that N ranks draw what one rank with the whole batch draws.
     torch::Tensor uniform(int64_t rows);
@@ -126,6 +134,13 @@ private:
     void need(const std::string& stage, const std::string& before);
     const torch::Tensor& training_latents();
     torch::Tensor vae_latents(const torch::Tensor& images);
+    torch::Tensor sd_latents_;
+    // The user's Stable Diffusion, frozen, for sd_adapters: loaded, recorded in run.json (checked
+    // against an earlier record on --resume), and the adapters built for its UNet.
+    void prepare_stable_diffusion();
+    // Its scaled latents of the training images at its size, computed once.
+    torch::Tensor stable_diffusion_latents();
+    std::shared_ptr<pretrained::StableDiffusion> sd_;
     json read_base_run(const std::string& from, const json& fingerprint) const;
     void start_from(const std::string& from, const json& base, const std::vector<std::string>& stages);
 
@@ -181,6 +196,28 @@ torch::Tensor Trainer::pick_captions(const torch::Tensor& images) {
     return caption_rows(data_.captions.index_select(0, images), draw_caption(count), config_.max_tokens);
 }
 
+torch::Tensor Trainer::pick_caption_embeddings(const torch::Tensor& images) {
+    const torch::Tensor count = data_.caption_count.index_select(0, images).clamp_min(1);
+    return data_.caption_table.index_select(0, images).gather(1, draw_caption(count).view({-1, 1, 1}).expand({-1, 1, data_.caption_table.size(2)})).squeeze(1);
+}
+
+void Trainer::prepare_caption_table() {
+    const fs::path out(options_.out);
+    const json recorded = run_.value("caption_encoder", json::object());
+    if (recorded.contains("checksum") && fs::exists(out / kCaptionTableFile)) {
+        data_.caption_table = load_caption_table(options_.out, data_, recorded);
+        return;
+    }
+    activity_ = "encoding the captions with " + config_.caption_encoder;
+    json info;
+    data_.caption_table = compute_caption_table(data_, config_.caption_encoder, &info, progress_);
+    if (dp_->is_main()) {
+        info["checksum"] = save_caption_table(options_.out, data_.caption_table);
+        run_["caption_encoder"] = info;
+        write_run_json();
+    }
+}
+
 std::pair<torch::Tensor, torch::Tensor> Trainer::pick_two_captions(const torch::Tensor& images) {
     // Two captions per image, different wherever the image has more than one: the first drawn as
     // pick_captions does, the second among the others.
@@ -203,6 +240,50 @@ torch::Tensor Trainer::vae_latents(const torch::Tensor& images) {
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < images.size(0); i += 256) parts.push_back(models_.vae->to_latent(images.narrow(0, i, std::min<int64_t>(256, images.size(0) - i))));
     return torch::cat(parts, 0);
+}
+
+void Trainer::prepare_stable_diffusion() {
+    activity_ = "loading Stable Diffusion from " + options_.stable_diffusion.path;
+    const auto files = pretrained::find_stable_diffusion(options_.stable_diffusion.path, options_.stable_diffusion.text_encoder,
+                                                         options_.stable_diffusion.prediction);
+    // float32 everywhere: the adapters' gradients pass through the frozen UNet (bfloat16 autocast on CUDA, as other stages).
+    sd_ = pretrained::load_stable_diffusion(files, data_.device, torch::kFloat32);
+    for (torch::nn::Module* m : sd_->modules())
+        for (auto& p : m->parameters()) p.set_requires_grad(false);
+    const int64_t size = options_.stable_diffusion.size, f = sd_->vae->downscale();
+    if (size <= 0 || size % (f << (sd_->unet->config.channels.size() - 1)))
+        throw Error("train: --size " + std::to_string(size) + " must be a multiple of " + std::to_string(f << (sd_->unet->config.channels.size() - 1)) +
+                    " (the autoencoder's downscale times the UNet's)");
+    const json record = {{"path", fs::absolute(options_.stable_diffusion.path).string()}, {"name", files.name},
+                         {"levels", sd_->unet->adapter_levels()}, {"latent_side", size / f}, {"size", size}};
+    if (run_.contains("stable_diffusion") && run_["stable_diffusion"]["levels"] != record["levels"])
+        throw Error(options_.stable_diffusion.path, "is not the Stable Diffusion " + options_.out + "'s adapters were trained for (UNet levels " +
+                                                        run_["stable_diffusion"]["levels"].dump() + ", this one's " + record["levels"].dump() + ")");
+    if (!run_.contains("stable_diffusion") || !options_.resume) run_["stable_diffusion"] = record;
+    models_.sd_adapters = build_sd_adapters(run_["stable_diffusion"], data_.device);
+    if (dp_->is_main()) write_run_json();
+}
+
+torch::Tensor Trainer::stable_diffusion_latents() {
+    if (sd_latents_.defined()) return sd_latents_;
+    torch::NoGradGuard no_grad;
+    const PreparedDataset& d = *data_.dataset;
+    const int64_t side = d.manifest().image_size, size = run_["stable_diffusion"]["size"].get<int64_t>();
+    const torch::Tensor ids = train_images_.cpu();
+    std::vector<torch::Tensor> parts;
+    constexpr int64_t kChunk = 16;
+    for (int64_t i = 0; i < ids.size(0); i += kChunk) {
+        progress_.check();
+        const int64_t n = std::min(kChunk, ids.size(0) - i);
+        std::vector<torch::Tensor> pixels;
+        for (int64_t k = 0; k < n; ++k)
+            pixels.push_back(torch::from_blob(const_cast<uint8_t*>(d.image(static_cast<int32_t>(ids[i + k].item<int64_t>()))), {1, side, side, 3}, torch::kUInt8));
+        const torch::Tensor images = model::images_to_tensor(torch::cat(pixels, 0), size).to(data_.device);
+        parts.push_back(sd_->vae->encode(images * 2 - 1));
+        progress_(i + n, ids.size(0), "sd_adapters: Stable Diffusion's latents of the training images");
+    }
+    sd_latents_ = torch::cat(parts, 0);
+    return sd_latents_;
 }
 
 // The VAE's latents of the training images, computed once for the UNet and adapter stages.
@@ -245,6 +326,10 @@ void Trainer::start_from(const std::string& from, const json& base, const std::v
             fs::copy_file(source / (stage + ".pt"), fs::path(options_.out) / (stage + ".pt"), fs::copy_options::overwrite_existing);
             run_["stages"][stage] = entry;
             run_["stages"][stage]["copied_from"] = fs::absolute(source).string();
+        }
+        if (base.contains("caption_encoder") && fs::exists(source / kCaptionTableFile)) {
+            fs::copy_file(source / kCaptionTableFile, fs::path(options_.out) / kCaptionTableFile, fs::copy_options::overwrite_existing);
+            run_["caption_encoder"] = base["caption_encoder"];
         }
     } catch (const json::exception& e) {
         throw Error((source / "vocab.json").string(), std::string("cannot be read: ") + e.what());
@@ -455,16 +540,25 @@ TrainSummary Trainer::run() {
     summary_.device = device.is_cuda() ? "cuda" : "cpu";
     summary_.mixed_precision = mixed_precision(options_.precision, device);
     config_ = model::read_encoder_config(options_.config);
+    if (!options_.caption_encoder.empty()) config_.caption_encoder = options_.caption_encoder;
+    if (!config_.caption_encoder.empty()) {
+        config_.caption_encoder = fs::absolute(config_.caption_encoder).lexically_normal().string();
+        find_text_encoder(config_.caption_encoder);   // a missing or foreign folder is named before anything is written
+    }
     std::vector<std::string> stages = options_.stages.empty() ? training_stages() : std::vector<std::string>{};
+    if (options_.stages.empty() && !options_.stable_diffusion.used()) stages.pop_back();   // sd_adapters: only with --sd
     for (const auto& s : options_.stages) {
         if (s == "edgecolor") {
             for (const char* p : {"ec_encoder", "ec_decoder", "ec_cycle"}) stages.push_back(p);
         } else if (std::count(training_stages().begin(), training_stages().end(), s)) {
             stages.push_back(s);
         } else {
-            throw Error("train: unknown stage '" + s + "' (embedding, ssmnet, sembert, edgecolor, baseline, vae, unet, adapters, classifier)");
+            throw Error("train: unknown stage '" + s + "' (embedding, ssmnet, sembert, edgecolor, baseline, vae, unet, adapters, classifier, sd_adapters)");
         }
     }
+    const bool sd_stage = std::count(stages.begin(), stages.end(), "sd_adapters") > 0;
+    if (sd_stage && !options_.stable_diffusion.used())
+        throw Error("train: stage sd_adapters trains adapters for your Stable Diffusion; give it with --sd (docs/pretrained.md)");
     const fs::path out(options_.out);
     const fs::path run_json = out / "run.json";
     activity_ = "meeting the other ranks";
@@ -494,8 +588,15 @@ TrainSummary Trainer::run() {
         if (run_.value("dataset", json::object()).value("fingerprint", json()) != fingerprint)
             throw Error(options_.data, "is not the dataset " + options_.out + " was trained on (" + fingerprint["voxels"].dump() + " voxels vs " +
                                            run_["dataset"]["fingerprint"]["voxels"].dump() + ", or another voxel table or split); use another --out");
-        if (run_.value("config", json()) != config_.to_json())
+        // sd_adapters' schedule may be added later: that stage reads nothing the others trained.
+        auto without_sd = [](json c) {
+            c.erase("sd_adapters");
+            return c;
+        };
+        // Both read through the config reader: a run written before a key existed has its default.
+        if (without_sd(model::encoder_config_from_json(run_.value("config", json()), run_json.string()).to_json()) != without_sd(config_.to_json()))
             throw Error(options_.config, "differs from the config " + options_.out + " was started with; use another --out");
+        run_["config"] = config_.to_json();
         const bool any_new = std::any_of(stages.begin(), stages.end(), [&](const std::string& s) {
             return run_.value("stages", json::object()).contains(s) && !options_.resume;
         });
@@ -521,9 +622,12 @@ TrainSummary Trainer::run() {
     // Ranks on one machine map the prepared betas (one copy in the page cache) instead of each
     // copying them; a single process copies them, as before.
     data_ = load_train_data(options_.data, config_, tokenizer_, device, dp_->active() ? BetasAccess::Mapped : BetasAccess::Copied);
+    if (!config_.caption_encoder.empty()) prepare_caption_table();
     torch::manual_seed(config_.seed);
     activity_ = "building the models";
     models_ = build_models(config_, data_, tokenizer_.size());
+    if (sd_stage) prepare_stable_diffusion();
+    else if (run_.contains("stable_diffusion")) models_.sd_adapters = build_sd_adapters(run_["stable_diffusion"], device);
     activity_ = "planning the stages";
     check_training_memory(stages);
     // Each stage's module size: what a data-parallel step all-reduces (docs/distributed.md).
@@ -537,10 +641,14 @@ TrainSummary Trainer::run() {
     write_run_json();
     progress_(0, 1, "parameters per stage: " + sizes);
     // Earlier stages this one builds on (the embedding space, the EdgeColorNet encoder).
+    // An exported model names one file for EdgeColorNet's phases ("checkpoint"); it is read once.
+    std::set<std::string> loaded;
     for (const auto& stage : training_stages())
-        if (run_["stages"].value(stage, json::object()).value("done", false))
-            load_checkpoint((out / (stage + ".pt")).string(), module_for(models_, stage), nullptr,
-                            run_["stages"][stage].value("checksum", std::string()));
+        if (const json entry = run_["stages"].value(stage, json::object()); entry.value("done", false)) {
+            if (stage == "classifier" && data_.categories == 0) continue;
+            const std::string file = entry.value("checkpoint", stage + ".pt");
+            if (loaded.insert(file).second) load_checkpoint((out / file).string(), module_for(models_, stage), nullptr, entry.value("checksum", std::string()));
+        }
     auto need_embedding = [&](const std::string& stage) { need(stage, "embedding"); };
     train_images_ = training_images(data_);
 
@@ -554,6 +662,10 @@ TrainSummary Trainer::run() {
         torch::NoGradGuard no_grad;
         return mean_caption_embedding(emb, data_, images);
     };
+    // The caption space's temperature: the built-in space's learned one, or CLIP's initial τ for a
+    // pretrained encoder's space, which has none.
+    const torch::Tensor pretrained_scale = torch::tensor(kPretrainedCaptionLogitScale, torch::TensorOptions().device(data_.device));
+    auto caption_logit_scale = [&] { return data_.caption_table.defined() ? pretrained_scale : emb->logit_scale.detach(); };
     auto params = [](torch::nn::Module& m) { return m.parameters(); };
     auto trainable = [](torch::nn::Module& m) {
         return [&m](bool on) { m.train(on); };
@@ -606,7 +718,7 @@ TrainSummary Trainer::run() {
             s.set_training = trainable(*net);
             s.global_loss = true;
         } else if (name == "sembert") {
-            need_embedding(name);
+            if (!data_.caption_table.defined()) need_embedding(name);
             auto& net = models_.sembert;
             s.module = net.get();
             s.parameters = params(*net);
@@ -617,10 +729,10 @@ TrainSummary Trainer::run() {
                 torch::Tensor caption;
                 {
                     torch::NoGradGuard no_grad;
-                    caption = all_rows(emb->text(pick_captions(images)));
+                    caption = all_rows(data_.caption_table.defined() ? pick_caption_embeddings(images) : emb->text(pick_captions(images)));
                 }
                 const torch::Tensor mean = all_rows(caption_targets(images));
-                const torch::Tensor contrastive = model::clip_loss(predicted, caption, emb->logit_scale.detach());
+                const torch::Tensor contrastive = model::clip_loss(predicted, caption, caption_logit_scale());
                 const torch::Tensor regression = (predicted - mean).pow(2).sum(1).mean();
                 return Losses{{"loss", contrastive + regression}, {"contrastive", contrastive}, {"regression", regression}};
             };
@@ -699,7 +811,7 @@ TrainSummary Trainer::run() {
                 const torch::Tensor embedding = all_rows(out.embedding), caption_out = all_rows(out.caption);
                 const torch::Tensor target = all_rows(image_targets(images)), caption = all_rows(caption_targets(images));
                 const torch::Tensor le = model::clip_loss(embedding, target, emb->logit_scale.detach()) + (embedding - target).pow(2).sum(1).mean();
-                const torch::Tensor lc = model::clip_loss(caption_out, caption, emb->logit_scale.detach()) + (caption_out - caption).pow(2).sum(1).mean();
+                const torch::Tensor lc = model::clip_loss(caption_out, caption, caption_logit_scale()) + (caption_out - caption).pow(2).sum(1).mean();
                 const torch::Tensor li = torch::mse_loss(all_rows(out.image), all_rows(data_.images.index_select(0, images)));
                 const torch::Tensor lpe = torch::mse_loss(all_rows(out.palette), all_rows(data_.palettes.index_select(0, images))) +
                                           torch::mse_loss(all_rows(out.edges), all_rows(data_.edges.index_select(0, images)));
@@ -792,6 +904,51 @@ TrainSummary Trainer::run() {
             };
             if (adapter_stage)
                 for (auto& p : unet->parameters()) p.set_requires_grad(false);
+        } else if (name == "sd_adapters") {
+            // Mou et al. 2023 (T2I-Adapter) §3.4: the adapters learn with the diffusion model frozen,
+            // on its own noise-prediction loss; each row keeps each condition with chance 1 − adapter_drop.
+            auto& adapters = models_.sd_adapters;
+            pretrained::StableDiffusion& sd = *sd_;
+            model::NoiseSchedule schedule(sd.files.train_steps, sd.files.beta_start, sd.files.beta_end);
+            schedule.to(data_.device);
+            const bool v_prediction = sd.files.prediction == pretrained::Prediction::V;
+            const int64_t latent_side = run_["stable_diffusion"]["latent_side"].get<int64_t>();
+            const torch::Tensor latents = stable_diffusion_latents();
+            s.module = adapters.get();
+            s.parameters = params(*adapters);
+            s.schedule = config_.sd_adapters;
+            s.items = latents.size(0);
+            s.step = [&, schedule, latents, latent_side, v_prediction](const torch::Tensor& rows) {
+                const torch::Tensor images = train_images_.index_select(0, rows);
+                const torch::Tensor x0 = latents.index_select(0, rows);
+                const int64_t b = rows.size(0);
+                const torch::Tensor t = integers(sd.files.train_steps, b);
+                const torch::Tensor noise = normal_like(x0);
+                // One of each image's captions, drawn as the other stages draw them, as text for CLIP.
+                const torch::Tensor drawn = draw_caption(data_.caption_count.index_select(0, images).clamp_min(1)).cpu();
+                const torch::Tensor image_ids = images.cpu();
+                std::vector<std::string> captions;
+                for (int64_t i = 0; i < b; ++i) {
+                    const auto& all = data_.dataset->captions(static_cast<int32_t>(image_ids[i].item<int64_t>()));
+                    captions.push_back(all.empty() ? std::string() : all[static_cast<size_t>(std::min<int64_t>(drawn[i].item<int64_t>(), static_cast<int64_t>(all.size()) - 1))]);
+                }
+                torch::Tensor context;
+                {
+                    torch::NoGradGuard no_grad;
+                    context = sd.encode_captions(captions);
+                }
+                const torch::Tensor w_color = (uniform(b) >= config_.adapter_drop).to(torch::kFloat);
+                const torch::Tensor w_edge = (uniform(b) >= config_.adapter_drop).to(torch::kFloat);
+                const auto residuals = adapters->features(data_.palettes.index_select(0, images), data_.edges.index_select(0, images), w_color, w_edge, latent_side);
+                const torch::Tensor predicted = sd.unet->forward(schedule.add_noise(x0, noise, t), t, context, residuals).to(torch::kFloat);
+                torch::Tensor target = noise;
+                if (v_prediction) {   // v = √ᾱ ε − √(1 − ᾱ) x0 (Salimans & Ho 2022)
+                    const torch::Tensor alpha_bar = schedule.add_noise(torch::ones_like(x0), torch::zeros_like(x0), t);   // √ᾱ, broadcast
+                    target = alpha_bar * noise - (1 - alpha_bar * alpha_bar).clamp_min(0).sqrt() * x0;
+                }
+                return Losses{{"loss", torch::mse_loss(predicted, target)}};
+            };
+            s.set_training = [&](bool on) { adapters->train(on); };
         } else if (name == "classifier") {
             if (data_.categories == 0) {
                 progress_(1, 1, "classifier: this dataset has no category ground truth; the stage is skipped");

@@ -2,8 +2,9 @@
 // and bfloat16), bfloat16 autocast against float32, the metrics log, the Hilbert order, and
 // training on a tiny phantom — every stage's loss falls (also under bfloat16 autocast), a seed
 // gives the same weights, a run cancelled mid-stage and resumed ends with exactly the weights of
-// an uninterrupted one, the held-out scores beat chance, and bad configs and mismatched datasets
-// are refused clearly.
+// an uninterrupted one, the held-out scores beat chance, SemBERT learns a pretrained BERT's caption
+// space (a tiny one written by tests/core/text_encoder_reference.py), and bad configs, caption
+// encoders and mismatched datasets are refused clearly.
 #include "CheckpointWeights.h"
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
@@ -16,10 +17,12 @@
 #include "soul/phantom.h"
 #include "soul/prepare.h"
 #include "soul/train.h"
+#include "train/caption_table.h"
 #include "train/encoder_run.h"
 #include "train/metrics_log.h"
 #include "util/torch_compat.h"
 
+#include <QProcess>
 #include <QtTest>
 
 #include <filesystem>
@@ -472,6 +475,118 @@ private Q_SLOTS:
         QVERIFY(torch::equal(soultest::checkpoint_weights(m_dir + "/resumed/ssmnet.pt"), soultest::checkpoint_weights(m_dir + "/seed-a/ssmnet.pt")));
         // The metrics log has each step once.
         QCOMPARE(losses_of(m_dir + "/resumed")["ssmnet"].size(), losses_of(m_dir + "/seed-a")["ssmnet"].size());
+    }
+
+    // The paper's SemBERT: trained against BERT's caption embeddings (here a tiny BERT with random
+    // weights and the phantom's words in its vocabulary). The table is computed once and kept in
+    // the run, SemBERT predicts BERT's width, its captions are retrieved in BERT's space, and the
+    // run needs the BERT folder no more.
+    void semBertLearnsAPretrainedCaptionSpace() {
+        const std::string fixtures = m_dir + "/bert-fixtures", bert = m_dir + "/bert";
+        fs::create_directories(fixtures);
+        QProcess p;
+        p.start(SOUL_PYTHON, {SOUL_SOURCE_DIR "/tests/core/text_encoder_reference.py", "outputs", QString::fromStdString(fixtures)});
+        QVERIFY(p.waitForFinished(300000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        fs::create_directories(bert);
+        fs::copy_file(fixtures + "/bert_config.json", bert + "/config.json");
+        fs::copy_file(fixtures + "/bert.safetensors", bert + "/model.safetensors");
+        fs::copy_file(SOUL_SOURCE_DIR "/tests/data/tokenizers/vocab.txt", bert + "/vocab.txt");
+
+        soul::TrainOptions o = options("bert-run", {"embedding", "sembert"});
+        o.caption_encoder = bert;
+        const soul::TrainSummary s = soul::train_encoders(o);
+        QCOMPARE(s.stages_trained, (std::vector<std::string>{"embedding", "sembert"}));
+        const json state = json::parse(std::ifstream(m_dir + "/bert-run/run.json"));
+        QCOMPARE(state["caption_encoder"]["kind"].get<std::string>(), std::string("BERT"));
+        QCOMPARE(state["caption_encoder"]["embedding"].get<std::string>(), std::string("pooler_output"));
+        QCOMPARE(state["caption_encoder"]["width"].get<int64_t>(), int64_t(32));   // the tiny BERT's hidden size
+        QVERIFY(fs::exists(m_dir + "/bert-run/" + soul::train::kCaptionTableFile));
+        const auto sembert = losses_of(m_dir + "/bert-run")["sembert"];
+        const size_t k = std::max<size_t>(2, sembert.size() / 5);
+        qInfo("sembert against BERT: loss %.4f -> %.4f over %zu steps", mean(sembert, 0, k), mean(sembert, sembert.size() - k, sembert.size()), sembert.size());
+        QVERIFY(mean(sembert, sembert.size() - k, sembert.size()) < 0.97 * mean(sembert, 0, k));
+
+        // The BERT folder is not needed any more: the table travels with the run.
+        fs::rename(bert, bert + "-moved");
+        soul::train::LoadedRun run = soul::train::load_run(m_dir + "/bert-run", "", torch::kCPU);
+        QVERIFY(run.data.caption_table.defined());
+        QCOMPARE(run.data.caption_table.size(2), int64_t(32));
+        {
+            torch::NoGradGuard no_grad;
+            QCOMPARE(run.models.sembert->forward(run.data.test_betas.narrow(0, 0, 4)).size(1), int64_t(32));
+            // The bank's embeddings are the table's rows of each caption, unit norm.
+            const soul::train::CaptionBank bank = soul::train::caption_bank(run);
+            QCOMPARE(bank.embedding.size(0), int64_t(bank.captions.size()));
+            QCOMPARE(bank.embedding.size(1), int64_t(32));
+            QVERIFY(torch::allclose(bank.embedding.norm(2, 1), torch::ones({bank.embedding.size(0)}), 1e-4, 1e-4));
+            QVERIFY(torch::equal(bank.embedding[0], run.data.caption_table[bank.image[0]][0]));
+            QVERIFY(torch::equal(bank.embedding[1], run.data.caption_table[bank.image[1]][1]));
+        }
+        soul::EvaluateEncodersOptions e;
+        e.run = m_dir + "/bert-run";
+        soul::evaluate_encoders(e);
+        const json report = json::parse(std::ifstream(m_dir + "/bert-run/evaluation/report.json"));
+        std::map<std::string, double> value;
+        for (const auto& r : report["rows"]) value[r["metric"].get<std::string>() + "/" + r["module"].get<std::string>()] = r["value"];
+        qInfo("SemBERT in BERT's space: caption 2-way %.3f, top-1 %.3f", value.at("caption 2-way/SemBERT"), value.at("caption retrieval top-1/SemBERT"));
+        QVERIFY(value.at("caption 2-way/SemBERT") > 0.6);
+
+        // --resume reads the table back rather than encoding again (the BERT folder is gone).
+        fs::rename(bert + "-moved", bert);
+        soul::TrainOptions again = o;
+        again.resume = true;
+        QCOMPARE(soul::train_encoders(again).stages_skipped, (std::vector<std::string>{"embedding", "sembert"}));
+        QCOMPARE(json::parse(std::ifstream(m_dir + "/bert-run/run.json"))["caption_encoder"]["checksum"], state["caption_encoder"]["checksum"]);
+    }
+
+    // Every shipped config reads (a typo in one would otherwise wait for a GPU run to show).
+    void shippedConfigsRead() {
+        int read = 0;
+        for (const auto& entry : fs::directory_iterator(SOUL_SOURCE_DIR "/models/configs"))
+            if (entry.path().extension() == ".json") {
+                const auto config = soul::model::read_encoder_config(entry.path().string());
+                QVERIFY2(!config.name.empty(), entry.path().c_str());
+                ++read;
+            }
+        QVERIFY(read >= 3);
+    }
+
+    void badCaptionEncoders() {
+        auto expect = [&](const std::string& run, const std::function<void()>& f, const std::vector<QString>& needles) {
+            try {
+                f();
+                QFAIL("no error");
+            } catch (const soul::Error& e) {
+                for (const auto& needle : needles) QVERIFY2(QString(e.what()).contains(needle), e.what());
+            }
+            QVERIFY2(run.empty() || !fs::exists(m_dir + "/" + run), run.c_str());   // nothing was written
+        };
+        soul::TrainOptions o = options("no-bert-run", {"embedding", "sembert"});
+        o.caption_encoder = m_dir + "/no-such-bert";
+        expect("no-bert-run", [&] { soul::train_encoders(o); }, {"no-such-bert", "is not a folder"});
+        fs::create_directories(m_dir + "/bert-no-vocab");
+        fs::copy_file(m_dir + "/bert-fixtures/bert_config.json", m_dir + "/bert-no-vocab/config.json");
+        fs::copy_file(m_dir + "/bert-fixtures/bert.safetensors", m_dir + "/bert-no-vocab/model.safetensors");
+        o.caption_encoder = m_dir + "/bert-no-vocab";
+        expect("no-bert-run", [&] { soul::train_encoders(o); }, {"bert-no-vocab", "vocab.txt"});
+        json c = tiny_config();
+        c["caption_encoder"] = 3;
+        std::ofstream(m_dir + "/bad-caption.json") << c.dump();
+        o = options("no-bert-run", {"sembert"});
+        o.config = m_dir + "/bad-caption.json";
+        expect("no-bert-run", [&] { soul::train_encoders(o); }, {"bad-caption.json", "caption_encoder"});
+        // A run whose table is missing or damaged names the file.
+        fs::copy(m_dir + "/bert-run", m_dir + "/bert-run-damaged", fs::copy_options::recursive);
+        const std::string table = m_dir + "/bert-run-damaged/" + soul::train::kCaptionTableFile;
+        {
+            std::fstream f(table, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(static_cast<std::streamoff>(fs::file_size(table) / 2));
+            f.put('\x5a');
+        }
+        expect("", [&] { soul::train::load_run(m_dir + "/bert-run-damaged", "", torch::kCPU); }, {"caption-embeddings.pt"});
+        fs::remove(table);
+        expect("", [&] { soul::train::load_run(m_dir + "/bert-run-damaged", "", torch::kCPU); }, {"caption-embeddings.pt", "missing"});
     }
 
     void badConfigsAndDatasets() {

@@ -56,6 +56,15 @@ double mean(const std::vector<double>& v, size_t from, size_t to) {
 
 double max_difference(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
+// Data x0 ~ N(μ, s²): the exact noise predictor is E[ε | x_t] = √(1−ᾱ)(x_t − √ᾱ μ) / (ᾱ s² + 1 − ᾱ).
+constexpr double kGaussianMean = 0.7, kGaussianSd = 0.3;
+soul::model::NoisePredictor gaussian_noise_predictor(const soul::model::NoiseSchedule& schedule) {
+    return [&schedule](const torch::Tensor& x, int64_t t) {
+        const double ab = schedule.alpha_bar(t), s = kGaussianSd;
+        return std::sqrt(1 - ab) * (x - std::sqrt(ab) * kGaussianMean) / (ab * s * s + 1 - ab);
+    };
+}
+
 }  // namespace
 
 class TestGenerator : public QObject {
@@ -99,13 +108,9 @@ private Q_SLOTS:
     }
 
     void ddimAtEtaOneIsDdpmOnAGaussian() {
-        // Data x0 ~ N(μ, s²): the exact noise predictor is E[ε | x_t] = √(1−ᾱ)(x_t − √ᾱ μ) / (ᾱ s² + 1 − ᾱ).
-        const double mu = 0.7, s = 0.3;
+        const double mu = kGaussianMean, s = kGaussianSd;
         const soul::model::NoiseSchedule schedule(1000);
-        const soul::model::NoisePredictor exact = [&](const torch::Tensor& x, int64_t t) {
-            const double ab = schedule.alpha_bar(t);
-            return std::sqrt(1 - ab) * (x - std::sqrt(ab) * mu) / (ab * s * s + 1 - ab);
-        };
+        const soul::model::NoisePredictor exact = gaussian_noise_predictor(schedule);
         torch::manual_seed(11);
         const torch::Tensor x_T = torch::randn({20000, 1, 1, 1}, torch::kDouble);
         torch::manual_seed(12);
@@ -124,6 +129,30 @@ private Q_SLOTS:
         // η = 1 with few steps is not η = 0: the test can tell the samplers apart.
         torch::manual_seed(12);
         QVERIFY(max_difference(soul::model::ddim_sample(schedule, exact, x_T, {50, 1.0, 1.0}), fast) > 0.05);
+    }
+
+    // Deterministic DDIM is Euler's method on the probability-flow ODE in σ = √((1 − ᾱ)/ᾱ) and
+    // x̃ = x / √ᾱ (Karras et al. 2022, "Elucidating the Design Space of Diffusion-Based Generative
+    // Models", §3 and Algorithm 1 without churn; diffusers' EulerDiscreteScheduler): on the same
+    // timesteps the two are one sampler, so `souldiffuser` ships one. Written here in σ-space from
+    // the paper, on the Gaussian above.
+    void ddimAtEtaZeroIsEulerInSigma() {
+        const soul::model::NoiseSchedule schedule(1000);
+        const soul::model::NoisePredictor exact = gaussian_noise_predictor(schedule);
+        torch::manual_seed(13);
+        const torch::Tensor x_T = torch::randn({4096, 1, 1, 1}, torch::kDouble);
+        for (const int64_t steps : {5, 25}) {
+            const std::vector<int64_t> ts = soul::model::ddim_timesteps(schedule.steps(), steps);
+            auto sigma = [&](int64_t t) { return std::sqrt((1 - schedule.alpha_bar(t)) / schedule.alpha_bar(t)); };   // t = −1: 0
+            torch::Tensor x = x_T / std::sqrt(schedule.alpha_bar(ts.front()));
+            for (size_t i = 0; i < ts.size(); ++i) {
+                const int64_t t = ts[i], next = i + 1 < ts.size() ? ts[i + 1] : -1;
+                const torch::Tensor d = exact(x * std::sqrt(schedule.alpha_bar(t)), t);   // dx̃/dσ = ε̂
+                x = x + (sigma(next) - sigma(t)) * d;
+            }
+            const torch::Tensor ddim = soul::model::ddim_sample(schedule, exact, x_T, {steps, 0.0, 1.0});
+            QVERIFY2(max_difference(ddim, x) < 1e-9, qPrintable(QString("%1 steps: max difference %2").arg(steps).arg(max_difference(ddim, x))));
+        }
     }
 
     void vaeReconstructsHeldOutImages() {

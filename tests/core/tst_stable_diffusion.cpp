@@ -16,6 +16,7 @@
 #include "soul/formats.h"
 #include "soul/generate.h"
 #include "soul/reconstruct.h"
+#include "soul/train.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <numeric>
 
 using namespace soul::pretrained;
 using soultest::compareKeys;
@@ -242,7 +245,7 @@ private Q_SLOTS:
 
     // The shipped model's encoders read phantom trials and Stable Diffusion draws: SemBERT's
     // caption (retrieved from the training bank) as text, SSMNet's image as the img2img start, no
-    // palette or edges (its adapters are not trained yet); the stimulus at the generator's size.
+    // palette or edges (the shipped model has no adapters for it); the stimulus at the generator's size.
     void reconstructWithStableDiffusion() {
         const std::string data = soultest::prepared_default_phantom(file("phantom-data"));
         soul::ReconstructionEngine engine(SOUL_MODEL_DIR, data, "cpu", std::vector<std::string>{});
@@ -284,6 +287,93 @@ private Q_SLOTS:
         s.sampler.use_init = true;
         const auto alone = engine.reconstruct({trials.front()}, s);   // one trial, as the command ran it
         QVERIFY(soul::read_rgb_image(file("reconstructions/trial-test-0000/reconstruction-0.png")).pixels == alone[0].samples.front().pixels);
+    }
+
+    // `evaluate --sd`: every method's conditions drawn by Stable Diffusion and scored at the run's
+    // generator size; the rows without a palette or edges are left out (they would draw the same).
+    void evaluateWithStableDiffusion() {
+        const std::string data = soultest::prepared_default_phantom(file("phantom-data"));
+        QProcess p;
+        p.start(SOUL_CLI, {"evaluate", SOUL_MODEL_DIR, "--data", QString::fromStdString(data), "--sd", m_dir.filePath("sd"), "--size",
+                           QString::number(kImageSize), "--steps", "3", "--limit", "4", "--out", m_dir.filePath("evaluation-sd")});
+        QVERIFY(p.waitForFinished(600000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        const auto report = nlohmann::json::parse(std::ifstream(file("evaluation-sd/report.json")));
+        QVERIFY(QString::fromStdString(report["generator"].get<std::string>()).contains("Stable Diffusion"));
+        std::set<std::string> names;
+        for (const auto& row : report["rows"]) names.insert(row["setting"].get<std::string>());
+        QVERIFY(names.count("SoulDiffuser") && names.count("SoulDiffuser, no caption") && names.count("SoulDiffuser, no img2img start"));
+        QVERIFY(!names.count("SoulDiffuser, no palette") && !names.count("SoulDiffuser, no edges"));
+        const soul::RgbImage figure = soul::read_rgb_image(file("evaluation-sd/comparison.png"));
+        QVERIFY(figure.width > 0 && figure.height > 0);
+    }
+
+    // The method's box d on Stable Diffusion: colour and edge adapters trained with it frozen
+    // (`train --stages sd_adapters --sd`), added to a copy of the shipped model; reconstruction
+    // through it then takes the palette and edge map at ω1, ω2.
+    void adaptersTrainedForStableDiffusion() {
+        const std::string data = soultest::prepared_default_phantom(file("phantom-data"));
+        const std::string run = file("shipped-copy");
+        std::filesystem::copy(SOUL_MODEL_DIR, run, std::filesystem::copy_options::recursive);
+        nlohmann::json config = nlohmann::json::parse(std::ifstream(run + "/run.json"))["config"];
+        config["sd_adapters"] = {{"epochs", 1}, {"lr", 0.001}};
+        std::ofstream(file("sd-config.json")) << config.dump();
+        soul::TrainOptions o;
+        o.data = data;
+        o.config = file("sd-config.json");
+        o.out = run;
+        o.stages = {"sd_adapters"};
+        o.device = "cpu";
+        o.resume = true;
+        expectError([&] { soul::train_encoders(o); }, {"sd_adapters", "--sd"});
+        o.stable_diffusion.path = file("sd");
+        o.stable_diffusion.size = 24;   // not a multiple of 4 × 2² (the tiny UNet's three levels)
+        expectError([&] { soul::train_encoders(o); }, {"--size 24", "multiple of 16"});
+        o.stable_diffusion.size = kImageSize;
+        QCOMPARE(soul::train_encoders(o).stages_trained, std::vector<std::string>{"sd_adapters"});
+        const auto state = nlohmann::json::parse(std::ifstream(run + "/run.json"));
+        QCOMPARE(state["stable_diffusion"]["levels"], nlohmann::json({16, 32, 32}));
+        std::vector<double> loss;
+        std::ifstream metrics(run + "/metrics.jsonl");
+        for (std::string line; std::getline(metrics, line);) {
+            const auto j = nlohmann::json::parse(line);
+            if (j["stage"] == "sd_adapters") loss.push_back(j["loss"]);
+        }
+        QVERIFY(loss.size() >= 20);
+        const size_t k = loss.size() / 5;
+        const double first = std::accumulate(loss.begin(), loss.begin() + k, 0.0) / k, last = std::accumulate(loss.end() - k, loss.end(), 0.0) / k;
+        qInfo("sd_adapters: loss %.4f -> %.4f over %zu steps", first, last, loss.size());
+        QVERIFY(last < 0.97 * first);
+
+        soul::ReconstructionEngine engine(run, data, "cpu", std::vector<std::string>{});
+        soul::StableDiffusionOptions options;
+        options.path = file("sd");
+        options.size = kImageSize;
+        engine.use_stable_diffusion(options);
+        QVERIFY2(QString::fromStdString(engine.generator_title()).contains("adapters"), engine.generator_title().c_str());
+        soul::ReconstructionSettings s;
+        s.sampler.steps = 4;
+        const std::vector<soul::TrialRef> trial = {{soul::Split::Test, 0}};
+        const auto both = engine.reconstruct(trial, s)[0].samples.front().pixels;
+        s.sampler.use_palette = s.sampler.use_edges = false;
+        const auto neither = engine.reconstruct(trial, s)[0].samples.front().pixels;
+        QVERIFY(both != neither);   // the adapters reach the UNet
+        s.sampler.use_palette = s.sampler.use_edges = true;
+        s.sampler.w_color = s.sampler.w_edge = 0;
+        QVERIFY(engine.reconstruct(trial, s)[0].samples.front().pixels == neither);   // ω = 0: as without them
+
+        // export-model ships them with the run's record of the Stable Diffusion they were trained for.
+        nlohmann::json described = state;
+        described["dataset"]["path"] = data;   // the copy came from an exported model, which names none
+        std::ofstream(run + "/run.json") << described.dump(2);
+        soul::ExportModelOptions e;
+        e.run = run;
+        e.out = file("exported-with-sd-adapters");
+        soul::export_model(e);
+        QVERIFY(std::filesystem::exists(e.out + "/sd-adapters.pt"));
+        soul::ReconstructionEngine exported(e.out, data, "cpu", std::vector<std::string>{});
+        exported.use_stable_diffusion(options);
+        QVERIFY(QString::fromStdString(exported.generator_title()).contains("adapters"));
     }
 
     void badFolders() {
@@ -337,7 +427,7 @@ private Q_SLOTS:
         auto generator = soul::infer::make_stable_diffusion_generator(*sd, kImageSize);
         soul::infer::GenerationConditions c;
         c.palette = torch::zeros({1, 3, 8, 8});
-        expectError([&] { generator->generate(c, soul::SamplerSettings{}); }, {"adapters are not built yet"});
+        expectError([&] { generator->generate(c, soul::SamplerSettings{}); }, {"has no colour and edge adapters", "sd_adapters"});
         c = {};
         c.init = torch::zeros({1, 3, 16, 16});
         expectError([&] { generator->generate(c, soul::SamplerSettings{}); }, {"start image must be (1, 3, 32, 32)"});
@@ -346,7 +436,7 @@ private Q_SLOTS:
         o.stable_diffusion.path = file("sd");
         o.out = file("gen-palette");
         o.palette_from = file("gen-palette.png");
-        expectError([&] { soul::generate_images(o); }, {"--palette-from", "not yet"});
+        expectError([&] { soul::generate_images(o); }, {"--palette-from", "sd_adapters"});
         QVERIFY(!fs::exists(o.out));   // nothing written
     }
 };

@@ -623,6 +623,57 @@ private Q_SLOTS:
         m_window->findChild<QDockWidget*>("workbenchDock")->raise();
     }
 
+    // The user's Stable Diffusion (a tiny one, as tests/core/stable_diffusion_reference.py writes
+    // it) chosen in the Generator box draws the trial in view, at its own size; a folder that is
+    // not one is reported and the generator in use stays; the run's own comes back on request.
+    void stableDiffusionDrawsTheReconstructions() {
+        for (const char* name : {"unet_reference.py", "stable_diffusion_reference.py"}) {   // the second builds on the first's UNet
+            QProcess script;
+            script.start(SOUL_PYTHON, {QString(SOUL_SOURCE_DIR "/tests/core/") + name, "outputs", QString::fromStdString(m_dir + "/sd-fixture")});
+            QVERIFY(script.waitForFinished(300000));
+            QVERIFY2(script.exitCode() == 0, script.readAllStandardError().constData());
+        }
+        auto* title = m_window->findChild<QLabel*>("generatorTitle");
+        QVERIFY(title && m_window->findChild<QPushButton*>("chooseGenerator"));
+        const QString own = title->text();
+        QVERIFY2(!own.contains("Stable Diffusion"), qPrintable(own));
+        m_window->findChild<QListWidget*>("trialList")->setCurrentRow(6);
+        settle();
+
+        QSignalSpy changed(workbench(), &soului::WorkbenchPanel::generatorChanged);
+        soul::StableDiffusionOptions bad;
+        bad.path = m_dir + "/no-such-sd";
+        workbench()->useGenerator(bad);
+        QVERIFY(changed.wait(60000));
+        QCOMPARE(changed.last().at(0).toBool(), false);
+        QVERIFY2(changed.last().at(1).toString().contains("no-such-sd"), qPrintable(changed.last().at(1).toString()));
+        QCOMPARE(title->text(), own);
+
+        constexpr int kSide = 32;   // the tiny autoencoder's downscale is 4
+        soul::StableDiffusionOptions sd;
+        sd.path = m_dir + "/sd-fixture/sd";
+        sd.size = kSide;
+        QSignalSpy shown(workbench(), &soului::WorkbenchPanel::reconstructionShown);
+        workbench()->useGenerator(sd);
+        QVERIFY(changed.wait(120000));
+        QVERIFY2(changed.last().at(0).toBool(), qPrintable(changed.last().at(1).toString()));
+        QVERIFY2(title->text().contains("Stable Diffusion"), qPrintable(title->text()));
+        QVERIFY(shown.wait(120000));   // the trial in view, drawn again
+        const soul::Reconstruction& drawn = workbench()->model().result();
+        QCOMPARE(drawn.samples.front().width, int64_t(kSide));
+        QCOMPARE(drawn.stimulus.width, int64_t(kSide));
+        QVERIFY2(spread(workbench()->reconstructionImage()) > 10, "the reconstruction is blank");
+        QVERIFY(!m_window->findChild<QLabel*>("captionLabel")->text().isEmpty());
+
+        workbench()->useGenerator({});
+        QVERIFY(changed.wait(60000));
+        QVERIFY(changed.last().at(0).toBool());
+        QCOMPARE(title->text(), own);
+        QVERIFY(shown.wait(120000));
+        QVERIFY(workbench()->model().result().samples.front().width != int64_t(kSide));
+        settle();
+    }
+
     void aNewRequestCancelsTheOld() {
         soului::ReconstructionRunner* runner = workbench()->runner();
         QSignalSpy finished(runner, &soului::ReconstructionRunner::finished);

@@ -40,10 +40,14 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
     m_config = field("trainConfig", tr("models/configs/phantom-small.json"));
     m_out = field("trainOut", tr("the run folder to write"));
     m_stages = field("trainStages", tr("all (or e.g. embedding,ssmnet)"));
+    m_captionEncoder = field("trainCaptionEncoder", tr("optional: a BERT or CLIP folder (SemBERT's target)"));
+    m_captionEncoder->setToolTip(tr("souldiffuser train --caption-encoder: SemBERT learns this encoder's caption embeddings, as the paper's learns BERT's "
+                                    "(docs/pretrained.md); empty: the config's caption_encoder, else the built-in text encoder"));
     form->addRow(tr("dataset"), m_data);
     form->addRow(tr("config"), m_config);
     form->addRow(tr("run folder"), m_out);
     form->addRow(tr("stages"), m_stages);
+    form->addRow(tr("caption encoder"), m_captionEncoder);
     left->addLayout(form);
     m_processCount = new QSpinBox(this);
     m_processCount->setObjectName("trainProcesses");
@@ -155,6 +159,7 @@ bool TrainingPanel::start() {
     o.config = m_config->text().trimmed().toStdString();
     o.out = m_out->text().trimmed().toStdString();
     o.resume = m_resume->isChecked();
+    o.caption_encoder = m_captionEncoder->text().trimmed().toStdString();
     for (const QString& stage : m_stages->text().split(',', Qt::SkipEmptyParts)) o.stages.push_back(stage.trimmed().toStdString());
     if (o.data.empty() || o.config.empty() || o.out.empty()) {
         m_status->setText(tr("give a dataset, a config and a run folder"));

@@ -58,7 +58,7 @@ private:
     void ended(bool cancelled, const QString& error);
     void showRanks(int count);
 
-    QLineEdit *m_data, *m_config, *m_out, *m_stages;
+    QLineEdit *m_data, *m_config, *m_out, *m_stages, *m_captionEncoder;
     QCheckBox* m_resume;
     QSpinBox* m_processCount;
     QVBoxLayout* m_rankRows;

@@ -14,12 +14,14 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMenu>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalBlocker>
@@ -116,6 +118,7 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
         m_model.openSession(m_model.run(), m_model.data(), groups);
         for (auto& [group, box] : m_streamToggles) box->setEnabled(std::find(groups.begin(), groups.end(), group) != groups.end());
         m_baselineColumn.title->setText(tr("baseline: %1").arg(QString::fromStdString(m_runner->engine()->baseline_name())));
+        m_generatorTitle->setText(QString::fromStdString(m_runner->engine()->generator_title()));
         // Every decoder that can read this run's betas, built in or a plugin (docs/decoder-plugins.md).
         {
             const QSignalBlocker quiet(m_compareWith);
@@ -327,7 +330,10 @@ QWidget* WorkbenchPanel::buildSettings() {
         form->addWidget(fields[i].second, i / 2, (i % 2) * 2 + 1);
     }
     m_strength->setToolTip(tr("img2img strength: the share of the denoising run from SSMNet's low-level image"));
-    settingsRow->addWidget(sampler);
+    auto* samplerColumn = new QVBoxLayout;
+    samplerColumn->addWidget(sampler);
+    samplerColumn->addWidget(buildGenerator(row));
+    settingsRow->addLayout(samplerColumn);
     auto* teaching = new QGroupBox(tr("Streams on / off"), row);
     auto* teachingLayout = new QVBoxLayout(teaching);
     teaching->setToolTip(tr("Switch a pathway off: its voxels are set to their training mean, and the streams-off column shows what is lost."));
@@ -354,6 +360,73 @@ QWidget* WorkbenchPanel::buildSettings() {
     settingsRow->addWidget(teaching);
     return row;
 }
+
+QWidget* WorkbenchPanel::buildGenerator(QWidget* parent) {
+    auto* box = new QGroupBox(tr("Generator"), parent);
+    auto* layout = new QGridLayout(box);
+    m_generatorTitle = new QLabel(tr("the run's own"), box);
+    m_generatorTitle->setObjectName("generatorTitle");
+    m_generatorTitle->setWordWrap(true);
+    layout->addWidget(m_generatorTitle, 0, 0, 1, 3);
+    auto* choose = new QPushButton(tr("Stable Diffusion ..."), box);
+    choose->setObjectName("chooseGenerator");
+    choose->setToolTip(tr("Draw with your own Stable Diffusion 1.x/2.x (docs/pretrained.md): SemBERT's caption and SSMNet's image "
+                          "start it; the palette and edges steer it when the run has adapters for it (train --stages sd_adapters)"));
+    auto* menu = new QMenu(choose);
+    menu->addAction(tr("Diffusers folder ..."), this, [this] { chooseStableDiffusion(false); });
+    menu->addAction(tr("Single file (.safetensors, .ckpt) ..."), this, [this] { chooseStableDiffusion(true); });
+    menu->addSeparator();
+    menu->addAction(tr("The run's own generator"), this, [this] { useGenerator({}); });
+    choose->setMenu(menu);
+    layout->addWidget(choose, 1, 0);
+    layout->addWidget(new QLabel(tr("size"), box), 1, 1, Qt::AlignRight);
+    m_sdSize = new QSpinBox(box);
+    m_sdSize->setObjectName("stableDiffusionSize");
+    constexpr int kSideStep = 64;        // a multiple of SD's downscale 8 and of its UNet's 8
+    constexpr int kDefaultSide = 256;    // about 80 s an image on two CPU cores (bench/RESULTS.md); 512 is the model's own
+    m_sdSize->setRange(kSideStep, 1024);
+    m_sdSize->setSingleStep(kSideStep);
+    m_sdSize->setValue(kDefaultSide);
+    m_sdSize->setSuffix(tr(" px"));
+    m_sdSize->setToolTip(tr("The side Stable Diffusion draws at (read when it is loaded)"));
+    layout->addWidget(m_sdSize, 1, 2);
+    connect(m_runner, &ReconstructionRunner::generatorChanged, this, [this](bool ok, const QString& titleOrError) {
+        if (ok) {
+            m_generatorTitle->setText(titleOrError);
+            m_status->setText(tr("drawing with %1").arg(titleOrError));
+            rerun();
+        } else {
+            m_status->setText(titleOrError);
+        }
+        Q_EMIT generatorChanged(ok, titleOrError);
+    });
+    return box;
+}
+
+void WorkbenchPanel::chooseStableDiffusion(bool singleFile) {
+    soul::StableDiffusionOptions options;
+    options.size = m_sdSize->value();
+    if (singleFile) {
+        options.path = QFileDialog::getOpenFileName(this, tr("Stable Diffusion checkpoint"), QString(), tr("Checkpoints (*.safetensors *.ckpt)")).toStdString();
+        if (options.path.empty()) return;
+        // A single file has no tokenizer: CLIP's (and, for 2.x, its text encoder) come from a folder.
+        options.text_encoder = QFileDialog::getExistingDirectory(this, tr("CLIP text encoder folder (vocab.json, merges.txt)")).toStdString();
+        if (options.text_encoder.empty()) return;
+    } else {
+        options.path = QFileDialog::getExistingDirectory(this, tr("Stable Diffusion diffusers folder (model_index.json)")).toStdString();
+        if (options.path.empty()) return;
+    }
+    useGenerator(options);
+}
+
+void WorkbenchPanel::useGenerator(const soul::StableDiffusionOptions& options) {
+    if (!m_runner->isOpen()) return;
+    m_status->setText(options.used() ? tr("loading Stable Diffusion from %1 ...").arg(QString::fromStdString(options.path))
+                                     : tr("back to the run's own generator ..."));
+    m_runner->useGenerator(options);
+}
+
+QString WorkbenchPanel::generatorTitle() const { return m_generatorTitle->text(); }
 
 QWidget* WorkbenchPanel::buildTimeline() {
     auto* timeline = new QWidget(this);

@@ -61,6 +61,11 @@ public:
     bool selectTrial(int entry);
     // The catalogue's entry for a trial; false when the session has no such trial.
     bool selectTrial(const soul::TrialRef& trial);
+    // Draws with the user's Stable Diffusion from now on (`options.path` empty: the run's own
+    // generator again), loaded in the background; generatorChanged() follows, then the trial in
+    // view is reconstructed again. The Generator box's menu calls this after its file dialogs.
+    void useGenerator(const soul::StableDiffusionOptions& options);
+    QString generatorTitle() const;
     // Sets the sampler's controls and the streams switched off (a session being reopened).
     void setSettings(const soul::SamplerSettings& sampler, const std::vector<std::string>& streamsOff);
     // The reconstruction's settings (all streams on) and the streams switched off for the
@@ -93,6 +98,8 @@ public:
 
 Q_SIGNALS:
     void sessionReady(bool ok, const QString& message);
+    // The generator in use changed (its title), or could not be loaded (false, the error).
+    void generatorChanged(bool ok, const QString& titleOrError);
     // The selected trial's betas scattered into the subject's grid (for the brain views).
     void trialSelected(const soul::TrialRef& trial);
     void reconstructionShown(double seconds);
@@ -116,6 +123,8 @@ private:
     QWidget* buildBrowser();
     QWidget* buildComparison();
     QWidget* buildSettings();
+    QWidget* buildGenerator(QWidget* parent);
+    void chooseStableDiffusion(bool singleFile);
     QWidget* buildTimeline();
     QWidget* buildContributions();
     QWidget* buildTour();
@@ -158,6 +167,8 @@ private:
     QLabel *m_noisyLabel, *m_predictedLabel, *m_stepLabel;
     QTimer *m_playTimer, *m_rerunTimer;
     QSpinBox *m_steps, *m_seed, *m_sampleCount;
+    QLabel* m_generatorTitle = nullptr;   // the generator drawing the reconstructions
+    QSpinBox* m_sdSize = nullptr;         // the side Stable Diffusion draws at
     QDoubleSpinBox *m_cfg, *m_strength, *m_colorWeight, *m_edgeWeight;
     std::vector<std::pair<std::string, QCheckBox*>> m_streamToggles;
     QPushButton* m_contributionsButton;

@@ -45,12 +45,32 @@ void ReconstructionRunner::open(const QString& run, const QString& data) {
         });
     });
     // A failed open is reported as opened(false), not as a request's failure.
+    reportFailureOf(job, &ReconstructionRunner::opened);
+}
+
+void ReconstructionRunner::reportFailureOf(int job, void (ReconstructionRunner::*signal)(bool, const QString&)) {
     auto connection = std::make_shared<QMetaObject::Connection>();
-    *connection = connect(&m_jobs, &EngineJobs::failed, this, [this, job, connection](int failed, const QString& message) {
+    *connection = connect(&m_jobs, &EngineJobs::failed, this, [this, job, connection, signal](int failed, const QString& message) {
         if (failed != job) return;
         disconnect(*connection);
-        Q_EMIT opened(false, message);
+        Q_EMIT(this->*signal)(false, message);
     });
+}
+
+void ReconstructionRunner::useGenerator(const soul::StableDiffusionOptions& options) {
+    if (!m_engine) return;
+    soul::ReconstructionEngine* engine = m_engine.get();
+    QPointer<ReconstructionRunner> self(this);
+    const int job = m_jobs.submit([self, engine, options](const soul::Progress&, const EngineJobs::Deliver& deliver) {
+        if (options.used())
+            engine->use_stable_diffusion(options);
+        else
+            engine->use_own_generator();
+        deliver([self, title = QString::fromStdString(engine->generator_title())] {
+            if (self) Q_EMIT self->generatorChanged(true, title);
+        });
+    });
+    reportFailureOf(job, &ReconstructionRunner::generatorChanged);
 }
 
 int ReconstructionRunner::request(const soul::TrialRef& trial, const soul::ReconstructionSettings& settings,

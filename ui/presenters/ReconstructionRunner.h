@@ -35,6 +35,11 @@ public:
     // Valid after opened(true); the dataset and streams for the GUI thread to read.
     const soul::ReconstructionEngine* engine() const { return m_engine.get(); }
 
+    // Loads the user's Stable Diffusion on the worker (seconds to minutes) and draws with it from
+    // then on; `options.path` empty: the run's own generator again. generatorChanged() follows
+    // with the generator's title, or false and the error (the generator in use then stays).
+    void useGenerator(const soul::StableDiffusionOptions& options);
+
     // Starts a reconstruction and returns its request number; the previous one is cancelled.
     // `variants` (the same trial with other settings: stream ablations, another decoder) run after
     // it in order, each delivered by variantFinished(); cancelling covers them too.
@@ -50,6 +55,7 @@ public:
 
 Q_SIGNALS:
     void opened(bool ok, const QString& message);
+    void generatorChanged(bool ok, const QString& titleOrError);
     void stepPreview(int request, const soul::DenoisePreview& preview);   // sample 0's steps
     void finished(int request, const soul::Reconstruction& result);
     void variantFinished(int request, int index, const soul::Reconstruction& result);
@@ -59,6 +65,9 @@ Q_SIGNALS:
     void failed(int request, const QString& message);
 
 private:
+    // Reports job `job`'s failure through `signal` (as open and useGenerator do) rather than as a
+    // request's failure.
+    void reportFailureOf(int job, void (ReconstructionRunner::*signal)(bool, const QString&));
     EngineJobs m_jobs;
     std::unique_ptr<soul::ReconstructionEngine> m_engine;
 };

@@ -75,6 +75,7 @@ bool TrainingProcesses::start(const soul::TrainOptions& o, int processes, QStrin
     for (const auto& s : o.stages) stages << QString::fromStdString(s);
     if (!stages.isEmpty()) args << "--stages" << stages.join(',');
     if (o.resume) args << "--resume";
+    if (!o.caption_encoder.empty()) args << "--caption-encoder" << QString::fromStdString(o.caption_encoder);
     m_runFolder = QString::fromStdString(o.out);
     m_logFolder.clear();
     m_launcherText.clear();

@@ -116,6 +116,9 @@ public:
     // user's Stable Diffusion (the stimulus is then shown at its size). soul::Error naming the
     // file or the option; the run's generator stays on failure.
     void use_stable_diffusion(const StableDiffusionOptions& options);
+    // Back to the run's own generator; soul::Error naming the run when it has none (a run trained
+    // for Stable Diffusion only).
+    void use_own_generator();
     std::string generator_title() const;
 
     // Reconstructs trials in batches; on_step gets (trial index in `trials`, the step's preview).
@@ -161,6 +164,9 @@ struct EvaluateOptions {
     std::string split = "test";
     std::string plugins;                // --plugins: extra plugin folders (every usable plugin gets a row)
     std::string metric_nets;            // --metric-nets: the standard table's networks (docs/nsd-metrics.md); empty: n/a columns
+    // The user's Stable Diffusion as every method's generator, instead of the run's own (as
+    // ReconstructOptions::stable_diffusion); the images are scored at the run's generator size.
+    StableDiffusionOptions stable_diffusion;
 };
 
 // `souldiffuser evaluate`: SoulDiffuser, the flattened baseline, ridge regression and every decoder

@@ -8,6 +8,7 @@
 // one second: the studio plots it).
 #pragma once
 
+#include "soul/generate.h"
 #include "soul/progress.h"
 
 #include <cstdint>
@@ -20,6 +21,8 @@ namespace soul {
 
 // The stages in training order. "edgecolor" runs the paper's three phases (encoder on pairs,
 // decoder on pairs, cycle on images without fMRI) as ec_encoder, ec_decoder, ec_cycle.
+// "sd_adapters" (the colour and edge adapters for the user's Stable Diffusion) runs only when
+// asked for, with TrainOptions::stable_diffusion.
 const std::vector<std::string>& training_stages();
 
 // Data-parallel training across processes and machines (docs/distributed.md). Each rank is one
@@ -47,6 +50,12 @@ struct TrainOptions {
     // embedding space and generator shared by encoders trained on several train_fraction values.
     // Its config must equal this one apart from `name` and `train_fraction`.
     std::string from;
+    // A pretrained text encoder's folder (BERT or CLIP, soul/text_encoding.h) whose caption
+    // embeddings SemBERT and the baseline learn to predict; overrides the config's caption_encoder.
+    std::string caption_encoder;
+    // The user's Stable Diffusion, frozen, for the sd_adapters stage: the colour and edge adapters
+    // trained against its UNet (`size` is the side its training images are drawn at).
+    StableDiffusionOptions stable_diffusion;
     DistributedOptions distributed;
 };
 
