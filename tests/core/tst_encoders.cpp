@@ -16,6 +16,7 @@
 #include "soul/error.h"
 #include "soul/phantom.h"
 #include "soul/prepare.h"
+#include "soul/reconstruct.h"
 #include "soul/train.h"
 #include "train/caption_table.h"
 #include "train/encoder_run.h"
@@ -382,6 +383,39 @@ private Q_SLOTS:
         } catch (const soul::Error& e) {
             QVERIFY2(QString(e.what()).contains("--precision must be auto, fp32 or bf16, not fp16"), e.what());
         }
+    }
+
+    // A run trained without the generator's stages (as models/configs/nsd-subj01-sd15.json is
+    // meant to be) reconstructs with the user's Stable Diffusion (here the tests' tiny one) and
+    // says, naming the run, that it needs one otherwise.
+    void aRunWithoutItsOwnGeneratorDrawsWithStableDiffusion() {
+        const std::string fixtures = m_dir + "/sd-fixtures";
+        fs::create_directories(fixtures);
+        for (const char* script : {"unet_reference.py", "stable_diffusion_reference.py"}) {
+            QProcess p;
+            p.start(SOUL_PYTHON, {QString(SOUL_SOURCE_DIR "/tests/core/") + script, "outputs", QString::fromStdString(fixtures)});
+            QVERIFY(p.waitForFinished(300000));
+            QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        }
+        soul::ReconstructionEngine engine(m_dir + "/run", m_data, "cpu");
+        QVERIFY(QString::fromStdString(engine.generator_title()).contains("none of its own"));
+        soul::ReconstructionSettings s;
+        s.sampler.steps = 3;
+        const std::vector<soul::TrialRef> trial = {{soul::Split::Test, 0}};
+        try {
+            engine.reconstruct(trial, s);
+            QFAIL("no error");
+        } catch (const soul::Error& e) {
+            QVERIFY2(QString(e.what()).contains(QString::fromStdString(m_dir + "/run")) && QString(e.what()).contains("--sd"), e.what());
+        }
+        QVERIFY_THROWS_EXCEPTION(soul::Error, engine.use_own_generator());
+        soul::StableDiffusionOptions sd;
+        sd.path = fixtures + "/sd";
+        sd.size = 32;
+        engine.use_stable_diffusion(sd);
+        const soul::Reconstruction r = engine.reconstruct(trial, s).front();
+        QCOMPARE(r.samples.front().width, int64_t(32));
+        QVERIFY(!r.caption.empty());
     }
 
     void seedGivesTheSameWeights() {
