@@ -8,6 +8,7 @@
 #include "CheckpointWeights.h"
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
+#include "ReferenceOutputs.h"
 #include "model/attention.h"
 #include "model/embedding_space.h"
 #include "model/mamba.h"
@@ -23,7 +24,6 @@
 #include "train/metrics_log.h"
 #include "util/torch_compat.h"
 
-#include <QProcess>
 #include <QtTest>
 
 #include <filesystem>
@@ -391,12 +391,8 @@ private Q_SLOTS:
     void aRunWithoutItsOwnGeneratorDrawsWithStableDiffusion() {
         const std::string fixtures = m_dir + "/sd-fixtures";
         fs::create_directories(fixtures);
-        for (const char* script : {"unet_reference.py", "stable_diffusion_reference.py"}) {
-            QProcess p;
-            p.start(SOUL_PYTHON, {QString(SOUL_SOURCE_DIR "/tests/core/") + script, "outputs", QString::fromStdString(fixtures)});
-            QVERIFY(p.waitForFinished(300000));
-            QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
-        }
+        const QString failed = soultest::referenceOutputs(SOUL_PYTHON, SOUL_SOURCE_DIR, soultest::kTinyStableDiffusion, QString::fromStdString(fixtures));
+        QVERIFY2(failed.isEmpty(), qPrintable(failed));
         soul::ReconstructionEngine engine(m_dir + "/run", m_data, "cpu");
         QVERIFY(QString::fromStdString(engine.generator_title()).contains("none of its own"));
         soul::ReconstructionSettings s;
@@ -518,10 +514,8 @@ private Q_SLOTS:
     void semBertLearnsAPretrainedCaptionSpace() {
         const std::string fixtures = m_dir + "/bert-fixtures", bert = m_dir + "/bert";
         fs::create_directories(fixtures);
-        QProcess p;
-        p.start(SOUL_PYTHON, {SOUL_SOURCE_DIR "/tests/core/text_encoder_reference.py", "outputs", QString::fromStdString(fixtures)});
-        QVERIFY(p.waitForFinished(300000));
-        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        const QString failed = soultest::referenceOutputs(SOUL_PYTHON, SOUL_SOURCE_DIR, {"text_encoder_reference.py"}, QString::fromStdString(fixtures));
+        QVERIFY2(failed.isEmpty(), qPrintable(failed));
         fs::create_directories(bert);
         fs::copy_file(fixtures + "/bert_config.json", bert + "/config.json");
         fs::copy_file(fixtures + "/bert.safetensors", bert + "/model.safetensors");

@@ -8,6 +8,7 @@
 // refuses.
 #include "ExpectError.h"
 #include "NsdFixture.h"
+#include "ReferenceOutputs.h"
 #include "ReferenceTensors.h"
 #include "infer/generator.h"
 #include "model/attention.h"
@@ -93,12 +94,8 @@ class TestStableDiffusion : public QObject {
 
 private Q_SLOTS:
     void initTestCase() {
-        for (const char* script : {"unet_reference.py", "stable_diffusion_reference.py"}) {
-            QProcess p;
-            p.start(SOUL_PYTHON, {QString(SOUL_SOURCE_DIR "/tests/core/") + script, "outputs", m_dir.path()});
-            QVERIFY(p.waitForFinished(300000));
-            QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
-        }
+        const QString failed = soultest::referenceOutputs(SOUL_PYTHON, SOUL_SOURCE_DIR, soultest::kTinyStableDiffusion, m_dir.path());
+        QVERIFY2(failed.isEmpty(), qPrintable(failed));
     }
 
     // The tiny UNet from a diffusers unet/ folder, at a size the reference was made at and at an

@@ -22,6 +22,7 @@
 #include "MainWindow.h"
 #include "NiftiFixture.h"
 #include "NsdFixture.h"
+#include "ReferenceOutputs.h"
 #include "ReconstructionRunner.h"
 #include "SliceView.h"
 #include "StudioSession.h"
@@ -627,12 +628,9 @@ private Q_SLOTS:
     // it) chosen in the Generator box draws the trial in view, at its own size; a folder that is
     // not one is reported and the generator in use stays; the run's own comes back on request.
     void stableDiffusionDrawsTheReconstructions() {
-        for (const char* name : {"unet_reference.py", "stable_diffusion_reference.py"}) {   // the second builds on the first's UNet
-            QProcess script;
-            script.start(SOUL_PYTHON, {QString(SOUL_SOURCE_DIR "/tests/core/") + name, "outputs", QString::fromStdString(m_dir + "/sd-fixture")});
-            QVERIFY(script.waitForFinished(300000));
-            QVERIFY2(script.exitCode() == 0, script.readAllStandardError().constData());
-        }
+        const QString failed =
+            soultest::referenceOutputs(SOUL_PYTHON, SOUL_SOURCE_DIR, soultest::kTinyStableDiffusion, QString::fromStdString(m_dir + "/sd-fixture"));
+        QVERIFY2(failed.isEmpty(), qPrintable(failed));
         auto* title = m_window->findChild<QLabel*>("generatorTitle");
         QVERIFY(title && m_window->findChild<QPushButton*>("chooseGenerator"));
         const QString own = title->text();
