@@ -3,6 +3,7 @@
 
 #include "autoencoder_kl.h"
 #include "checkpoint_identity.h"
+#include "single_file_sizes.h"
 #include "soul/error.h"
 #include "soul/runtime.h"
 
@@ -51,7 +52,8 @@ AutoencodeResult autoencode_image(const std::string& model, const std::string& i
         if (!identity.has_vae && identity.has_unet)
             throw Error(files.weights, "is " + identity.name + " without its autoencoder (no first_stage_model. keys)");
     }
-    const auto config = files.config.empty() ? pretrained::AutoencoderKLConfig{} : pretrained::read_autoencoder_kl_config(files.config);
+    const auto config = files.config.empty() ? pretrained::autoencoder_kl_config_from_shapes(files.weights, pretrained::weight_shapes(files.weights))
+                                             : pretrained::read_autoencoder_kl_config(files.config);
     pretrained::AutoencoderKL vae(config);
     if (size <= 0 || size % vae->downscale())
         throw Error("--size " + std::to_string(size) + " is not a positive multiple of the autoencoder's downscale " + std::to_string(vae->downscale()));

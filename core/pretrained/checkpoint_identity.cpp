@@ -5,7 +5,7 @@
 // or diffusers' .lora_A/.lora_B.
 #include "checkpoint_identity.h"
 
-#include "../io/weight_files.h"
+#include "load_weights.h"
 #include "soul/error.h"
 
 namespace soul::pretrained {
@@ -20,18 +20,16 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 CheckpointIdentity identify_checkpoint(const std::string& path) {
-    const auto tensors = ends_with(path, ".safetensors") ? read_safetensors(path) : read_pytorch_state_dict(path);
     CheckpointIdentity id;
-    for (const auto& t : tensors) {
-        const std::string& k = t.name;
+    for (const auto& [k, shape] : weight_shapes(path)) {
         id.lora |= contains(k, "lora_up") || contains(k, "lora_down") || contains(k, ".lora_A.") || contains(k, ".lora_B.") || starts_with(k, "lora_");
         id.xl |= starts_with(k, "conditioner.embedders.1.") || starts_with(k, "model.diffusion_model.label_emb.");
         id.has_unet |= starts_with(k, "model.diffusion_model.");
         id.has_vae |= starts_with(k, "first_stage_model.");
         id.has_text_encoder |= starts_with(k, "cond_stage_model.") || starts_with(k, "conditioner.embedders.");
-        if (k == "model.diffusion_model.input_blocks.0.0.weight" && t.shape.size() == 4) id.unet_input_channels = t.shape[1];
-        if (contains(k, "model.diffusion_model.") && ends_with(k, ".attn2.to_k.weight") && t.shape.size() == 2 && !id.context_width)
-            id.context_width = t.shape[1];
+        if (k == "model.diffusion_model.input_blocks.0.0.weight" && shape.size() == 4) id.unet_input_channels = shape[1];
+        if (contains(k, "model.diffusion_model.") && ends_with(k, ".attn2.to_k.weight") && shape.size() == 2 && !id.context_width)
+            id.context_width = shape[1];
     }
     if (id.lora) {
         id.name = "a LoRA (low-rank changes to a model, not a model)";

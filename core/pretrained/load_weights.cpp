@@ -62,6 +62,12 @@ std::vector<std::string> weight_names(const std::string& path) {
     return names;
 }
 
+WeightShapes weight_shapes(const std::string& path) {
+    WeightShapes shapes;
+    for (const auto& t : read_weight_file(path)) shapes.emplace(t.name, t.shape);
+    return shapes;
+}
+
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(torch::nn::Module& net) {
     std::vector<std::pair<std::string, std::vector<int64_t>>> keys;
     for (const auto& p : net.named_parameters()) keys.emplace_back(p.key(), p.value().sizes().vec());
@@ -69,40 +75,73 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(torch::n
     return keys;
 }
 
-void load_weights(torch::nn::Module& net, const std::string& path, const WeightLayout& layout) {
-    const std::vector<StoredTensor> stored = read_weight_file(path);
-    std::map<std::string, const StoredTensor*> by_key;
-    for (const auto& t : stored) {
-        const std::string key = module_key(t.name, layout);
-        bool unused = false;
-        for (const auto& prefix : layout.unused_prefixes) unused |= starts_with(key, prefix);
-        if (!unused) by_key[key] = &t;
-    }
+namespace {
+
+std::map<std::string, torch::Tensor> module_tensors(torch::nn::Module& net) {
     std::map<std::string, torch::Tensor> targets;
     for (const auto& p : net.named_parameters()) targets[p.key()] = p.value();
     for (const auto& b : net.named_buffers()) targets[b.key()] = b.value();
-    for (const auto& [key, t] : by_key)
+    return targets;
+}
+
+// The shape a stored tensor is read with into `target`: its own, or a 1×1 convolution's as a
+// linear layer's where the layout says so.
+std::vector<int64_t> read_shape(const std::vector<int64_t>& stored, const torch::Tensor& target, const WeightLayout& layout) {
+    if (layout.linear_from_1x1_convolution && stored.size() == 4 && stored[2] == 1 && stored[3] == 1 && target.dim() == 2)
+        return {stored[0], stored[1]};
+    return stored;
+}
+
+// Each of the module's tensors → the index in `stored` (name, shape) of the one that fills it,
+// after the layout's renaming: soul::Error(path, ...) for a key of another network, a key
+// missing, a shape that differs.
+std::map<std::string, size_t> match_keys(const std::map<std::string, torch::Tensor>& targets, const std::string& path,
+                                         const std::vector<std::pair<std::string, std::vector<int64_t>>>& stored, const WeightLayout& layout) {
+    std::map<std::string, size_t> by_key;
+    for (size_t i = 0; i < stored.size(); ++i) {
+        const std::string key = module_key(stored[i].first, layout);
+        bool unused = false;
+        for (const auto& prefix : layout.unused_prefixes) unused |= starts_with(key, prefix);
+        if (!unused) by_key[key] = i;
+    }
+    for (const auto& [key, i] : by_key)
         if (!targets.count(key))
-            throw Error(path, std::string("has key '") + printable(t->name) + "', which " + layout.network +
+            throw Error(path, std::string("has key '") + printable(stored[i].first) + "', which " + layout.network +
                                   " does not have: the weights of another network (or another variant)?");
-    std::map<std::string, torch::Tensor> loaded;
     for (const auto& [key, target] : targets) {
         const auto it = by_key.find(key);
         if (it == by_key.end()) throw Error(path, std::string("lacks key '") + key + "' of " + layout.network + " (another network, or cut short?)");
-        const StoredTensor& t = *it->second;
-        std::vector<int64_t> shape = t.shape, stride = t.stride;
-        if (layout.linear_from_1x1_convolution && shape.size() == 4 && shape[2] == 1 && shape[3] == 1 && target.dim() == 2) {
-            shape.resize(2);
-            stride.resize(2);
-        }
-        if (shape != target.sizes().vec())
-            throw Error(path, "key '" + printable(t.name) + "' has shape " + shape_text(t.shape) + " where " + layout.network + " has " +
+        const auto& [name, shape] = stored[it->second];
+        if (read_shape(shape, target, layout) != target.sizes().vec())
+            throw Error(path, "key '" + printable(name) + "' has shape " + shape_text(shape) + " where " + layout.network + " has " +
                                   shape_text(target.sizes().vec()));
+    }
+    return by_key;
+}
+
+}  // namespace
+
+void check_weight_shapes(torch::nn::Module& net, const std::string& path, const WeightShapes& shapes, const WeightLayout& layout) {
+    match_keys(module_tensors(net), path, {shapes.begin(), shapes.end()}, layout);
+}
+
+void load_weights(torch::nn::Module& net, const std::string& path, const WeightLayout& layout) {
+    const std::vector<StoredTensor> stored = read_weight_file(path);
+    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+    for (const auto& t : stored) shapes.emplace_back(t.name, t.shape);
+    std::map<std::string, torch::Tensor> targets = module_tensors(net);
+    const std::map<std::string, size_t> by_key = match_keys(targets, path, shapes, layout);
+    std::map<std::string, torch::Tensor> loaded;
+    for (const auto& [key, target] : targets) {
+        const StoredTensor& t = stored[by_key.at(key)];
         const bool integral = !torch::isFloatingType(target.scalar_type());
         const bool stored_integral = t.type != TensorType::F32 && t.type != TensorType::F64 && t.type != TensorType::F16 && t.type != TensorType::BF16;
         if (integral != stored_integral)
             throw Error(path, "key '" + printable(t.name) + "' holds " + tensor_type_name(t.type) + " where " + layout.network + " needs " +
                                   (integral ? "integers" : "floating point"));
+        std::vector<int64_t> stride = t.stride;
+        const std::vector<int64_t> shape = read_shape(t.shape, target, layout);
+        stride.resize(shape.size());
         auto view = torch::from_blob(const_cast<uint8_t*>(t.data()), shape, stride, torch::TensorOptions().dtype(torch_type(t.type)));
         loaded[key] = view.to(target.scalar_type()).clone();
     }

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,10 @@ struct WeightLayout {
 // The key names in a weight file, as stored (to tell variants apart: a CLIP text tower with or
 // without its projection).
 std::vector<std::string> weight_names(const std::string& path);
+// Every key with its shape, as stored: a single file's sizes are read from these
+// (single_file_sizes.h), since it carries no config.
+using WeightShapes = std::map<std::string, std::vector<int64_t>>;
+WeightShapes weight_shapes(const std::string& path);
 
 // The module's parameters and buffers with their shapes: what a file must hold.
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(torch::nn::Module& net);
@@ -37,5 +42,9 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(torch::n
 // Throws soul::Error(path, ...) naming the key (missing, unknown, mis-shaped, integers where
 // floating point belongs); `net` is left untouched on error, since everything is converted first.
 void load_weights(torch::nn::Module& net, const std::string& path, const WeightLayout& layout);
+// What load_weights checks of the keys and shapes, without the data: a key list written down from
+// a published config (tests/data/*.keys) against the module the engine builds for it. `path`
+// names the list in errors.
+void check_weight_shapes(torch::nn::Module& net, const std::string& path, const WeightShapes& shapes, const WeightLayout& layout);
 
 }  // namespace soul::pretrained

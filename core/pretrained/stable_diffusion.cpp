@@ -6,6 +6,7 @@
 
 #include "checkpoint_identity.h"
 #include "config_json.h"
+#include "single_file_sizes.h"
 #include "soul/error.h"
 #include "soul/text_encoding.h"
 
@@ -171,22 +172,21 @@ std::unique_ptr<StableDiffusion> load_stable_diffusion(const StableDiffusionFile
     sd->files = files;
     sd->device = device;
     sd->dtype = dtype;
-    const auto single_names = files.unet_config.empty() ? weight_names(files.unet_weights) : std::vector<std::string>{};
-    UNet2DConditionConfig unet_config;
-    if (files.unet_config.empty()) {
-        const CheckpointIdentity id = identify_checkpoint(files.unet_weights);
-        unet_config = id.context_width == 1024 ? stable_diffusion_2_unet_config() : stable_diffusion_1_unet_config();
-    } else {
-        unet_config = read_unet_2d_condition_config(files.unet_config);
-    }
+    // A single file carries no config: its sizes are read from its shapes.
+    const WeightShapes single = files.unet_config.empty() ? weight_shapes(files.unet_weights) : WeightShapes{};
+    std::vector<std::string> single_names;
+    for (const auto& entry : single) single_names.push_back(entry.first);
+    const UNet2DConditionConfig unet_config =
+        files.unet_config.empty() ? unet_config_from_shapes(files.unet_weights, single) : read_unet_2d_condition_config(files.unet_config);
     sd->unet = UNet2DConditionModel(unet_config);
     const auto unet_names = files.unet_config.empty() ? single_names : weight_names(files.unet_weights);
     load_weights(*sd->unet, files.unet_weights, unet_2d_condition_layout(unet_names, unet_config.layers_per_block));
 
-    sd->vae = AutoencoderKL(files.vae_config.empty() ? AutoencoderKLConfig{} : read_autoencoder_kl_config(files.vae_config));
+    sd->vae = AutoencoderKL(files.vae_config.empty() ? autoencoder_kl_config_from_shapes(files.vae_weights, single)
+                                                     : read_autoencoder_kl_config(files.vae_config));
     load_weights(*sd->vae, files.vae_weights, autoencoder_kl_layout(files.vae_config.empty() ? single_names : weight_names(files.vae_weights)));
 
-    ClipTextConfig text_config = files.text_config.empty() ? ClipTextConfig{} : read_clip_text_config(files.text_config);
+    ClipTextConfig text_config = files.text_config.empty() ? clip_text_config_from_shapes(files.text_weights, single) : read_clip_text_config(files.text_config);
     const auto text_names = files.text_weights == files.unet_weights ? single_names : weight_names(files.text_weights);
     if (std::find(text_names.begin(), text_names.end(), "text_projection.weight") == text_names.end()) text_config.projection = 0;
     if (text_config.hidden != unet_config.context_width)

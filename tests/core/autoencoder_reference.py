@@ -159,6 +159,16 @@ class Model:
         return self.conv(F.silu(self.gn(x, "decoder.conv_norm_out")), "decoder.conv_out")
 
 
+def single_file_weights(w, cfg):
+    """diffusers-named weights → the original single file's (first_stage_model., 1x1 convolutions)."""
+    single = {}
+    for k, v in w.items():
+        if ".attentions.0.to_" in k and k.endswith(".weight"):
+            v = v[:, :, None, None]   # the original file's 1x1 convolutions
+        single[original_name(k, len(cfg["channels"]))] = v
+    return single
+
+
 def random_weights(key_list, g):
     w = {}
     for name, shape in key_list:
@@ -190,11 +200,7 @@ def outputs(folder):
             k = k.replace(f".attentions.0.{a}.", f".attentions.0.{b}.")
         old[k] = v
     write_safetensors(f"{folder}/vae_old_names.safetensors", old)
-    single = {}
-    for k, v in w.items():
-        if ".attentions.0.to_" in k and k.endswith(".weight"):
-            v = v[:, :, None, None]   # the original file's 1x1 convolutions
-        single[original_name(k, len(cfg["channels"]))] = v
+    single = single_file_weights(w, cfg)
     single["model.diffusion_model.input_blocks.0.0.weight"] = torch.randn(8, 4, 3, 3, generator=g)
     single["cond_stage_model.transformer.text_model.final_layer_norm.weight"] = torch.ones(8)
     single["alphas_cumprod"] = torch.linspace(0.99, 0.01, 10)

@@ -1,7 +1,8 @@
 // Stable Diffusion from the user's files (core/pretrained/unet_2d_condition.h, stable_diffusion.h;
 // core/infer/stable_diffusion_generator.cpp): the UNet against torch.nn's layers on the same random
 // weights from both layouts it is published in (tests/core/unet_reference.py), the full-size key
-// lists of stable-diffusion-v1-5's and stable-diffusion-2-1's UNets, the whole pipeline — tokenizer,
+// lists of stable-diffusion-v1-5's and stable-diffusion-2-1's UNets and single files (their sizes read
+// from their shapes), the whole pipeline — tokenizer,
 // CLIP, UNet, classifier-free guidance, DDIM, img2img, v-prediction, the autoencoder — against
 // tests/core/stable_diffusion_reference.py from the same start noise, `souldiffuser generate --sd`,
 // reconstruction of phantom trials through it (`reconstruct --sd`), and the folders and files it
@@ -9,9 +10,11 @@
 #include "ExpectError.h"
 #include "NsdFixture.h"
 #include "ReferenceOutputs.h"
+#include "PublishedKeys.h"
 #include "ReferenceTensors.h"
 #include "infer/generator.h"
 #include "model/attention.h"
+#include "pretrained/single_file_sizes.h"
 #include "pretrained/stable_diffusion.h"
 #include "soul/error.h"
 #include "soul/formats.h"
@@ -84,11 +87,12 @@ class TestStableDiffusion : public QObject {
         return to.string();
     }
 
-    torch::Tensor generate(StableDiffusion& sd, const soul::infer::GenerationConditions& c, const soul::SamplerSettings& s, int64_t* frames = nullptr) {
-        auto generator = soul::infer::make_stable_diffusion_generator(sd, kImageSize);
+    torch::Tensor generate(StableDiffusion& sd, const soul::infer::GenerationConditions& c, const soul::SamplerSettings& s, int64_t* frames = nullptr,
+                           int64_t size = kImageSize) {
+        auto generator = soul::infer::make_stable_diffusion_generator(sd, size);
         return generator->generate(c, s, [&](const soul::infer::DenoiseFrame& f) {
             if (frames) ++*frames;
-            QCOMPARE(f.predicted.sizes().vec(), (std::vector<int64_t>{1, 3, kImageSize, kImageSize}));
+            QCOMPARE(f.predicted.sizes().vec(), (std::vector<int64_t>{1, 3, size, size}));
         });
     }
 
@@ -165,6 +169,95 @@ private Q_SLOTS:
             for (const auto& p : unet->parameters()) parameters += p.numel();
             qInfo("%s: %.1f M parameters", keys.c_str(), double(parameters) / 1e6);
         }
+    }
+
+    // A single file carries no config: its sizes are read from its shapes. The published files'
+    // key lists (stable_diffusion_reference.py keys) give the published configs, and every key of
+    // them fits the modules built from those sizes, so a real file loads the first time.
+    void singleFileSizesFromPublishedShapes() {
+        struct Published {
+            std::string keys;
+            UNet2DConditionConfig unet;
+            bool text;   // 1.x carries CLIP's text tower; 2.x's OpenCLIP is read from a folder
+        };
+        for (const auto& published : {Published{"stable-diffusion-v1-5-single-file.keys", stable_diffusion_1_unet_config(), true},
+                                      Published{"stable-diffusion-2-1-single-file.keys", stable_diffusion_2_unet_config(), false}}) {
+            const auto shapes = soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/" + published.keys);
+            std::vector<std::string> names;
+            for (const auto& entry : shapes) names.push_back(entry.first);
+            const auto unet = unet_config_from_shapes(published.keys, shapes);
+            QCOMPARE(unet.channels, published.unet.channels);
+            QCOMPARE(unet.cross_attention, published.unet.cross_attention);
+            QCOMPARE(unet.heads, published.unet.heads);
+            QCOMPARE(unet.layers_per_block, published.unet.layers_per_block);
+            QCOMPARE(unet.context_width, published.unet.context_width);
+            QCOMPARE(unet.linear_projection, published.unet.linear_projection);
+            QCOMPARE(unet.groups, published.unet.groups);
+            QCOMPARE(unet.in_channels, int64_t(4));
+            QCOMPARE(unet.out_channels, int64_t(4));
+            UNet2DConditionModel unetModel(unet);
+            check_weight_shapes(*unetModel, published.keys, shapes, unet_2d_condition_layout(names, unet.layers_per_block));
+
+            const auto vae = autoencoder_kl_config_from_shapes(published.keys, shapes);
+            const AutoencoderKLConfig sdVae;
+            QCOMPARE(vae.channels, sdVae.channels);
+            QCOMPARE(vae.layers_per_block, sdVae.layers_per_block);
+            QCOMPARE(vae.latent_channels, sdVae.latent_channels);
+            QCOMPARE(vae.image_channels, sdVae.image_channels);
+            AutoencoderKL vaeModel(vae);
+            check_weight_shapes(*vaeModel, published.keys, shapes, autoencoder_kl_layout(names));
+            if (!published.text) continue;
+            const auto text = clip_text_config_from_shapes(published.keys, shapes);
+            const ClipTextConfig clip;
+            QCOMPARE(text.vocabulary, clip.vocabulary);
+            QCOMPARE(text.positions, clip.positions);
+            QCOMPARE(text.hidden, clip.hidden);
+            QCOMPARE(text.layers, clip.layers);
+            QCOMPARE(text.heads, clip.heads);
+            QCOMPARE(text.intermediate, clip.intermediate);
+            QCOMPARE(text.projection, int64_t(0));
+            ClipTextModel textModel(text);
+            check_weight_shapes(*textModel, published.keys, shapes, clip_text_layout());
+        }
+        // A key list cut short, or a tensor of another rank, is named.
+        auto shapes = soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/stable-diffusion-v1-5-single-file.keys");
+        shapes.erase("model.diffusion_model.time_embed.0.weight");
+        expectError([&] { unet_config_from_shapes("cut.safetensors", shapes); }, {"cut.safetensors", "model.diffusion_model.time_embed.0.weight"});
+        shapes = soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/stable-diffusion-v1-5-single-file.keys");
+        shapes["first_stage_model.encoder.conv_in.weight"] = {128, 3};
+        expectError([&] { autoencoder_kl_config_from_shapes("flat.safetensors", shapes); },
+                    {"flat.safetensors", "first_stage_model.encoder.conv_in.weight", "(128, 3)", "4-dimensional"});
+        shapes = soultest::publishedKeys(SOUL_SOURCE_DIR "/tests/data/stable-diffusion-v1-5-single-file.keys");
+        shapes["model.diffusion_model.input_blocks.1.1.transformer_blocks.1.norm1.weight"] = {320};
+        expectError([&] { unet_config_from_shapes("deep.safetensors", shapes); }, {"deep.safetensors", "more than one transformer block"});
+        // The tiny single file's widths (16, 32) are not Stable Diffusion's multiples of 32 groups.
+        expectError([&] { unet_config_from_shapes(file("sd-unet-single-file.safetensors"), weight_shapes(file("sd-unet-single-file.safetensors"))); },
+                    {"sd-unet-single-file.safetensors", "16 wide", "32 norm groups"});
+    }
+
+    // A 1.x single file of other sizes than the published model's (stable_diffusion_reference.py:
+    // two UNet blocks 32 and 64 wide with one resnet each, an f = 2 autoencoder, one text layer)
+    // loads with its own sizes and draws what the reference draws from the same noise.
+    void singleFileOfOtherSizesMatchesPyTorch() {
+        auto expected = readTensors(file("sd_expected.safetensors"));
+        const auto files = find_stable_diffusion(file("sd-small-single-file.safetensors"), file("sd"));   // the folder's tokenizer
+        QVERIFY(QString::fromStdString(files.name).contains("single file"));
+        auto sd = load_stable_diffusion(files, torch::kCPU, torch::kFloat32);
+        QCOMPARE(sd->unet->config.channels, (std::vector<int64_t>{32, 64}));
+        QCOMPARE(sd->unet->config.layers_per_block, int64_t(1));
+        QCOMPARE(sd->vae->downscale(), int64_t(2));
+        QCOMPARE(sd->text_encoder->config.layers, int64_t(1));
+        soul::infer::GenerationConditions c;
+        c.captions = {kCaption};
+        c.noise = expected["small_noise"];
+        soul::SamplerSettings s;
+        s.steps = kTextToImageSteps;
+        s.cfg = kGuidance;
+        s.eta = 0;
+        const auto image = generate(*sd, c, s, nullptr, 16);   // 8×8 latents, f = 2
+        const double error = relativeError(image, expected["small_txt2img"]);
+        qInfo("A single file of other sizes, text to image: largest difference %.2e", error);
+        QVERIFY(error < kReferenceTolerance);
     }
 
     // The whole pipeline from the diffusers folder against the reference, from the same noise:
