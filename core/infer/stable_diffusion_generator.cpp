@@ -25,9 +25,9 @@ public:
         if (image_size <= 0 || image_size % f)
             throw Error("Stable Diffusion draws images whose side is a multiple of its autoencoder's downscale " + std::to_string(f) +
                         " (512 for 1.x, 768 for 2.x-v), not " + std::to_string(image_size));
-        if (!adapters_.is_empty() && image_size % (f << (sd.unet->config.channels.size() - 1)))
-            throw Error("with its adapters, Stable Diffusion draws images whose side is a multiple of " +
-                        std::to_string(f << (sd.unet->config.channels.size() - 1)) + ", not " + std::to_string(image_size));
+        if (!adapters_.is_empty() && image_size % sd.adapter_size_multiple())
+            throw Error("with its adapters, Stable Diffusion draws images whose side is a multiple of " + std::to_string(sd.adapter_size_multiple()) +
+                        ", not " + std::to_string(image_size));
     }
     std::string title() const override { return sd_.files.name + (adapters_.is_empty() ? "" : " + the run's colour and edge adapters"); }
     bool takes_palette_and_edges() const override { return !adapters_.is_empty(); }

@@ -23,10 +23,13 @@ NoiseSchedule& NoiseSchedule::to(torch::Device device) {
     return *this;
 }
 
+torch::Tensor NoiseSchedule::alpha_bar(const torch::Tensor& t, const torch::Tensor& like) const {
+    return alpha_bar_table_.to(t.device()).index_select(0, t).to(like.device(), like.scalar_type()).view({-1, 1, 1, 1});
+}
+
 torch::Tensor NoiseSchedule::add_noise(const torch::Tensor& x0, const torch::Tensor& noise, const torch::Tensor& t) const {
-    const torch::Tensor ab = alpha_bar_table_.to(t.device()).index_select(0, t).to(x0.device(), x0.scalar_type());
-    const auto shape = std::vector<int64_t>{-1, 1, 1, 1};
-    return ab.sqrt().view(shape) * x0 + (1 - ab).sqrt().view(shape) * noise;
+    const torch::Tensor ab = alpha_bar(t, x0);
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * noise;
 }
 
 std::vector<int64_t> ddim_timesteps(int64_t train_steps, int64_t count) {

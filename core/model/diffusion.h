@@ -25,6 +25,8 @@ public:
     // x_t = √ᾱ_t x0 + √(1 − ᾱ_t) ε for a batch of timesteps t (B). ᾱ is looked up on t's device:
     // after to(device), a training step on that device needs no copy from or to the host.
     torch::Tensor add_noise(const torch::Tensor& x0, const torch::Tensor& noise, const torch::Tensor& t) const;
+    // ᾱ_t for a batch of timesteps t (B), as (B, 1, 1, 1) in `like`'s type and device.
+    torch::Tensor alpha_bar(const torch::Tensor& t, const torch::Tensor& like) const;
     // Keeps the ᾱ table (float64) on `device`, where add_noise reads it.
     NoiseSchedule& to(torch::Device device);
 

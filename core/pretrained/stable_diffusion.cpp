@@ -156,6 +156,8 @@ int64_t StableDiffusion::parameters() const {
     return n;
 }
 
+int64_t StableDiffusion::adapter_size_multiple() const { return vae->downscale() << (unet->config.channels.size() - 1); }
+
 torch::Tensor StableDiffusion::encode_captions(const std::vector<std::string>& captions) {
     auto ids = torch::empty({static_cast<int64_t>(captions.size()), text_encoder->config.positions}, torch::kInt64);
     for (size_t i = 0; i < captions.size(); ++i) {

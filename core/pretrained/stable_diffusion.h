@@ -55,6 +55,9 @@ struct StableDiffusion {
     torch::ScalarType dtype = torch::kFloat32;
     std::vector<torch::nn::Module*> modules() const;   // the UNet, the autoencoder, the text encoder
     int64_t parameters() const;
+    // The side an image must be a multiple of for adapter residuals to meet every down block's
+    // output: the autoencoder's downscale times the UNet's (2 per block but the last).
+    int64_t adapter_size_multiple() const;
     // Captions → the UNet's context (B, 77, width): CLIP's last hidden state.
     torch::Tensor encode_captions(const std::vector<std::string>& captions);
 };

@@ -251,8 +251,8 @@ void Trainer::prepare_stable_diffusion() {
     for (torch::nn::Module* m : sd_->modules())
         for (auto& p : m->parameters()) p.set_requires_grad(false);
     const int64_t size = options_.stable_diffusion.size, f = sd_->vae->downscale();
-    if (size <= 0 || size % (f << (sd_->unet->config.channels.size() - 1)))
-        throw Error("train: --size " + std::to_string(size) + " must be a multiple of " + std::to_string(f << (sd_->unet->config.channels.size() - 1)) +
+    if (size <= 0 || size % sd_->adapter_size_multiple())
+        throw Error("train: --size " + std::to_string(size) + " must be a multiple of " + std::to_string(sd_->adapter_size_multiple()) +
                     " (the autoencoder's downscale times the UNet's)");
     const json record = {{"path", fs::absolute(options_.stable_diffusion.path).string()}, {"name", files.name},
                          {"levels", sd_->unet->adapter_levels()}, {"latent_side", size / f}, {"size", size}};
@@ -943,8 +943,8 @@ TrainSummary Trainer::run() {
                 const torch::Tensor predicted = sd.unet->forward(schedule.add_noise(x0, noise, t), t, context, residuals).to(torch::kFloat);
                 torch::Tensor target = noise;
                 if (v_prediction) {   // v = √ᾱ ε − √(1 − ᾱ) x0 (Salimans & Ho 2022)
-                    const torch::Tensor alpha_bar = schedule.add_noise(torch::ones_like(x0), torch::zeros_like(x0), t);   // √ᾱ, broadcast
-                    target = alpha_bar * noise - (1 - alpha_bar * alpha_bar).clamp_min(0).sqrt() * x0;
+                    const torch::Tensor alpha_bar = schedule.alpha_bar(t, x0);
+                    target = alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * x0;
                 }
                 return Losses{{"loss", torch::mse_loss(predicted, target)}};
             };
