@@ -17,8 +17,10 @@ Command add_evaluate_generator(CLI::App& app) {
     command->add_option("--out", o->out, "Report folder (default RUN/generator-evaluation)");
     add_sampler_options(command, o->sampler, kSchedule);
     command->add_option("--limit", o->limit, "Score only the first N test images");
-    command->add_option("--split", o->split, "test (default; the final numbers) or validation (the training images a run held out, to choose settings on)")
-        ->check(CLI::IsMember({"test", "validation"}));
+    command->add_option("--split", o->split,
+                        "test (default; the final numbers), validation (the training images a run held out, to choose settings on) or train (images "
+                        "the generator learned from: does it draw what it saw?)")
+        ->check(CLI::IsMember({"test", "validation", "train"}));
     add_device_option(command, o->device);
     return {command, [o] {
                 return reporting_errors("evaluate-generator", true, [&] { std::cout << soul::evaluate_generator(*o, terminal_progress()); });

@@ -59,7 +59,11 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
         if (!has(stage)) throw Error(o.run, std::string("has no trained '") + stage + "' stage; train the generator first (souldiffuser train --stages vae,unet,adapters)");
     auto& d = run.data;
     auto& m = run.models;
-    const torch::Tensor& all_images = evaluation_images(d, o.split, o.run);
+    // "train": images the generator learned from (the training images in index order): whether it
+    // draws what it saw, beside whether it draws what it did not.
+    const torch::Tensor all_images = o.split != "train"           ? evaluation_images(d, o.split, o.run)
+                                     : d.stimulus_image.defined() ? d.stimulus_image
+                                                                  : std::get<0>(torch::_unique(d.train_image, /*sorted=*/true));
     int64_t n = all_images.size(0);
     if (o.limit > 0) n = std::min(n, o.limit);
     const torch::Tensor images = all_images.narrow(0, 0, n);
@@ -111,14 +115,17 @@ std::string evaluate_generator(const EvaluateGeneratorOptions& o, const Progress
     write_png((fs::path(out) / "oracle-grid.png").string(), grid_image(columns, grid_rows));
     std::ostringstream preamble;
     preamble << "# Generator evaluation (oracle conditions)\n\nRun `" << o.run << "`, dataset `" << d.dataset->manifest().path << "`: " << n
-             << (o.split == "test" ? " held-out test images" : " validation images (training images the run held out)") << ". Conditions come from the true stimulus: its first caption, its 8×8 palette, its edge map, and (last row) "
+             << (o.split == "test"         ? " held-out test images"
+                 : o.split == "validation" ? " validation images (training images the run held out)"
+                                           : " training images (the generator learned from them: a check of fit, not a score)")
+             << ". Conditions come from the true stimulus: its first caption, its 8×8 palette, its edge map, and (last row) "
                 "the stimulus itself as the img2img start at strength "
              << o.sampler.strength << ". " << o.sampler.steps << " DDIM steps, guidance " << o.sampler.cfg << ", η " << o.sampler.eta << ", seed " << o.sampler.seed << ".\n\n"
              << "This is the upper bound of reconstruction from fMRI. Category: the stimulus-only classifier; chance "
              << (d.categories > 0 ? fixed3(1.0 / static_cast<double>(d.categories)) : std::string("n/a"))
              << ". 2-way: identification in the built-in image embedding; chance 0.500.\n\n";
     const std::string epilogue = "\n`oracle-grid.png`: the first " + std::to_string(grid_rows) +
-                                 (o.split == "test" ? " test" : " validation") + " images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
+                                 " " + o.split + " images, one per row; columns: stimulus | caption | + palette | + edges | + init.\n";
     const std::string markdown = write_score_report(out, preamble.str(), scores, epilogue,
                                                     json{{"run", o.run}, {"split", o.split}, {"test_images", n}, {"steps", o.sampler.steps}, {"cfg", o.sampler.cfg}, {"strength", o.sampler.strength}, {"seed", o.sampler.seed}});
     report.done();

@@ -321,6 +321,16 @@ private Q_SLOTS:
             QVERIFY2(QString(e.what()).contains("has no validation split"), e.what());
         }
         QVERIFY(!fs::exists(o.out));
+        // The images the generator learned from: a check of its fit, which the report says it is.
+        o.split = "train";
+        o.out = m_dir + "/oracle-train";
+        QVERIFY(soul::evaluate_generator(o).find("a check of fit") != std::string::npos);
+        std::ifstream trainIn(o.out + "/report.json");
+        const json trainReport = json::parse(trainIn);
+        QCOMPARE(trainReport["split"].get<std::string>(), std::string("train"));
+        QCOMPARE(trainReport["test_images"].get<int64_t>(), int64_t(6));
+        // Other stimuli than the test images': the figures' stimulus columns differ.
+        QVERIFY(soul::read_rgb_image(o.out + "/oracle-grid.png").pixels != grid.pixels);
     }
 
     void badInputIsRefusedClearly() {

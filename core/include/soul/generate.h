@@ -54,7 +54,9 @@ struct EvaluateGeneratorOptions {
     std::string out;       // default: RUN/generator-evaluation
     SamplerSettings sampler;   // strength: the last row's (all + init); sample k uses seed + k
     int64_t limit = 0;     // score only the first N test images (0: all)
-    std::string split = "test";   // or "validation": the training images the run held out
+    // or "validation": the training images the run held out; or "train": the images the generator
+    // learned from (a check of fit, not a score)
+    std::string split = "test";
     int64_t grid_rows = 8; // test images in the figure
     std::string device = "auto";
 };
