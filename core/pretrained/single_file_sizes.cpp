@@ -34,7 +34,7 @@ public:
 
     const std::vector<int64_t>& shape(const std::string& key) const {
         const auto it = shapes_.find(prefix_ + key);
-        if (it == shapes_.end()) throw Error(path_, "has no " + prefix_ + key + ": not " + network_ + " as Stable Diffusion's single file stores it");
+        if (it == shapes_.end()) throw Error(path_, "has no " + prefix_ + key + ": not " + network_ + " in the original single file's layout");
         return it->second;
     }
 
@@ -72,7 +72,7 @@ void require_groups(const Keys& keys, const std::vector<int64_t>& widths, int64_
 }  // namespace
 
 UNet2DConditionConfig unet_config_from_shapes(const std::string& path, const WeightShapes& shapes) {
-    const Keys keys(path, shapes, "model.diffusion_model.", "Stable Diffusion's UNet");
+    const Keys keys(path, shapes, "model.diffusion_model.", "Stable Diffusion's UNet (UNet2DConditionModel)");
     UNet2DConditionConfig c;
     const auto& conv_in = keys.shape("input_blocks.0.0.weight", 4);
     const int64_t base = conv_in[0];
@@ -127,7 +127,7 @@ UNet2DConditionConfig unet_config_from_shapes(const std::string& path, const Wei
 
 AutoencoderKLConfig autoencoder_kl_config_from_shapes(const std::string& path, const WeightShapes& shapes) {
     const bool prefixed = std::any_of(shapes.begin(), shapes.end(), [](const auto& e) { return e.first.rfind("first_stage_model.", 0) == 0; });
-    const Keys keys(path, shapes, prefixed ? "first_stage_model." : "", "Stable Diffusion's autoencoder");
+    const Keys keys(path, shapes, prefixed ? "first_stage_model." : "", "Stable Diffusion's autoencoder (AutoencoderKL)");
     AutoencoderKLConfig c;
     c.image_channels = keys.shape("encoder.conv_in.weight", 4)[1];
     c.latent_channels = keys.shape("decoder.conv_in.weight", 4)[1];
@@ -143,7 +143,7 @@ AutoencoderKLConfig autoencoder_kl_config_from_shapes(const std::string& path, c
 }
 
 ClipTextConfig clip_text_config_from_shapes(const std::string& path, const WeightShapes& shapes) {
-    const Keys keys(path, shapes, "cond_stage_model.transformer.text_model.", "CLIP's text encoder");
+    const Keys keys(path, shapes, "cond_stage_model.transformer.text_model.", "CLIP's text encoder (CLIPTextModel)");
     ClipTextConfig c;
     const auto& tokens = keys.shape("embeddings.token_embedding.weight", 2);
     c.vocabulary = tokens[0];
