@@ -26,11 +26,6 @@ torch::Dtype torch_type(TensorType type) {
     return torch::kFloat32;
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-    std::string s = "(";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + ")";
-}
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -60,6 +55,12 @@ std::vector<std::string> weight_names(const std::string& path) {
     std::vector<std::string> names;
     for (const auto& t : read_weight_file(path)) names.push_back(t.name);
     return names;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+    std::string s = "(";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + ")";
 }
 
 WeightShapes weight_shapes(const std::string& path) {

@@ -35,6 +35,8 @@ std::vector<std::string> weight_names(const std::string& path);
 // (single_file_sizes.h), since it carries no config.
 using WeightShapes = std::map<std::string, std::vector<int64_t>>;
 WeightShapes weight_shapes(const std::string& path);
+// A shape as the loader's messages write it: "(320, 4, 3, 3)".
+std::string shape_text(const std::vector<int64_t>& shape);
 
 // The module's parameters and buffers with their shapes: what a file must hold.
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_keys(torch::nn::Module& net);

@@ -18,12 +18,6 @@ constexpr int64_t kClipHeadWidth = 64;             // CLIP's and OpenCLIP's text
 constexpr int64_t kStableDiffusion1Heads = 8;      // SD 1.x's num_heads, in every block
 constexpr int64_t kStableDiffusion2Context = 1024; // OpenCLIP ViT-H/14's width: a 2.x UNet
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-    std::string s = "(";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + ")";
-}
-
 // Lookups under one prefix, each error naming the file and the full key.
 class Keys {
 public:
@@ -108,7 +102,9 @@ UNet2DConditionConfig unet_config_from_shapes(const std::string& path, const Wei
         if (!attends) continue;
         if (keys.has(first + "1.transformer_blocks.1.norm1.weight")) keys.fail(first + "1 has more than one transformer block");
         // proj_in: (C, C) when linear (2.x), (C, C, 1, 1) when a convolution (1.x).
-        linear = keys.shape(first + "1.proj_in.weight", keys.shape(first + "1.proj_in.weight").size() == 2 ? 2 : 4).size() == 2;
+        const size_t projection_rank = keys.shape(first + "1.proj_in.weight").size();
+        if (projection_rank != 2 && projection_rank != 4) keys.shape(first + "1.proj_in.weight", 4);   // names the key and its shape
+        linear = projection_rank == 2;
         context = keys.shape(first + "1.transformer_blocks.0.attn2.to_k.weight", 2)[1];
     }
     if (!context) keys.fail("no down block with cross-attention: not a text-conditioned UNet");
