@@ -1,5 +1,6 @@
 #include "NsdFixture.h"
 
+#include "soul/default_subject.h"
 #include "soul/formats.h"
 #include "soul/nsd_layout.h"
 #include "soul/phantom.h"
@@ -11,7 +12,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 
@@ -142,7 +145,29 @@ std::string prepared_phantom(const std::string& dir, int sessions, uint64_t seed
     return o.out;
 }
 
+namespace {
+
+// dir/name as a link to target, replacing what a previous call left there.
+void link_folder(const std::string& target, const std::string& dir, const std::string& name) {
+    const fs::path link = fs::path(dir) / name;
+    fs::remove_all(link);   // a link is removed, not followed
+    fs::create_directory_symlink(target, link);
+}
+
+}  // namespace
+
 std::string prepared_default_phantom(const std::string& dir) {
+    // Made once per ctest run (about 100 s on 2 cores, which six suites used to spend each).
+    const char* shared = std::getenv("SOUL_TEST_DEFAULT_PHANTOM");
+    if (shared && *shared) {
+        const soul::DefaultSubject made{shared, std::string(shared) + "-prepared-" + std::to_string(soul::kDefaultSubjectImageSize)};
+        if (!soul::phantom_complete(made.phantom) || !soul::prepared_complete(made.prepared))
+            throw std::runtime_error("SOUL_TEST_DEFAULT_PHANTOM names " + made.phantom + ", which holds no complete default subject");
+        fs::create_directories(dir);
+        link_folder(made.phantom, dir, "phantom");
+        link_folder(made.prepared, dir, "phantom-prepared-64");
+        return dir + "/phantom-prepared-64";
+    }
     soul::PhantomOptions p;
     p.out = dir + "/phantom";
     soul::generate_phantom(p);

@@ -36,7 +36,8 @@ void write_hdf5_betas(const std::string& path, const std::vector<int16_t>& value
 std::string prepared_phantom(const std::string& dir, int sessions, uint64_t seed, int image_size);
 // The default phantom subject (`souldiffuser phantom` with no options: the shipped model's data)
 // in dir/phantom, prepared at 64 px into dir/phantom-prepared-64 (as tools/studio.sh does); returns
-// the prepared folder.
+// the prepared folder. Under ctest both are links to the copy the default_subject fixture made once
+// for every suite ($SOUL_TEST_DEFAULT_PHANTOM, tests/CMakeLists.txt): the suites only read it.
 std::string prepared_default_phantom(const std::string& dir);
 
 }  // namespace soultest
