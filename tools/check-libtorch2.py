@@ -5,7 +5,8 @@ The engine is built and tested against Debian 12's LibTorch 1.13; the GPU machin
 check takes each LibTorch-using entry of a build's compile_commands.json, swaps the 1.13 headers
 for the 2.x ones (tools/fetch-libtorch2-headers.sh), drops the 1.13 precompiled header, and runs
 the compiler with -fsyntax-only: every API difference is an error here, before a GPU run finds it.
-One precompiled 2.x <torch/torch.h> per distinct set of flags keeps it to minutes.
+One precompiled 2.x <torch/torch.h> for every source that shares the flags it depends on (the library
+sources and the test suites alike) keeps it to minutes.
 
 Usage: tools/check-libtorch2.py BUILD_DIR [--headers DIR] [--std c++17|c++20] [--jobs N]
 Exit status 0 when every source compiles; 1 with the compiler's errors otherwise.
@@ -44,6 +45,7 @@ def torch_version(root):
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 INCLUDE_LINE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+ERROR_PATH = re.compile(r'^(/[^:\n]+):\d+:\d+: (?:fatal )?error:', re.M)
 
 
 def arguments(entry):
@@ -109,6 +111,30 @@ def rewrite(entry, root, std):
     return compiler, flags + ["-std=" + std]
 
 
+def pch_flags(flags, root):
+    """The flags a precompiled <torch/torch.h> depends on: the source's own definitions (SOUL_*, Qt's)
+    and include folders other than the 2.x headers' are left out, so that one PCH serves the library
+    sources and every test suite alike. GCC checks the PCH against each source's flags (it is valid
+    when a definition it lacks is not used in the headers) and, with -Winvalid-pch, says when not."""
+    kept, i = [], 0
+    while i < len(flags):
+        a = flags[i]
+        if a.startswith(("-DSOUL_", "-DQT_")):
+            i += 1
+            continue
+        if a in ("-I", "-isystem", "-iquote") and i + 1 < len(flags):
+            if flags[i + 1].startswith(root):
+                kept += [a, flags[i + 1]]
+            i += 2
+            continue
+        if a.startswith("-I"):
+            i += 1
+            continue
+        kept.append(a)
+        i += 1
+    return kept
+
+
 def run(command, cwd):
     started = time.monotonic()
     p = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -122,6 +148,8 @@ def main():
     ap.add_argument("--std", default="c++17")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", default="", help="check only sources whose path contains this")
+    ap.add_argument("--separately", action="store_true", help="each source in a unit of its own (slower; "
+                    "no source can lean on what another included)")
     o = ap.parse_args()
 
     database = os.path.join(o.build_dir, "compile_commands.json")
@@ -141,22 +169,46 @@ def main():
     print(f"check-libtorch2: {len(entries)} sources against LibTorch {version} headers ({o.headers}), -std={o.std}", flush=True)
 
     work = tempfile.mkdtemp(prefix="soul-libtorch2-")
-    # One PCH of <torch/torch.h> per distinct flag set (a PCH is only valid for the flags it was made with).
+    # One PCH of <torch/torch.h> per set of the flags it depends on (pch_flags); each source keeps its own.
     groups = {}
     for e in entries:
         compiler, flags = rewrite(e, o.headers, o.std)
-        key = hashlib.sha1(" ".join([compiler] + flags).encode()).hexdigest()[:12]
-        groups.setdefault(key, (compiler, flags, e["directory"], []))[3].append(e["file"])
+        common = pch_flags(flags, o.headers)
+        key = hashlib.sha1(" ".join([compiler] + common).encode()).hexdigest()[:12]
+        groups.setdefault(key, (compiler, common, e["directory"], []))[3].append((e["file"], flags))
 
     def make_pch(key):
-        compiler, flags, cwd, files = groups[key]
-        if len(files) < PCH_MIN_SOURCES:
+        compiler, common, cwd, sources = groups[key]
+        if len(sources) < PCH_MIN_SOURCES:
             return 0, "", 0.0
         header = os.path.join(work, key, "torch_all.h")
         os.makedirs(os.path.dirname(header))
         with open(header, "w") as f:
             f.write("#pragma once\n#include <torch/torch.h>\n")
-        return run([compiler] + flags + ["-x", "c++-header", header, "-o", header + ".gch"], cwd)
+        return run([compiler] + common + ["-x", "c++-header", header, "-o", header + ".gch"], cwd)
+
+    def check_flag_set(compiler, flags, use_pch, cwd, files, tag):
+        """Sources that share every flag, as one translation unit (each #included in turn): the PCH
+        is read and LibTorch's templates instantiated once, not once a source. A source an error
+        names (a real 2.x error, or a name two sources define in their anonymous namespaces) is set
+        aside and checked alone, and the rest tried again. Returns (source, rc, output, seconds, how)."""
+        results, together = [], [] if o.separately else list(files)
+        while len(together) >= 2:
+            unit = os.path.join(work, f"unit-{tag}.cpp")
+            with open(unit, "w") as f:
+                f.writelines(f'#include "{os.path.realpath(os.path.join(cwd, source))}"\n' for source in together)
+            rc, out, seconds = run([compiler] + flags + use_pch + ["-fsyntax-only", unit], cwd)
+            if rc == 0:
+                results += [(source, 0, out, seconds, f"in one unit of {len(together)}") for source in together]
+                together = []
+                break
+            paths = {os.path.realpath(os.path.join(cwd, source)): source for source in together}
+            named = {paths[m] for m in ERROR_PATH.findall(out) if m in paths} or {source for path, source in paths.items() if path in out}
+            together = [source for source in together if source not in named] if named else []
+        for source in [source for source in files if source not in {r[0] for r in results}]:
+            rc, out, seconds = run([compiler] + flags + use_pch + ["-fsyntax-only", source], cwd)
+            results.append((source, rc, out, seconds, "alone"))
+        return results
 
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=o.jobs) as pool:
@@ -164,17 +216,22 @@ def main():
             if rc != 0:   # the sources are still checked, without the PCH, and report the same errors in place
                 print(f"check-libtorch2: the precompiled <torch/torch.h> failed for one flag set:\n{out}", flush=True)
         jobs = []
-        for key, (compiler, flags, cwd, files) in groups.items():
+        for key, (compiler, _, cwd, sources) in groups.items():
             pch = os.path.join(work, key, "torch_all.h")
-            use_pch = ["-include", pch] if os.path.exists(pch + ".gch") else []
-            for source in files:
-                jobs.append((source, pool.submit(run, [compiler] + flags + use_pch + ["-fsyntax-only", source], cwd)))
-        for source, job in jobs:
-            rc, out, seconds = job.result()
-            status = "ok" if rc == 0 else "FAILED"
-            print(f"  {status:6} {seconds:5.1f} s  {os.path.relpath(source)}", flush=True)
-            if rc != 0:
-                failures.append((source, out))
+            use_pch = ["-include", pch, "-Winvalid-pch"] if os.path.exists(pch + ".gch") else []
+            flag_sets = {}
+            for source, flags in sources:
+                flag_sets.setdefault(tuple(flags), []).append(source)
+            for n, (flags, files) in enumerate(flag_sets.items()):
+                jobs.append(pool.submit(check_flag_set, compiler, list(flags), use_pch, cwd, files, f"{key}-{n}"))
+        for job in jobs:
+            for source, rc, out, seconds, how in job.result():
+                status = "ok" if rc == 0 else "FAILED"
+                # GCC's own reason when the shared PCH did not fit this source's flags (checked, only slower).
+                note = next(("  (" + line.strip() + ")" for line in out.splitlines() if "not used because" in line), "")
+                print(f"  {status:6} {seconds:5.1f} s  {how:17} {os.path.relpath(source)}{note}", flush=True)
+                if rc != 0:
+                    failures.append((source, out))
     for source, out in failures:
         print(f"\n=== {source}\n{out}")
     print(f"check-libtorch2: {len(entries) - len(failures)} of {len(entries)} sources compile against LibTorch {version}")
