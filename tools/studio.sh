@@ -21,7 +21,20 @@ if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$STUDIO" "$@"
 fi
 "$STUDIO" "$@" || true   # prints why it cannot open a window and how to run headless
-echo "Rendering the default views headless (xvfb-run) instead:"
+echo "Rendering the default views headless (xvfb-run) instead (log: out/studio-render.log):"
+: > out/studio-render.log
+# Runs one headless render; on failure prints the studio's own messages, which name what went wrong.
+render() {
+  local png=$1; shift
+  if xvfb-run -a -s "-screen 0 1600x1200x24" "$STUDIO" --screenshot "$png" "$@" >>out/studio-render.log 2>&1; then
+    echo "  $png"
+  else
+    local rc=$?
+    echo "The headless render of $png failed (exit $rc); the studio said:" >&2
+    tail -n 20 out/studio-render.log >&2
+    exit "$rc"
+  fi
+}
 # The window with test trial 0 selected and reconstructed (the workbench filled in), then the 3D view.
-xvfb-run -a -s "-screen 0 1600x1200x24" "$STUDIO" --screenshot out/studio-window.png --view window --trial 0 --size 1500x1150 "$@" 2>/dev/null
-xvfb-run -a -s "-screen 0 1600x1200x24" "$STUDIO" --screenshot out/studio-3d.png --view 3d "$@" 2>/dev/null
+render out/studio-window.png --view window --trial 0 --size 1500x1150 "$@"
+render out/studio-3d.png --view 3d "$@"

@@ -22,6 +22,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 namespace {
 
@@ -110,6 +111,24 @@ void waitForPaint(int milliseconds) {
     while (timer.elapsed() < milliseconds) QApplication::processEvents(QEventLoop::AllEvents, 20);
 }
 
+// How long a headless run waits for the engine before it gives up: only a guard against a hang,
+// since a reconstruction with its comparison columns takes minutes on a busy 2-core machine.
+constexpr qint64 kHeadlessWaitMs = 20 * 60 * 1000;
+
+// Handles events until `done` holds or `failure` is set (by the workbench's failure signal).
+// Says on stderr what went wrong when it does not end in `done`.
+bool waitUntil(const std::function<bool()>& done, const QString& failure, const char* what) {
+    QElapsedTimer timer;
+    timer.start();
+    while (!done() && failure.isEmpty() && timer.elapsed() < kHeadlessWaitMs) QApplication::processEvents(QEventLoop::AllEvents, 50);
+    if (done()) return true;
+    if (!failure.isEmpty())
+        std::fprintf(stderr, "souldiffuser-studio: %s failed: %s\n", what, qPrintable(failure));
+    else
+        std::fprintf(stderr, "souldiffuser-studio: gave up waiting for %s after %lld minutes\n", what, kHeadlessWaitMs / 60000);
+    return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,10 +172,14 @@ int main(int argc, char** argv) {
 
     // The reconstruction session opens in the background: known from here on, whatever opens it.
     bool sessionSettled = false, ready = false;
-    QObject::connect(window.workbench(), &soului::WorkbenchPanel::sessionReady, [&](bool good, const QString&) {
+    QString sessionError, engineFailure;
+    QObject::connect(window.workbench(), &soului::WorkbenchPanel::sessionReady, [&](bool good, const QString& message) {
         sessionSettled = true;
         ready = good;
+        sessionError = message;
     });
+    QObject::connect(window.workbench(), &soului::WorkbenchPanel::reconstructionFailed, [&](const QString& message) { engineFailure = message; });
+    const auto settled = [&] { return sessionSettled; };
     bool ok = true;
     bool sessionRequested = false;
     soului::FigureSpec figureSpec;
@@ -169,12 +192,10 @@ int main(int argc, char** argv) {
         if (session.figure) figureSpec = *session.figure;
         sessionRequested = ok && session.missingFiles().isEmpty() && !session.modelRun.isEmpty();
         if (sessionRequested && session.trial) {
-            // Wait for the trial's betas (at most two minutes) so that a screenshot shows them.
-            QElapsedTimer waiting;
-            waiting.start();
+            // Wait for the trial's reconstruction so that a screenshot shows it.
             bool shown = false;
             QObject::connect(window.workbench(), &soului::WorkbenchPanel::reconstructionShown, [&] { shown = true; });
-            while (!shown && waiting.elapsed() < 120000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+            waitUntil([&] { return shown; }, engineFailure, "the session's trial");   // else the screenshot shows the error
             waitForPaint(300);
         }
     } else if (positional.isEmpty() && !parser.isSet(o.labels)) {
@@ -213,16 +234,15 @@ int main(int argc, char** argv) {
         }
     }
     if (ok && parser.isSet(o.trial)) {
-        // Wait (at most a minute) for the session, select the trial, wait for its reconstruction
-        // and its comparison columns.
+        // Wait for the session, select the trial, wait for its reconstruction and its comparison
+        // columns.
         soului::WorkbenchPanel* workbench = window.workbench();
         bool shown = false;
         QObject::connect(workbench, &soului::WorkbenchPanel::comparisonShown, [&] { shown = true; });
-        QElapsedTimer timer;
-        timer.start();
-        while (!sessionSettled && timer.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
-        if (!ready) {
-            std::fprintf(stderr, "souldiffuser-studio: --trial: no reconstruction session (the default subject or the shipped model is missing: `souldiffuser env` says where it looked)\n");
+        if (!waitUntil(settled, engineFailure, "the reconstruction session") || !ready) {
+            std::fprintf(stderr, "souldiffuser-studio: --trial: no reconstruction session%s%s\n",
+                         sessionError.isEmpty() ? " (the default subject or the shipped model is missing: `souldiffuser env` says where it looked)" : ": ",
+                         qPrintable(sessionError));
             return 1;
         }
         for (const QString& group : parser.value(o.streamsOff).split(',', Qt::SkipEmptyParts)) {
@@ -238,15 +258,17 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "souldiffuser-studio: --trial: no trial %s in the session\n", qPrintable(parser.value(o.trial)));
             return 1;
         }
-        while (!shown && timer.elapsed() < 120000) QApplication::processEvents(QEventLoop::AllEvents, 50);
-        ok = shown;
+        ok = waitUntil([&] { return shown; }, engineFailure, "--trial's reconstruction and comparison columns");
         if (ok && parser.isSet(o.contributions)) {
             bool charted = false;
             QObject::connect(workbench, &soului::WorkbenchPanel::contributionsShown, [&] { charted = true; });
             workbench->requestContributions();
-            while (!charted && timer.elapsed() < 180000) QApplication::processEvents(QEventLoop::AllEvents, 50);
             auto* output = workbench->findChild<QComboBox*>("contributionOutput");
-            ok = charted && output->findText(parser.value(o.contributions)) >= 0;
+            ok = waitUntil([&] { return charted; }, engineFailure, "--trial's stream contributions");
+            if (ok && output->findText(parser.value(o.contributions)) < 0) {
+                std::fprintf(stderr, "souldiffuser-studio: --contributions: no output '%s' in the chart\n", qPrintable(parser.value(o.contributions)));
+                ok = false;
+            }
             if (ok) output->setCurrentIndex(output->findText(parser.value(o.contributions)));
             waitForPaint(500);
         }
@@ -287,9 +309,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "souldiffuser-studio: --figure: %s\n", qPrintable(figureSpec.problem()));
             return 1;
         }
-        QElapsedTimer opening;
-        opening.start();
-        while (sessionRequested && !sessionSettled && opening.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+        if (sessionRequested) waitUntil(settled, engineFailure, "the reconstruction session");
         waitForPaint(300);
         if (!window.exportLightboxFigure(parser.value(o.figure), figureSpec)) return 1;
         std::printf("wrote %s (%.0f mm wide at %.0f DPI) and %s.session.json\n", qPrintable(parser.value(o.figure)), figureSpec.widthMm,
@@ -304,10 +324,8 @@ int main(int argc, char** argv) {
                          qPrintable(parser.value(o.view)));
             return 1;
         }
-        // A screenshot shows the session opened (or its error), not "Opening…" (at most a minute).
-        QElapsedTimer opening;
-        opening.start();
-        while (sessionRequested && !sessionSettled && opening.elapsed() < 60000) QApplication::processEvents(QEventLoop::AllEvents, 50);
+        // A screenshot shows the session opened (or its error), not "Opening…".
+        if (sessionRequested) waitUntil(settled, engineFailure, "the reconstruction session");
         waitForPaint(300);
         QString error;
         if (!window.exportScreenshot(which, parser.value(o.screenshot), parser.value(o.scale).toInt(), parser.isSet(o.transparent), &error)) {

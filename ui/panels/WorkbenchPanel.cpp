@@ -184,6 +184,7 @@ WorkbenchPanel::WorkbenchPanel(QWidget* parent) : QWidget(parent), m_runner(new 
     connect(m_runner, &ReconstructionRunner::failed, this, [this](int request, const QString& message) {
         if (request == m_contributionsRequest) showContributionsRunning(false);
         m_status->setText(message);
+        Q_EMIT reconstructionFailed(message);
     });
 }
 

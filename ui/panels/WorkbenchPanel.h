@@ -103,6 +103,8 @@ Q_SIGNALS:
     // The selected trial's betas scattered into the subject's grid (for the brain views).
     void trialSelected(const soul::TrialRef& trial);
     void reconstructionShown(double seconds);
+    // A reconstruction or contributions request failed (the message names what and why).
+    void reconstructionFailed(const QString& message);
     // The streams-off and comparison columns of the latest reconstruction are filled in too.
     void comparisonShown();
     void contributionsShown();
