@@ -258,12 +258,12 @@ LabelledImages phantom_scenes_without_fmri(const TrainData& data, int64_t count,
         captions.push_back(scene_captions(scene, phantom_seed, id));
         ++i;
     }
-    return {model::images_to_tensor(out, size).to(data.device), category.to(data.device), position.to(data.device), std::move(captions)};
+    return {out.to(data.device), size, category.to(data.device), position.to(data.device), std::move(captions)};
 }
 
 torch::Tensor images_without_fmri(const TrainData& data, int64_t count, int64_t size, uint64_t seed) {
     if (count <= 0) return {};
-    if (!phantom_root_of(*data.dataset).empty()) return phantom_scenes_without_fmri(data, count, size, seed, false).images;
+    if (!phantom_root_of(*data.dataset).empty()) return phantom_scenes_without_fmri(data, count, size, seed, false).images();
     const json m = read_json((fs::path(data.dataset->manifest().path) / "manifest.json").string());
     if (m.value("layout", std::string("nsd")) == "nsd" && m.contains("source") && m["source"].contains("stimuli")) {
         // NSD: the 73k images outside this subject's set.

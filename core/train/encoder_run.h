@@ -10,6 +10,7 @@
 #include "../model/flat_baseline.h"
 #include "../model/sembert.h"
 #include "../model/ssmnet.h"
+#include "../model/targets.h"
 #include "../model/tokenizer.h"
 #include "../model/unet.h"
 #include "../model/vae.h"
@@ -84,10 +85,17 @@ struct CaptionTokens {
 CaptionTokens tokenize_captions(const std::vector<std::vector<std::string>>& captions, const model::CaptionTokenizer& tokenizer, int64_t max_tokens);
 
 struct LabelledImages {
-    torch::Tensor images;     // (N, 3, S, S)
+    torch::Tensor pixels;     // (N, R, R, 3) uint8, as rendered; images() makes the models' input
+    int64_t size = 0;         // the models' image side S
     torch::Tensor category;   // (N) long
     torch::Tensor position;   // (N, 2) object x, y
     std::vector<std::vector<std::string>> captions;   // each scene's captions, as the phantom words them
+
+    bool defined() const { return pixels.defined(); }
+    // (N, 3, S, S) in [0, 1]; with `rows`, only those (a batch: the judge's 60 000 scenes kept as
+    // floats would take 2.9 GB, as bytes 0.7 GB).
+    torch::Tensor images() const { return model::images_to_tensor(pixels, size); }
+    torch::Tensor images(const torch::Tensor& rows) const { return model::images_to_tensor(pixels.index_select(0, rows), size); }
 };
 // More scenes of a phantom dataset's world, with their ground truth (empty for other datasets);
 // with `leave_out_test_objects`, no scene shows a garment that one of the test images shows.

@@ -865,8 +865,8 @@ TrainSummary Trainer::run() {
             if (!adapter_stage && config_.unet_extra_images > 0) {
                 progress_(0, 1, "unet: making " + std::to_string(config_.unet_extra_images) + " captioned scenes without fMRI");
                 const LabelledImages extra = phantom_scenes_without_fmri(data_, config_.unet_extra_images, config_.gen_image_size, config_.seed + 4, true);
-                if (extra.images.defined()) {
-                    latents = torch::cat({latents, vae_latents(extra.images)}, 0);
+                if (extra.defined()) {
+                    latents = torch::cat({latents, vae_latents(extra.images())}, 0);
                     const CaptionTokens tokens = tokenize_captions(extra.captions, tokenizer_, config_.max_tokens);
                     captions = torch::cat({captions, tokens.tokens.to(data_.device)}, 0);
                     counts = torch::cat({counts, tokens.count.to(data_.device)}, 0);
@@ -961,24 +961,34 @@ TrainSummary Trainer::run() {
             // The judge's examples: the training stimuli with a known category, then phantom
             // scenes the subject never saw (none with a test image's garment).
             const torch::Tensor labelled = train_images_.index_select(0, (data_.category.index_select(0, train_images_) >= 0).nonzero().flatten());
-            torch::Tensor images = data_.gen_images.index_select(0, labelled), labels = data_.category.index_select(0, labelled);
-            torch::Tensor positions = data_.position.defined() ? data_.position.index_select(0, labelled) : torch::zeros({labelled.size(0), 2}, images.options());
+            const torch::Tensor stimuli = data_.gen_images.index_select(0, labelled);
+            torch::Tensor labels = data_.category.index_select(0, labelled);
+            torch::Tensor positions = data_.position.defined() ? data_.position.index_select(0, labelled) : torch::zeros({labelled.size(0), 2}, stimuli.options());
+            LabelledImages extra;   // rows after the stimuli; kept as bytes, made floats a batch at a time
             if (config_.classifier_extra_images > 0) {
                 progress_(0, 1, "classifier: making " + std::to_string(config_.classifier_extra_images) + " labelled scenes without fMRI");
-                const LabelledImages extra = phantom_scenes_without_fmri(data_, config_.classifier_extra_images, config_.gen_image_size, config_.seed + 2, true);
-                if (extra.images.defined()) {
-                    images = torch::cat({images, extra.images}, 0);
+                extra = phantom_scenes_without_fmri(data_, config_.classifier_extra_images, config_.gen_image_size, config_.seed + 2, true);
+                if (extra.defined()) {
                     labels = torch::cat({labels, extra.category}, 0);
                     positions = torch::cat({positions, extra.position}, 0);
                 }
             }
+            const int64_t n_stimuli = stimuli.size(0);
+            const auto batch_images = [stimuli, extra, n_stimuli](const torch::Tensor& rows) {
+                if (!extra.defined()) return stimuli.index_select(0, rows);
+                const torch::Tensor is_stimulus = rows < n_stimuli;
+                torch::Tensor x = torch::empty({rows.size(0), stimuli.size(1), stimuli.size(2), stimuli.size(3)}, stimuli.options());
+                x.index_put_({is_stimulus}, stimuli.index_select(0, rows.masked_select(is_stimulus)));
+                x.index_put_({~is_stimulus}, extra.images(rows.masked_select(~is_stimulus) - n_stimuli));
+                return x;
+            };
             const bool regress_position = net->reads_position() && data_.position.defined();
             s.module = net.get();
             s.parameters = params(*net);
             s.schedule = config_.classifier;
-            s.items = images.size(0);
-            s.step = [&, images, labels, positions, regress_position](const torch::Tensor& rows) {
-                torch::Tensor x = images.index_select(0, rows), where = positions.index_select(0, rows);
+            s.items = labels.size(0);
+            s.step = [&, batch_images, labels, positions, regress_position](const torch::Tensor& rows) {
+                torch::Tensor x = batch_images(rows), where = positions.index_select(0, rows);
                 // Mirrored half of the time: a garment's category does not depend on its side.
                 const torch::Tensor flip = (uniform(x.size(0)) < 0.5);
                 x = torch::where(flip.view({-1, 1, 1, 1}), x.flip({3}), x);
@@ -999,9 +1009,9 @@ TrainSummary Trainer::run() {
             s.held_out = [&, regress_position]() {
                 // Validation: phantom scenes of another seed, none with a test image's garment.
                 const LabelledImages check = phantom_scenes_without_fmri(data_, kJudgeValidationImages, config_.gen_image_size, config_.seed + 3, true);
-                if (!check.images.defined()) return nlohmann::json::object();
-                const model::JudgeOutput out = net->judge(check.images);
-                nlohmann::json scores = {{"images", check.images.size(0)},
+                if (!check.defined()) return nlohmann::json::object();
+                const model::JudgeOutput out = net->judge(check.images());
+                nlohmann::json scores = {{"images", check.pixels.size(0)},
                                          {"category_accuracy", (out.logits.argmax(1) == check.category).to(torch::kFloat).mean().item<double>()}};
                 if (regress_position) scores["position_error"] = (out.position - check.position).norm(2, 1).mean().item<double>();
                 return scores;
