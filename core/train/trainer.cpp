@@ -971,10 +971,11 @@ TrainSummary Trainer::run() {
                 if (extra.defined()) {
                     labels = torch::cat({labels, extra.category}, 0);
                     positions = torch::cat({positions, extra.position}, 0);
+                    extra.captions.clear();   // the judge reads no captions; the batches keep only the pixels
                 }
             }
             const int64_t n_stimuli = stimuli.size(0);
-            const auto batch_images = [stimuli, extra, n_stimuli](const torch::Tensor& rows) {
+            const auto batch_images = [stimuli, extra = std::move(extra), n_stimuli](const torch::Tensor& rows) {
                 if (!extra.defined()) return stimuli.index_select(0, rows);
                 const torch::Tensor is_stimulus = rows < n_stimuli;
                 torch::Tensor x = torch::empty({rows.size(0), stimuli.size(1), stimuli.size(2), stimuli.size(3)}, stimuli.options());
