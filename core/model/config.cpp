@@ -56,7 +56,7 @@ json EncoderConfig::to_json() const {
             {"baseline", st(baseline)}, {"gen_image_size", gen_image_size}, {"vae_width", vae_width},
             {"latent_channels", latent_channels}, {"vae_extra_images", vae_extra_images}, {"vae_kl_weight", vae_kl_weight}, {"vae", st(vae)},
             {"unet_width", unet_width}, {"unet_heads", unet_heads}, {"diffusion_steps", diffusion_steps},
-            {"unet_caption_drop", unet_caption_drop}, {"unet_pooled_caption", unet_pooled_caption}, {"unet_extra_images", unet_extra_images}, {"unet", st(unet)}, {"adapter_drop", adapter_drop}, {"adapters", st(adapters)},
+            {"unet_caption_drop", unet_caption_drop}, {"unet_pooled_caption", unet_pooled_caption}, {"unet_extra_images", unet_extra_images}, {"unet_min_snr_gamma", unet_min_snr_gamma}, {"unet", st(unet)}, {"adapter_drop", adapter_drop}, {"adapters", st(adapters)},
             {"classifier_width", classifier_width}, {"validation_fraction", validation_fraction}, {"train_fraction", train_fraction},
             {"classifier_extra_images", classifier_extra_images}, {"classifier_position", classifier_position}, {"classifier_stages", classifier_stages}, {"classifier", st(classifier)}};
     // Written only when set, so that the runs made before the key existed read back unchanged.
@@ -128,6 +128,7 @@ EncoderConfig encoder_config_from_json(const json& j, const std::string& path) {
     r.get("unet_caption_drop", c.unet_caption_drop, 0, 1);
     r.get("unet_pooled_caption", c.unet_pooled_caption, 0, 1);
     r.get("unet_extra_images", c.unet_extra_images, 0, 1e6);
+    r.get("unet_min_snr_gamma", c.unet_min_snr_gamma, 0, 1000);
     r.stage("unet", c.unet);
     r.get("adapter_drop", c.adapter_drop, 0, 1);
     r.stage("adapters", c.adapters);

@@ -65,6 +65,7 @@ struct EncoderConfig {
     double unet_caption_drop = 0.1;   // classifier-free guidance: captions dropped in training
     int64_t unet_pooled_caption = 0;  // 1: the caption's mean token also joins the timestep embedding
     int64_t unet_extra_images = 0;    // captioned phantom scenes without fMRI added to the UNet's training
+    double unet_min_snr_gamma = 0;    // > 0: the UNet's and adapters' ε-loss weighted by min(SNR, γ) / SNR (Min-SNR-γ)
     StageSchedule unet{40, 5e-4};
     double adapter_drop = 0.5;        // each condition is left out of a training row with this chance
     StageSchedule adapters{15, 5e-4};

@@ -5,7 +5,9 @@
 // - DDIM sampling (Song et al. 2021, "Denoising Diffusion Implicit Models", eq. 12 and 16) with a
 //   step count, η, "trailing" step spacing (Lin et al. 2024, "Common Diffusion Noise Schedules and
 //   Sample Steps are Flawed", table 2: the first step starts at t = T − 1), and img2img from a
-//   start latent at a strength s (Meng et al. 2022, "SDEdit").
+//   start latent at a strength s (Meng et al. 2022, "SDEdit");
+// - Min-SNR-γ loss weights (Hang et al. 2023, "Efficient Diffusion Training via Min-SNR Weighting
+//   Strategy", §3.4: for ε-prediction w_t = min(SNR_t, γ) / SNR_t, SNR_t = ᾱ_t / (1 − ᾱ_t)).
 // The model predicts the noise ε: DDIM's update and the DDPM equivalence are written in ε.
 #pragma once
 
@@ -27,6 +29,10 @@ public:
     torch::Tensor add_noise(const torch::Tensor& x0, const torch::Tensor& noise, const torch::Tensor& t) const;
     // ᾱ_t for a batch of timesteps t (B), as (B, 1, 1, 1) in `like`'s type and device.
     torch::Tensor alpha_bar(const torch::Tensor& t, const torch::Tensor& like) const;
+    // Min-SNR-γ weights of the ε-loss for a batch of timesteps t (B), as (B, 1, 1, 1) like `like`:
+    // 1 where the noise dominates (SNR ≤ γ), γ / SNR at the nearly clean steps, so training spends
+    // less on fine detail and more on the coarse structure decided at high noise.
+    torch::Tensor min_snr_weight(const torch::Tensor& t, double gamma, const torch::Tensor& like) const;
     // Keeps the ᾱ table (float64) on `device`, where add_noise reads it.
     NoiseSchedule& to(torch::Device device);
 

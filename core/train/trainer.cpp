@@ -896,7 +896,10 @@ TrainSummary Trainer::run() {
                     adapter = adapters->features(data_.palettes.index_select(0, images), data_.edges.index_select(0, images), w_color, w_edge);
                 }
                 const torch::Tensor predicted = unet->forward(schedule.add_noise(x0, noise, t), t, context, mask, adapter);
-                return Losses{{"loss", torch::mse_loss(predicted.to(torch::kFloat), noise)}};
+                const torch::Tensor squared = (predicted.to(torch::kFloat) - noise).pow(2);
+                if (config_.unet_min_snr_gamma <= 0) return Losses{{"loss", squared.mean()}};
+                // The weighted loss is what is optimised; the plain ε-MSE stays in the log, comparable across runs.
+                return Losses{{"loss", (schedule.min_snr_weight(t, config_.unet_min_snr_gamma, squared) * squared).mean()}, {"eps_mse", squared.mean().detach()}};
             };
             s.set_training = [&, adapter_stage](bool on) {
                 unet->train(on && !adapter_stage);

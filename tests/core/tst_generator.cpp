@@ -34,7 +34,7 @@ json tiny_config() {
     return {{"name", "tiny-generator"}, {"seed", 4}, {"image_size", 16}, {"embed_dim", 32}, {"batch_size", 32}, {"checkpoint_every", 50},
             {"text_width", 32}, {"text_layers", 1}, {"embedding", {{"epochs", 3}, {"lr", 0.003}}},
             {"gen_image_size", kGenSide}, {"vae_width", 16}, {"vae_extra_images", 200}, {"vae", {{"epochs", 40}, {"lr", 0.003}}},
-            {"unet_width", 32}, {"unet_heads", 4}, {"unet_pooled_caption", 1}, {"unet_extra_images", 64}, {"unet", {{"epochs", 8}, {"lr", 0.001}}},
+            {"unet_width", 32}, {"unet_heads", 4}, {"unet_pooled_caption", 1}, {"unet_extra_images", 64}, {"unet_min_snr_gamma", 5}, {"unet", {{"epochs", 8}, {"lr", 0.001}}},
             {"adapters", {{"epochs", 2}, {"lr", 0.001}}}, {"classifier_width", 8}, {"classifier", {{"epochs", 25}, {"lr", 0.003}}}};
 }
 
@@ -155,6 +155,29 @@ private Q_SLOTS:
         }
     }
 
+    // Min-SNR-γ (Hang et al. 2023 §3.4, ε-prediction): w_t = min(SNR_t, γ) / SNR_t. Checked against
+    // SNR_t = ᾱ_t / (1 − ᾱ_t) from the schedule's own ᾱ: 1 at every step whose SNR is at most γ,
+    // γ / SNR below the crossing, and rising monotonically with t.
+    void minSnrWeightsFollowTheSchedule() {
+        const soul::model::NoiseSchedule schedule(1000);
+        constexpr double kGamma = 5.0;
+        const torch::Tensor t = torch::arange(1000, torch::kLong);
+        const torch::Tensor w = schedule.min_snr_weight(t, kGamma, torch::empty({0}, torch::kDouble)).flatten();
+        QCOMPARE(w.size(0), int64_t(1000));
+        int64_t crossing = -1;
+        for (int64_t i = 0; i < 1000; ++i) {
+            const double snr = schedule.alpha_bar(i) / (1 - schedule.alpha_bar(i));
+            const double expected = std::min(snr, kGamma) / snr;
+            QVERIFY2(std::abs(w[i].item<double>() - expected) < 1e-12, qPrintable(QString("t %1: %2 against %3").arg(i).arg(w[i].item<double>()).arg(expected)));
+            if (crossing < 0 && snr <= kGamma) crossing = i;
+            if (i > 0) QVERIFY(w[i].item<double>() >= w[i - 1].item<double>());
+        }
+        // Stable Diffusion's schedule crosses SNR 5 at t ≈ 147 of 1000: the other 85 % keep weight 1.
+        QVERIFY2(crossing > 10 && crossing < 200, qPrintable(QString::number(crossing)));
+        QVERIFY(w[0].item<double>() < 0.01);
+        QCOMPARE(w[999].item<double>(), 1.0);
+    }
+
     void vaeReconstructsHeldOutImages() {
         torch::NoGradGuard no_grad;
         auto& d = m_loaded->data;
@@ -178,6 +201,13 @@ private Q_SLOTS:
             qInfo("%s loss %.4f → %.4f", stage, first, last);
             QVERIFY2(last < 0.5 * first, stage);
         }
+        // unet_min_snr_gamma: the weighted loss is optimised; the plain ε-MSE is logged beside it and falls too.
+        const std::vector<double> eps = metric_of(m_run, "eps_mse").at("unet");
+        QCOMPARE(eps.size(), losses.at("unet").size());
+        const double eps_first = mean(eps, 0, 5), eps_last = mean(eps, eps.size() - 10, eps.size());
+        qInfo("unet ε-MSE %.4f → %.4f", eps_first, eps_last);
+        QVERIFY(eps_last < 0.5 * eps_first);
+        QVERIFY(eps_last > mean(losses.at("unet"), eps.size() - 10, eps.size()));   // the weights are ≤ 1
         const auto accuracy = metric_of(m_run, "accuracy").at("classifier");
         const double late = mean(accuracy, accuracy.size() - 20, accuracy.size());
         qInfo("classifier training accuracy, last 20 batches: %.3f", late);
