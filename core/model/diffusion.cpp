@@ -28,9 +28,9 @@ torch::Tensor NoiseSchedule::alpha_bar(const torch::Tensor& t, const torch::Tens
 }
 
 torch::Tensor NoiseSchedule::min_snr_weight(const torch::Tensor& t, double gamma, const torch::Tensor& like) const {
-    const torch::Tensor ab = alpha_bar_table_.to(t.device()).index_select(0, t);
+    const torch::Tensor ab = alpha_bar(t, like);
     const torch::Tensor snr = ab / (1 - ab);
-    return (snr.clamp_max(gamma) / snr).to(like.device(), like.scalar_type()).view({-1, 1, 1, 1});
+    return snr.clamp_max(gamma) / snr;
 }
 
 torch::Tensor NoiseSchedule::add_noise(const torch::Tensor& x0, const torch::Tensor& noise, const torch::Tensor& t) const {
